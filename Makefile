@@ -1,0 +1,49 @@
+# kvtui — run `make help` for the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: venv help demo emulator test check lint typecheck imports screenshots bench clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv and install kvtui with its dev tools
+
+demo: $(STAMP) ## Run kvtui against the bundled emulator (no Azure account needed)
+	$(BIN)/kvtui demo
+
+emulator: $(STAMP) ## Run the bundled Key Vault emulator on its own
+	$(BIN)/kvtui emulator --seed demo
+
+test: $(STAMP) ## Run the whole test suite (offline, against the bundled emulator)
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check kvtui tests
+	$(BIN)/ruff format --check kvtui tests
+
+typecheck: $(STAMP) ## mypy --strict
+	$(BIN)/mypy
+
+imports: $(STAMP) ## import-linter contracts (no Textual in the core or the emulator)
+	$(BIN)/lint-imports
+
+check: lint typecheck imports test ## Everything CI should be happy with
+
+screenshots: $(STAMP) ## Write SVG screenshots of the app into screenshots/
+	@echo "screenshots: nothing to capture until the app exists (issue 4)"
+
+bench: $(STAMP) ## Run the benchmarks against the emulator
+	@echo "bench: no benchmarks yet (issue 4)"
+
+clean: ## Remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""kvtui: a full-screen terminal app for Azure Key Vault."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""kvtui core: sign-in, vault service, configuration. Never imports Textual."""

@@ -1,0 +1,226 @@
+"""HTTP plumbing shared by the emulator's endpoints: errors, JSON bodies, paging,
+operation tags (for permissions and faults) and the vault's bearer-token check."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aiohttp import web
+
+from kvtui.emulator.directory import VAULT_RESOURCE, TokenError
+from kvtui.emulator.store import Vault
+
+if TYPE_CHECKING:
+    from kvtui.emulator.server import EmulatorState
+
+log = logging.getLogger("kvtui.emulator")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+H = TypeVar("H", bound=Handler)
+
+STATE_KEY: web.AppKey[EmulatorState] = web.AppKey("kvtui_state")
+VAULT_KEY: web.AppKey[Vault] = web.AppKey("kvtui_vault", Vault)
+CLAIMS_KEY: web.RequestKey[dict[str, Any]] = web.RequestKey("kvtui_claims", dict)
+
+PAGE_MAX = 25
+
+
+class KvError(Exception):
+    """Raise inside a handler to answer with the service's error JSON."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        inner: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.inner = status, code, message, inner
+        self.headers = headers or {}
+
+    def response(self) -> web.Response:
+        return error_response(self.status, self.code, self.message, self.inner, self.headers)
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    inner: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """``{"error": {"code", "message", "innererror"}}`` as the service sends it."""
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "innererror": {"code": inner} if inner else None,
+        }
+    }
+    return web.json_response(body, status=status, headers=headers)
+
+
+def bad_parameter(message: str) -> KvError:
+    return KvError(400, "BadParameter", message)
+
+
+def operation(kind: str, permission: str) -> Callable[[H], H]:
+    """Tag a data-plane handler with the access-policy permission it needs,
+    e.g. ``@operation("secrets", "get")``. Permissions and faults match on it."""
+
+    def deco(fn: H) -> H:
+        fn.kv_operation = (kind, permission)  # type: ignore[attr-defined]
+        return fn
+
+    return deco
+
+
+def operation_of(handler: Any) -> tuple[str, str] | None:
+    op = getattr(handler, "kv_operation", None)
+    return op if isinstance(op, tuple) else None
+
+
+async def json_body(request: web.Request, required: bool = True) -> dict[str, Any]:
+    """The request's JSON object, or 400 BadParameter as the service answers."""
+    raw = await request.read()
+    if not raw.strip():
+        if required:
+            raise bad_parameter("The request body is empty.")
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_parameter(f"The request body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise bad_parameter("The request body must be a JSON object.")
+    return body
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise bad_parameter("A value is not valid base64url.") from exc
+
+
+def page(request: web.Request, entries: Sequence[tuple[str, dict[str, Any]]]) -> web.Response:
+    """One page of a list: ``entries`` are (sort key, item JSON) in sort order.
+
+    At most 25 items a page (``maxresults``, 1..25); ``nextLink`` points back at this
+    vault with an opaque ``$skiptoken`` holding the last key returned, so a list stays
+    consistent while items are added or removed between pages.
+    """
+    raw_max = request.query.get("maxresults")
+    size = PAGE_MAX
+    if raw_max not in (None, ""):
+        try:
+            size = int(raw_max)
+        except ValueError as exc:
+            raise bad_parameter("maxresults must be an integer between 1 and 25.") from exc
+        if not 1 <= size <= PAGE_MAX:
+            raise bad_parameter("maxresults must be an integer between 1 and 25.")
+    marker: str | None = None
+    token = request.query.get("$skiptoken")
+    if token:
+        try:
+            marker = str(json.loads(b64url_decode(token))["NextMarker"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise bad_parameter("The $skiptoken is not valid.") from exc
+    start = 0
+    if marker is not None:
+        start = next((i for i, (k, _) in enumerate(entries) if k > marker), len(entries))
+    chunk = entries[start : start + size]
+    next_link = None
+    if start + size < len(entries) and chunk:
+        tok = b64url_encode(json.dumps({"NextMarker": chunk[-1][0]}).encode())
+        api = request.query.get("api-version", "7.5")
+        base = str(request.url.origin())
+        next_link = f"{base}{request.path}?api-version={api}&$skiptoken={tok}&maxresults={size}"
+    return web.json_response({"value": [item for _, item in chunk], "nextLink": next_link})
+
+
+def challenge_header(state: EmulatorState, vault: Vault, error: str | None = None) -> str:
+    header = (
+        f'Bearer authorization="{state.directory.issuer_host}/{vault.tenant_id}", '
+        f'resource="{VAULT_RESOURCE}"'
+    )
+    if error:
+        header += f', error="{error}"'
+    return header
+
+
+def unauthorized(
+    state: EmulatorState, vault: Vault, message: str, error: str | None = None
+) -> web.Response:
+    return error_response(
+        401,
+        "Unauthorized",
+        message,
+        headers={"WWW-Authenticate": challenge_header(state, vault, error)},
+    )
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves as the service's JSON; nothing leaks a Python traceback."""
+    try:
+        return await handler(request)
+    except KvError as exc:
+        return exc.response()
+    except web.HTTPNotFound:
+        return error_response(404, "NotFound", f"The resource {request.path} was not found.")
+    except web.HTTPMethodNotAllowed:
+        return error_response(
+            405,
+            "MethodNotAllowed",
+            f"The method {request.method} is not allowed on {request.path}.",
+        )
+    except web.HTTPException:
+        raise
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return error_response(500, "InternalServerError", "The emulator failed unexpectedly.")
+
+
+@web.middleware
+async def vault_auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The vault's 401 challenge, token validation, then faults and permissions."""
+    state = request.app[STATE_KEY]
+    vault = request.app[VAULT_KEY]
+    await state.faults.delay(vault.name)
+    auth = request.headers.get("Authorization", "")
+    if not auth.lower().startswith("bearer "):
+        return unauthorized(
+            state, vault, "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token."
+        )
+    try:
+        claims = state.directory.validate(auth[7:].strip(), (VAULT_RESOURCE,))
+    except TokenError as exc:
+        error = "invalid_token"
+        return unauthorized(state, vault, str(exc), error)
+    if claims.get("tid") != vault.tenant_id:
+        return unauthorized(
+            state,
+            vault,
+            f"AKV10032: Invalid issuer. Expected one of "
+            f"https://sts.windows.net/{vault.tenant_id}/, found {claims.get('iss')}.",
+        )
+    request[CLAIMS_KEY] = claims
+    blocked = await state.faults.check(request, vault, operation_of(handler), claims)
+    if blocked is not None:
+        return blocked
+    return await handler(request)

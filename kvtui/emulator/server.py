@@ -1,0 +1,287 @@
+"""Starts the emulator: one HTTPS listener for the identity platform, ARM and the admin
+endpoint, and one listener per vault (the SDK parses object ids from the URL path, so
+a vault cannot sit under a path prefix)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Coroutine
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from kvtui.emulator import admin, arm, certificates, identity, keys, secrets
+from kvtui.emulator.common import STATE_KEY, VAULT_KEY, errors_middleware, vault_auth_middleware
+from kvtui.emulator.directory import Directory
+from kvtui.emulator.faults import Faults
+from kvtui.emulator.seed import seed_vault
+from kvtui.emulator.settings import EmulatorSettings
+from kvtui.emulator.store import Vault
+from kvtui.emulator.tls import client_ssl_context, ensure_tls, server_ssl_context
+
+log = logging.getLogger("kvtui.emulator")
+T = TypeVar("T")
+DATA_FILE = "data.json"
+
+
+@dataclass
+class EmulatorInfo:
+    """What a client needs to talk to a running emulator (the JSON line it prints)."""
+
+    vaults: dict[str, str]
+    authority: str
+    tenant_id: str
+    arm_url: str
+    ca_bundle: str
+    client_id: str
+    confidential_client: dict[str, str]
+    other_tenant_id: str = ""
+    admin_url: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d.pop("extra")
+        return json.dumps(d, separators=(", ", ": "))
+
+
+@dataclass
+class Subscription:
+    subscription_id: str
+    display_name: str
+    tenant_id: str
+
+
+class EmulatorState:
+    """Everything the endpoints share: settings, directory, vaults, faults."""
+
+    def __init__(self, settings: EmulatorSettings, state_dir: Path) -> None:
+        self.settings = settings
+        self.state_dir = state_dir
+        self.directory = Directory(state_dir, settings.token_lifetime)
+        self.faults = Faults(settings.latency_ms)
+        self.vaults: dict[str, Vault] = {}
+        home, other = self.directory.state.home_tenant, self.directory.state.other_tenant
+        # Stable ids derived from the tenants, so they survive restarts with the state.
+        self.subscriptions = [
+            Subscription(_derive(home, "prod"), "kvtui demo production", home),
+            Subscription(_derive(home, "dev"), "kvtui demo development", home),
+            Subscription(_derive(other, "partner"), "kvtui partner", other),
+        ]
+        self.extensions: dict[str, Any] = {}
+        """Per-module state (identity's device codes, ...), keyed by module name."""
+
+    def subscription_for(self, tenant_id: str, index: int) -> Subscription:
+        subs = [s for s in self.subscriptions if s.tenant_id == tenant_id]
+        return subs[index % len(subs)]
+
+
+def _derive(seed: str, label: str) -> str:
+    import uuid
+
+    return str(uuid.uuid5(uuid.UUID(seed), label))
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class Emulator:
+    """The emulator, run on the caller's event loop: ``info = await emu.start()``."""
+
+    def __init__(self, settings: EmulatorSettings | None = None) -> None:
+        self.settings = settings or EmulatorSettings()
+        self._temp_dir: str | None = None
+        self._runners: list[web.AppRunner] = []
+        self._vault_runners: dict[str, web.AppRunner] = {}
+        self.state: EmulatorState | None = None
+        self.info: EmulatorInfo | None = None
+        self._ssl: Any = None
+        self._next_port = 0
+
+    async def start(self) -> EmulatorInfo:
+        s = self.settings
+        if s.state_dir is None:
+            self._temp_dir = tempfile.mkdtemp(prefix="kvtui-emulator-")
+            state_dir = Path(self._temp_dir)
+        else:
+            state_dir = Path(s.state_dir).expanduser().resolve()
+            state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tls = ensure_tls(state_dir, (s.host,))
+        self._ssl = server_ssl_context(tls)
+        state = self.state = EmulatorState(s, state_dir)
+        state.extensions["ca_bundle"] = str(tls.ca_cert)
+
+        main = web.Application(middlewares=[errors_middleware], client_max_size=4 * 1024**2)
+        main[STATE_KEY] = state
+        identity.setup(main)
+        arm.setup(main)
+        admin.setup(main, self)
+        sock = _bind(s.host, s.port)
+        port = sock.getsockname()[1]
+        await self._serve(main, sock)
+        base = f"https://{_url_host(s.host)}:{port}"
+        state.directory.issuer_host = base
+        self._next_port = port + 1 if s.port else 0
+
+        saved: dict[str, Any] = {}
+        data_path = state_dir / DATA_FILE
+        if s.persist and data_path.exists():
+            saved = {v["name"]: v for v in json.loads(data_path.read_text()).get("vaults", [])}
+        for name in s.vaults:
+            await self.add_vault(
+                name, seed=None if name in saved else s.seed, saved=saved.get(name)
+            )
+        d = state.directory
+        app = d.automation_app
+        self.info = EmulatorInfo(
+            vaults={n: v.url for n, v in state.vaults.items()},
+            authority=f"{base}/{d.state.home_tenant}",
+            tenant_id=d.state.home_tenant,
+            arm_url=f"{base}/",
+            ca_bundle=str(tls.ca_cert),
+            client_id=d.state.public_client_id,
+            confidential_client={"client_id": app.client_id, "client_secret": app.client_secret},
+            other_tenant_id=d.state.other_tenant,
+            admin_url=f"{base}/_emulator",
+        )
+        return self.info
+
+    async def _serve(self, app: web.Application, sock: socket.socket) -> web.AppRunner:
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.SockSite(runner, sock, ssl_context=self._ssl)
+        await site.start()
+        self._runners.append(runner)
+        return runner
+
+    async def add_vault(
+        self,
+        name: str,
+        *,
+        seed: str | None = "empty",
+        tenant: str | None = None,
+        rbac: bool = False,
+        saved: dict[str, Any] | None = None,
+    ) -> Vault:
+        """Create a vault on a port of its own (also used by the admin endpoint)."""
+        state = self.state
+        assert state is not None
+        if name.lower() in (n.lower() for n in state.vaults):
+            raise ValueError(f"a vault named {name!r} exists already")
+        tenant_id = tenant or state.directory.state.home_tenant
+        sub = state.subscription_for(tenant_id, len(state.vaults))
+        vault = Vault(
+            name=name, tenant_id=tenant_id, subscription_id=sub.subscription_id, rbac=rbac
+        )
+        if saved:
+            vault.load(saved)
+        app = web.Application(
+            middlewares=[errors_middleware, vault_auth_middleware], client_max_size=4 * 1024**2
+        )
+        app[STATE_KEY] = state
+        app[VAULT_KEY] = vault
+        secrets.setup(app)
+        keys.setup(app)
+        certificates.setup(app)
+        port = self._next_port
+        if port:
+            self._next_port += 1
+        sock = _bind(self.settings.host, port)
+        vault.url = f"https://{_url_host(self.settings.host)}:{sock.getsockname()[1]}/"
+        self._vault_runners[name] = await self._serve(app, sock)
+        state.vaults[name] = vault
+        if seed:
+            seed_vault(vault, seed)
+        if self.info is not None:
+            self.info.vaults[name] = vault.url
+        return vault
+
+    def save(self) -> None:
+        """Write the vaults' data into the state folder (only with ``persist``)."""
+        state = self.state
+        if state is None or not self.settings.persist:
+            return
+        path = state.state_dir / DATA_FILE
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"vaults": [v.to_dict() for v in state.vaults.values()]}, fh)
+        tmp.replace(path)
+
+    async def stop(self) -> None:
+        self.save()
+        if self.state is not None:
+            self.state.directory.save()
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+        if self._temp_dir:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+            self._temp_dir = None
+
+    def client_ssl_context(self) -> Any:
+        assert self.info is not None
+        return client_ssl_context(self.info.ca_bundle)
+
+
+class EmulatorThread:
+    """The emulator on an event loop of its own in a daemon thread: for tests, the
+    demo, and anything else that must not share its loop with the emulator."""
+
+    def __init__(self, settings: EmulatorSettings | None = None) -> None:
+        self.emulator = Emulator(settings)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="kvtui-emulator", daemon=True)
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def start(self, timeout: float = 30) -> EmulatorInfo:
+        self._thread.start()
+        return self.call(self.emulator.start(), timeout)
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        """Run a coroutine on the emulator's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        try:
+            self.call(self.emulator.stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+
+    @property
+    def info(self) -> EmulatorInfo:
+        assert self.emulator.info is not None
+        return self.emulator.info
+
+    @property
+    def state(self) -> EmulatorState:
+        assert self.emulator.state is not None
+        return self.emulator.state

@@ -1,0 +1,310 @@
+"""In-memory state of the emulated vaults: versioned items, soft delete, persistence.
+
+Plain data, no HTTP. Handlers in secrets.py, keys.py and certificates.py turn these
+into the service's JSON shapes. Names are case-insensitive, as in the service.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+NAME_RE = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
+RECOVERABLE_DAYS = 90
+RECOVERY_LEVEL = "Recoverable+Purgeable"
+DAY = 86400
+
+
+def now() -> int:
+    """Unix seconds, the service's time format."""
+    return int(time.time())
+
+
+def new_version() -> str:
+    """A version id as the service makes them: 32 lowercase hex digits."""
+    return uuid.uuid4().hex
+
+
+def valid_name(name: str) -> bool:
+    return bool(NAME_RE.match(name))
+
+
+@dataclass
+class Attributes:
+    """The ``attributes`` object shared by secrets, keys and certificates."""
+
+    enabled: bool = True
+    nbf: int | None = None
+    exp: int | None = None
+    created: int = field(default_factory=now)
+    updated: int = field(default_factory=now)
+    recovery_level: str = RECOVERY_LEVEL
+    recoverable_days: int = RECOVERABLE_DAYS
+    exportable: bool | None = None
+    """Keys only: whether the private key may be exported."""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"enabled": self.enabled}
+        if self.nbf is not None:
+            out["nbf"] = self.nbf
+        if self.exp is not None:
+            out["exp"] = self.exp
+        out["created"] = self.created
+        out["updated"] = self.updated
+        out["recoveryLevel"] = self.recovery_level
+        out["recoverableDays"] = self.recoverable_days
+        if self.exportable is not None:
+            out["exportable"] = self.exportable
+        return out
+
+    def apply(self, body: dict[str, Any] | None) -> None:
+        """Apply the writable fields of a request's ``attributes`` (enabled, nbf, exp)."""
+        if not body:
+            return
+        if "enabled" in body and body["enabled"] is not None:
+            self.enabled = bool(body["enabled"])
+        if "nbf" in body:
+            self.nbf = None if body["nbf"] is None else int(body["nbf"])
+        if "exp" in body:
+            self.exp = None if body["exp"] is None else int(body["exp"])
+        if body.get("exportable") is not None:
+            self.exportable = bool(body["exportable"])
+
+    def copy(self) -> Attributes:
+        return Attributes(**self.__dict__)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Attributes:
+        return cls(**d)
+
+
+@dataclass
+class Version:
+    """One version of a secret, key or certificate."""
+
+    version: str
+    attributes: Attributes
+    tags: dict[str, str] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    """Kind-specific payload, JSON-serialisable: e.g. a secret's ``value`` and
+    ``contentType``; a key's private ``jwk`` and ``key_ops``; a certificate's ``cer``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "attributes": dict(self.attributes.__dict__),
+            "tags": self.tags,
+            "data": self.data,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Version:
+        return cls(
+            version=d["version"],
+            attributes=Attributes.from_dict(d["attributes"]),
+            tags=d.get("tags"),
+            data=d.get("data") or {},
+        )
+
+
+@dataclass
+class Item:
+    """A named object with its versions, oldest first; the last one is current."""
+
+    name: str
+    versions: list[Version] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Per-item state that is not per-version: a key's rotation policy, a certificate's
+    policy and pending operation, and so on."""
+
+    @property
+    def latest(self) -> Version:
+        return self.versions[-1]
+
+    def get(self, version: str | None) -> Version | None:
+        if not version:
+            return self.latest if self.versions else None
+        for v in self.versions:
+            if v.version == version.lower():
+                return v
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "versions": [v.to_dict() for v in self.versions],
+            "extra": self.extra,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Item:
+        return cls(
+            name=d["name"],
+            versions=[Version.from_dict(v) for v in d["versions"]],
+            extra=d.get("extra") or {},
+        )
+
+
+@dataclass
+class DeletedItem:
+    item: Item
+    deleted_date: int
+    scheduled_purge_date: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item": self.item.to_dict(),
+            "deleted_date": self.deleted_date,
+            "scheduled_purge_date": self.scheduled_purge_date,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DeletedItem:
+        return cls(Item.from_dict(d["item"]), d["deleted_date"], d["scheduled_purge_date"])
+
+
+class Collection:
+    """The secrets (or keys, or certificates) of one vault: live and soft-deleted."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Item] = {}
+        self.deleted: dict[str, DeletedItem] = {}
+
+    def get(self, name: str) -> Item | None:
+        return self.items.get(name.lower())
+
+    def get_deleted(self, name: str) -> DeletedItem | None:
+        return self.deleted.get(name.lower())
+
+    def put(self, item: Item) -> None:
+        self.items[item.name.lower()] = item
+
+    def sorted_items(self) -> list[Item]:
+        return [self.items[k] for k in sorted(self.items)]
+
+    def sorted_deleted(self) -> list[DeletedItem]:
+        return [self.deleted[k] for k in sorted(self.deleted)]
+
+    def soft_delete(self, name: str, when: int | None = None) -> DeletedItem | None:
+        item = self.items.pop(name.lower(), None)
+        if item is None:
+            return None
+        t = now() if when is None else when
+        days = item.latest.attributes.recoverable_days if item.versions else RECOVERABLE_DAYS
+        deleted = DeletedItem(item, t, t + days * DAY)
+        self.deleted[name.lower()] = deleted
+        return deleted
+
+    def recover(self, name: str) -> Item | None:
+        deleted = self.deleted.pop(name.lower(), None)
+        if deleted is None:
+            return None
+        self.put(deleted.item)
+        return deleted.item
+
+    def purge(self, name: str) -> bool:
+        return self.deleted.pop(name.lower(), None) is not None
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self.sorted_items())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": [i.to_dict() for i in self.items.values()],
+            "deleted": [d.to_dict() for d in self.deleted.values()],
+        }
+
+    def load(self, d: dict[str, Any]) -> None:
+        self.items = {i["name"].lower(): Item.from_dict(i) for i in d.get("items", [])}
+        self.deleted = {
+            x["item"]["name"].lower(): DeletedItem.from_dict(x) for x in d.get("deleted", [])
+        }
+
+
+@dataclass
+class Vault:
+    """One emulated vault, served on its own host:port."""
+
+    name: str
+    tenant_id: str
+    subscription_id: str
+    rbac: bool = False
+    location: str = "westeurope"
+    resource_group: str = "kvtui-emulator"
+    url: str = ""
+    """``https://host:port/``, set when the vault's listener is bound."""
+    secrets: Collection = field(default_factory=Collection)
+    keys: Collection = field(default_factory=Collection)
+    certificates: Collection = field(default_factory=Collection)
+    contacts: list[dict[str, Any]] | None = None
+    issuers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    @property
+    def resource_id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.KeyVault/vaults/{self.name}"
+        )
+
+    def object_id(self, kind: str, name: str, version: str | None = None) -> str:
+        """The id URL of an object: ``{vault}/secrets/name[/version]``."""
+        base = f"{self.url}{kind}/{name}"
+        return f"{base}/{version}" if version else base
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "tenant_id": self.tenant_id,
+            "subscription_id": self.subscription_id,
+            "rbac": self.rbac,
+            "location": self.location,
+            "secrets": self.secrets.to_dict(),
+            "keys": self.keys.to_dict(),
+            "certificates": self.certificates.to_dict(),
+            "contacts": self.contacts,
+            "issuers": self.issuers,
+        }
+
+    def load(self, d: dict[str, Any]) -> None:
+        self.rbac = bool(d.get("rbac", self.rbac))
+        self.location = d.get("location", self.location)
+        self.secrets.load(d.get("secrets", {}))
+        self.keys.load(d.get("keys", {}))
+        self.certificates.load(d.get("certificates", {}))
+        self.contacts = d.get("contacts")
+        self.issuers = d.get("issuers") or {}
+
+
+BACKUP_MAGIC = b"KVTUI-EMULATOR-BACKUP-1\n"
+
+
+def encode_backup(kind: str, vault: Vault, item: Item) -> bytes:
+    """An opaque backup blob of every version of an item (as the service's are opaque).
+    Restorable into any vault of the same emulator's subscriptions."""
+    import json
+    import zlib
+
+    doc = {"kind": kind, "subscription": vault.subscription_id, "item": item.to_dict()}
+    return BACKUP_MAGIC + zlib.compress(json.dumps(doc).encode())
+
+
+def decode_backup(kind: str, blob: bytes) -> Item | None:
+    """The item in a backup blob of ``kind``, or None when the blob is not one."""
+    import json
+    import zlib
+
+    if not blob.startswith(BACKUP_MAGIC):
+        return None
+    try:
+        doc = json.loads(zlib.decompress(blob[len(BACKUP_MAGIC) :]))
+    except (zlib.error, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("kind") != kind:
+        return None
+    return Item.from_dict(doc["item"])

@@ -1,0 +1,1 @@
+"""The Textual UI: app, screens, widgets, modals."""
