@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
-from kvtui.emulator.directory import VAULT_RESOURCE, TokenError
+from kvtui.emulator.directory import VAULT_RESOURCE, TokenError, cae_claims_challenge
 from kvtui.emulator.store import Vault
 
 if TYPE_CHECKING:
@@ -151,24 +151,32 @@ def page(request: web.Request, entries: Sequence[tuple[str, dict[str, Any]]]) ->
     return web.json_response({"value": [item for _, item in chunk], "nextLink": next_link})
 
 
-def challenge_header(state: EmulatorState, vault: Vault, error: str | None = None) -> str:
+def challenge_header(
+    state: EmulatorState, vault: Vault, error: str | None = None, claims: str | None = None
+) -> str:
     header = (
         f'Bearer authorization="{state.directory.issuer_host}/{vault.tenant_id}", '
         f'resource="{VAULT_RESOURCE}"'
     )
     if error:
         header += f', error="{error}"'
+    if claims:
+        header += f', claims="{claims}"'
     return header
 
 
 def unauthorized(
-    state: EmulatorState, vault: Vault, message: str, error: str | None = None
+    state: EmulatorState,
+    vault: Vault,
+    message: str,
+    error: str | None = None,
+    claims: str | None = None,
 ) -> web.Response:
     return error_response(
         401,
         "Unauthorized",
         message,
-        headers={"WWW-Authenticate": challenge_header(state, vault, error)},
+        headers={"WWW-Authenticate": challenge_header(state, vault, error, claims)},
     )
 
 
@@ -210,8 +218,10 @@ async def vault_auth_middleware(request: web.Request, handler: Handler) -> web.S
     try:
         claims = state.directory.validate(auth[7:].strip(), (VAULT_RESOURCE,))
     except TokenError as exc:
-        error = "invalid_token"
-        return unauthorized(state, vault, str(exc), error)
+        # A revoked token of a CAE-capable client (xms_cc=cp1) gets a claims challenge.
+        cae = cae_claims_challenge(exc)
+        error = "insufficient_claims" if cae else "invalid_token"
+        return unauthorized(state, vault, str(exc), error, cae)
     if claims.get("tid") != vault.tenant_id:
         return unauthorized(
             state,

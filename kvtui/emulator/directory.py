@@ -38,7 +38,30 @@ OIDC_SCOPES = {"openid", "profile", "offline_access", "email"}
 
 
 class TokenError(Exception):
-    """A token the emulator will not accept; ``str(self)`` is the service's message."""
+    """A token the emulator will not accept; ``str(self)`` is the service's message.
+
+    ``reason`` says why (``missing``, ``issuer``, ``audience``, ``expired``, ``revoked``)
+    so that each service can word its own error; ``claims`` are the token's claims
+    when they could be read (a revoked CAE token needs them for the claims challenge).
+    """
+
+    def __init__(
+        self, message: str, reason: str = "invalid", claims: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.claims = claims or {}
+        self.revoked_at = 0
+
+
+def cae_claims_challenge(error: TokenError) -> str | None:
+    """The ``claims`` of a CAE challenge (standard base64 JSON, as Azure sends it) when
+    ``error`` is a revoked token of a client that declared the ``cp1`` capability."""
+    caps = error.claims.get("xms_cc") or []
+    if error.reason != "revoked" or "cp1" not in [str(c).lower() for c in caps]:
+        return None
+    challenge = {"access_token": {"nbf": {"essential": True, "value": str(error.revoked_at)}}}
+    return base64.b64encode(json.dumps(challenge, separators=(",", ":")).encode()).decode()
 
 
 @dataclass
@@ -183,6 +206,11 @@ class Directory:
             return tenant
         return None
 
+    def user_tenant(self, segment: str, user: User) -> str | None:
+        """The tenant a path segment names for ``user``, if the user belongs to it."""
+        tenant = self.resolve_tenant(segment, user)
+        return tenant if tenant in user.tenants else None
+
     def public_client_ok(self, client_id: str) -> bool:
         return client_id in (self.state.public_client_id, AZURE_CLI_CLIENT_ID)
 
@@ -223,7 +251,8 @@ class Directory:
         claims: dict[str, Any] = {
             "aud": audience,
             "iss": self.issuer(tenant),
-            "iat": t,
+            # Tokens issued in the second of a revocation must survive it.
+            "iat": max(t, self.revoked_before.get(oid, -1) + 1),
             "nbf": t,
             "exp": t + life,
             "appid": client_id,
@@ -276,6 +305,24 @@ class Directory:
             return None
         return rt
 
+    def refresh_token_problem(self, token: str, client_id: str) -> str | None:
+        """Why a refresh token cannot be redeemed (``unknown``, ``revoked``, ``expired``,
+        ``client``), or None when it can."""
+        rt = self.state.refresh_tokens.get(token)
+        if rt is None:
+            return "unknown"
+        if rt.revoked:
+            return "revoked"
+        if rt.expires_on < time.time():
+            return "expired"
+        return "client" if rt.client_id != client_id else None
+
+    def revoke_sessions(self, oid: str) -> int:
+        """Revoke every access token of ``oid`` issued until now (CAE); returns the time."""
+        t = int(time.time())
+        self.revoked_before[oid] = t
+        return t
+
     def revoke_refresh_tokens(self, oid: str | None = None) -> int:
         n = 0
         for rt in self.state.refresh_tokens.values():
@@ -290,30 +337,41 @@ class Directory:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise TokenError("AKV10000: Request is missing a Bearer or PoP token.") from exc
+            raise TokenError(
+                "AKV10000: Request is missing a Bearer or PoP token.", "malformed"
+            ) from exc
         if header.get("kid") != self.kid:
             raise TokenError(
                 "AKV10032: Invalid issuer. Expected one of the issuers this vault "
-                "trusts; the token was not issued by this identity platform."
+                "trusts; the token was not issued by this identity platform.",
+                "issuer",
             )
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 self.key.public_key(),
                 algorithms=["RS256"],
-                options={"verify_aud": False, "verify_exp": False},
+                options={"verify_aud": False, "verify_exp": False, "verify_iat": False},
             )
         except jwt.PyJWTError as exc:
-            raise TokenError("AKV10032: Invalid issuer. The token signature is invalid.") from exc
+            raise TokenError(
+                "AKV10032: Invalid issuer. The token signature is invalid.", "issuer"
+            ) from exc
         if claims.get("aud") not in audiences:
             raise TokenError(
-                f"AKV10022: Invalid audience. Expected {audiences[0]}, found: {claims.get('aud')}."
+                f"AKV10022: Invalid audience. Expected {audiences[0]}, found: {claims.get('aud')}.",
+                "audience",
+                claims,
             )
         if int(claims.get("exp", 0)) < time.time():
-            raise TokenError("AKV10031: Token has expired. Please acquire a new token.")
+            raise TokenError(
+                "AKV10031: Token has expired. Please acquire a new token.", "expired", claims
+            )
         revoked = self.revoked_before.get(str(claims.get("oid")))
         if revoked is not None and int(claims.get("iat", 0)) <= revoked:
-            raise TokenError("AKV10035: Token has been revoked.")
+            err = TokenError("AKV10035: Token has been revoked.", "revoked", claims)
+            err.revoked_at = revoked
+            raise err
         return claims
 
     def jwks(self) -> dict[str, Any]:
