@@ -1,15 +1,240 @@
 """The emulator's admin endpoint (``/_emulator/...``): what the real service does not have.
-STUB: filled in by the faults and permissions work."""
+
+JSON in and out, on the main listener (bound to loopback; no auth). Vaults, principals,
+permissions and injected faults; documented in docs/emulator-admin.md. Handlers run on
+the emulator's event loop, so they edit the shared state without locks.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+import re
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from kvtui.emulator.common import STATE_KEY, KvError, json_body
+from kvtui.emulator.faults import ANY, RuleError
+from kvtui.emulator.settings import SEED_RE
+from kvtui.emulator.store import Vault
+
 if TYPE_CHECKING:
-    from kvtui.emulator.server import Emulator
+    from kvtui.emulator.server import Emulator, EmulatorState
+
+PREFIX = "/_emulator"
+VAULT_NAME_RE = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
+EMULATOR_KEY: web.AppKey[Emulator] = web.AppKey("kvtui_admin_emulator")
+
+
+def _bad(message: str) -> KvError:
+    return KvError(400, "BadRequest", message)
+
+
+def _not_found(message: str) -> KvError:
+    return KvError(404, "NotFound", message)
+
+
+def _state(request: web.Request) -> EmulatorState:
+    return request.app[STATE_KEY]
+
+
+def _vault_json(vault: Vault) -> dict[str, Any]:
+    return {
+        "name": vault.name,
+        "url": vault.url,
+        "tenant_id": vault.tenant_id,
+        "subscription_id": vault.subscription_id,
+        "rbac": vault.rbac,
+        "location": vault.location,
+    }
+
+
+def _find_vault(state: EmulatorState, name: str) -> Vault:
+    vault = next((v for n, v in state.vaults.items() if n.lower() == name.lower()), None)
+    if vault is None:
+        raise _not_found(f"No vault named {name!r}.")
+    return vault
+
+
+def _bool_field(body: dict[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise _bad(f"{name} must be true or false")
+    return value
+
+
+# -- info, vaults, principals -----------------------------------------------------------------
+
+
+async def info(request: web.Request) -> web.Response:
+    emulator = request.app[EMULATOR_KEY]
+    if emulator.info is None:
+        raise KvError(503, "ServiceUnavailable", "The emulator is still starting.")
+    return web.json_response(json.loads(emulator.info.to_json()))
+
+
+async def list_vaults(request: web.Request) -> web.Response:
+    return web.json_response({"value": [_vault_json(v) for v in _state(request).vaults.values()]})
+
+
+async def create_vault(request: web.Request) -> web.Response:
+    state = _state(request)
+    body = await json_body(request)
+    name = body.get("name")
+    if not isinstance(name, str) or not VAULT_NAME_RE.match(name):
+        raise _bad("name must be 3-24 letters, digits and hyphens, starting with a letter")
+    if any(n.lower() == name.lower() for n in state.vaults):
+        raise KvError(409, "Conflict", f"A vault named {name!r} exists already.")
+    seed = body.get("seed", "empty")
+    if not isinstance(seed, str) or not SEED_RE.match(seed):
+        raise _bad("seed must be empty, demo or bulk:N")
+    tenants = {
+        "home": state.directory.state.home_tenant,
+        "other": state.directory.state.other_tenant,
+    }
+    tenant = body.get("tenant", "home")
+    tenant_id = tenants.get(tenant, tenant) if isinstance(tenant, str) else None
+    if tenant_id not in tenants.values():
+        raise _bad(f"tenant must be home, other, or one of {', '.join(tenants.values())}")
+    rbac = _bool_field(body, "rbac", False)
+    vault = await request.app[EMULATOR_KEY].add_vault(name, seed=seed, tenant=tenant_id, rbac=rbac)
+    return web.json_response(_vault_json(vault), status=201)
+
+
+async def get_vault(request: web.Request) -> web.Response:
+    return web.json_response(_vault_json(_find_vault(_state(request), request.match_info["name"])))
+
+
+async def update_vault(request: web.Request) -> web.Response:
+    vault = _find_vault(_state(request), request.match_info["name"])
+    body = await json_body(request)
+    if set(body) - {"rbac"}:
+        raise _bad("only rbac can be changed")
+    vault.rbac = _bool_field(body, "rbac", vault.rbac)
+    return web.json_response(_vault_json(vault))
+
+
+async def principals(request: web.Request) -> web.Response:
+    d = _state(request).directory.state
+    users = [
+        {"type": "user", "oid": u.oid, "name": u.name, "upn": u.upn, "home_tenant": u.home_tenant}
+        for u in d.users
+    ]
+    apps = [{"type": "app", "oid": a.oid, "name": a.name, "client_id": a.client_id} for a in d.apps]
+    return web.json_response({"value": users + apps})
+
+
+# -- permissions ------------------------------------------------------------------------------
+
+
+def _rule_key(request: web.Request) -> tuple[str, str]:
+    vault, principal = request.match_info["vault"], request.match_info["principal"]
+    if vault != ANY:
+        vault = _find_vault(_state(request), vault).name
+    return vault, principal
+
+
+async def list_permissions(request: web.Request) -> web.Response:
+    rules = _state(request).faults.permissions.values()
+    return web.json_response({"value": [r.to_json() for r in rules]})
+
+
+async def put_permissions(request: web.Request) -> web.Response:
+    vault, principal = _rule_key(request)
+    body = await json_body(request, required=False)
+    try:
+        rule = _state(request).faults.set_permissions(vault, principal, body)
+    except RuleError as exc:
+        raise _bad(str(exc)) from exc
+    return web.json_response(rule.to_json())
+
+
+async def get_permissions(request: web.Request) -> web.Response:
+    vault, principal = _rule_key(request)
+    rule = _state(request).faults.permissions.get((vault.lower(), principal.lower()))
+    if rule is None:
+        raise _not_found(f"No permissions set for {principal!r} on {vault!r}: all allowed.")
+    return web.json_response(rule.to_json())
+
+
+async def delete_permissions(request: web.Request) -> web.Response:
+    vault, principal = _rule_key(request)
+    if not _state(request).faults.remove_permissions(vault, principal):
+        raise _not_found(f"No permissions set for {principal!r} on {vault!r}.")
+    return web.Response(status=204)
+
+
+async def clear_permissions(request: web.Request) -> web.Response:
+    _state(request).faults.permissions.clear()
+    return web.Response(status=204)
+
+
+# -- faults -----------------------------------------------------------------------------------
+
+
+async def list_faults(request: web.Request) -> web.Response:
+    faults = _state(request).faults.faults.values()
+    return web.json_response({"value": [f.to_json() for f in faults]})
+
+
+async def add_fault(request: web.Request) -> web.Response:
+    state = _state(request)
+    body = await json_body(request)
+    vault = body.get("vault", ANY)
+    if isinstance(vault, str) and vault != ANY:
+        body["vault"] = _find_vault(state, vault).name
+    try:
+        fault = state.faults.add_fault(body)
+    except RuleError as exc:
+        raise _bad(str(exc)) from exc
+    return web.json_response(fault.to_json(), status=201)
+
+
+def _fault_id(request: web.Request) -> str:
+    fault_id = request.match_info["id"]
+    if fault_id not in _state(request).faults.faults:
+        raise _not_found(f"No fault {fault_id!r} (it may have run out).")
+    return fault_id
+
+
+async def get_fault(request: web.Request) -> web.Response:
+    return web.json_response(_state(request).faults.faults[_fault_id(request)].to_json())
+
+
+async def delete_fault(request: web.Request) -> web.Response:
+    del _state(request).faults.faults[_fault_id(request)]
+    return web.Response(status=204)
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    _state(request).faults.faults.clear()
+    return web.Response(status=204)
+
+
+async def reset(request: web.Request) -> web.Response:
+    _state(request).faults.reset()
+    return web.Response(status=204)
 
 
 def setup(app: web.Application, emulator: Emulator) -> None:
     """Register the admin routes."""
+    app[EMULATOR_KEY] = emulator
+    r = app.router
+    r.add_get(PREFIX, info)
+    r.add_get(f"{PREFIX}/vaults", list_vaults)
+    r.add_post(f"{PREFIX}/vaults", create_vault)
+    r.add_get(f"{PREFIX}/vaults/{{name}}", get_vault)
+    r.add_patch(f"{PREFIX}/vaults/{{name}}", update_vault)
+    r.add_get(f"{PREFIX}/principals", principals)
+    r.add_get(f"{PREFIX}/permissions", list_permissions)
+    r.add_delete(f"{PREFIX}/permissions", clear_permissions)
+    rule = f"{PREFIX}/permissions/{{vault}}/{{principal}}"
+    r.add_put(rule, put_permissions)
+    r.add_get(rule, get_permissions)
+    r.add_delete(rule, delete_permissions)
+    r.add_get(f"{PREFIX}/faults", list_faults)
+    r.add_post(f"{PREFIX}/faults", add_fault)
+    r.add_delete(f"{PREFIX}/faults", clear_faults)
+    r.add_get(f"{PREFIX}/faults/{{id}}", get_fault)
+    r.add_delete(f"{PREFIX}/faults/{{id}}", delete_fault)
+    r.add_post(f"{PREFIX}/reset", reset)
