@@ -1,0 +1,133 @@
+"""kvtui's settings: defaults < the config file < ``KVTUI_*`` environment < flags.
+
+The config file is TOML at ``$XDG_CONFIG_HOME/kvtui/config.toml`` (``kvtui --config`` to
+override). Every field below may appear in it, e.g.::
+
+    tenant = "contoso.onmicrosoft.com"
+    vault = "my-vault"
+    read_only = true
+    expiry_warning_days = 14
+    [keymap]
+    reveal = "ctrl+r"
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+#: The Azure CLI's well-known public client id: works in most tenants without an app
+#: registration of your own.
+AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names it and where it came from."""
+
+
+@dataclass
+class Settings:
+    tenant: str = "organizations"
+    """Tenant to sign in to: a GUID, a domain, ``organizations`` or ``common``."""
+    client_id: str = AZURE_CLI_CLIENT_ID
+    """Public client (native app) id used for sign-in."""
+    cloud: str = "public"
+    """``public``, ``usgov`` or ``china``: authority host, vault DNS suffix and scopes."""
+    authority: str | None = None
+    """Full authority URL (``https://host/tenant``) overriding the cloud's host and tenant."""
+    arm_url: str | None = None
+    """Azure Resource Manager endpoint overriding the cloud's."""
+    ca_bundle: str | None = None
+    """A PEM file: the only CA trusted for sign-in, ARM and vaults when set."""
+    vault: str | None = None
+    """Vault to open: a name (made a URL with the cloud's DNS suffix) or a URL."""
+    read_only: bool = False
+    """Refuse every write action."""
+    expiry_warning_days: int = 30
+    """Items expiring within this many days are flagged."""
+    clipboard_clear_seconds: int = 30
+    """Clear the clipboard this long after copying a secret value (0: never)."""
+    token_cache: str | None = None
+    """Token cache file (default: under the user's cache directory)."""
+    log_file: str | None = None
+    """Log file (default: under the user's state directory). Never the terminal."""
+    keymap: dict[str, str] = field(default_factory=dict)
+    """Binding id -> keys, e.g. ``{"reveal": "ctrl+r"}``."""
+
+
+BOOL_TRUE = {"1", "true", "yes", "on"}
+BOOL_FALSE = {"0", "false", "no", "off", ""}
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("kvtui")) / "config.toml"
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    kinds = {f.name: f.type for f in fields(Settings)}
+    kind = str(kinds[name])
+    try:
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in BOOL_TRUE | BOOL_FALSE:
+                return text in BOOL_TRUE
+            raise ValueError(value)
+        if kind == "int":
+            return int(value)
+        if name == "keymap":
+            if not isinstance(value, dict):
+                raise ValueError(value)
+            return {str(k): str(v) for k, v in value.items()}
+        return None if value is None else str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: {name} cannot be {value!r}") from None
+
+
+def load_settings(
+    config_path: Path | None = None,
+    env: dict[str, str] | None = None,
+    flags: dict[str, Any] | None = None,
+) -> Settings:
+    """Settings from the config file, then ``KVTUI_<FIELD>`` variables, then flags
+    (flags whose value is None are not given)."""
+    names = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    path = config_path or default_config_path()
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        for key, value in data.items():
+            name = key.replace("-", "_")
+            if name not in names:
+                raise ConfigError(f"{path}: unknown setting {key!r}")
+            values[name] = _coerce(name, value, str(path))
+    environ = os.environ if env is None else env
+    for name in names - {"keymap"}:
+        var = f"KVTUI_{name.upper()}"
+        if var in environ:
+            values[name] = _coerce(name, environ[var], var)
+    for name, value in (flags or {}).items():
+        if value is not None and name in names:
+            values[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
+    settings = Settings(**values)
+    from kvtui.core.clouds import CLOUDS
+
+    if settings.cloud not in CLOUDS:
+        raise ConfigError(f"cloud must be one of {', '.join(CLOUDS)}, not {settings.cloud!r}")
+    if settings.ca_bundle and not Path(settings.ca_bundle).expanduser().is_file():
+        raise ConfigError(f"the CA bundle {settings.ca_bundle} does not exist")
+    return settings
