@@ -1,0 +1,188 @@
+"""The admin endpoint (/_emulator/...) over HTTPS, trusting only the emulator's CA."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+
+from kvtui.emulator import EmulatorInfo
+from tests.emulator.admin_support import Admin, admin_client
+from tests.support import ClientSecretMsalCredential, kv_clients
+
+_names = (f"adm{os.getpid()}n{i}" for i in itertools.count())
+
+
+@pytest.fixture
+async def admin(info: EmulatorInfo) -> AsyncIterator[Admin]:
+    async with admin_client(info) as a:
+        yield a
+        await a.call("POST", "/reset", expect=204)
+
+
+async def test_info_is_the_json_line(admin: Admin, info: EmulatorInfo) -> None:
+    _, data = await admin.call("GET", "", expect=200)
+    assert data == json.loads(info.to_json())
+    assert data["admin_url"] == info.admin_url
+
+
+async def test_create_vault_serves_it_live(admin: Admin, info: EmulatorInfo) -> None:
+    name = next(_names)
+    _, vault = await admin.call("POST", "/vaults", {"name": name}, expect=201)
+    assert vault["name"] == name and vault["rbac"] is False
+    assert vault["tenant_id"] == info.tenant_id
+    assert vault["url"] not in [u for n, u in info.vaults.items() if n != name]
+    async with kv_clients(info, vault["url"]) as kv:
+        await kv.secrets.set_secret("hello", "world")
+        assert (await kv.secrets.get_secret("hello")).value == "world"
+    _, listed = await admin.call("GET", "/vaults", expect=200)
+    assert vault in listed["value"]
+    # Names are case-insensitive, as in Azure.
+    await admin.call("POST", "/vaults", {"name": name.upper()}, expect=409)
+
+
+async def test_create_vault_in_the_other_tenant(admin: Admin, info: EmulatorInfo) -> None:
+    body = {"name": next(_names), "tenant": "other", "rbac": True}
+    _, vault = await admin.call("POST", "/vaults", body, expect=201)
+    assert vault["tenant_id"] == info.other_tenant_id and vault["rbac"] is True
+    async with ClientSecretMsalCredential(info) as cred:
+        async with kv_clients(info, vault["url"], credential=cred) as kv:
+            await kv.secrets.set_secret("x", "y")
+        # The vault's challenge sent the client to the other tenant for its token.
+        assert cred.calls[0]["tenant_id"] == info.other_tenant_id
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"name": "9starts-with-digit"},
+        {"name": "ab"},
+        {"name": "double--hyphen"},
+        {"name": "okname", "seed": "nonsense"},
+        {"name": "okname", "tenant": "00000000-0000-0000-0000-000000000000"},
+        {"name": "okname", "rbac": "yes"},
+    ],
+)
+async def test_create_vault_rejects_bad_input(admin: Admin, body: dict[str, object]) -> None:
+    _, err = await admin.call("POST", "/vaults", body)
+    assert err["error"]["code"] in ("BadRequest", "BadParameter")
+    _, listed = await admin.call("GET", "/vaults", expect=200)
+    assert "okname" not in [v["name"] for v in listed["value"]]
+
+
+async def test_switch_vault_to_rbac(admin: Admin, vault_url: str) -> None:
+    name = admin.vault_name(vault_url)
+    _, vault = await admin.call("PATCH", f"/vaults/{name}", {"rbac": True}, expect=200)
+    assert vault["rbac"] is True
+    _, again = await admin.call("GET", f"/vaults/{name}", expect=200)
+    assert again["rbac"] is True
+    await admin.call("PATCH", f"/vaults/{name}", {"location": "x"}, expect=400)
+    await admin.call("PATCH", "/vaults/no-such-vault", {"rbac": True}, expect=404)
+
+
+async def test_principals_list_the_automation_app(admin: Admin, info: EmulatorInfo) -> None:
+    _, data = await admin.call("GET", "/principals", expect=200)
+    apps = [p for p in data["value"] if p["type"] == "app"]
+    assert info.confidential_client["client_id"] in [a["client_id"] for a in apps]
+    assert any(p["type"] == "user" and p["oid"] for p in data["value"])
+
+
+async def test_permissions_round_trip(admin: Admin, vault_url: str) -> None:
+    name = admin.vault_name(vault_url)
+    path = f"/permissions/{name}/*"
+    await admin.call("GET", path, expect=404)  # nothing set: everything allowed
+    body = {"secrets": ["GET", "list"], "keys": ["all"]}
+    _, rule = await admin.call("PUT", path, body, expect=200)
+    assert rule["vault"] == name and rule["principal"] == "*"
+    assert rule["secrets"] == ["get", "list"]
+    assert rule["certificates"] == []
+    assert "unwrapKey" in rule["keys"] and len(rule["keys"]) == 19
+    _, same = await admin.call("GET", path, expect=200)
+    assert same == rule
+    _, listed = await admin.call("GET", "/permissions", expect=200)
+    assert listed["value"] == [rule]
+    await admin.call("DELETE", path, expect=204)
+    await admin.call("DELETE", path, expect=404)
+
+
+@pytest.mark.parametrize(
+    "body", [{"secrets": ["read"]}, {"vaults": ["get"]}, {"secrets": "get"}, ["get"]]
+)
+async def test_permissions_reject_bad_rules(
+    admin: Admin, vault_url: str, body: dict[str, object]
+) -> None:
+    name = admin.vault_name(vault_url)
+    status, err = await admin.call("PUT", f"/permissions/{name}/*", body)
+    assert status == 400, err
+    await admin.call("GET", "/permissions", expect=200)
+    _, listed = await admin.call("GET", "/permissions", expect=200)
+    assert listed["value"] == []
+
+
+async def test_permissions_for_an_unknown_vault_are_404(admin: Admin) -> None:
+    await admin.call("PUT", "/permissions/no-such-vault/*", {"secrets": ["all"]}, expect=404)
+
+
+async def test_faults_get_ids_and_can_be_removed(admin: Admin, vault_url: str) -> None:
+    name = admin.vault_name(vault_url)
+    _, a = await admin.call("POST", "/faults", {"type": "firewall", "vault": name}, expect=201)
+    body = {"type": "throttle", "operation": "secrets/get", "count": 2, "retry_after": 5}
+    _, b = await admin.call("POST", "/faults", body, expect=201)
+    assert a["id"] != b["id"]
+    assert b == {
+        "id": b["id"],
+        "type": "throttle",
+        "vault": "*",
+        "operation": "secrets/get",
+        "count": 2,
+        "retry_after": 5,
+    }
+    _, listed = await admin.call("GET", "/faults", expect=200)
+    assert listed["value"] == [a, b]
+    await admin.call("DELETE", f"/faults/{a['id']}", expect=204)
+    await admin.call("GET", f"/faults/{a['id']}", expect=404)
+    _, got = await admin.call("GET", f"/faults/{b['id']}", expect=200)
+    assert got == b
+    await admin.call("DELETE", "/faults", expect=204)
+    _, listed = await admin.call("GET", "/faults", expect=200)
+    assert listed["value"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "explode"},
+        {"type": "status", "status": 404},
+        {"type": "latency", "latency_ms": -1},
+        {"type": "drop", "path": "("},
+        {"type": "drop", "operation": "secrets/frobnicate"},
+        {"type": "drop", "count": 0},
+        {"type": "drop", "colour": "red"},
+        {"type": "drop", "vault": "no-such-vault"},
+    ],
+)
+async def test_faults_reject_bad_rules(admin: Admin, body: dict[str, object]) -> None:
+    status, err = await admin.call("POST", "/faults", body)
+    assert status in (400, 404), err
+    assert "error" in err
+    _, listed = await admin.call("GET", "/faults", expect=200)
+    assert listed["value"] == []
+
+
+async def test_reset_clears_faults_and_permissions(admin: Admin, vault_url: str) -> None:
+    name = admin.vault_name(vault_url)
+    await admin.call("PUT", f"/permissions/{name}/*", {}, expect=200)
+    await admin.call("POST", "/faults", {"type": "drop", "vault": name}, expect=201)
+    await admin.call("POST", "/reset", expect=204)
+    assert (await admin.call("GET", "/faults"))[1]["value"] == []
+    assert (await admin.call("GET", "/permissions"))[1]["value"] == []
+
+
+async def test_not_json_is_a_400(admin: Admin) -> None:
+    async with admin.session.post(f"{admin.info.admin_url}/faults", data=b"type=drop") as resp:
+        assert resp.status == 400
+        assert (await resp.json())["error"]["code"] == "BadParameter"
