@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import msal
 import requests
-from azure.core.credentials import AccessToken
+from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.keyvault.certificates.aio import CertificateClient
 from azure.keyvault.keys.aio import KeyClient
@@ -123,3 +123,115 @@ async def kv_clients(
         if credential is None:
             await cred.close()
         await session.close()
+
+
+# -- a signed-in user (device code through real msal) -------------------------------
+
+VAULT_SCOPE = "https://vault.azure.net/.default"
+ARM_SCOPE = "https://management.azure.com/.default"
+
+
+def identity_admin(
+    info: EmulatorInfo, method: str, path: str = "", body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Call the emulator's identity admin routes (``/_emulator/identity...``)."""
+    with requests_session(info.ca_bundle) as http:
+        resp = http.request(method, f"{info.admin_url}/identity{path}", json=body, timeout=10)
+    resp.raise_for_status()
+    result: dict[str, Any] = resp.json()
+    return result
+
+
+def approve_device_code(info: EmulatorInfo, user_code: str, action: str = "approve") -> None:
+    identity_admin(info, "POST", f"/device-codes/{user_code}/{action}")
+
+
+class UserMsalCredential:
+    """An azure-core async credential acting as the emulator's signed-in user, over
+    msal's PublicClientApplication: one msal app per tenant, all sharing one token
+    cache, msal always off the event loop. ``tenant_id`` (from a vault's challenge) picks
+    the app; ``claims`` (a CAE challenge) are passed through to msal."""
+
+    def __init__(
+        self,
+        info: EmulatorInfo,
+        client_id: str | None = None,
+        cache: msal.TokenCache | None = None,
+        client_capabilities: list[str] | None = None,
+    ) -> None:
+        self.info = info
+        self.client_id = client_id or info.client_id
+        self.cache = cache or msal.TokenCache()
+        self.capabilities = ["CP1"] if client_capabilities is None else client_capabilities
+        self.http = requests_session(info.ca_bundle)
+        self.base = info.authority.rsplit("/", 1)[0]
+        self.apps: dict[str, Any] = {}
+        self.calls: list[dict[str, Any]] = []
+
+    def app(self, tenant: str = "organizations") -> Any:
+        """The msal app of ``tenant`` (blocking: call it from a thread)."""
+        if tenant not in self.apps:
+            self.apps[tenant] = msal.PublicClientApplication(
+                self.client_id,
+                authority=f"{self.base}/{tenant}",
+                token_cache=self.cache,
+                http_client=self.http,
+                instance_discovery=False,
+                client_capabilities=self.capabilities or None,
+            )
+        return self.apps[tenant]
+
+    def sign_in(self, scopes: list[str] | None = None, tenant: str = "organizations") -> Any:
+        """Device code sign-in, approved through the admin route (blocking)."""
+        app = self.app(tenant)
+        flow = app.initiate_device_flow(scopes=scopes or [VAULT_SCOPE])
+        assert "user_code" in flow, flow
+        approve_device_code(self.info, flow["user_code"])
+        return app.acquire_token_by_device_flow(flow)
+
+    def _acquire(self, scopes: list[str], tenant: str, claims: str | None) -> Any:
+        app = self.app(tenant)
+        accounts = app.get_accounts()
+        if not accounts:
+            raise_auth_error(f"no signed-in account for tenant {tenant}")
+        result = app.acquire_token_silent_with_error(
+            scopes, accounts[0], claims_challenge=claims or None
+        )
+        if not result or "access_token" not in result:
+            raise_auth_error(str((result or {}).get("error_description", result)))
+        return result
+
+    async def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        info = await self.get_token_info(
+            *scopes, options={"claims": claims, "tenant_id": tenant_id, "enable_cae": enable_cae}
+        )
+        return AccessToken(info.token, info.expires_on)
+
+    async def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        opts = dict(options or {})
+        tenant = opts.get("tenant_id") or "organizations"
+        self.calls.append({"scopes": scopes, "tenant_id": opts.get("tenant_id"), **opts})
+        result = await asyncio.to_thread(self._acquire, list(scopes), tenant, opts.get("claims"))
+        return AccessTokenInfo(result["access_token"], int(time.time()) + int(result["expires_in"]))
+
+    async def close(self) -> None:
+        self.http.close()
+
+    async def __aenter__(self) -> UserMsalCredential:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+def raise_auth_error(message: str) -> Any:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    raise ClientAuthenticationError(message)
