@@ -1,0 +1,210 @@
+"""kvtui's sign-in core (msal device code, persisted cache, async credential) against
+the emulator's identity platform, over HTTPS with real msal."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kvtui.core.auth import AuthError, SignIn, SignInRequired, open_token_cache
+from kvtui.emulator import EmulatorInfo, EmulatorThread
+from tests.support import approve_device_code, identity_admin, kv_clients
+
+VAULT_SCOPE = "https://vault.azure.net/.default"
+
+
+@pytest.fixture
+def fast_identity(info: EmulatorInfo) -> Iterator[None]:
+    """Poll without sleeping; restore the emulator's identity settings afterwards."""
+    before = identity_admin(info, "GET")["settings"]
+    identity_admin(info, "PATCH", "/settings", {"interval": 0})
+    yield
+    identity_admin(
+        info,
+        "PATCH",
+        "/settings",
+        {
+            k: before[k]
+            for k in ("interval", "expires_in", "token_lifetime", "block_device_code", "approve")
+        },
+    )
+
+
+def make_sign_in(
+    info: EmulatorInfo, cache_path: Path, tenant: str = "organizations", ca_bundle: str | None = ""
+) -> SignIn:
+    return SignIn(
+        authority_host=info.authority.rsplit("/", 1)[0],
+        tenant=tenant,
+        client_id=info.client_id,
+        cache=open_token_cache(cache_path),
+        ca_bundle=info.ca_bundle if ca_bundle == "" else ca_bundle,
+        validate_authority=False,
+    )
+
+
+async def sign_in_with_device_code(sign_in: SignIn, info: EmulatorInfo, action: str = "approve"):  # type: ignore[no-untyped-def]
+    flow = await sign_in.start_device_flow([VAULT_SCOPE])
+    assert flow.verification_uri.endswith("/devicelogin")
+    assert flow.user_code in flow.message
+    assert flow.seconds_left() > 60
+    task = asyncio.create_task(sign_in.complete_device_flow(flow))
+    await asyncio.sleep(0.2)
+    assert not task.done()  # still waiting for the person
+    await asyncio.to_thread(approve_device_code, info, flow.user_code, action)
+    return await asyncio.wait_for(task, 10)
+
+
+async def test_device_code_then_silent_second_start(
+    info: EmulatorInfo, vault_url: str, tmp_path: Path, fast_identity: None
+) -> None:
+    cache_path = tmp_path / "cache" / "tokens.bin"
+    first = make_sign_in(info, cache_path)
+    assert await first.accounts() == []
+    account = await sign_in_with_device_code(first, info)
+    assert account.username == "demo.user@kvtui-demo.example"
+    async with kv_clients(info, vault_url, credential=first.credential(account)) as kv:
+        await kv.secrets.set_secret("after-sign-in", "top-secret-value-42")
+        assert (await kv.secrets.get_secret("after-sign-in")).value == "top-secret-value-42"
+
+    # Tomorrow: a new process, the same cache file, no device code.
+    second = make_sign_in(info, cache_path)
+    [known] = await second.accounts()
+    assert known == account
+    async with kv_clients(info, vault_url, credential=second.credential(known)) as kv:
+        assert (await kv.secrets.get_secret("after-sign-in")).value == "top-secret-value-42"
+
+    # The cache is private and holds tokens, never secret values.
+    assert stat.S_IMODE(cache_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cache_path.parent.stat().st_mode) == 0o700
+    content = cache_path.read_bytes()
+    assert b"RefreshToken" in content
+    assert b"top-secret-value-42" not in content
+
+
+async def test_declined_code_says_so(
+    info: EmulatorInfo, tmp_path: Path, fast_identity: None
+) -> None:
+    sign_in = make_sign_in(info, tmp_path / "c.bin")
+    with pytest.raises(AuthError, match="declined") as err:
+        await sign_in_with_device_code(sign_in, info, action="decline")
+    assert err.value.retry
+
+
+async def test_expired_code_says_so(
+    info: EmulatorInfo, tmp_path: Path, fast_identity: None
+) -> None:
+    identity_admin(info, "PATCH", "/settings", {"expires_in": 1})
+    sign_in = make_sign_in(info, tmp_path / "c.bin")
+    flow = await sign_in.start_device_flow([VAULT_SCOPE])
+    await asyncio.sleep(1.5)
+    with pytest.raises(AuthError, match="expired"):
+        await sign_in.complete_device_flow(flow)
+
+
+async def test_conditional_access_block_is_explained(
+    info: EmulatorInfo, tmp_path: Path, fast_identity: None
+) -> None:
+    identity_admin(info, "PATCH", "/settings", {"block_device_code": True})
+    sign_in = make_sign_in(info, tmp_path / "c.bin")
+    with pytest.raises(AuthError, match="Conditional Access") as err:
+        await sign_in_with_device_code(sign_in, info)
+    assert err.value.code == "conditional_access" and not err.value.retry
+
+
+async def test_cancel_stops_the_poll(
+    info: EmulatorInfo, tmp_path: Path, fast_identity: None
+) -> None:
+    identity_admin(info, "PATCH", "/settings", {"interval": 1})
+    sign_in = make_sign_in(info, tmp_path / "c.bin")
+    flow = await sign_in.start_device_flow([VAULT_SCOPE])
+    task = asyncio.create_task(sign_in.complete_device_flow(flow))
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    sign_in.cancel(flow)
+    with pytest.raises(AuthError, match="cancelled"):
+        await asyncio.wait_for(task, 5)
+    assert time.monotonic() - started < 3
+
+
+async def test_refresh_after_expiry_then_dead_refresh_token_needs_sign_in(
+    info: EmulatorInfo, vault_url: str, tmp_path: Path, fast_identity: None
+) -> None:
+    # msal counts a token with under 5 minutes left as expired: a 60 s token is
+    # refreshed on every call.
+    identity_admin(info, "PATCH", "/settings", {"token_lifetime": 60})
+    sign_in = make_sign_in(info, tmp_path / "c.bin")
+    account = await sign_in_with_device_code(sign_in, info)
+    cred = sign_in.credential(account)
+    first = await cred.get_token_info(VAULT_SCOPE)
+    await asyncio.sleep(1.1)
+    second = await cred.get_token_info(VAULT_SCOPE)
+    assert second.token != first.token  # refreshed silently with the refresh token
+    identity_admin(info, "POST", "/refresh-tokens/revoke", {})
+    with pytest.raises(SignInRequired) as err:
+        await cred.get_token_info(VAULT_SCOPE)
+    assert err.value.scopes == (VAULT_SCOPE,)
+
+
+async def test_vault_in_another_tenant_uses_the_challenges_tenant(
+    info: EmulatorInfo, emulator: EmulatorThread, tmp_path: Path, fast_identity: None
+) -> None:
+    guest = emulator.call(
+        emulator.emulator.add_vault(f"guest{time.time_ns()}", tenant=info.other_tenant_id)
+    )
+    sign_in = make_sign_in(info, tmp_path / "c.bin")
+    account = await sign_in_with_device_code(sign_in, info)
+    assert account.tenant_id == info.tenant_id
+    async with kv_clients(info, guest.url, credential=sign_in.credential(account)) as kv:
+        await kv.secrets.set_secret("cross-tenant", "ok")
+        assert (await kv.secrets.get_secret("cross-tenant")).value == "ok"
+
+
+async def test_untrusted_certificate_names_the_ca_option(
+    info: EmulatorInfo, tmp_path: Path
+) -> None:
+    sign_in = make_sign_in(info, tmp_path / "c.bin", ca_bundle=None)
+    with pytest.raises(AuthError, match="--ca-bundle") as err:
+        await sign_in.start_device_flow([VAULT_SCOPE])
+    assert err.value.code == "tls"
+
+
+async def test_unreachable_identity_endpoint_is_named(info: EmulatorInfo, tmp_path: Path) -> None:
+    sign_in = SignIn(
+        authority_host="https://127.0.0.1:9",
+        tenant="organizations",
+        client_id=info.client_id,
+        cache=open_token_cache(tmp_path / "c.bin"),
+        ca_bundle=info.ca_bundle,
+        validate_authority=False,
+    )
+    with pytest.raises(AuthError, match="Cannot reach") as err:
+        await sign_in.accounts()
+    assert err.value.code == "network"
+
+
+async def test_unknown_client_id_is_named(info: EmulatorInfo, tmp_path: Path) -> None:
+    sign_in = SignIn(
+        authority_host=info.authority.rsplit("/", 1)[0],
+        tenant="organizations",
+        client_id="11111111-2222-3333-4444-555555555555",
+        cache=open_token_cache(tmp_path / "c.bin"),
+        ca_bundle=info.ca_bundle,
+        validate_authority=False,
+    )
+    with pytest.raises(AuthError, match="client"):
+        await sign_in.start_device_flow([VAULT_SCOPE])
+
+
+async def test_logout_removes_the_account(
+    info: EmulatorInfo, tmp_path: Path, fast_identity: None
+) -> None:
+    sign_in = make_sign_in(info, tmp_path / "c.bin")
+    account = await sign_in_with_device_code(sign_in, info)
+    await sign_in.remove_account(account)
+    assert await make_sign_in(info, tmp_path / "c.bin").accounts() == []
