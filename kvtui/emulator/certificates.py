@@ -14,6 +14,7 @@ Issuer ``Unknown`` stays ``inProgress`` with a CSR until the signed chain is mer
 from __future__ import annotations
 
 import base64
+import binascii
 import calendar
 import copy
 import datetime as dt
@@ -30,9 +31,14 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kvtui.emulator.common import (
+    VAULT_KEY,
     KvError,
+    b64url_decode,
     b64url_encode,
     bad_parameter,
+    json_body,
+    operation,
+    page,
 )
 from kvtui.emulator.crypto import (
     CURVES,
@@ -42,13 +48,15 @@ from kvtui.emulator.crypto import (
     jwk_from_private_key,
     private_key_from_jwk,
 )
-from kvtui.emulator.secrets import add_secret_version
+from kvtui.emulator.secrets import add_secret_version, parse_tags
 from kvtui.emulator.store import (
     Attributes,
     DeletedItem,
     Item,
     Vault,
     Version,
+    decode_backup,
+    encode_backup,
     new_version,
     now,
     valid_name,
@@ -304,9 +312,14 @@ def secret_value(
         for c in [cert, *chain]:
             out += c.public_bytes(serialization.Encoding.PEM)
         return out.decode()
-    pfx = pkcs12.serialize_key_and_certificates(
-        None, key, cert, chain or None, serialization.NoEncryption()
-    )
+    if key is None:  # certificates only, as a PFX of a non-exportable key is
+        pfx = pkcs12.serialize_key_and_certificates(
+            None, None, None, [cert, *chain], serialization.NoEncryption()
+        )
+    else:
+        pfx = pkcs12.serialize_key_and_certificates(
+            None, key, cert, chain or None, serialization.NoEncryption()
+        )
     return base64.b64encode(pfx).decode()
 
 
@@ -767,5 +780,528 @@ def operation_json(
     return out
 
 
+# -- request helpers ------------------------------------------------------------------------
+
+
+def _lookup(vault: Vault, name: str, version: str | None = None) -> tuple[Item, Version]:
+    item = vault.certificates.get(name)
+    if item is None or not item.versions:
+        raise not_found(name)
+    if not version:
+        return item, current(item)
+    v = item.get(version)
+    if v is None:
+        raise not_found(name, version)
+    return item, v
+
+
+def _enabled(body: dict[str, Any]) -> bool:
+    attrs = body.get("attributes") or {}
+    return attrs.get("enabled") is not False
+
+
+def _check_new(vault: Vault, name: str) -> None:
+    check_name(name)
+    if vault.certificates.get_deleted(name) is not None:
+        raise deleted_conflict(name)
+
+
+def _backing(vault: Vault, name: str, version: str) -> list[Version]:
+    """The backing key and secret versions of a certificate version."""
+    out = []
+    for coll in (vault.keys, vault.secrets):
+        item = coll.get(name)
+        v = item.get(version) if item is not None else None
+        if v is not None:
+            out.append(v)
+    return out
+
+
+# -- certificates ---------------------------------------------------------------------------
+
+
+@operation(KIND, "create")
+async def create_certificate(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    name = request.match_info["name"]
+    _check_new(vault, name)
+    body = await json_body(request)
+    tags = parse_tags(body)
+    policy = normalize_policy(body.get("policy"), default_issuer="Unknown")
+    issuer = policy["issuer"]["name"]
+    if issuer.lower() == "unknown":
+        item = start_pending(vault, name, policy, tags=tags, enabled=_enabled(body))
+    else:
+        if issuer.lower() != "self" and issuer.lower() not in vault.issuers:
+            raise bad_parameter(f"Issuer {issuer} was not found in this key vault.")
+        item, _ = issue_certificate(vault, name, policy, tags=tags, enabled=_enabled(body))
+    # The service always answers inProgress; the operation reads completed on the first poll.
+    op = operation_json(vault, item, item.extra["operation"], status="inProgress")
+    return web.json_response(op, status=202, headers={"Retry-After": "0"})
+
+
+@operation(KIND, "import")
+async def import_certificate(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    name = request.match_info["name"]
+    _check_new(vault, name)
+    body = await json_body(request)
+    value = body.get("value")
+    if not isinstance(value, str) or not value:
+        raise bad_parameter("The parameter 'value' (the certificate to import) is required.")
+    tags = parse_tags(body)
+    raw_policy = body.get("policy") or {}
+    content_type = (raw_policy.get("secret_props") or {}).get("contentType") or PKCS12
+    data = value.encode() if content_type == PEM and value.startswith("-----") else None
+    if data is None:
+        try:
+            data = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise bad_parameter("The certificate to import is not valid base64.") from exc
+    key, cert, chain = load_import(data, body.get("pwd"), content_type)
+    policy = normalize_policy(raw_policy, default_issuer="Unknown", key=key, cert=cert)
+    item, v = store_version(
+        vault, name, policy, key, cert, chain, tags=tags, enabled=_enabled(body)
+    )
+    return web.json_response(bundle_json(vault, item, v))
+
+
+@operation(KIND, "get")
+async def get_certificate(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    version = request.match_info.get("version") or None
+    item, v = _lookup(vault, request.match_info["name"], version)
+    return web.json_response(bundle_json(vault, item, v, with_policy=version is None))
+
+
+@operation(KIND, "update")
+async def update_certificate(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    name = request.match_info["name"]
+    version = request.match_info.get("version") or None
+    item, v = _lookup(vault, name, version)
+    body = await json_body(request, required=False)
+    tags = parse_tags(body) if "tags" in body else v.tags
+    attrs = {k: a for k, a in (body.get("attributes") or {}).items() if k == "enabled"}
+    for target in [v, *_backing(vault, name, v.version)]:
+        target.attributes.apply(attrs)
+        target.attributes.updated = now()
+        target.tags = tags
+    if isinstance(body.get("policy"), dict):
+        item.extra["policy"] = merge_policy(item.extra["policy"], body["policy"])
+    return web.json_response(bundle_json(vault, item, v, with_policy=version is None))
+
+
+@operation(KIND, "list")
+async def list_certificates(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    pending = request.query.get("includePending", "").lower() == "true"
+    entries = []
+    for item in vault.certificates.sorted_items():
+        if not item.versions:
+            continue
+        v = current(item)
+        if v.data.get("pending") and not pending:
+            continue
+        entries.append((item.name.lower(), item_json(vault, item, v)))
+    return page(request, entries)
+
+
+@operation(KIND, "list")
+async def list_versions(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    item = vault.certificates.get(request.match_info["name"])
+    if item is None:
+        raise not_found(request.match_info["name"])
+    entries = []
+    for v in sorted(item.versions, key=lambda x: x.version):
+        if not v.data.get("pending"):
+            entry = item_json(vault, item, v)
+            entry["id"] = vault.object_id(KIND, item.name, v.version)
+            entries.append((v.version, entry))
+    return page(request, entries)
+
+
+@operation(KIND, "get")
+async def get_policy(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    item, _ = _lookup(vault, request.match_info["name"])
+    return web.json_response(policy_json(vault, item))
+
+
+@operation(KIND, "update")
+async def update_policy(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    item, _ = _lookup(vault, request.match_info["name"])
+    body = await json_body(request)
+    item.extra["policy"] = merge_policy(item.extra["policy"], body)
+    item.extra["policy"]["attributes"]["updated"] = now()
+    return web.json_response(policy_json(vault, item))
+
+
+# -- the pending operation ------------------------------------------------------------------
+
+
+def _pending(vault: Vault, name: str) -> tuple[Item, dict[str, Any]]:
+    item = vault.certificates.get(name)
+    op = item.extra.get("operation") if item is not None else None
+    if item is None or not op:
+        raise pending_not_found(name)
+    return item, op
+
+
+@operation(KIND, "get")
+async def get_operation(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    item, op = _pending(vault, request.match_info["name"])
+    return web.json_response(operation_json(vault, item, op))
+
+
+@operation(KIND, "update")
+async def update_operation(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    item, op = _pending(vault, request.match_info["name"])
+    body = await json_body(request)
+    if body.get("cancellation_requested") is True and op["status"] == "inProgress":
+        op["cancellation_requested"] = True
+    return web.json_response(operation_json(vault, item, op))
+
+
+@operation(KIND, "delete")
+async def delete_operation(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    name = request.match_info["name"]
+    item, op = _pending(vault, name)
+    body = operation_json(vault, item, op)
+    del item.extra["operation"]
+    item.versions = [v for v in item.versions if not v.data.get("pending")]
+    if not item.versions:
+        vault.certificates.items.pop(name.lower(), None)
+    return web.json_response(body)
+
+
+@operation(KIND, "create")
+async def merge_certificate(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    name = request.match_info["name"]
+    item, op = _pending(vault, name)
+    pending = item.get(op["version"])
+    if op["status"] != "inProgress" or pending is None or not pending.data.get("pending"):
+        raise pending_not_found(name)
+    body = await json_body(request)
+    x5c = body.get("x5c")
+    if not isinstance(x5c, list) or not x5c:
+        raise bad_parameter("The parameter 'x5c' (the certificate chain to merge) is required.")
+    try:
+        certs = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in x5c]
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise bad_parameter("The x5c certificates are not valid base64 DER.") from exc
+    key = private_key_from_jwk(pending.data["jwk"])
+    pub = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    if _spki(certs[0]) != pub:
+        raise bad_parameter("Public key from x5c does not match the pending certificate's key.")
+    policy = item.extra.pop("pending_policy", item.extra["policy"])
+    tags = parse_tags(body) if "tags" in body else pending.tags
+    enabled = _enabled(body) if "attributes" in body else pending.attributes.enabled
+    item, v = store_version(
+        vault,
+        name,
+        policy,
+        key,
+        certs[0],
+        certs[1:],
+        tags=tags,
+        enabled=enabled,
+        version=op["version"],
+    )
+    op["status"] = "completed"
+    return web.json_response(bundle_json(vault, item, v), status=201)
+
+
+# -- delete, recover, purge -----------------------------------------------------------------
+
+
+@operation(KIND, "delete")
+async def delete_certificate(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    name = request.match_info["name"]
+    item, v = _lookup(vault, name)
+    deleted = vault.certificates.soft_delete(name)
+    assert deleted is not None
+    vault.secrets.soft_delete(name, deleted.deleted_date)
+    vault.keys.soft_delete(name, deleted.deleted_date)
+    return web.json_response(deleted_json(vault, deleted, bundle_json(vault, item, v)))
+
+
+@operation(KIND, "list")
+async def list_deleted(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    pending = request.query.get("includePending", "").lower() == "true"
+    entries = []
+    for d in vault.certificates.sorted_deleted():
+        if not d.item.versions:
+            continue
+        v = current(d.item)
+        if v.data.get("pending") and not pending:
+            continue
+        entries.append((d.item.name.lower(), deleted_json(vault, d, item_json(vault, d.item, v))))
+    return page(request, entries)
+
+
+def _deleted(vault: Vault, name: str) -> DeletedItem:
+    deleted = vault.certificates.get_deleted(name)
+    if deleted is None or not deleted.item.versions:
+        raise deleted_not_found(name)
+    return deleted
+
+
+@operation(KIND, "get")
+async def get_deleted(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    d = _deleted(vault, request.match_info["name"])
+    body = bundle_json(vault, d.item, current(d.item))
+    return web.json_response(deleted_json(vault, d, body))
+
+
+@operation(KIND, "recover")
+async def recover_deleted(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    name = request.match_info["name"]
+    _deleted(vault, name)
+    if vault.certificates.get(name) is not None:
+        raise KvError(409, "Conflict", f"Certificate {name} already exists and is not deleted.")
+    item = vault.certificates.recover(name)
+    assert item is not None
+    vault.secrets.recover(name)
+    vault.keys.recover(name)
+    return web.json_response(bundle_json(vault, item, current(item)))
+
+
+@operation(KIND, "purge")
+async def purge_deleted(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    name = request.match_info["name"]
+    _deleted(vault, name)
+    vault.certificates.purge(name)
+    vault.secrets.purge(name)
+    vault.keys.purge(name)
+    return web.Response(status=204)
+
+
+# -- backup and restore ---------------------------------------------------------------------
+
+
+@operation(KIND, "backup")
+async def backup_certificate(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    name = request.match_info["name"]
+    item, _ = _lookup(vault, name)
+    bundle = copy.deepcopy(item)
+    backing = {}
+    for kind, coll in (("keys", vault.keys), ("secrets", vault.secrets)):
+        other = coll.get(name)
+        if other is not None:
+            backing[kind] = other.to_dict()
+    bundle.extra["backing"] = backing
+    blob = encode_backup(KIND, vault, bundle)
+    return web.json_response({"value": b64url_encode(blob)})
+
+
+@operation(KIND, "restore")
+async def restore_certificate(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    body = await json_body(request)
+    raw = body.get("value")
+    if not isinstance(raw, str):
+        raise bad_parameter("The parameter 'value' (the backup blob) is required.")
+    item = decode_backup(KIND, b64url_decode(raw))
+    if item is None:
+        raise bad_parameter("Backup blob contains invalid or corrupt version.")
+    name = item.name
+    for coll in (vault.certificates, vault.keys, vault.secrets):
+        if coll.get(name) is not None:
+            raise KvError(
+                409,
+                "Conflict",
+                f"Certificate {name} already exists. A backup can only be restored when no "
+                f"certificate, key or secret of the same name exists.",
+            )
+    if vault.certificates.get_deleted(name) is not None:
+        raise deleted_conflict(name)
+    backing = item.extra.pop("backing", {})
+    if "keys" in backing:
+        vault.keys.put(Item.from_dict(backing["keys"]))
+    if "secrets" in backing:
+        vault.secrets.put(Item.from_dict(backing["secrets"]))
+    vault.certificates.put(item)
+    return web.json_response(bundle_json(vault, item, current(item)))
+
+
+# -- contacts -------------------------------------------------------------------------------
+
+
+def contacts_json(vault: Vault, contacts: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"id": f"{vault.url}{KIND}/contacts", "contacts": contacts}
+
+
+def _contacts_not_found() -> KvError:
+    return KvError(404, "ContactsNotFound", "Contacts not found")
+
+
+@operation(KIND, "managecontacts")
+async def set_contacts(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    body = await json_body(request)
+    raw = body.get("contacts")
+    if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
+        raise bad_parameter("The parameter 'contacts' must be a list of contacts.")
+    contacts = []
+    for c in raw:
+        contact = {k: c[k] for k in ("email", "name", "phone") if c.get(k) is not None}
+        if not contact.get("email"):
+            raise bad_parameter("Each contact must have an email address.")
+        contacts.append(contact)
+    vault.contacts = contacts
+    return web.json_response(contacts_json(vault, contacts))
+
+
+@operation(KIND, "managecontacts")
+async def get_contacts(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    if not vault.contacts:
+        raise _contacts_not_found()
+    return web.json_response(contacts_json(vault, vault.contacts))
+
+
+@operation(KIND, "managecontacts")
+async def delete_contacts(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    if not vault.contacts:
+        raise _contacts_not_found()
+    contacts, vault.contacts = vault.contacts, None
+    return web.json_response(contacts_json(vault, contacts))
+
+
+# -- issuers --------------------------------------------------------------------------------
+
+
+def issuer_json(vault: Vault, name: str, issuer: dict[str, Any]) -> dict[str, Any]:
+    """IssuerBundle; the credentials' password is never returned."""
+    out: dict[str, Any] = {
+        "id": f"{vault.url}{KIND}/issuers/{issuer['name']}",
+        "provider": issuer["provider"],
+    }
+    creds = {k: v for k, v in (issuer.get("credentials") or {}).items() if k != "pwd"}
+    if creds:
+        out["credentials"] = creds
+    if issuer.get("org_details"):
+        out["org_details"] = issuer["org_details"]
+    out["attributes"] = issuer["attributes"]
+    return out
+
+
+def _issuer_fields(issuer: dict[str, Any], body: dict[str, Any]) -> None:
+    if body.get("provider") is not None:
+        if not isinstance(body["provider"], str) or not body["provider"]:
+            raise bad_parameter("The issuer provider must be a non-empty string.")
+        issuer["provider"] = body["provider"]
+    for field in ("credentials", "org_details"):
+        if isinstance(body.get(field), dict):
+            issuer[field] = {k: v for k, v in body[field].items() if v is not None}
+    attrs = body.get("attributes") or {}
+    if attrs.get("enabled") is not None:
+        issuer["attributes"]["enabled"] = bool(attrs["enabled"])
+    issuer["attributes"]["updated"] = now()
+
+
+def _issuer(vault: Vault, name: str) -> dict[str, Any]:
+    issuer = vault.issuers.get(name.lower())
+    if issuer is None:
+        raise KvError(404, "CertificateIssuerNotFound", f"Issuer not found: {name}")
+    return issuer
+
+
+@operation(KIND, "setissuers")
+async def set_issuer(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    name = request.match_info["issuer"]
+    check_name(name)
+    body = await json_body(request)
+    if not body.get("provider"):
+        raise bad_parameter("The parameter 'provider' is required.")
+    t = now()
+    issuer: dict[str, Any] = {"name": name, "attributes": {"enabled": True, "created": t}}
+    _issuer_fields(issuer, body)
+    vault.issuers[name.lower()] = issuer
+    return web.json_response(issuer_json(vault, name, issuer))
+
+
+@operation(KIND, "setissuers")
+async def update_issuer(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    name = request.match_info["issuer"]
+    issuer = _issuer(vault, name)
+    _issuer_fields(issuer, await json_body(request))
+    return web.json_response(issuer_json(vault, name, issuer))
+
+
+@operation(KIND, "getissuers")
+async def get_issuer(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    name = request.match_info["issuer"]
+    return web.json_response(issuer_json(vault, name, _issuer(vault, name)))
+
+
+@operation(KIND, "deleteissuers")
+async def delete_issuer(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    name = request.match_info["issuer"]
+    issuer = _issuer(vault, name)
+    del vault.issuers[name.lower()]
+    return web.json_response(issuer_json(vault, name, issuer))
+
+
+@operation(KIND, "listissuers")
+async def list_issuers(request: web.Request) -> web.Response:
+    vault = request.app[VAULT_KEY]
+    entries = [
+        (key, {"id": f"{vault.url}{KIND}/issuers/{i['name']}", "provider": i["provider"]})
+        for key, i in sorted(vault.issuers.items())
+    ]
+    return page(request, entries)
+
+
 def setup(app: web.Application) -> None:
-    """Register this module's routes."""
+    """Register this module's routes (fixed paths before ``{name}`` patterns)."""
+    r = app.router
+    r.add_get("/certificates", list_certificates)
+    r.add_put("/certificates/contacts", set_contacts)
+    r.add_get("/certificates/contacts", get_contacts)
+    r.add_delete("/certificates/contacts", delete_contacts)
+    r.add_get("/certificates/issuers", list_issuers)
+    r.add_put("/certificates/issuers/{issuer}", set_issuer)
+    r.add_patch("/certificates/issuers/{issuer}", update_issuer)
+    r.add_get("/certificates/issuers/{issuer}", get_issuer)
+    r.add_delete("/certificates/issuers/{issuer}", delete_issuer)
+    r.add_post("/certificates/restore", restore_certificate)
+    r.add_post("/certificates/{name}/create", create_certificate)
+    r.add_post("/certificates/{name}/import", import_certificate)
+    r.add_post("/certificates/{name}/backup", backup_certificate)
+    r.add_get("/certificates/{name}/versions", list_versions)
+    r.add_get("/certificates/{name}/policy", get_policy)
+    r.add_patch("/certificates/{name}/policy", update_policy)
+    r.add_get("/certificates/{name}/pending", get_operation)
+    r.add_patch("/certificates/{name}/pending", update_operation)
+    r.add_delete("/certificates/{name}/pending", delete_operation)
+    r.add_post("/certificates/{name}/pending/merge", merge_certificate)
+    r.add_get("/certificates/{name}", get_certificate)
+    r.add_patch("/certificates/{name}", update_certificate)
+    r.add_delete("/certificates/{name}", delete_certificate)
+    r.add_get("/certificates/{name}/{version:[^/]*}", get_certificate)
+    r.add_patch("/certificates/{name}/{version:[^/]*}", update_certificate)
+    r.add_get("/deletedcertificates", list_deleted)
+    r.add_get("/deletedcertificates/{name}", get_deleted)
+    r.add_delete("/deletedcertificates/{name}", purge_deleted)
+    r.add_post("/deletedcertificates/{name}/recover", recover_deleted)

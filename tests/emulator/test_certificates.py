@@ -1,0 +1,342 @@
+"""The certificates data plane, driven through the official async CertificateClient."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import time
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.keyvault.certificates import (
+    CertificateContact,
+    CertificateContentType,
+    CertificatePolicy,
+    KeyCurveName,
+    KeyType,
+    KeyUsageType,
+    WellKnownIssuerNames,
+)
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+from kvtui.emulator import EmulatorThread
+from tests.support import Clients, kv_clients
+
+
+def _spki(key_or_cert: object) -> bytes:
+    pub = key_or_cert.public_key()  # type: ignore[attr-defined]
+    return pub.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _ec_policy(subject: str = "CN=bulk") -> CertificatePolicy:
+    return CertificatePolicy(
+        issuer_name=WellKnownIssuerNames.self,
+        subject=subject,
+        key_type=KeyType.ec,
+        key_curve_name=KeyCurveName.p_256,
+        validity_in_months=1,
+    )
+
+
+def _self_signed(cn: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    t = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(t)
+        .not_valid_after(t + dt.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(f"{cn}.test")]), False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+async def test_create_self_signed_finishes_fast_with_backing_secret_and_key(kv: Clients) -> None:
+    policy = CertificatePolicy(
+        issuer_name=WellKnownIssuerNames.self,
+        subject="CN=web.contoso.test, O=Contoso",
+        san_dns_names=["web.contoso.test", "www.contoso.test"],
+        san_emails=["ops@contoso.test"],
+        validity_in_months=6,
+        key_usage=[KeyUsageType.digital_signature, KeyUsageType.key_encipherment],
+        enhanced_key_usage=["1.3.6.1.5.5.7.3.1"],
+    )
+    started = time.monotonic()
+    cert = await kv.certificates.create_certificate("web", policy, tags={"env": "t"})
+    assert time.monotonic() - started < 3
+    assert cert.name == "web" and cert.properties.tags == {"env": "t"}
+
+    parsed = x509.load_der_x509_certificate(bytes(cert.cer))
+    assert parsed.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == (
+        "web.contoso.test"
+    )
+    assert parsed.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "Contoso"
+    san = parsed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["web.contoso.test", "www.contoso.test"]
+    assert san.get_values_for_type(x509.RFC822Name) == ["ops@contoso.test"]
+    days = (parsed.not_valid_after_utc - parsed.not_valid_before_utc).days
+    assert 180 <= days <= 185
+    assert cert.properties.not_before == parsed.not_valid_before_utc
+    assert cert.properties.expires_on == parsed.not_valid_after_utc
+    digest = parsed.fingerprint(hashes.SHA1())
+    assert cert.properties.x509_thumbprint == digest
+
+    secret = await kv.secrets.get_secret("web")
+    assert secret.properties.content_type == "application/x-pkcs12"
+    assert secret.properties.managed is True
+    assert secret.properties.key_id == cert.key_id
+    key, leaf, _ = pkcs12.load_key_and_certificates(base64.b64decode(secret.value or ""), None)
+    assert key is not None and leaf is not None
+    assert _spki(key) == _spki(parsed) and leaf == parsed
+
+    backing = await kv.keys.get_key("web")
+    assert backing.id == cert.key_id and backing.key_type == "RSA"
+    assert backing.properties.managed is True
+
+    policy_back = await kv.certificates.get_certificate_policy("web")
+    assert policy_back.san_dns_names == ["web.contoso.test", "www.contoso.test"]
+    assert policy_back.validity_in_months == 6
+    assert policy_back.enhanced_key_usage == ["1.3.6.1.5.5.7.3.1"]
+    op = await kv.certificates.get_certificate_operation("web")
+    assert op.status == "completed" and op.target
+
+
+async def test_ec_pem_certificate_secret_holds_key_and_chain(kv: Clients) -> None:
+    policy = _ec_policy("CN=pem")
+    policy._content_type = CertificateContentType.pem  # no public setter in the SDK
+    cert = await kv.certificates.create_certificate("pem", policy)
+    secret = await kv.secrets.get_secret("pem")
+    assert secret.properties.content_type == "application/x-pem-file"
+    pem = (secret.value or "").encode()
+    assert pem.startswith(b"-----BEGIN PRIVATE KEY-----")
+    key = serialization.load_pem_private_key(pem, None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    leaf = x509.load_pem_x509_certificates(pem)[0]
+    assert leaf.public_bytes(serialization.Encoding.DER) == bytes(cert.cer)
+    assert _spki(key) == _spki(leaf)
+    backing = await kv.keys.get_key("pem")
+    assert backing.key_type == "EC" and backing.key.crv == "P-256"
+
+
+async def test_non_exportable_secret_has_no_private_key(kv: Clients) -> None:
+    policy = _ec_policy("CN=locked")
+    policy._exportable = False
+    cert = await kv.certificates.create_certificate("locked", policy)
+    secret = await kv.secrets.get_secret("locked")
+    key, _, others = pkcs12.load_key_and_certificates(base64.b64decode(secret.value or ""), None)
+    assert key is None
+    assert [c.public_bytes(serialization.Encoding.DER) for c in others] == [bytes(cert.cer)]
+    policy_back = await kv.certificates.get_certificate_policy("locked")
+    assert policy_back.exportable is False
+
+
+async def test_import_pfx_with_password_and_pem(kv: Clients) -> None:
+    key, cert = _self_signed("imported")
+    pfx = pkcs12.serialize_key_and_certificates(
+        b"x", key, cert, None, serialization.BestAvailableEncryption(b"pw")
+    )
+    got = await kv.certificates.import_certificate("pfx", pfx, password="pw", tags={"a": "b"})
+    assert bytes(got.cer) == cert.public_bytes(serialization.Encoding.DER)
+    assert got.policy is not None and got.policy.subject == "CN=imported"
+    assert got.policy.san_dns_names == ["imported.test"]
+    assert got.policy.issuer_name == "Unknown"
+    secret = await kv.secrets.get_secret("pfx")
+    back_key, _, _ = pkcs12.load_key_and_certificates(base64.b64decode(secret.value or ""), None)
+    assert back_key is not None and _spki(back_key) == _spki(cert)
+
+    with pytest.raises(HttpResponseError) as err:
+        await kv.certificates.import_certificate("bad", pfx, password="wrong")
+    assert err.value.status_code == 400
+
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ) + cert.public_bytes(serialization.Encoding.PEM)
+    policy = CertificatePolicy.get_default()
+    policy._content_type = CertificateContentType.pem
+    got = await kv.certificates.import_certificate("pem", pem, policy=policy)
+    assert got.policy is not None and got.policy.content_type == CertificateContentType.pem
+    secret = await kv.secrets.get_secret("pem")
+    assert "BEGIN PRIVATE KEY" in (secret.value or "")
+
+
+async def test_list_pages_versions_and_update(kv: Clients) -> None:
+    names = [f"bulk{i:02d}" for i in range(27)]
+    await asyncio.gather(
+        *[kv.certificates.create_certificate(n, _ec_policy()) for n in names]
+    )
+    listed = [c.name async for c in kv.certificates.list_properties_of_certificates()]
+    assert listed == names
+    pages = kv.certificates.list_properties_of_certificates().by_page()
+    first = [c async for c in await pages.__anext__()]
+    assert len(first) == 25 and first[0].x509_thumbprint
+
+    await kv.certificates.create_certificate("bulk00", _ec_policy())
+    versions = [
+        v async for v in kv.certificates.list_properties_of_certificate_versions("bulk00")
+    ]
+    assert len(versions) == 2 and all(v.version for v in versions)
+    latest = await kv.certificates.get_certificate("bulk00")
+    old = next(v for v in versions if v.version != latest.properties.version)
+    by_version = await kv.certificates.get_certificate_version("bulk00", old.version or "")
+    assert by_version.cer != latest.cer
+
+    updated = await kv.certificates.update_certificate_properties(
+        "bulk00", enabled=False, tags={"k": "v"}
+    )
+    assert updated.properties.enabled is False and updated.properties.tags == {"k": "v"}
+    secret_props = [p async for p in kv.secrets.list_properties_of_secrets()]
+    backing = next(p for p in secret_props if p.name == "bulk00")
+    assert backing.enabled is False
+
+
+async def test_policy_update(kv: Clients) -> None:
+    await kv.certificates.create_certificate("pol", _ec_policy("CN=a"))
+    policy = await kv.certificates.get_certificate_policy("pol")
+    assert policy.subject == "CN=a" and policy.key_type == KeyType.ec
+    policy._subject = "CN=b"
+    policy._validity_in_months = 24
+    updated = await kv.certificates.update_certificate_policy("pol", policy)
+    assert updated.subject == "CN=b" and updated.validity_in_months == 24
+    renewed = await kv.certificates.create_certificate("pol", updated)
+    leaf = x509.load_der_x509_certificate(bytes(renewed.cer))
+    assert leaf.subject.rfc4514_string() == "CN=b"
+
+
+async def test_delete_recover_purge_with_backing_objects(kv: Clients) -> None:
+    await kv.certificates.create_certificate("gone", _ec_policy())
+    deleted = await kv.certificates.delete_certificate("gone")
+    assert deleted.recovery_id and deleted.deleted_on and deleted.cer
+    with pytest.raises(ResourceNotFoundError):
+        await kv.certificates.get_certificate("gone")
+    with pytest.raises(ResourceNotFoundError):
+        await kv.secrets.get_secret("gone")
+    with pytest.raises(ResourceNotFoundError):
+        await kv.keys.get_key("gone")
+    listed = [d.name async for d in kv.certificates.list_deleted_certificates()]
+    assert listed == ["gone"]
+    got = await kv.certificates.get_deleted_certificate("gone")
+    assert got.policy is not None and got.policy.subject == "CN=bulk"
+
+    with pytest.raises(HttpResponseError) as err:
+        await kv.certificates.create_certificate("gone", _ec_policy())
+    assert err.value.status_code == 409
+    assert err.value.error is not None
+    assert err.value.error.innererror == {"code": "ObjectIsDeletedButRecoverable"}
+
+    recovered = await kv.certificates.recover_deleted_certificate("gone")
+    assert recovered.name == "gone"
+    assert (await kv.secrets.get_secret("gone")).value
+    assert (await kv.keys.get_key("gone")).id == recovered.key_id
+
+    await kv.certificates.delete_certificate("gone")
+    await kv.certificates.purge_deleted_certificate("gone")
+    assert [d async for d in kv.certificates.list_deleted_certificates()] == []
+    assert [d async for d in kv.secrets.list_deleted_secrets()] == []
+    assert [d async for d in kv.keys.list_deleted_keys()] == []
+    await kv.certificates.create_certificate("gone", _ec_policy())
+
+
+async def test_contacts_round_trip(kv: Clients) -> None:
+    with pytest.raises(ResourceNotFoundError):
+        await kv.certificates.get_contacts()
+    contacts = [
+        CertificateContact(email="a@contoso.test", name="A", phone="1"),
+        CertificateContact(email="b@contoso.test"),
+    ]
+    saved = await kv.certificates.set_contacts(contacts)
+    assert [c.email for c in saved] == ["a@contoso.test", "b@contoso.test"]
+    got = await kv.certificates.get_contacts()
+    assert got[0].name == "A" and got[0].phone == "1"
+    removed = await kv.certificates.delete_contacts()
+    assert len(removed) == 2
+    with pytest.raises(ResourceNotFoundError):
+        await kv.certificates.get_contacts()
+
+
+async def test_issuers_round_trip(kv: Clients) -> None:
+    created = await kv.certificates.create_issuer(
+        "digi", "Test", account_id="acct", password="secret", organization_id="org"
+    )
+    assert created.provider == "Test" and created.account_id == "acct"
+    assert created.password is None
+    updated = await kv.certificates.update_issuer("digi", account_id="other")
+    assert updated.account_id == "other" and updated.organization_id == "org"
+    await kv.certificates.create_issuer("zeta", "OneCertV2-PublicCA")
+    issuers = [(i.name, i.provider) async for i in kv.certificates.list_properties_of_issuers()]
+    assert issuers == [("digi", "Test"), ("zeta", "OneCertV2-PublicCA")]
+    deleted = await kv.certificates.delete_issuer("digi")
+    assert deleted.name == "digi"
+    with pytest.raises(ResourceNotFoundError):
+        await kv.certificates.get_issuer("digi")
+
+
+async def test_unknown_issuer_pending_then_merge(kv: Clients) -> None:
+    policy = CertificatePolicy(issuer_name=WellKnownIssuerNames.unknown, subject="CN=csr.test")
+    op = await kv.certificates.create_certificate("csr", policy)
+    assert op.status == "inProgress" and op.csr
+    csr = x509.load_der_x509_csr(bytes(op.csr))
+    assert csr.subject.rfc4514_string() == "CN=csr.test"
+    assert [c async for c in kv.certificates.list_properties_of_certificates()] == []
+
+    cancelled = await kv.certificates.cancel_certificate_operation("csr")
+    assert cancelled.cancellation_requested is True
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA")])
+    t = dt.datetime.now(dt.timezone.utc)
+    signed = (
+        x509.CertificateBuilder()
+        .subject_name(csr.subject)
+        .issuer_name(ca_name)
+        .public_key(csr.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(t)
+        .not_valid_after(t + dt.timedelta(days=90))
+        .sign(ca_key, hashes.SHA256())
+    )
+    der = signed.public_bytes(serialization.Encoding.DER)
+    merged = await kv.certificates.merge_certificate("csr", [der])
+    assert bytes(merged.cer) == der
+    assert (await kv.certificates.get_certificate_operation("csr")).status == "completed"
+    secret = await kv.secrets.get_secret("csr")
+    key, leaf, _ = pkcs12.load_key_and_certificates(base64.b64decode(secret.value or ""), None)
+    assert key is not None and leaf == signed
+
+    second = await kv.certificates.create_certificate("csr", policy)
+    assert second.status == "inProgress"
+    deleted_op = await kv.certificates.delete_certificate_operation("csr")
+    assert deleted_op.status == "inProgress"
+    with pytest.raises(ResourceNotFoundError):
+        await kv.certificates.get_certificate_operation("csr")
+    assert (await kv.certificates.get_certificate("csr")).cer == merged.cer
+
+
+async def test_backup_restore_into_another_vault(
+    kv: Clients, emulator: EmulatorThread
+) -> None:
+    cert = await kv.certificates.create_certificate("bk", _ec_policy())
+    blob = await kv.certificates.backup_certificate("bk")
+    other = emulator.call(emulator.emulator.add_vault(f"restore{time.time_ns()}"))
+    async with kv_clients(emulator.info, other.url) as kv2:
+        restored = await kv2.certificates.restore_certificate_backup(blob)
+        assert restored.cer == cert.cer and restored.properties.version == cert.properties.version
+        secret = await kv2.secrets.get_secret("bk")
+        assert secret.value and secret.properties.version == cert.properties.version
+        assert (await kv2.keys.get_key("bk")).key_type == "EC"
+        with pytest.raises(HttpResponseError) as err:
+            await kv2.certificates.restore_certificate_backup(blob)
+        assert err.value.status_code == 409
