@@ -7,6 +7,7 @@ no ``oct`` keys, no key attestation, no release without a release policy.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import os
 import re
@@ -325,12 +326,9 @@ async def create_key(request: web.Request) -> web.Response:
     kty = _key_type(body.get("kty"))
     ops = parse_key_ops(body.get("key_ops"), kty)
     tags = parse_tags(body)
-    key = new_private_key(
-        kty,
-        _optional_int(body, "key_size"),
-        body.get("crv"),
-        _optional_int(body, "public_exponent"),
-    )
+    size, exponent = _optional_int(body, "key_size"), _optional_int(body, "public_exponent")
+    # RSA generation takes up to a second: off the loop, so other requests go on.
+    key = await asyncio.to_thread(new_private_key, kty, size, body.get("crv"), exponent)
     _check_writable(vault, name)
     jwk = crypto.jwk_from_private_key(key, ops, hsm=kty.endswith("-HSM"))
     return _store_version(vault, name, jwk, body, tags)
@@ -395,11 +393,11 @@ async def list_keys(request: web.Request) -> web.Response:
 async def list_versions(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     item = vault.keys.get(request.match_info["name"])
-    if item is None:
-        raise not_found(request.match_info["name"])
+    versions = sorted(item.versions, key=lambda v: v.version) if item else []
     entries = [
         (v.version, key_item_json(vault, item, v, with_version=True))
-        for v in sorted(item.versions, key=lambda v: v.version)
+        for v in versions
+        if item is not None
     ]
     return page(request, entries)
 
@@ -621,10 +619,12 @@ async def rotate_key(request: web.Request) -> web.Response:
     old = item.latest
     jwk = _jwk(old)
     kty = str(jwk["kty"])
-    if kty.startswith("RSA"):
-        key = new_private_key(kty, crypto.key_size(jwk), None, crypto.rsa_public_exponent(jwk))
-    else:
-        key = new_private_key(kty, None, str(jwk["crv"]), None)
+    size = crypto.key_size(jwk) if kty.startswith("RSA") else None
+    exponent = crypto.rsa_public_exponent(jwk) if kty.startswith("RSA") else None
+    crv = None if kty.startswith("RSA") else str(jwk["crv"])
+    key = await asyncio.to_thread(new_private_key, kty, size, crv, exponent)
+    if vault.keys.get(name) is not item:
+        raise not_found(name)  # deleted while the new key was being generated
     new_jwk = crypto.jwk_from_private_key(key, list(jwk["key_ops"]), hsm=kty.endswith("-HSM"))
     attributes: dict[str, Any] = {"exportable": old.attributes.exportable}
     expiry = ((item.extra.get("rotation_policy") or {}).get("attributes") or {}).get("expiryTime")

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 
 from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.emulator.crypto import add_key_version, generate_private_key, jwk_from_private_key
 from tests.support import Clients, ClientSecretMsalCredential, kv_clients
 
 CURVES = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}
@@ -434,3 +435,26 @@ async def test_release_and_attestation_are_refused_as_a_vault_refuses_them(kv: C
     with pytest.raises(HttpResponseError) as exportable:
         await kv.keys.create_rsa_key("exp", hardware_protected=True, exportable=True)
     assert "Exportable keys must have release policy" in exportable.value.message
+
+
+async def test_managed_key_cannot_be_deleted_or_updated(
+    kv: Clients, emulator: EmulatorThread, vault_url: str
+) -> None:
+    vault = next(v for v in emulator.state.vaults.values() if v.url == vault_url)
+
+    async def add_managed() -> None:
+        jwk = jwk_from_private_key(generate_private_key("RSA"))
+        add_key_version(vault, "cert-key", jwk, managed=True)
+
+    emulator.call(add_managed())
+    key = await kv.keys.get_key("cert-key")
+    assert key.properties.managed is True
+    listed = [p async for p in kv.keys.list_properties_of_keys()]
+    assert [(p.name, p.managed) for p in listed] == [("cert-key", True)]
+    with pytest.raises(HttpResponseError) as deleting:
+        await kv.keys.delete_key("cert-key")
+    assert deleting.value.status_code == 403
+    with pytest.raises(HttpResponseError) as updating:
+        await kv.keys.update_key_properties("cert-key", enabled=False)
+    assert updating.value.status_code == 403
+    assert (await kv.keys.get_key("cert-key")).properties.enabled is True
