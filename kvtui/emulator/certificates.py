@@ -626,6 +626,10 @@ def issue_certificate(
     t = now()
     nbf = t if not_before is None else not_before
     cert = build_certificate(key, policy["x509_props"], nbf)
+    stale = vault.certificates.get(name)
+    if stale is not None:  # a new issuance replaces an unfinished one
+        stale.versions = [v for v in stale.versions if not v.data.get("pending")]
+        stale.extra.pop("pending_policy", None)
     item, v = store_version(
         vault, name, policy, key, cert, [], tags=tags, enabled=enabled, when=min(t, nbf)
     )
@@ -912,7 +916,7 @@ async def list_versions(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     item = vault.certificates.get(request.match_info["name"])
     if item is None:
-        raise not_found(request.match_info["name"])
+        return page(request, [])
     entries = []
     for v in sorted(item.versions, key=lambda x: x.version):
         if not v.data.get("pending"):

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from kvtui.emulator import EmulatorThread
+from kvtui.emulator.certificates import create_self_signed
 from tests.support import Clients, kv_clients
 
 
@@ -175,9 +176,7 @@ async def test_import_pfx_with_password_and_pem(kv: Clients) -> None:
 
 async def test_list_pages_versions_and_update(kv: Clients) -> None:
     names = [f"bulk{i:02d}" for i in range(27)]
-    await asyncio.gather(
-        *[kv.certificates.create_certificate(n, _ec_policy()) for n in names]
-    )
+    await asyncio.gather(*[kv.certificates.create_certificate(n, _ec_policy()) for n in names])
     listed = [c.name async for c in kv.certificates.list_properties_of_certificates()]
     assert listed == names
     pages = kv.certificates.list_properties_of_certificates().by_page()
@@ -185,9 +184,7 @@ async def test_list_pages_versions_and_update(kv: Clients) -> None:
     assert len(first) == 25 and first[0].x509_thumbprint
 
     await kv.certificates.create_certificate("bulk00", _ec_policy())
-    versions = [
-        v async for v in kv.certificates.list_properties_of_certificate_versions("bulk00")
-    ]
+    versions = [v async for v in kv.certificates.list_properties_of_certificate_versions("bulk00")]
     assert len(versions) == 2 and all(v.version for v in versions)
     latest = await kv.certificates.get_certificate("bulk00")
     old = next(v for v in versions if v.version != latest.properties.version)
@@ -291,6 +288,9 @@ async def test_unknown_issuer_pending_then_merge(kv: Clients) -> None:
     csr = x509.load_der_x509_csr(bytes(op.csr))
     assert csr.subject.rfc4514_string() == "CN=csr.test"
     assert [c async for c in kv.certificates.list_properties_of_certificates()] == []
+    pending = kv.certificates.list_properties_of_certificates(include_pending=True)
+    assert [c.name async for c in pending] == ["csr"]
+    assert (await kv.certificates.get_certificate("csr")).cer is None
 
     cancelled = await kv.certificates.cancel_certificate_operation("csr")
     assert cancelled.cancellation_requested is True
@@ -325,9 +325,7 @@ async def test_unknown_issuer_pending_then_merge(kv: Clients) -> None:
     assert (await kv.certificates.get_certificate("csr")).cer == merged.cer
 
 
-async def test_backup_restore_into_another_vault(
-    kv: Clients, emulator: EmulatorThread
-) -> None:
+async def test_backup_restore_into_another_vault(kv: Clients, emulator: EmulatorThread) -> None:
     cert = await kv.certificates.create_certificate("bk", _ec_policy())
     blob = await kv.certificates.backup_certificate("bk")
     other = emulator.call(emulator.emulator.add_vault(f"restore{time.time_ns()}"))
@@ -340,3 +338,31 @@ async def test_backup_restore_into_another_vault(
         with pytest.raises(HttpResponseError) as err:
             await kv2.certificates.restore_certificate_backup(blob)
         assert err.value.status_code == 409
+
+
+async def test_seeded_expired_certificate_is_complete(
+    kv: Clients, emulator: EmulatorThread
+) -> None:
+    vault = next(v for v in emulator.state.vaults.values() if v.url == kv.vault_url)
+    year_ago = int(time.time()) - 400 * 86400
+
+    async def seed() -> None:
+        create_self_signed(
+            vault,
+            "old",
+            dns_names=["old.test"],
+            not_before=year_ago,
+            key_type="EC",
+            tags={"seed": "1"},
+        )
+
+    emulator.call(seed())
+    cert = await kv.certificates.get_certificate("old")
+    assert cert.properties.expires_on is not None
+    assert cert.properties.expires_on < dt.datetime.now(dt.timezone.utc)
+    assert cert.policy is not None and cert.policy.subject == "CN=old"
+    assert cert.properties.tags == {"seed": "1"}
+    secret = await kv.secrets.get_secret("old")
+    key, leaf, _ = pkcs12.load_key_and_certificates(base64.b64decode(secret.value or ""), None)
+    assert key is not None and leaf is not None and _spki(key) == _spki(leaf)
+    assert (await kv.keys.get_key("old")).properties.expires_on == cert.properties.expires_on
