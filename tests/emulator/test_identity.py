@@ -332,3 +332,15 @@ def test_device_page_escapes_the_code(info: EmulatorInfo) -> None:
     for text in (resp.text, prefilled.text):
         assert "<script>" not in text
         assert "&lt;script&gt;" in text
+
+
+@pytest.mark.filterwarnings("ignore:Attempted too soon")
+def test_auto_approval_after_its_delay(info: EmulatorInfo, settings: Any) -> None:
+    identity_admin(info, "PATCH", "/settings", {"approve": "auto", "approve_delay": 0.5})
+    app = public_app(info)
+    flow = app.initiate_device_flow(scopes=[VAULT_SCOPE])
+    early = app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True)
+    assert early["error"] == "authorization_pending"
+    time.sleep(0.6)
+    result = app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True)
+    assert "access_token" in result, result
