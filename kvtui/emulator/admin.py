@@ -22,8 +22,14 @@ if TYPE_CHECKING:
     from kvtui.emulator.server import Emulator, EmulatorState
 
 PREFIX = "/_emulator"
-VAULT_NAME_RE = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
+VAULT_NAME_RE = re.compile(r"^(?!.*--)[a-zA-Z]([a-zA-Z0-9-]{0,22}[a-zA-Z0-9])?$")
 EMULATOR_KEY: web.AppKey[Emulator] = web.AppKey("kvtui_admin_emulator")
+
+
+def valid_vault_name(name: str) -> bool:
+    """Azure's rule (letters, digits and hyphens, starting with a letter, not ending with a
+    hyphen, no ``--``, at most 24), except that names shorter than 3 are accepted."""
+    return bool(VAULT_NAME_RE.match(name))
 
 
 def _bad(message: str) -> KvError:
@@ -81,8 +87,8 @@ async def create_vault(request: web.Request) -> web.Response:
     state = _state(request)
     body = await json_body(request)
     name = body.get("name")
-    if not isinstance(name, str) or not VAULT_NAME_RE.match(name):
-        raise _bad("name must be 3-24 letters, digits and hyphens, starting with a letter")
+    if not isinstance(name, str) or not valid_vault_name(name):
+        raise _bad("name must be 1-24 letters, digits and hyphens, starting with a letter")
     if any(n.lower() == name.lower() for n in state.vaults):
         raise KvError(409, "Conflict", f"A vault named {name!r} exists already.")
     seed = body.get("seed", "empty")

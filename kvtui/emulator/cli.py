@@ -8,13 +8,37 @@ import logging
 import signal
 import sys
 
+from kvtui.emulator.admin import valid_vault_name
 from kvtui.emulator.server import Emulator
 from kvtui.emulator.settings import EmulatorSettings
 
 
 def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
+    """The settings the options ask for; ValueError (one line, for the user) if invalid."""
+    vaults: list[str] = args.vaults or ["demo"]
+    for name in vaults:
+        if not valid_vault_name(name):
+            raise ValueError(
+                f"--vault {name!r}: a vault name is 1-24 letters, digits and hyphens, "
+                "starting with a letter"
+            )
+    if len({n.lower() for n in vaults}) != len(vaults):
+        raise ValueError("--vault: vault names are case-insensitive and must be unique")
+    checks = [
+        (0 <= args.port <= 65535 - len(vaults), "--port must be a free TCP port or 0"),
+        (args.token_lifetime > 0, "--token-lifetime must be positive"),
+        (args.latency_ms >= 0, "--latency-ms must be 0 or more"),
+        (args.approve_delay >= 0, "--approve-delay must be 0 or more"),
+        (
+            args.state_dir is None or not args.state_dir.exists() or args.state_dir.is_dir(),
+            f"--state-dir {args.state_dir} is not a directory",
+        ),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ValueError(message)
     return EmulatorSettings(
-        vaults=args.vaults or ["demo"],
+        vaults=vaults,
         seed=args.seed,
         approve=args.approve,
         approve_delay=args.approve_delay,
@@ -28,13 +52,21 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
 
 
 async def _serve(settings: EmulatorSettings) -> None:
-    emulator = Emulator(settings)
-    info = await emulator.start()
-    print(info.to_json(), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # Before starting, so an early Ctrl+C / SIGTERM also ends in a clean stop.
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    emulator = Emulator(settings)
+    try:
+        info = await emulator.start()
+    except BaseException:
+        # Release what was bound and the temporary folder, but never overwrite saved
+        # data with a half-started emulator's.
+        settings.persist = False
+        await emulator.stop()
+        raise
+    print(info.to_json(), flush=True)
     try:
         await stop.wait()
     finally:
@@ -55,7 +87,7 @@ def run_emulator(args: argparse.Namespace) -> int:
     try:
         asyncio.run(_serve(settings))
     except OSError as exc:
-        print(f"kvtui emulator: cannot listen: {exc}", file=sys.stderr)
+        print(f"kvtui emulator: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -60,7 +60,8 @@ async def test_create_vault_in_the_other_tenant(admin: Admin, info: EmulatorInfo
     [
         {},
         {"name": "9starts-with-digit"},
-        {"name": "ab"},
+        {"name": "a-"},
+        {"name": "x" * 25},
         {"name": "double--hyphen"},
         {"name": "okname", "seed": "nonsense"},
         {"name": "okname", "tenant": "00000000-0000-0000-0000-000000000000"},
