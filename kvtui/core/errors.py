@@ -1,0 +1,151 @@
+"""Typed vault errors with messages a person can act on, from the SDK's exceptions."""
+
+from __future__ import annotations
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+
+class VaultError(Exception):
+    """Base: ``str(err)`` is the message for a person; ``retryable`` if trying again
+    can help without changing anything."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class PermissionDenied(VaultError):
+    """403 from an access policy or RBAC: the message names what is missing."""
+
+
+class FirewallDenied(VaultError):
+    """403 ForbiddenByFirewall: this network may not reach the vault."""
+
+
+class Throttled(VaultError):
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None, **kw: object) -> None:
+        super().__init__(message, status=429, code="Throttled")
+        self.retry_after = retry_after
+
+
+class NotFound(VaultError):
+    pass
+
+
+class Conflict(VaultError):
+    pass
+
+
+class InvalidInput(VaultError):
+    pass
+
+
+class NetworkError(VaultError):
+    retryable = True
+
+
+class ServiceError(VaultError):
+    retryable = True
+
+
+class AuthenticationFailed(VaultError):
+    """The token was refused or could not be had; sign in again."""
+
+
+def _service_message(exc: HttpResponseError) -> str:
+    if exc.error is not None and exc.error.message:
+        return str(exc.error.message).replace("\r\n", " ").strip()
+    return str(exc.message or exc).splitlines()[0]
+
+
+def _inner_code(exc: HttpResponseError) -> str:
+    err = exc.error
+    inner = getattr(err, "innererror", None) if err is not None else None
+    if isinstance(inner, dict):
+        return str(inner.get("code", ""))
+    return str(getattr(inner, "code", "") or "")
+
+
+def classify(exc: BaseException, *, what: str = "") -> VaultError:
+    """The VaultError for an exception raised by an azure-keyvault client."""
+    prefix = f"{what}: " if what else ""
+    if isinstance(exc, VaultError):
+        return exc
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return NetworkError(
+            f"{prefix}the vault could not be reached ({exc.message}). "
+            "Check the network or VPN, then retry."
+        )
+    if isinstance(exc, ClientAuthenticationError) and not isinstance(exc, HttpResponseError):
+        return AuthenticationFailed(f"{prefix}{exc.message}")
+    if not isinstance(exc, HttpResponseError):
+        return VaultError(f"{prefix}{exc}")
+    status = exc.status_code
+    code = exc.error.code if exc.error is not None else None
+    message = _service_message(exc)
+    inner = _inner_code(exc)
+    if status == 403 and inner == "ForbiddenByFirewall":
+        return FirewallDenied(
+            f"{prefix}the vault's firewall does not allow this network. Connect from an "
+            f"allowed network (VPN, private endpoint) or ask for this address to be added. "
+            f"({message})",
+            status=status,
+            code=inner,
+        )
+    if status == 403 and inner == "ForbiddenByRbac":
+        return PermissionDenied(
+            f"{prefix}your Azure role does not allow this (RBAC vault): ask for a role such as "
+            f"Key Vault Secrets User / Reader. ({message})",
+            status=status,
+            code=inner,
+        )
+    if status == 403 and inner == "AccessDenied":
+        return PermissionDenied(
+            f"{prefix}the vault's access policy does not allow this. ({message})",
+            status=status,
+            code=inner,
+        )
+    if status == 403:
+        return PermissionDenied(f"{prefix}{message}", status=status, code=code)
+    if status == 429:
+        retry_after = None
+        if exc.response is not None:
+            headers = getattr(exc.response, "headers", {}) or {}
+            value = headers.get("Retry-After")
+            if value and value.strip().isdigit():
+                retry_after = float(value)
+        wait = f" Retry in {int(retry_after)} s." if retry_after else ""
+        return Throttled(
+            f"{prefix}the vault is throttling requests.{wait}", retry_after=retry_after
+        )
+    if status == 401:
+        return AuthenticationFailed(
+            f"{prefix}the vault refused the sign-in token ({message}). Sign in again.",
+            status=status,
+            code=code,
+        )
+    if isinstance(exc, ResourceNotFoundError) or status == 404:
+        return NotFound(f"{prefix}{message}", status=status, code=code)
+    if isinstance(exc, ResourceExistsError) or status == 409:
+        return Conflict(f"{prefix}{message}", status=status, code=code)
+    if status == 400:
+        return InvalidInput(f"{prefix}{message}", status=status, code=code)
+    if status is not None and status >= 500:
+        return ServiceError(
+            f"{prefix}the vault service failed ({status}: {message}). Retry in a moment.",
+            status=status,
+            code=code,
+        )
+    return VaultError(f"{prefix}{message}", status=status, code=code)
