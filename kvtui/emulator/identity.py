@@ -16,7 +16,7 @@ import secrets as pysecrets
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from importlib import resources
 from string import Template
 from typing import TYPE_CHECKING, Any
@@ -117,7 +117,7 @@ def aad_error(
     error: str, description: str, status: int = 400, codes: list[int] | None = None
 ) -> web.Response:
     """``{"error", "error_description", "error_codes", "timestamp", "trace_id", ...}``."""
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
     trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
     body = {
         "error": error,
