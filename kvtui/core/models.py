@@ -70,3 +70,85 @@ class Item:
         if self.version and self.id.endswith("/" + self.version):
             return self.id[: -len(self.version) - 1]
         return self.id
+
+
+# -- details (the detail pane of the vault screen) ------------------------------------------
+
+
+@dataclass(slots=True)
+class SecretDetail:
+    """A secret's (or one version's) properties: never its value."""
+
+    item: Item
+    key_id: str | None = None
+    """Set when the secret backs a certificate (``kid`` of the certificate's key)."""
+
+
+@dataclass(slots=True)
+class RotationPolicySummary:
+    """A key's rotation policy as lines of text: ``"Rotate 30 days before expiry"``."""
+
+    actions: tuple[str, ...] = ()
+    expires_after: str | None = None
+    """Expiry given to new versions, as text (``"90 days"``), from ``expiryTime``."""
+    created: datetime | None = None
+    updated: datetime | None = None
+
+
+@dataclass(slots=True)
+class KeyDetail:
+    item: Item
+    key_type: str | None = None
+    key_size: int | None = None
+    """RSA modulus size in bits, from ``n``."""
+    curve: str | None = None
+    key_ops: tuple[str, ...] = ()
+    public_jwk: tuple[tuple[str, str], ...] = ()
+    """The public JWK parts in order (``n``, ``e`` or ``crv``, ``x``, ``y``), base64url."""
+    exportable: bool = False
+    release_policy: bool = False
+    hsm: bool = False
+    rotation_policy: RotationPolicySummary | None = None
+    rotation_policy_error: str | None = None
+    """Why the rotation policy is unavailable (e.g. no getrotationpolicy permission)."""
+
+
+@dataclass(slots=True)
+class CertificatePolicySummary:
+    issuer_name: str | None = None
+    subject: str | None = None
+    key_type: str | None = None
+    key_size: int | None = None
+    curve: str | None = None
+    exportable: bool | None = None
+    reuse_key: bool | None = None
+    content_type: str | None = None
+    validity_months: int | None = None
+    lifetime_actions: tuple[str, ...] = ()
+    """As text: ``"Email contacts at 80 % of lifetime"``, ``"Auto-renew 30 days before expiry"``."""
+
+
+@dataclass(slots=True)
+class CertificateDetail:
+    item: Item
+    subject: str = ""
+    sans: tuple[tuple[str, str], ...] = ()
+    """(type, value): type is DNS, email, UPN, IP or URI."""
+    issuer: str = ""
+    serial: str = ""
+    """Hex, upper case, as the portal shows it."""
+    sha1: str = ""
+    sha256: str = ""
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    key_type: str | None = None
+    key_size: int | None = None
+    curve: str | None = None
+    signature_algorithm: str | None = None
+    self_signed: bool = False
+    key_id: str | None = None
+    secret_id: str | None = None
+    policy: CertificatePolicySummary | None = None
+    policy_error: str | None = None
+    cer: bytes = field(default=b"", repr=False)
+    """The public certificate, DER (never the private key)."""

@@ -5,20 +5,39 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import Any
 
 import aiohttp
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.pipeline.transport import AioHttpTransport
-from azure.keyvault.certificates import CertificateProperties
+from azure.keyvault.certificates import CertificateProperties, KeyVaultCertificate
 from azure.keyvault.certificates.aio import CertificateClient
-from azure.keyvault.keys import KeyProperties
+from azure.keyvault.keys import KeyProperties, KeyVaultKey
 from azure.keyvault.keys.aio import KeyClient
 from azure.keyvault.secrets import SecretProperties
 from azure.keyvault.secrets.aio import SecretClient
 
-from kvtui.core.errors import classify
-from kvtui.core.models import Item, Kind
+from kvtui.core.details import (
+    b64url,
+    cer_to_pem,
+    describe_certificate,
+    iso_duration_text,
+    jwk_public_pem,
+    lifetime_action_text,
+    rotation_action_text,
+)
+from kvtui.core.errors import NotFound, VaultError, classify
+from kvtui.core.models import (
+    CertificateDetail,
+    CertificatePolicySummary,
+    Item,
+    KeyDetail,
+    Kind,
+    RotationPolicySummary,
+    SecretDetail,
+)
+from kvtui.core.throttle import ThrottleCallback, ThrottleReportPolicy
 
 
 def item_from_secret(p: SecretProperties, with_version: bool = False) -> Item:
@@ -88,7 +107,11 @@ class VaultService:
         ca_bundle: str | None = None,
         verify_challenge_resource: bool = True,
         retry_total: int = 3,
+        on_throttle: ThrottleCallback | None = None,
     ) -> None:
+        """``on_throttle(retry_after_seconds, url)`` is called (on the event loop) for
+        every 429 the vault answers, before the SDK waits and retries: the screen can
+        say "the vault is throttling, waiting N s"."""
         self.vault_url = vault_url if vault_url.endswith("/") else vault_url + "/"
         ctx = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx))
@@ -96,6 +119,8 @@ class VaultService:
             "verify_challenge_resource": verify_challenge_resource,
             "retry_total": retry_total,
         }
+        if on_throttle is not None:
+            kwargs["per_retry_policies"] = [ThrottleReportPolicy(on_throttle)]
 
         def transport() -> AioHttpTransport:
             return AioHttpTransport(session=self._session, session_owner=False)
@@ -131,6 +156,13 @@ class VaultService:
             raise classify(exc, what=f"Listing {kind.value}") from exc
 
     async def list_versions(self, kind: Kind, name: str) -> list[Item]:
+        """Every version of an item, newest first."""
+        items = await self._list_versions(kind, name)
+        epoch = datetime.min.replace(tzinfo=timezone.utc)
+        items.sort(key=lambda i: i.created or epoch, reverse=True)
+        return items
+
+    async def _list_versions(self, kind: Kind, name: str) -> list[Item]:
         try:
             if kind is Kind.SECRETS:
                 return [
@@ -156,3 +188,175 @@ class VaultService:
         except Exception as exc:
             raise classify(exc, what=f"Reading {name}") from exc
         return secret.value or ""
+
+    # -- details ------------------------------------------------------------------------
+
+    async def get_secret_detail(self, name: str, version: str | None = None) -> SecretDetail:
+        """A secret's properties (needs the get permission: the service sends the value
+        along, which is dropped here at once; a list-only caller has the listed Item)."""
+        try:
+            secret = await self.secrets.get_secret(name, version)
+        except Exception as exc:
+            raise classify(exc, what=f"Reading {name}") from exc
+        props = secret.properties
+        del secret
+        return SecretDetail(
+            item=item_from_secret(props, with_version=version is not None),
+            key_id=props.key_id,
+        )
+
+    async def _get_key(self, name: str, version: str | None) -> KeyVaultKey:
+        try:
+            return await self.keys.get_key(name, version)
+        except Exception as exc:
+            raise classify(exc, what=f"Reading key {name}") from exc
+
+    async def get_key_detail(self, name: str, version: str | None = None) -> KeyDetail:
+        """Type, size or curve, permitted operations, public JWK parts, release policy and
+        (for the current version) the rotation policy. A rotation policy that cannot be
+        read (no getrotationpolicy permission, ...) leaves ``rotation_policy_error`` set
+        instead of failing the detail."""
+        key = await self._get_key(name, version)
+        detail = key_detail(key, with_version=version is not None)
+        if version is None:
+            if detail.item.managed:
+                detail.rotation_policy_error = (
+                    "Not applicable: this key belongs to a certificate and is renewed with it."
+                )
+            else:
+                try:
+                    policy = await self.keys.get_key_rotation_policy(name)
+                except Exception as exc:
+                    err = classify(exc, what="Rotation policy")
+                    detail.rotation_policy_error = str(err)
+                else:
+                    detail.rotation_policy = RotationPolicySummary(
+                        actions=tuple(
+                            rotation_action_text(
+                                str(a.action) if a.action is not None else None,
+                                a.time_after_create,
+                                a.time_before_expiry,
+                            )
+                            for a in policy.lifetime_actions or []
+                        ),
+                        expires_after=iso_duration_text(policy.expires_in),
+                        created=policy.created_on,
+                        updated=policy.updated_on,
+                    )
+        return detail
+
+    async def public_key_pem(self, name: str, version: str | None = None) -> bytes:
+        """The public key as ``-----BEGIN PUBLIC KEY-----`` PEM (SubjectPublicKeyInfo)."""
+        detail = key_detail(await self._get_key(name, version), with_version=True)
+        return key_detail_pem(detail)
+
+    async def _get_certificate(self, name: str, version: str | None) -> KeyVaultCertificate:
+        try:
+            if version is None:
+                return await self.certificates.get_certificate(name)
+            return await self.certificates.get_certificate_version(name, version)
+        except Exception as exc:
+            raise classify(exc, what=f"Reading certificate {name}") from exc
+
+    async def get_certificate_detail(
+        self, name: str, version: str | None = None
+    ) -> CertificateDetail:
+        """Subject, SANs, issuer, serial, thumbprints, validity, key and signature
+        algorithm of the certificate (or one version), and its policy. A policy that
+        cannot be read leaves ``policy_error`` set instead of failing the detail."""
+        cert = await self._get_certificate(name, version)
+        props = cert.properties
+        if props is None:
+            raise NotFound(f"Reading certificate {name}: the service sent no properties")
+        item = item_from_certificate(props, with_version=version is not None)
+        detail = describe_certificate(item, bytes(cert.cer or b""))
+        detail.key_id = cert.key_id
+        detail.secret_id = cert.secret_id
+        policy = cert.policy
+        if policy is None:
+            try:
+                policy = await self.certificates.get_certificate_policy(name)
+            except Exception as exc:
+                detail.policy_error = str(classify(exc, what="Certificate policy"))
+        if policy is not None:
+            detail.policy = CertificatePolicySummary(
+                issuer_name=policy.issuer_name,
+                subject=policy.subject,
+                key_type=str(policy.key_type) if policy.key_type is not None else None,
+                key_size=policy.key_size,
+                curve=str(policy.key_curve_name) if policy.key_curve_name is not None else None,
+                exportable=policy.exportable,
+                reuse_key=policy.reuse_key,
+                content_type=str(policy.content_type) if policy.content_type is not None else None,
+                validity_months=policy.validity_in_months,
+                lifetime_actions=tuple(
+                    lifetime_action_text(
+                        str(a.action) if a.action is not None else None,
+                        a.lifetime_percentage,
+                        a.days_before_expiry,
+                    )
+                    for a in policy.lifetime_actions or []
+                ),
+            )
+        return detail
+
+    async def certificate_cer(self, name: str, version: str | None = None) -> bytes:
+        """The public certificate, DER (a .cer file). Never the private key."""
+        cert = await self._get_certificate(name, version)
+        if not cert.cer:
+            raise NotFound(f"Certificate {name} has no issued certificate yet (pending?).")
+        return bytes(cert.cer)
+
+    async def certificate_pem(self, name: str, version: str | None = None) -> bytes:
+        """The public certificate as PEM. Never the private key."""
+        return cer_to_pem(await self.certificate_cer(name, version))
+
+
+def _enum_text(value: object) -> str | None:
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
+
+
+def key_detail(key: KeyVaultKey, *, with_version: bool) -> KeyDetail:
+    """A plain KeyDetail from the SDK's KeyVaultKey."""
+    jwk = key.key
+    kty = _enum_text(getattr(jwk, "kty", None)) or ""
+    n, e, crv, x, y = (getattr(jwk, f, None) for f in ("n", "e", "crv", "x", "y"))
+    parts: list[tuple[str, str]] = []
+    size: int | None = None
+    curve: str | None = None
+    if n is not None and e is not None:
+        parts = [("n", b64url(n)), ("e", b64url(e))]
+        size = int.from_bytes(n, "big").bit_length()
+    if crv is not None:
+        curve = _enum_text(crv)
+        parts = [("crv", curve or "")]
+        if x is not None:
+            parts.append(("x", b64url(x)))
+        if y is not None:
+            parts.append(("y", b64url(y)))
+    ops = tuple(
+        _enum_text(o) or "" for o in (key.key_operations or getattr(jwk, "key_ops", None) or [])
+    )
+    item = item_from_key(key.properties, with_version=with_version)
+    item.key_type, item.key_size, item.curve, item.key_ops = kty, size, curve, ops
+    return KeyDetail(
+        item=item,
+        key_type=kty,
+        key_size=size,
+        curve=curve,
+        key_ops=ops,
+        public_jwk=tuple(parts),
+        exportable=bool(key.properties.exportable),
+        release_policy=key.properties.release_policy is not None,
+        hsm=kty.upper().endswith("-HSM"),
+    )
+
+
+def key_detail_pem(detail: KeyDetail) -> bytes:
+    """The public key of a KeyDetail as PEM; InvalidInput-like VaultError if it has none."""
+    try:
+        return jwk_public_pem(detail.key_type or "", dict(detail.public_jwk))
+    except (KeyError, ValueError) as exc:
+        raise VaultError(f"Key {detail.item.name}: no public key to export ({exc}).") from exc
