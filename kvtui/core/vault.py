@@ -233,7 +233,7 @@ class VaultService:
                     detail.rotation_policy = RotationPolicySummary(
                         actions=tuple(
                             rotation_action_text(
-                                str(a.action) if a.action is not None else None,
+                                _enum_text(a.action),
                                 a.time_after_create,
                                 a.time_before_expiry,
                             )
@@ -282,16 +282,16 @@ class VaultService:
             detail.policy = CertificatePolicySummary(
                 issuer_name=policy.issuer_name,
                 subject=policy.subject,
-                key_type=str(policy.key_type) if policy.key_type is not None else None,
+                key_type=_enum_text(policy.key_type),
                 key_size=policy.key_size,
-                curve=str(policy.key_curve_name) if policy.key_curve_name is not None else None,
+                curve=_enum_text(policy.key_curve_name),
                 exportable=policy.exportable,
                 reuse_key=policy.reuse_key,
-                content_type=str(policy.content_type) if policy.content_type is not None else None,
+                content_type=_enum_text(policy.content_type),
                 validity_months=policy.validity_in_months,
                 lifetime_actions=tuple(
                     lifetime_action_text(
-                        str(a.action) if a.action is not None else None,
+                        _enum_text(a.action),
                         a.lifetime_percentage,
                         a.days_before_expiry,
                     )
