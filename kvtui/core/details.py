@@ -82,9 +82,11 @@ def make_visible(text: str, *, keep_newlines: bool = True, keep_tabs: bool = Tru
         text = text.replace("\r\n", "\n")
     out = []
     for ch in text:
-        if (ch == "\n" and keep_newlines) or (ch == "\t" and keep_tabs):
-            out.append(ch)
-        elif ch.isprintable() and ord(ch) not in _BIDI_AND_INVISIBLE:
+        if (
+            (ch == "\n" and keep_newlines)
+            or (ch == "\t" and keep_tabs)
+            or (ch.isprintable() and ord(ch) not in _BIDI_AND_INVISIBLE)
+        ):
             out.append(ch)
         else:
             out.append(_visible_char(ch))
@@ -292,6 +294,12 @@ def _der_string(data: bytes) -> str | None:
         return None
 
 
+def name_text(name: x509.Name) -> str:
+    """A distinguished name in the order it is written in the certificate (as the portal
+    and ``openssl x509 -subject`` show it): ``CN=web.contoso.test, O=Contoso``."""
+    return make_visible(", ".join(rdn.rfc4514_string() for rdn in name.rdns), keep_newlines=False)
+
+
 def _sans(cert: x509.Certificate) -> tuple[tuple[str, str], ...]:
     try:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
@@ -340,8 +348,8 @@ def describe_certificate(item: Item, der: bytes) -> CertificateDetail:
         cert = x509.load_der_x509_certificate(der)
     except ValueError:
         return detail
-    detail.subject = make_visible(cert.subject.rfc4514_string(), keep_newlines=False)
-    detail.issuer = make_visible(cert.issuer.rfc4514_string(), keep_newlines=False)
+    detail.subject = name_text(cert.subject)
+    detail.issuer = name_text(cert.issuer)
     detail.self_signed = cert.subject == cert.issuer
     detail.serial = f"{cert.serial_number:X}"
     if len(detail.serial) % 2:

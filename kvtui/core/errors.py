@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
@@ -10,6 +13,8 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+
+from kvtui.core.throttle import retry_after_seconds
 
 
 class VaultError(Exception):
@@ -78,6 +83,38 @@ def _inner_code(exc: HttpResponseError) -> str:
     return str(getattr(inner, "code", "") or "")
 
 
+_ACCESS_POLICY_RE = re.compile(
+    r"does not have (secrets|keys|certificates|storage) (\w+) permission"
+)
+_RBAC_ACTION_RE = re.compile(r"Action: '(?:Microsoft\.KeyVault/vaults/)?([^']+)'", re.IGNORECASE)
+
+# Built-in roles that grant a data action (the least powerful that does), by action
+# prefix: https://learn.microsoft.com/azure/key-vault/general/rbac-guide
+_ROLES = (
+    ("secrets/getSecret/", "Key Vault Secrets User"),
+    ("secrets/readMetadata/", "Key Vault Reader"),
+    ("secrets/", "Key Vault Secrets Officer"),
+    ("keys/read", "Key Vault Reader"),
+    ("keyrotationpolicies/read", "Key Vault Reader"),
+    ("keys/", "Key Vault Crypto User"),
+    ("keyrotationpolicies/", "Key Vault Crypto Officer"),
+    ("certificates/read", "Key Vault Reader"),
+    ("certificatecas/read", "Key Vault Reader"),
+    ("certificatecontacts/read", "Key Vault Reader"),
+    ("certificate", "Key Vault Certificates Officer"),
+)
+
+
+def _rbac_action(message: str) -> str | None:
+    m = _RBAC_ACTION_RE.search(message)
+    return m.group(1) if m else None
+
+
+def _role_for(action: str) -> str | None:
+    lower = action.lower()
+    return next((role for prefix, role in _ROLES if lower.startswith(prefix.lower())), None)
+
+
 def classify(exc: BaseException, *, what: str = "") -> VaultError:
     """The VaultError for an exception raised by an azure-keyvault client."""
     prefix = f"{what}: " if what else ""
@@ -105,15 +142,29 @@ def classify(exc: BaseException, *, what: str = "") -> VaultError:
             code=inner,
         )
     if status == 403 and inner == "ForbiddenByRbac":
+        action = _rbac_action(message)
+        role = _role_for(action) if action else None
+        need = (
+            f"a role that grants {action} (such as {role})"
+            if action and role
+            else (f"a role that grants {action}" if action else "a role that allows this")
+        )
         return PermissionDenied(
-            f"{prefix}your Azure role does not allow this (RBAC vault): ask for a role such as "
-            f"Key Vault Secrets User / Reader. ({message})",
+            f"{prefix}your Azure role assignments do not allow this (RBAC vault): "
+            f"ask for {need} on this vault. ({message})",
             status=status,
             code=inner,
         )
     if status == 403 and inner == "AccessDenied":
+        missing = _ACCESS_POLICY_RE.search(message)
+        what_missing = (
+            f"does not give you the {missing.group(1)} {missing.group(2)} permission: ask a "
+            "vault administrator to add it"
+            if missing
+            else "does not allow this"
+        )
         return PermissionDenied(
-            f"{prefix}the vault's access policy does not allow this. ({message})",
+            f"{prefix}the vault's access policy {what_missing}. ({message})",
             status=status,
             code=inner,
         )
@@ -122,11 +173,8 @@ def classify(exc: BaseException, *, what: str = "") -> VaultError:
     if status == 429:
         retry_after = None
         if exc.response is not None:
-            headers = getattr(exc.response, "headers", {}) or {}
-            value = headers.get("Retry-After")
-            if value and value.strip().isdigit():
-                retry_after = float(value)
-        wait = f" Retry in {int(retry_after)} s." if retry_after else ""
+            retry_after = retry_after_seconds(getattr(exc.response, "headers", {}) or {})
+        wait = f" Retry in {math.ceil(retry_after)} s." if retry_after else ""
         return Throttled(
             f"{prefix}the vault is throttling requests.{wait}", retry_after=retry_after
         )
