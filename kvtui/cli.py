@@ -6,6 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kvtui.core.config import Settings
 
 
 def _add_emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -78,15 +82,141 @@ def _add_emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
     )
 
 
+def _add_app_options(p: argparse.ArgumentParser) -> None:
+    """The sign-in and vault options (also ``KVTUI_*`` variables and the config file)."""
+    g = p.add_argument_group("sign-in and vault (also KVTUI_* variables and the config file)")
+    g.add_argument("--vault", metavar="NAME|URL", help="vault to open: a name or its URL")
+    g.add_argument(
+        "--tenant",
+        metavar="TENANT",
+        help="tenant to sign in to: GUID, domain, organizations (default) or common",
+    )
+    g.add_argument(
+        "--client-id",
+        metavar="ID",
+        help="public client (native app) id; default: the Azure CLI's public client",
+    )
+    g.add_argument("--cloud", metavar="public|usgov|china", help="Azure cloud (default: public)")
+    g.add_argument(
+        "--authority",
+        metavar="URL",
+        help="identity endpoint https://host/tenant (the emulator, or a private endpoint)",
+    )
+    g.add_argument("--arm-url", metavar="URL", help="Azure Resource Manager endpoint")
+    g.add_argument(
+        "--ca-bundle",
+        metavar="PATH",
+        help="PEM file: the only CA trusted for sign-in, ARM and vaults",
+    )
+    g.add_argument(
+        "--read-only", action="store_true", default=None, help="refuse every write action"
+    )
+    g.add_argument(
+        "--config", type=Path, metavar="PATH", help="config file (default: XDG config dir)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kvtui", description="A terminal UI for Azure Key Vault.")
+    parser = argparse.ArgumentParser(
+        prog="kvtui",
+        description="A terminal UI for Azure Key Vault. Without a command: sign in and open "
+        "the vault.",
+    )
     from kvtui import __version__
 
     parser.add_argument("--version", action="version", version=f"kvtui {__version__}")
-    sub = parser.add_subparsers(dest="command")
+    _add_app_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_emulator_parser(sub)
-    sub.add_parser("demo", help="run kvtui against the bundled emulator (no Azure needed)")
+    demo = sub.add_parser(
+        "demo",
+        help="run kvtui against the bundled emulator (no Azure needed)",
+        description="Start the bundled emulator (demo data, codes approve themselves after "
+        "3 s) and kvtui against it. Its state lives in the user data directory, so the "
+        "second start signs in silently.",
+    )
+    demo.add_argument(
+        "--fresh", action="store_true", help="forget the demo's data and sign-in; start over"
+    )
+    accounts = sub.add_parser("accounts", help="list the accounts in the token cache")
+    _add_app_options(accounts)
+    logout = sub.add_parser(
+        "logout", help="remove an account (or --all) and its tokens from the token cache"
+    )
+    _add_app_options(logout)
+    who = logout.add_mutually_exclusive_group()
+    who.add_argument("--all", action="store_true", help="remove every account")
+    who.add_argument("account", nargs="?", metavar="ACCOUNT", help="user name of the account")
     return parser
+
+
+FLAG_NAMES = (
+    "vault",
+    "tenant",
+    "client_id",
+    "cloud",
+    "authority",
+    "arm_url",
+    "ca_bundle",
+    "read_only",
+)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from kvtui.core.config import load_settings
+
+    flags = {name: getattr(args, name, None) for name in FLAG_NAMES}
+    return load_settings(getattr(args, "config", None), flags=flags)
+
+
+def _accounts(args: argparse.Namespace) -> int:
+    from kvtui.ui.launch import cached_accounts, forget_accounts
+
+    settings = _settings(args)
+    from kvtui.core.auth import open_token_cache
+
+    cache = open_token_cache(Path(settings.token_cache) if settings.token_cache else None)
+    known = cached_accounts(cache)
+    if args.command == "accounts":
+        if not known:
+            print("No accounts signed in.")
+        for acc in known:
+            print(f"{acc.username}\ttenant {acc.tenant_id}\t{acc.environment}")
+        return 0
+    if args.all:
+        chosen = known
+    elif args.account:
+        chosen = [a for a in known if a.username.lower() == args.account.lower()]
+        if not chosen:
+            print(f"kvtui logout: no account {args.account!r} in the cache", file=sys.stderr)
+            return 1
+    elif len(known) == 1:
+        chosen = known
+    elif not known:
+        print("No accounts signed in.")
+        return 0
+    else:
+        print(
+            "kvtui logout: several accounts are signed in; name one or pass --all",
+            file=sys.stderr,
+        )
+        return 2
+    forget_accounts(cache, chosen)
+    for acc in chosen:
+        print(f"Signed out {acc.username}")
+    return 0
+
+
+def _run_app(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from kvtui.logs import setup_logging
+
+    setup_logging(Path(settings.log_file) if settings.log_file else None)
+    from kvtui.ui.app import KvtuiApp
+    from kvtui.ui.launch import build_context
+
+    KvtuiApp(build_context(settings)).run()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,12 +225,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kvtui.emulator.cli import run_emulator
 
         return run_emulator(args)
-    if args.command == "demo":
-        from kvtui.emulator.cli import run_demo_placeholder
+    from kvtui.core.config import ConfigError
 
-        return run_demo_placeholder()
-    build_parser().print_help()
-    return 0
+    try:
+        if args.command == "demo":
+            from kvtui.demo import run_demo
+
+            return run_demo(fresh=args.fresh)
+        if args.command in ("accounts", "logout"):
+            return _accounts(args)
+        return _run_app(args)
+    except ConfigError as exc:
+        print(f"kvtui: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,88 @@
+"""The Textual app: wiring only. Start-up signs in (silently when it can, else the
+login screen), then opens the vault. Screens own their work."""
+
+from __future__ import annotations
+
+import logging
+from typing import ClassVar
+
+from azure.core.exceptions import ClientAuthenticationError
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Static
+
+from kvtui.core.auth import Account, AuthError
+from kvtui.ui.launch import AppContext
+from kvtui.ui.screens import ReportWorkerErrors
+from kvtui.ui.screens.login import LoginScreen
+from kvtui.ui.screens.open_vault import OpenVaultScreen
+from kvtui.ui.screens.vault import VaultScreen
+
+log = logging.getLogger("kvtui.ui.app")
+
+
+class KvtuiApp(ReportWorkerErrors, App[None]):
+    """``KvtuiApp(build_context(settings))``: the CLI, the demo and the tests alike."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "kvtui"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit kvtui", priority=True),
+        Binding("q", "quit", "Quit", id="app.quit_q", tooltip="Quit kvtui"),
+    ]
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__()
+        self.context = context
+        self.title = context.title
+        self.account: Account | None = None
+        if context.settings.keymap:
+            self.set_keymap(context.settings.keymap)
+
+    def compose(self) -> ComposeResult:
+        yield Static("Signing in…", id="starting")
+
+    def on_mount(self) -> None:
+        self.start()
+
+    @work(exclusive=True, group="start", exit_on_error=False)
+    async def start(self) -> None:
+        accounts, account = await self.silent_account()
+        if account is None:
+            account = await self.push_screen_wait(LoginScreen(self.context, accounts))
+            if account is None:
+                self.exit()
+                return
+        self.account = account
+        self.context.remember_account(account)
+        vault = self.context.settings.vault
+        url = self.context.vault_url(vault) if vault else None
+        if url is None:
+            url = await self.push_screen_wait(OpenVaultScreen(self.context))
+            if url is None:
+                self.exit()
+                return
+        await self.push_screen(VaultScreen(self.context, account, url))
+
+    async def silent_account(self) -> tuple[list[Account], Account | None]:
+        """The known accounts, and the one to continue as without a login screen: the
+        only account in the cache, or the one used last, if a token comes silently."""
+        ctx = self.context
+        try:
+            accounts = await ctx.sign_in.accounts()
+        except AuthError as exc:  # the login screen shows it, with a retry key
+            log.info("no silent sign-in: %s", exc)
+            return [], None
+        last = ctx.last_account_id()
+        candidate = accounts[0] if len(accounts) == 1 else None
+        candidate = next((a for a in accounts if a.home_account_id == last), candidate)
+        if candidate is None:
+            return accounts, None
+        try:
+            await ctx.credential(candidate).get_token_info(ctx.vault_scope)
+        except (AuthError, ClientAuthenticationError) as exc:
+            log.info("silent sign-in as %s failed: %s", candidate.username, exc)
+            return accounts, None
+        log.info("signed in silently as %s", candidate.username)
+        return accounts, candidate

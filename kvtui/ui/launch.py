@@ -1,0 +1,180 @@
+"""Everything the app needs, built from Settings, without Textual: the cloud, the
+sign-in (msal over a persisted token cache), scopes, trust, and how to open a vault.
+
+The CLI, ``kvtui demo`` and the tests all build the app the same way:
+``KvtuiApp(build_context(settings))``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import msal
+
+from kvtui.core.auth import Account, MsalCredential, SignIn, open_token_cache
+from kvtui.core.clouds import Cloud, get_cloud
+from kvtui.core.config import ConfigError, Settings
+from kvtui.core.vault import VaultService
+
+log = logging.getLogger("kvtui.launch")
+
+
+def default_state_path() -> Path:
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("kvtui")) / "state.json"
+
+
+def split_authority(authority: str) -> tuple[str, str | None]:
+    """``https://host[:port]/tenant`` -> (``https://host[:port]``, ``tenant`` or None)."""
+    parts = urlsplit(authority.strip())
+    if parts.scheme != "https" or not parts.netloc:
+        raise ConfigError(f"--authority must be an https URL, not {authority!r}")
+    segments = [s for s in parts.path.split("/") if s]
+    return f"https://{parts.netloc}", (segments[0] if segments else None)
+
+
+@dataclass
+class AppContext:
+    """What the app is given: settings, cloud, sign-in and how to open a vault."""
+
+    settings: Settings
+    cloud: Cloud
+    sign_in: SignIn
+    vault_scope: str
+    arm_url: str
+    arm_scope: str
+    ca_bundle: str | None
+    custom_authority: bool
+    """--authority was given (the emulator, or a private endpoint)."""
+    state_path: Path = field(default_factory=default_state_path)
+    """Small JSON file remembering the account used last."""
+    retry_total: int = 3
+    title: str = "kvtui"
+
+    # -- vaults -------------------------------------------------------------------------
+
+    def vault_url(self, name_or_url: str) -> str:
+        return self.cloud.vault_url(name_or_url)
+
+    def verify_challenge_resource(self, vault_url: str) -> bool:
+        """On against Azure; off against the emulator or any vault outside the cloud's
+        DNS suffix (a vault on 127.0.0.1:port can never pass the SDK's check)."""
+        host = (urlsplit(vault_url).hostname or "").lower()
+        return not self.custom_authority and host.endswith(self.cloud.vault_suffix)
+
+    def credential(self, account: Account) -> MsalCredential:
+        return self.sign_in.credential(account)
+
+    def vault_service(self, vault_url: str, account: Account) -> VaultService:
+        return VaultService(
+            vault_url,
+            self.credential(account),
+            ca_bundle=self.ca_bundle,
+            verify_challenge_resource=self.verify_challenge_resource(vault_url),
+            retry_total=self.retry_total,
+        )
+
+    # -- the account used last --------------------------------------------------------
+
+    def last_account_id(self) -> str | None:
+        try:
+            data = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        value = data.get("last_account") if isinstance(data, dict) else None
+        return str(value) if value else None
+
+    def remember_account(self, account: Account | None) -> None:
+        try:
+            self.state_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            data: dict[str, Any] = {}
+            if self.state_path.exists():
+                try:
+                    loaded = json.loads(self.state_path.read_text(encoding="utf-8"))
+                    data = loaded if isinstance(loaded, dict) else {}
+                except ValueError:
+                    data = {}
+            data["last_account"] = account.home_account_id if account else None
+            fd = os.open(self.state_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh)
+        except OSError as exc:  # a read-only home must not stop the app
+            log.warning("cannot write %s: %s", self.state_path, exc)
+
+
+def build_context(
+    settings: Settings,
+    *,
+    cache: msal.TokenCache | None = None,
+    state_path: Path | None = None,
+    title: str = "kvtui",
+) -> AppContext:
+    """The app's context from settings. Raises ConfigError for unusable settings.
+    No network here: msal's first request happens in the app, off the event loop."""
+    cloud = get_cloud(settings.cloud)
+    ca_bundle = str(Path(settings.ca_bundle).expanduser()) if settings.ca_bundle else None
+    if settings.authority:
+        authority_host, authority_tenant = split_authority(settings.authority)
+        tenant = authority_tenant or settings.tenant
+        custom = authority_host.rstrip("/") != cloud.authority_host
+    else:
+        authority_host, tenant, custom = cloud.authority_host, settings.tenant, False
+    if cache is None:
+        path = Path(settings.token_cache).expanduser() if settings.token_cache else None
+        cache = open_token_cache(path)
+    sign_in = SignIn(
+        authority_host=authority_host,
+        tenant=tenant,
+        client_id=settings.client_id,
+        cache=cache,
+        ca_bundle=ca_bundle,
+        validate_authority=not custom,
+    )
+    arm_url = settings.arm_url or cloud.arm_url
+    return AppContext(
+        settings=settings,
+        cloud=cloud,
+        sign_in=sign_in,
+        vault_scope=cloud.vault_scope,
+        arm_url=arm_url if arm_url.endswith("/") else arm_url + "/",
+        arm_scope=cloud.arm_scope,
+        ca_bundle=ca_bundle,
+        custom_authority=custom,
+        state_path=state_path or default_state_path(),
+        title=title,
+    )
+
+
+# -- accounts in the cache, without the network (kvtui accounts / logout) -------------
+
+_CT = msal.TokenCache.CredentialType
+
+
+def cached_accounts(cache: msal.TokenCache) -> list[Account]:
+    """The accounts in msal's cache, read locally (no msal app, no network)."""
+    seen: dict[str, Account] = {}
+    for raw in cache.search(_CT.ACCOUNT):
+        acc = Account.from_msal(raw)
+        seen.setdefault(acc.home_account_id, acc)
+    return sorted(seen.values(), key=lambda a: (a.username.lower(), a.environment))
+
+
+def forget_accounts(cache: msal.TokenCache, accounts: Iterable[Account]) -> int:
+    """Remove the accounts and all their tokens (access, refresh, id) from the cache, as
+    msal's ``remove_account`` does. Returns how many accounts were removed."""
+    removed = 0
+    for acc in accounts:
+        query = {"home_account_id": acc.home_account_id}
+        for kind in (_CT.ACCESS_TOKEN, _CT.REFRESH_TOKEN, _CT.ID_TOKEN, _CT.ACCOUNT):
+            for entry in list(cache.search(kind, query=query)):
+                cache.modify(kind, entry)
+        removed += 1
+    return removed
