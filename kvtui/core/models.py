@@ -73,6 +73,8 @@ class Item:
 
 
 # -- details (the detail pane of the vault screen) ------------------------------------------
+# A detail's ``item`` always has ``version`` set: the version asked for, or the current
+# one, so ``item.id`` is versioned and ``item.versionless_id`` is not.
 
 
 @dataclass(slots=True)

@@ -201,7 +201,7 @@ class VaultService:
         props = secret.properties
         del secret
         return SecretDetail(
-            item=item_from_secret(props, with_version=version is not None),
+            item=item_from_secret(props, with_version=True),
             key_id=props.key_id,
         )
 
@@ -217,7 +217,7 @@ class VaultService:
         read (no getrotationpolicy permission, ...) leaves ``rotation_policy_error`` set
         instead of failing the detail."""
         key = await self._get_key(name, version)
-        detail = key_detail(key, with_version=version is not None)
+        detail = key_detail(key, with_version=True)
         if version is None:
             if detail.item.managed:
                 detail.rotation_policy_error = (
@@ -268,7 +268,7 @@ class VaultService:
         props = cert.properties
         if props is None:
             raise NotFound(f"Reading certificate {name}: the service sent no properties")
-        item = item_from_certificate(props, with_version=version is not None)
+        item = item_from_certificate(props, with_version=True)
         detail = describe_certificate(item, bytes(cert.cer or b""))
         detail.key_id = cert.key_id
         detail.secret_id = cert.secret_id

@@ -82,7 +82,9 @@ async def test_rsa_key_detail_and_its_public_pem_verifies_a_vault_signature(
     assert [k for k, _ in detail.public_jwk] == ["n", "e"]
     assert dict(detail.public_jwk)["e"] == "AQAB"  # 65537, base64url
     assert detail.release_policy is False and detail.hsm is False
-    assert detail.item.name == "signer" and detail.item.version is None
+    assert detail.item.name == "signer" and detail.item.version  # the current version
+    assert detail.item.id.endswith("/keys/signer/" + detail.item.version)
+    assert detail.item.versionless_id == service.vault_url + "keys/signer"
     assert detail.item.key_size == 3072
 
     pem = await service.public_key_pem("signer")
