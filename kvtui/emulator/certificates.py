@@ -48,7 +48,7 @@ from kvtui.emulator.crypto import (
     jwk_from_private_key,
     private_key_from_jwk,
 )
-from kvtui.emulator.secrets import add_secret_version, parse_tags
+from kvtui.emulator.secrets import SECRETS, add_secret_version
 from kvtui.emulator.store import (
     Attributes,
     DeletedItem,
@@ -133,6 +133,9 @@ DN_SHORT = {
     NameOID.SURNAME: "SN",
     NameOID.POSTAL_CODE: "PostalCode",
 }
+
+parse_tags = SECRETS.parse_tags
+"""Tags of a certificate, refused in a secret's words (as the emulator always has)."""
 
 
 # -- errors ---------------------------------------------------------------------------------
