@@ -9,6 +9,7 @@ import base64
 import hashlib
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from azure.keyvault.certificates import (
@@ -16,6 +17,7 @@ from azure.keyvault.certificates import (
     CertificatePolicy,
     CertificatePolicyAction,
     KeyType,
+    KeyVaultCertificate,
     LifetimeAction,
     WellKnownIssuerNames,
 )
@@ -35,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from kvtui.core.details import present_value
 from kvtui.core.errors import PermissionDenied
 from kvtui.core.models import Kind
+from kvtui.core.throttle import ThrottleCallback
 from kvtui.core.vault import VaultService
 from kvtui.emulator import EmulatorInfo, EmulatorThread
 from tests.emulator.admin_support import Admin, admin_client
@@ -43,21 +46,33 @@ from tests.support import ClientSecretMsalCredential
 ROTATE, NOTIFY = KeyRotationPolicyAction.rotate, KeyRotationPolicyAction.notify
 
 
-def make_service(info: EmulatorInfo, url: str, **kwargs: object) -> VaultService:
-    return VaultService(
+@asynccontextmanager
+async def open_service(
+    info: EmulatorInfo,
+    url: str,
+    retry_total: int = 0,
+    on_throttle: ThrottleCallback | None = None,
+) -> AsyncIterator[VaultService]:
+    cred = ClientSecretMsalCredential(info)
+    svc = VaultService(
         url,
-        ClientSecretMsalCredential(info),  # type: ignore[arg-type]
+        cred,
         ca_bundle=info.ca_bundle,
         verify_challenge_resource=False,
-        **kwargs,  # type: ignore[arg-type]
+        retry_total=retry_total,
+        on_throttle=on_throttle,
     )
+    try:
+        yield svc
+    finally:
+        await svc.close()
+        await cred.close()
 
 
 @pytest.fixture
 async def service(info: EmulatorInfo, vault_url: str) -> AsyncIterator[VaultService]:
-    svc = make_service(info, vault_url, retry_total=0)
-    yield svc
-    await svc.close()
+    async with open_service(info, vault_url) as svc:
+        yield svc
 
 
 @pytest.fixture
@@ -181,6 +196,7 @@ async def test_certificate_detail_names_everything_and_exports_public_pem_and_ce
         ],
     )
     created = await service.certificates.create_certificate("web", policy)
+    assert isinstance(created, KeyVaultCertificate)
     detail = await service.get_certificate_detail("web")
 
     assert "CN=web.contoso.test" in detail.subject and "O=Contoso" in detail.subject
@@ -225,8 +241,9 @@ async def test_certificate_version_detail_and_ec_certificates(service: VaultServ
     )
     first = await service.certificates.create_certificate("c", ec_policy)
     await service.certificates.create_certificate("c", ec_policy)
-    old = await service.get_certificate_detail("c", first.properties.version)  # type: ignore[union-attr]
-    assert old.item.version == first.properties.version  # type: ignore[union-attr]
+    assert isinstance(first, KeyVaultCertificate) and first.properties is not None
+    old = await service.get_certificate_detail("c", first.properties.version)
+    assert old.item.version == first.properties.version
     assert old.cer == bytes(first.cer or b"")
     assert (old.key_type, old.curve) == ("EC", "P-256")
     assert old.signature_algorithm == "ECDSA with SHA256"
@@ -285,10 +302,9 @@ async def test_throttling_is_reported_with_its_wait_and_the_call_then_succeeds(
     info: EmulatorInfo, vault_url: str, admin: Admin
 ) -> None:
     seen: list[tuple[float | None, str]] = []
-    svc = make_service(
+    async with open_service(
         info, vault_url, retry_total=2, on_throttle=lambda wait, url: seen.append((wait, url))
-    )
-    try:
+    ) as svc:
         await svc.secrets.set_secret("db", "v")
         vault = admin.vault_name(vault_url)
         await admin.call(
@@ -300,8 +316,6 @@ async def test_throttling_is_reported_with_its_wait_and_the_call_then_succeeds(
         pages = [p async for p in svc.list_pages(Kind.SECRETS)]
         assert [i.name for p in pages for i in p] == ["db"]
         assert seen == [(1.0, vault_url + "secrets")]
-    finally:
-        await svc.close()
 
 
 async def test_a_403_on_keys_leaves_secrets_and_later_keys_working(
@@ -351,7 +365,6 @@ async def test_cancelling_the_consumer_stops_listing_a_large_vault(
         _, fault = await admin.call("GET", f"/faults/{counter['id']}", expect=200)
         return int(10**6 - fault["count"])
 
-    svc = make_service(info, vault.url, retry_total=0)
     pages: list[int] = []
     first = asyncio.Event()
 
@@ -360,7 +373,7 @@ async def test_cancelling_the_consumer_stops_listing_a_large_vault(
             pages.append(len(page))
             first.set()
 
-    try:
+    async with open_service(info, vault.url) as svc:
         task = asyncio.create_task(consume())
         await asyncio.wait_for(first.wait(), 30)
         task.cancel()
@@ -372,8 +385,6 @@ async def test_cancelling_the_consumer_stops_listing_a_large_vault(
         assert await requests_made() == made
         # The service is still usable after the cancellation.
         assert len(await anext_page(svc)) == 25
-    finally:
-        await svc.close()
 
 
 async def anext_page(svc: VaultService) -> list[object]:
@@ -387,3 +398,21 @@ async def anext_page(svc: VaultService) -> list[object]:
 def test_base64_of_pkcs12_is_noted() -> None:
     value = base64.b64encode(b"\x30\x82pfx").decode()
     assert present_value(value, "application/x-pkcs12").note == "base64 (PKCS#12)"
+
+
+async def test_denials_name_the_missing_permission_or_rbac_role(
+    service: VaultService, admin: Admin
+) -> None:
+    await service.secrets.set_secret("db", "v")
+    await service.keys.create_rsa_key("k")
+    vault = admin.vault_name(service.vault_url)
+    await admin.call("PUT", f"/permissions/{vault}/*", {"secrets": ["list"]}, expect=200)
+    with pytest.raises(PermissionDenied, match="access policy does not give you the secrets get"):
+        await service.get_secret_value("db")
+    await admin.call("PATCH", f"/vaults/{vault}", {"rbac": True}, expect=200)
+    with pytest.raises(
+        PermissionDenied, match=r"RBAC.*secrets/getSecret/action \(such as Key Vault Secrets User\)"
+    ):
+        await service.get_secret_detail("db")
+    with pytest.raises(PermissionDenied, match=r"RBAC.*keys/read \(such as Key Vault Reader\)"):
+        await service.get_key_detail("k")

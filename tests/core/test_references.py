@@ -39,7 +39,7 @@ async def service(info: EmulatorInfo, vault_url: str) -> AsyncIterator[VaultServ
     cred = ClientSecretMsalCredential(info)
     svc = VaultService(
         vault_url,
-        cred,  # type: ignore[arg-type]
+        cred,
         ca_bundle=info.ca_bundle,
         verify_challenge_resource=False,
         retry_total=0,
