@@ -25,27 +25,16 @@ from kvtui.emulator.common import (
     bad_parameter,
     json_body,
     operation,
-    page,
 )
-from kvtui.emulator.store import (
-    DeletedItem,
-    Item,
-    Vault,
-    Version,
-    decode_backup,
-    encode_backup,
-    now,
-    valid_name,
-)
+from kvtui.emulator.lifecycle import ObjectKind, add_routes, version_of
+from kvtui.emulator.store import Item, Vault, Version, now
 
 KIND = "keys"
-HELP = "For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"
 RSA_SIZES = (2048, 3072, 4096)
 RSA_EXPONENTS = (3, 65537)
 KEY_TYPES = ("RSA", "RSA-HSM", "EC", "EC-HSM")
 PRIVATE_OPS = ("decrypt", "sign", "unwrapKey")
 """Operations refused on a disabled key (the public ones still work, as in the service)."""
-MAX_TAGS = 15
 MAX_RANDOM_BYTES = 128
 DURATION_RE = re.compile(
     r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$"
@@ -94,62 +83,21 @@ def key_bundle_json(vault: Vault, item: Item, version: Version) -> dict[str, Any
     return out
 
 
-def deleted_json(vault: Vault, deleted: DeletedItem, body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "recoveryId": f"{vault.url}deleted{KIND}/{deleted.item.name}",
-        "deletedDate": deleted.deleted_date,
-        "scheduledPurgeDate": deleted.scheduled_purge_date,
-        **body,
-    }
-
-
 def _bundle_response(vault: Vault, item: Item, version: Version) -> web.Response:
     return web.json_response(key_bundle_json(vault, item, version))
 
 
+KEYS = ObjectKind(
+    name=KIND,
+    noun="Key",
+    collection=lambda vault: vault.keys,
+    item_json=key_item_json,
+    bundle_json=key_bundle_json,
+    blob_required="Property 'value' is required.",
+)
+
+
 # -- errors ---------------------------------------------------------------------------------
-
-
-def not_found(name: str, version: str | None = None) -> KvError:
-    ident = f"{name}/{version}" if version else name
-    return KvError(
-        404,
-        "KeyNotFound",
-        f"A key with (name/id) {ident} was not found in this key vault. If you recently "
-        f"deleted this key you may be able to recover it using the correct recovery "
-        f"command. {HELP}",
-    )
-
-
-def deleted_not_found(name: str) -> KvError:
-    return KvError(404, "KeyNotFound", f"Deleted Key not found: {name}. {HELP}")
-
-
-def deleted_conflict(name: str) -> KvError:
-    return KvError(
-        409,
-        "Conflict",
-        f"Key {name} is currently in a deleted but recoverable state, and its name cannot "
-        f"be reused; in this state, the key can only be recovered or purged.",
-        "ObjectIsDeletedButRecoverable",
-    )
-
-
-def managed_forbidden(name: str, op: str) -> KvError:
-    return KvError(
-        403,
-        "Forbidden",
-        f"Operation {op} is not allowed on key {name}: it is managed by a certificate. "
-        f"Use the certificate operations instead.",
-    )
-
-
-def check_name(name: str) -> None:
-    if not valid_name(name):
-        raise bad_parameter(
-            f"The request URI contains an invalid name: {name}. Key names may only contain "
-            f"alphanumeric characters and dashes, and be 1 to 127 characters long."
-        )
 
 
 def _kty_error(kty: object) -> KvError:
@@ -157,17 +105,6 @@ def _kty_error(kty: object) -> KvError:
 
 
 # -- request parsing ------------------------------------------------------------------------
-
-
-def parse_tags(body: dict[str, Any]) -> dict[str, str] | None:
-    tags = body.get("tags")
-    if tags is None:
-        return None
-    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
-        raise bad_parameter("Tags must be an object of string values.")
-    if len(tags) > MAX_TAGS:
-        raise bad_parameter(f"A key can have at most {MAX_TAGS} tags.")
-    return {str(k): v for k, v in tags.items()}
 
 
 def parse_key_ops(raw: object, kty: str) -> list[str] | None:
@@ -218,29 +155,6 @@ def _b64_field(body: dict[str, Any], field: str) -> bytes:
     if not isinstance(raw, str):
         raise bad_parameter(f"Property '{field}' is required.")
     return b64url_decode(raw)
-
-
-def _version_of(request: web.Request) -> str | None:
-    return request.match_info.get("version") or None
-
-
-def _lookup(vault: Vault, name: str, version: str | None) -> tuple[Item, Version]:
-    item = vault.keys.get(name)
-    if item is None:
-        raise not_found(name)
-    v = item.get(version)
-    if v is None:
-        raise not_found(name, version)
-    return item, v
-
-
-def _check_writable(vault: Vault, name: str) -> None:
-    """Before adding a version: a deleted name is reserved; a managed key is read-only."""
-    if vault.keys.get_deleted(name):
-        raise deleted_conflict(name)
-    existing = vault.keys.get(name)
-    if existing is not None and existing.extra.get("managed"):
-        raise managed_forbidden(name, "create")
 
 
 # -- key material ---------------------------------------------------------------------------
@@ -321,15 +235,15 @@ def _imported_jwk(raw: object, hsm: bool) -> dict[str, Any]:
 async def create_key(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["name"]
-    check_name(name)
+    KEYS.check_name(name)
     body = await json_body(request)
     kty = _key_type(body.get("kty"))
     ops = parse_key_ops(body.get("key_ops"), kty)
-    tags = parse_tags(body)
+    tags = KEYS.parse_tags(body)
     size, exponent = _optional_int(body, "key_size"), _optional_int(body, "public_exponent")
     # RSA generation takes up to a second: off the loop, so other requests go on.
     key = await asyncio.to_thread(new_private_key, kty, size, body.get("crv"), exponent)
-    _check_writable(vault, name)
+    KEYS.check_writable(vault, name, "create")
     jwk = crypto.jwk_from_private_key(key, ops, hsm=kty.endswith("-HSM"))
     return _store_version(vault, name, jwk, body, tags)
 
@@ -338,18 +252,18 @@ async def create_key(request: web.Request) -> web.Response:
 async def import_key(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["name"]
-    check_name(name)
+    KEYS.check_name(name)
     body = await json_body(request)
     jwk = _imported_jwk(body.get("key"), bool(body.get("Hsm")))
-    tags = parse_tags(body)
-    _check_writable(vault, name)
+    tags = KEYS.parse_tags(body)
+    KEYS.check_writable(vault, name, "create")
     return _store_version(vault, name, jwk, body, tags)
 
 
 @operation(KIND, "get")
 async def get_key(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
-    item, v = _lookup(vault, request.match_info["name"], _version_of(request))
+    item, v = KEYS.lookup(vault, request.match_info["name"], version_of(request))
     return _bundle_response(vault, item, v)
 
 
@@ -357,13 +271,13 @@ async def get_key(request: web.Request) -> web.Response:
 async def update_key(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["name"]
-    item, v = _lookup(vault, name, _version_of(request))
+    item, v = KEYS.lookup(vault, name, version_of(request))
     body = await json_body(request, required=False)
     if item.extra.get("managed"):
-        raise managed_forbidden(name, "update")
+        raise KEYS.managed_forbidden(name, "update")
     jwk = _jwk(v)
     ops = parse_key_ops(body.get("key_ops"), str(jwk["kty"]))
-    tags = parse_tags(body)
+    tags = KEYS.parse_tags(body)
     attributes = _attributes(body)
     exportable = attributes.get("exportable", v.attributes.exportable)
     policy = body.get("release_policy", v.data.get("release_policy"))
@@ -377,132 +291,6 @@ async def update_key(request: web.Request) -> web.Response:
     v.attributes.apply(attributes)
     v.attributes.updated = now()
     return _bundle_response(vault, item, v)
-
-
-@operation(KIND, "list")
-async def list_keys(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    entries = [
-        (i.name.lower(), key_item_json(vault, i, i.latest, with_version=False))
-        for i in vault.keys.sorted_items()
-    ]
-    return page(request, entries)
-
-
-@operation(KIND, "list")
-async def list_versions(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    item = vault.keys.get(request.match_info["name"])
-    versions = sorted(item.versions, key=lambda v: v.version) if item else []
-    entries = [
-        (v.version, key_item_json(vault, item, v, with_version=True))
-        for v in versions
-        if item is not None
-    ]
-    return page(request, entries)
-
-
-@operation(KIND, "delete")
-async def delete_key(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    name = request.match_info["name"]
-    item = vault.keys.get(name)
-    if item is None:
-        raise not_found(name)
-    if item.extra.get("managed"):
-        raise managed_forbidden(name, "delete")
-    deleted = vault.keys.soft_delete(name)
-    assert deleted is not None
-    return web.json_response(
-        deleted_json(vault, deleted, key_bundle_json(vault, item, item.latest))
-    )
-
-
-def _deleted_item_json(vault: Vault, deleted: DeletedItem) -> dict[str, Any]:
-    item = deleted.item
-    return deleted_json(vault, deleted, key_item_json(vault, item, item.latest, False))
-
-
-@operation(KIND, "list")
-async def list_deleted(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    entries = [
-        (
-            d.item.name.lower(),
-            deleted_json(vault, d, key_item_json(vault, d.item, d.item.latest, False)),
-        )
-        for d in vault.keys.sorted_deleted()
-    ]
-    return page(request, entries)
-
-
-@operation(KIND, "get")
-async def get_deleted(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    name = request.match_info["name"]
-    deleted = vault.keys.get_deleted(name)
-    if deleted is None:
-        raise deleted_not_found(name)
-    body = key_bundle_json(vault, deleted.item, deleted.item.latest)
-    return web.json_response(deleted_json(vault, deleted, body))
-
-
-@operation(KIND, "recover")
-async def recover_deleted(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    name = request.match_info["name"]
-    if vault.keys.get(name) is not None:
-        raise KvError(409, "Conflict", f"Key {name} already exists and is not deleted.")
-    item = vault.keys.recover(name)
-    if item is None:
-        raise deleted_not_found(name)
-    return _bundle_response(vault, item, item.latest)
-
-
-@operation(KIND, "purge")
-async def purge_deleted(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    name = request.match_info["name"]
-    deleted = vault.keys.get_deleted(name)
-    if deleted is None:
-        raise deleted_not_found(name)
-    if deleted.item.extra.get("managed"):
-        raise managed_forbidden(name, "purge")
-    vault.keys.purge(name)
-    return web.Response(status=204)
-
-
-@operation(KIND, "backup")
-async def backup_key(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    name = request.match_info["name"]
-    item = vault.keys.get(name)
-    if item is None:
-        raise not_found(name)
-    if item.extra.get("managed"):
-        raise managed_forbidden(name, "backup")
-    return web.json_response({"value": b64url_encode(encode_backup(KIND, vault, item))})
-
-
-@operation(KIND, "restore")
-async def restore_key(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    body = await json_body(request)
-    item = decode_backup(KIND, _b64_field(body, "value"))
-    if item is None:
-        raise bad_parameter("Backup blob contains invalid or corrupt version.")
-    if vault.keys.get(item.name) is not None:
-        raise KvError(
-            409,
-            "Conflict",
-            f"Key {item.name} already exists. A backup can only be restored when no key "
-            f"of the same name exists.",
-        )
-    if vault.keys.get_deleted(item.name) is not None:
-        raise deleted_conflict(item.name)
-    item = copy.deepcopy(item)
-    vault.keys.put(item)
-    return _bundle_response(vault, item, item.latest)
 
 
 # -- rotation -------------------------------------------------------------------------------
@@ -585,9 +373,7 @@ def _parse_policy(body: dict[str, Any], previous: dict[str, Any] | None) -> dict
 async def get_rotation_policy(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["name"]
-    item = vault.keys.get(name)
-    if item is None:
-        raise not_found(name)
+    item, _ = KEYS.lookup(vault, name)
     return web.json_response(_policy_json(vault, item))
 
 
@@ -595,11 +381,9 @@ async def get_rotation_policy(request: web.Request) -> web.Response:
 async def set_rotation_policy(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["name"]
-    item = vault.keys.get(name)
-    if item is None:
-        raise not_found(name)
+    item, _ = KEYS.lookup(vault, name)
     if item.extra.get("managed"):
-        raise managed_forbidden(name, "setrotationpolicy")
+        raise KEYS.managed_forbidden(name, "setrotationpolicy")
     body = await json_body(request)
     item.extra["rotation_policy"] = _parse_policy(body, item.extra.get("rotation_policy"))
     return web.json_response(_policy_json(vault, item))
@@ -611,11 +395,9 @@ async def rotate_key(request: web.Request) -> web.Response:
     it expires after the rotation policy's expiryTime when one is set."""
     vault = request.app[VAULT_KEY]
     name = request.match_info["name"]
-    item = vault.keys.get(name)
-    if item is None:
-        raise not_found(name)
+    item, _ = KEYS.lookup(vault, name)
     if item.extra.get("managed"):
-        raise managed_forbidden(name, "rotate")
+        raise KEYS.managed_forbidden(name, "rotate")
     old = item.latest
     jwk = _jwk(old)
     kty = str(jwk["kty"])
@@ -624,7 +406,7 @@ async def rotate_key(request: web.Request) -> web.Response:
     crv = None if kty.startswith("RSA") else str(jwk["crv"])
     key = await asyncio.to_thread(new_private_key, kty, size, crv, exponent)
     if vault.keys.get(name) is not item:
-        raise not_found(name)  # deleted while the new key was being generated
+        raise KEYS.not_found(name)  # deleted while the new key was being generated
     new_jwk = crypto.jwk_from_private_key(key, list(jwk["key_ops"]), hsm=kty.endswith("-HSM"))
     attributes: dict[str, Any] = {"exportable": old.attributes.exportable}
     expiry = ((item.extra.get("rotation_policy") or {}).get("attributes") or {}).get("expiryTime")
@@ -646,7 +428,7 @@ def _usable_key(request: web.Request, op: str) -> tuple[Item, Version]:
     403 KeyDisabled for private operations on a disabled key, 403 KeyOperationForbidden
     when the key's key_ops do not include the operation."""
     vault = request.app[VAULT_KEY]
-    item, v = _lookup(vault, request.match_info["name"], _version_of(request))
+    item, v = KEYS.lookup(vault, request.match_info["name"], version_of(request))
     if op in PRIVATE_OPS and not v.attributes.enabled:
         raise KvError(
             403, "Forbidden", f"Operation {op} is not allowed on a disabled key.", "KeyDisabled"
@@ -739,7 +521,7 @@ async def release_key(request: web.Request) -> web.Response:
     body = await json_body(request)
     vault = request.app[VAULT_KEY]
     name = request.match_info["name"]
-    _, v = _lookup(vault, name, _version_of(request))
+    _, v = KEYS.lookup(vault, name, version_of(request))
     if not isinstance(body.get("target"), str) or not body["target"]:
         raise bad_parameter("Property 'target' is required.")
     if not v.attributes.exportable or v.data.get("release_policy") is None:
@@ -755,7 +537,7 @@ async def release_key(request: web.Request) -> web.Response:
 async def get_attestation(request: web.Request) -> web.Response:
     """Key attestation exists only in Managed HSM; a vault refuses it."""
     vault = request.app[VAULT_KEY]
-    _lookup(vault, request.match_info["name"], _version_of(request))
+    KEYS.lookup(vault, request.match_info["name"], version_of(request))
     raise bad_parameter("Key attestation is only supported for keys in a Managed HSM.")
 
 
@@ -785,17 +567,13 @@ CRYPTO_ROUTES = {
 
 def setup(app: web.Application) -> None:
     r = app.router
-    r.add_get("/keys", list_keys)
-    r.add_post("/keys/restore", restore_key)
+    add_routes(r, KEYS)
     r.add_post("/rng", random_bytes)
     r.add_post("/keys/{name}/create", create_key)
     r.add_post("/keys/{name}/rotate", rotate_key)
-    r.add_post("/keys/{name}/backup", backup_key)
-    r.add_get("/keys/{name}/versions", list_versions)
     r.add_get("/keys/{name}/rotationpolicy", get_rotation_policy)
     r.add_put("/keys/{name}/rotationpolicy", set_rotation_policy)
     r.add_put("/keys/{name}", import_key)
-    r.add_delete("/keys/{name}", delete_key)
     r.add_get("/keys/{name}", get_key)
     r.add_patch("/keys/{name}", update_key)
     r.add_get("/keys/{name}/{version:[^/]*}", get_key)
@@ -803,7 +581,3 @@ def setup(app: web.Application) -> None:
     r.add_get("/keys/{name}/{version:[^/]*}/attestation", get_attestation)
     for path, handler in CRYPTO_ROUTES.items():
         r.add_post(f"/keys/{{name}}/{{version:[^/]*}}/{path}", handler)
-    r.add_get("/deletedkeys", list_deleted)
-    r.add_get("/deletedkeys/{name}", get_deleted)
-    r.add_delete("/deletedkeys/{name}", purge_deleted)
-    r.add_post("/deletedkeys/{name}/recover", recover_deleted)
