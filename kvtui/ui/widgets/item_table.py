@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar, Literal
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -112,13 +113,14 @@ _TYPE_TITLES = {
 
 def columns_for(kind: Kind) -> tuple[Column, ...]:
     """The columns of a table of ``kind``, left to right."""
-    return (
+    type_title = _TYPE_TITLES[kind]
+    return (  # a minimum width leaves room for the title and the sort arrow
         Column("name", "name", 12, 10_000),
-        Column("enabled", "enabled", 7, 7),
-        Column("type", _TYPE_TITLES[kind], 8, 40 if kind is Kind.CERTIFICATES else 24),
+        Column("enabled", "enabled", 9, 9),
+        Column("type", type_title, len(type_title) + 2, 40 if kind is Kind.CERTIFICATES else 24),
         Column("updated", "updated", 16, 16),
         Column("expires", "expires", 20, 20),
-        Column("tags", "tags", 4, 40),
+        Column("tags", "tags", 6, 40),
     )
 
 
@@ -335,6 +337,7 @@ class ItemTable(ScrollView, can_focus=True):
         self._matcher: Matcher = compile_query("", self._now(), warn_days)
         self._cursor = 0  # position in _view
         self._cursor_item: int | None = None  # index in _items of the highlighted one
+        self._user_moved = False  # until then, rows arriving keep the first row highlighted
         self._natural: dict[ColumnKey, int] = {}
         self._sampled = 0
         self._widths: tuple[int, ...] = ()
@@ -405,6 +408,7 @@ class ItemTable(ScrollView, can_focus=True):
         self._ranks.clear()
         self._reset_natural()
         self._line_cache.clear()
+        self._user_moved = False
         self._set_cursor(0)
         self._ensure_layout()
         self._update_virtual_size()
@@ -427,6 +431,8 @@ class ItemTable(ScrollView, can_focus=True):
         selected, ranks = self._matcher.select(self._index, positions)
         self._ranks.update(ranks)
         top = int(self.scroll_y)
+        cursor_on_screen = 0 <= self._cursor - top < self._page_height()
+        cursor_screen_row = self._cursor - top
         above = 0
         had_rows = bool(self._view)
         for i in selected:
@@ -440,11 +446,14 @@ class ItemTable(ScrollView, can_focus=True):
             self._measure(new[: _SAMPLE - self._sampled])
         self._ensure_layout()
         self._update_virtual_size()
-        if above and top > 0:
-            # Keep the rows on screen where they were while rows arrive above them.
-            self.scroll_to(y=top + above, animate=False, immediate=True)
-        if not had_rows and self._view:
+        if not self._user_moved:
+            # Untouched: the first row stays highlighted, the top stays in view.
             self._set_cursor(0)
+        elif cursor_on_screen and self._cursor - cursor_screen_row != top:
+            # Rows arrived above: the highlighted row stays where the user sees it.
+            self.scroll_to(y=self._cursor - cursor_screen_row, animate=False, force=True)
+        elif not cursor_on_screen and above and top > 0:
+            self.scroll_to(y=top + above, animate=False, force=True)
         self.refresh()
 
     def set_filter(self, query: str) -> int:
@@ -487,6 +496,7 @@ class ItemTable(ScrollView, can_focus=True):
 
     def move_cursor(self, row: int) -> None:
         """Highlight the row at ``row`` (clamped) and scroll it into view."""
+        self._user_moved = True
         self._set_cursor(row)
         self._scroll_to_cursor()
 
@@ -627,7 +637,8 @@ class ItemTable(ScrollView, can_focus=True):
 
     def _to_strip(self, text: Text, style: Style) -> Strip:
         width = max(self._render_width(), self.size.width)
-        segments = list(text.render(self.app.console))
+        # Text.render leaves the base style out: put it under every segment.
+        segments = list(Segment.apply_style(text.render(self.app.console), style))
         return Strip(segments).crop_extend(0, width, style)
 
     # -- layout -------------------------------------------------------------------------

@@ -1,0 +1,351 @@
+"""ItemTable in a tiny app: literal untrusted text, markers, sort, filter, cursor, scale.
+
+The widget stands alone (it takes Items, not a vault), so these tests build Items
+directly and need no emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from rich.cells import cell_len
+from textual.app import App, ComposeResult
+from textual.strip import Strip
+
+from kvtui.core.models import Item, Kind
+from kvtui.ui.widgets.item_table import COLUMN_KEYS, ItemTable, safe_text
+
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
+SIZE = (110, 24)
+
+
+def item(name: str, kind: Kind = Kind.SECRETS, **kw: Any) -> Item:
+    kw.setdefault("updated", NOW - timedelta(days=3))
+    return Item(kind, name, id=f"https://v.vault.azure.net/{kind.value}/{name}", **kw)
+
+
+class TableApp(App[None]):
+    def __init__(self, kind: Kind = Kind.SECRETS, warn_days: int = 30) -> None:
+        super().__init__()
+        self.kind = kind
+        self.warn_days = warn_days
+        self.events: list[tuple[str, Item | None]] = []
+
+    def compose(self) -> ComposeResult:
+        yield ItemTable(self.kind, warn_days=self.warn_days, now=lambda: NOW)
+
+    def on_item_table_highlighted(self, message: ItemTable.Highlighted) -> None:
+        self.events.append(("highlighted", message.item))
+
+    def on_item_table_selected(self, message: ItemTable.Selected) -> None:
+        self.events.append(("selected", message.item))
+
+
+def lines(table: ItemTable) -> list[Strip]:
+    return [table.render_line(y) for y in range(table.scrollable_content_region.height)]
+
+
+def texts(table: ItemTable) -> list[str]:
+    return [strip.text for strip in lines(table)]
+
+
+def shown_names(table: ItemTable) -> list[str]:
+    """Names as the table shows them (first column), of the rows on screen."""
+    return [t[1:].split("  ")[0].rstrip() for t in texts(table)[1:] if t.strip()]
+
+
+HOSTILE = [
+    item("[bold]x[/]", tags={"[red]t": "[/]v"}, content_type="[link=evil]ct"),
+    item("esc\x1b[31mred\x1b]52;c;AAAA\x07", tags={"k": "\x9b2J"}),
+    item("rtl\u202eevil\u2066x", content_type="text/\u200bplain"),
+    item("emoji😀名前", tags={"旗": "🇯🇵"}),
+    item("CJK中文字符" * 12, tags={"long": "v" * 300}),
+    item("plain"),
+    item("nul\x00del\x7fsur\ud800end"),
+]
+
+
+async def test_untrusted_strings_render_literally_and_keep_columns_aligned() -> None:
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(ItemTable)
+        table.append_items(HOSTILE)
+        table.move_cursor(table.rows.index(HOSTILE[5]))  # the cursor row is bold: "plain"
+        await pilot.pause()
+        width = table.scrollable_content_region.width
+        rendered = lines(table)
+        body = [s for s in rendered[1 : len(HOSTILE) + 1]]
+        assert len(body) == len(HOSTILE)
+        offsets = set()
+        for strip in rendered:
+            assert strip.cell_length == width
+            assert sum(cell_len(seg.text) for seg in strip) == width
+        for strip in body:
+            text = strip.text
+            # No terminal control sequence can reach the terminal.
+            assert not any(ch in text for ch in "\x1b\x07\x9b\x00\x7f\u202e\u2066\u200b\ud800")
+            # Markup is never applied: no segment is bold (but the cursor's) or a link.
+            if "plain" not in text:
+                assert not any(seg.style and (seg.style.bold or seg.style.link) for seg in strip)
+            # The "updated" column starts at the same cell in every row.
+            prefix = text[: text.index("2025-05-29")]
+            offsets.add(cell_len(prefix))
+        assert len(offsets) == 1
+        all_text = "\n".join(s.text for s in body)
+        assert "[bold]x[/]" in all_text
+        assert "[red]t=[/" in all_text
+        assert "esc␛[31mred␛]52;c;AAAA␇" in all_text
+        assert "\\x9b2J" in all_text
+        assert "rtl\\u202eevil\\u2066x" in all_text
+        assert "nul␀del␡sur\\ud800end" in all_text
+        assert "emoji😀名前" in all_text
+        assert "…" in all_text  # the long CJK name and the long tag are cut with an ellipsis
+
+
+def test_safe_text_is_literal() -> None:
+    text = safe_text("[b]hi[/b]\x1b[2J")
+    assert text.plain == "[b]hi[/b]␛[2J"
+    assert not text.spans[0].style if text.spans else True
+    assert safe_text("ok").plain == "ok"
+
+
+async def test_status_markers_and_styles() -> None:
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(ItemTable)
+        table.append_items(
+            [
+                item("a-expired", expires=NOW - timedelta(days=1)),
+                item("b-expiring", expires=NOW + timedelta(days=12, hours=1)),
+                item("c-disabled", enabled=False),
+                item("d-fine", expires=NOW + timedelta(days=300)),
+                item("e-hours", expires=NOW + timedelta(hours=5)),
+            ]
+        )
+        table.move_cursor(4)  # keep the cursor style off the rows checked below
+        await pilot.pause()
+        rows = {s.text.split()[0]: s for s in lines(table)[1:6]}
+        assert "2025-05-31 ✖ expired" in rows["a-expired"].text
+        assert "⚠ 12d" in rows["b-expiring"].text
+        assert "⚠ 5h" in rows["e-hours"].text
+        assert " no " in rows["c-disabled"].text
+        assert "✖" not in rows["d-fine"].text and "⚠" not in rows["d-fine"].text
+
+        def colors(strip: Strip) -> set[Any]:
+            return {seg.style.color for seg in strip if seg.style and seg.text.strip()}
+
+        expired = table.get_component_rich_style("item-table--expired").color
+        expiring = table.get_component_rich_style("item-table--expiring").color
+        disabled = table.get_component_rich_style("item-table--disabled").color
+        assert colors(rows["a-expired"]) == {expired}
+        assert colors(rows["b-expiring"]) == {expiring}
+        assert colors(rows["c-disabled"]) == {disabled}
+        assert len({expired, expiring, disabled} | colors(rows["d-fine"])) == 4
+
+
+async def test_warn_days_is_configurable() -> None:
+    app = TableApp(warn_days=7)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(ItemTable)
+        table.append_items([item("soon", expires=NOW + timedelta(days=12))])
+        await pilot.pause()
+        assert "⚠" not in texts(table)[1]
+        assert table.set_filter("status:expiring") == 0
+
+
+def _sortable() -> list[Item]:
+    return [
+        item("bravo", enabled=False, content_type="b/type", tags={"t": "2"},
+             updated=NOW - timedelta(days=1), expires=NOW + timedelta(days=90)),
+        item("alpha", content_type="c/type", tags={"t": "3"},
+             updated=NOW - timedelta(days=5), expires=NOW + timedelta(days=10)),
+        item("Charlie", content_type="a/type", tags={"t": "1"},
+             updated=NOW - timedelta(days=3)),
+    ]  # fmt: skip
+
+
+async def test_sort_by_each_column_and_header_indicator() -> None:
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(ItemTable)
+        table.append_items(_sortable())
+        await pilot.pause()
+        expected = {
+            "name": ["alpha", "bravo", "Charlie"],
+            "enabled": ["alpha", "Charlie", "bravo"],
+            "type": ["Charlie", "bravo", "alpha"],
+            "updated": ["alpha", "Charlie", "bravo"],
+            "expires": ["alpha", "bravo", "Charlie"],  # never-expiring last
+            "tags": ["Charlie", "bravo", "alpha"],
+        }
+        assert set(expected) == set(COLUMN_KEYS)
+        for column, order in expected.items():
+            table.sort_by(column)
+            await pilot.pause()
+            assert shown_names(table) == order, column
+            title = next(c.title for c in table.columns if c.key == column)
+            assert f"{title} ▲" in texts(table)[0]
+            table.sort_by(column, reverse=True)
+            await pilot.pause()
+            assert shown_names(table) == order[::-1], column
+            assert f"{title} ▼" in texts(table)[0]
+
+
+async def test_click_on_header_sorts_and_toggles() -> None:
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(ItemTable)
+        table.append_items(_sortable())
+        await pilot.pause()
+        header = texts(table)[0]
+        x = header.index("updated")
+        await pilot.click(ItemTable, offset=(x, 0))
+        assert (table.sort_column, table.sort_reverse) == ("updated", False)
+        assert shown_names(table) == ["alpha", "Charlie", "bravo"]
+        await pilot.click(ItemTable, offset=(x, 0))
+        assert (table.sort_column, table.sort_reverse) == ("updated", True)
+        assert shown_names(table) == ["bravo", "Charlie", "alpha"]
+
+
+async def test_filter_narrows_clear_restores_and_cursor_stays() -> None:
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(ItemTable)
+        names = [f"app-{i:02d}" for i in range(10)] + ["db-main", "db-replica"]
+        table.append_items([item(n, tags={"env": "prod" if "db" in n else "dev"}) for n in names])
+        table.focus()
+        await pilot.pause()
+        await pilot.press("end")
+        assert table.cursor_item is not None and table.cursor_item.name == "db-replica"
+        assert table.set_filter("db") == 2
+        await pilot.pause()
+        assert shown_names(table) == ["db-main", "db-replica"]
+        assert table.cursor_item.name == "db-replica"  # still shown: still highlighted
+        assert table.set_filter("tag:env=prod replica") == 1
+        assert table.set_filter("nothing-like-this") == 0
+        await pilot.pause()
+        assert table.cursor_item is None
+        assert "no items match nothing-like-this" in texts(table)[1]
+        assert table.set_filter("") == 12  # what Esc does
+        await pilot.pause()
+        assert table.row_count == 12
+        assert shown_names(table)[:3] == ["app-00", "app-01", "app-02"]
+        # Sorting keeps the cursor on its item too.
+        await pilot.press("down", "down")
+        assert table.cursor_item is not None and table.cursor_item.name == "app-02"
+        table.sort_by("name", reverse=True)
+        assert table.cursor_item.name == "app-02"
+        assert table.rows[table.cursor_row].name == "app-02"
+
+
+async def test_fuzzy_matches_rank_after_substrings() -> None:
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(ItemTable)
+        table.append_items([item("a-p-p"), item("zapp"), item("apple"), item("other")])
+        assert table.set_filter("app") == 3
+        await pilot.pause()
+        assert shown_names(table) == ["apple", "zapp", "a-p-p"]
+
+
+async def test_cursor_keys_messages_and_click() -> None:
+    app = TableApp()
+    async with app.run_test(size=(110, 12)) as pilot:
+        table = app.query_one(ItemTable)
+        table.focus()
+        table.append_items([item(f"s-{i:03d}") for i in range(100)])
+        await pilot.pause()
+        assert app.events == [("highlighted", table.rows[0])]
+        await pilot.press("down")
+        assert table.cursor_item is not None and table.cursor_item.name == "s-001"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.events[-2:] == [("highlighted", table.rows[1]), ("selected", table.rows[1])]
+        await pilot.press("pagedown")
+        page = table.scrollable_content_region.height - 1
+        assert table.cursor_row == 1 + page
+        await pilot.press("end")
+        assert table.cursor_item.name == "s-099"
+        await pilot.pause()
+        # The view followed the cursor: the last line on screen is the last item.
+        assert shown_names(table)[-1] == "s-099"
+        await pilot.press("pageup")
+        assert table.cursor_row == 99 - page
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.cursor_row == 0 and shown_names(table)[0] == "s-000"
+        await pilot.press("up")
+        assert table.cursor_row == 0
+        # A click highlights a row; a click on the highlighted row selects it.
+        app.events.clear()
+        await pilot.click(ItemTable, offset=(3, 4))
+        assert table.cursor_item.name == "s-003"
+        assert app.events == [("highlighted", table.cursor_item)]
+        await pilot.click(ItemTable, offset=(3, 4))
+        await pilot.pause()
+        assert app.events[-1] == ("selected", table.cursor_item)
+
+
+async def test_kinds_have_their_columns() -> None:
+    app = TableApp(Kind.KEYS)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(ItemTable)
+        table.append_items([item("k1", Kind.KEYS, key_type="EC", curve="P-256")])
+        await pilot.pause()
+        assert "key type" in texts(table)[0]
+        assert "EC P-256" in texts(table)[1]
+        table.set_kind(Kind.CERTIFICATES)
+        assert table.total_count == 0
+        table.append_items([item("c1", Kind.CERTIFICATES, subject="CN=[b]evil[/b]")])
+        await pilot.pause()
+        assert "subject" in texts(table)[0]
+        assert "CN=[b]evil[/b]" in texts(table)[1]
+
+
+async def test_fifty_thousand_rows_in_pages_stay_usable() -> None:
+    """Pages of 25 arrive while the user moves; the cursor keeps its item."""
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(ItemTable)
+        table.focus()
+        total = 50_000
+        # Pages arrive in name order, except that the second half arrives first,
+        # so later pages land above rows the user is looking at.
+        order = list(range(total // 2, total)) + list(range(total // 2))
+        pages = [order[i : i + 25] for i in range(0, total, 25)]
+        for n, page in enumerate(pages):
+            table.append_items(item(f"secret-{i:05d}") for i in page)
+            if n == 40:
+                await pilot.press("down", "down", "pagedown")
+                held = table.cursor_item
+                assert held is not None
+            if n % 200 == 0:
+                await asyncio.sleep(0)
+        await pilot.pause()
+        assert table.row_count == total
+        assert table.cursor_item is held
+        # The highlighted item is still on screen, where the user left it.
+        assert held.name in shown_names(table)
+        await pilot.press("home")
+        await pilot.pause()
+        assert shown_names(table)[:3] == ["secret-00000", "secret-00001", "secret-00002"]
+        await pilot.press("end")
+        await pilot.pause()
+        assert shown_names(table)[-1] == "secret-49999"
+        await pilot.press("home")
+        assert table.set_filter("-4999") == 10 + sum(
+            _is_subsequence("-4999", f"secret-{i:05d}") for i in range(49_990)
+        )
+        await pilot.pause()
+        # Substring matches first, in name order; then the fuzzy ones.
+        assert shown_names(table)[:11] == [f"secret-{i}" for i in range(49_990, 50_000)] + [
+            "secret-04999"
+        ]
+        assert table.set_filter("") == total
+
+
+def _is_subsequence(needle: str, haystack: str) -> bool:
+    it = iter(haystack)
+    return all(ch in it for ch in needle)
