@@ -342,6 +342,8 @@ def _key_facts(cert: x509.Certificate) -> tuple[str | None, int | None, str | No
 def describe_certificate(item: Item, der: bytes) -> CertificateDetail:
     """The facts of a DER certificate, for the detail pane (no policy: the service adds it)."""
     detail = CertificateDetail(item=item, cer=bytes(der))
+    if not der:  # pending: no certificate issued yet
+        return detail
     detail.sha1 = hashlib.sha1(der, usedforsecurity=False).hexdigest().upper()
     detail.sha256 = hashlib.sha256(der).hexdigest().upper()
     try:

@@ -380,7 +380,7 @@ async def test_cancelling_the_consumer_stops_listing_a_large_vault(
         with pytest.raises(asyncio.CancelledError):
             await task
         made = await requests_made()
-        assert pages == [25] and made <= 2
+        assert pages == [25] and 1 <= made <= 2
         await asyncio.sleep(1.0)  # five page latencies: a running loop would have gone on
         assert await requests_made() == made
         # The service is still usable after the cancellation.
