@@ -33,7 +33,6 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kvtui.emulator.common import (
     VAULT_KEY,
     KvError,
-    b64url_decode,
     b64url_encode,
     bad_parameter,
     json_body,
@@ -48,18 +47,16 @@ from kvtui.emulator.crypto import (
     jwk_from_private_key,
     private_key_from_jwk,
 )
+from kvtui.emulator.keys import KEYS
+from kvtui.emulator.lifecycle import ObjectKind, add_routes
 from kvtui.emulator.secrets import SECRETS, add_secret_version
 from kvtui.emulator.store import (
     Attributes,
-    DeletedItem,
     Item,
     Vault,
     Version,
-    decode_backup,
-    encode_backup,
     new_version,
     now,
-    valid_name,
 )
 
 KIND = "certificates"
@@ -67,7 +64,6 @@ PKCS12 = "application/x-pkcs12"
 PEM = "application/x-pem-file"
 CONTENT_TYPES = (PKCS12, PEM)
 RSA_SIZES = (2048, 3072, 4096)
-HELP = "For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"
 PENDING_DETAILS = (
     "Pending certificate created. Certificate request is in progress. This may take some "
     "time based on the issuer provider. Please check again later."
@@ -141,41 +137,8 @@ parse_tags = SECRETS.parse_tags
 # -- errors ---------------------------------------------------------------------------------
 
 
-def not_found(name: str, version: str | None = None) -> KvError:
-    ident = f"{name}/{version}" if version else name
-    return KvError(
-        404,
-        "CertificateNotFound",
-        f"A certificate with (name/id) {ident} was not found in this key vault. If you "
-        f"recently deleted this certificate you may be able to recover it using the "
-        f"correct recovery command. {HELP}",
-    )
-
-
-def deleted_not_found(name: str) -> KvError:
-    return KvError(404, "CertificateNotFound", f"Deleted Certificate not found: {name}. {HELP}")
-
-
-def deleted_conflict(name: str) -> KvError:
-    return KvError(
-        409,
-        "Conflict",
-        f"Certificate {name} is currently in a deleted but recoverable state, and its name "
-        f"cannot be reused; in this state, the certificate can only be recovered or purged.",
-        "ObjectIsDeletedButRecoverable",
-    )
-
-
 def pending_not_found(name: str) -> KvError:
     return KvError(404, "PendingCertificateNotFound", f"Pending certificate not found: {name}")
-
-
-def check_name(name: str) -> None:
-    if not valid_name(name):
-        raise bad_parameter(
-            f"The request URI contains an invalid name: {name}. Certificate names may only "
-            f"contain alphanumeric characters and dashes, and be 1 to 127 characters long."
-        )
 
 
 # -- X.509 ----------------------------------------------------------------------------------
@@ -716,12 +679,6 @@ def create_self_signed(
 # -- JSON shapes ----------------------------------------------------------------------------
 
 
-def current(item: Item) -> Version:
-    """The version GET answers: the newest completed one, else the pending one."""
-    done = [v for v in item.versions if not v.data.get("pending")]
-    return done[-1] if done else item.latest
-
-
 def policy_json(vault: Vault, item: Item) -> dict[str, Any]:
     return {
         "id": f"{vault.object_id(KIND, item.name)}/policy",
@@ -747,24 +704,17 @@ def bundle_json(vault: Vault, item: Item, v: Version, with_policy: bool = True) 
     return out
 
 
-def item_json(vault: Vault, item: Item, v: Version) -> dict[str, Any]:
+def item_json(vault: Vault, item: Item, v: Version, with_version: bool) -> dict[str, Any]:
     """CertificateItem: what lists return."""
-    out: dict[str, Any] = {"id": vault.object_id(KIND, item.name)}
+    out: dict[str, Any] = {
+        "id": vault.object_id(KIND, item.name, v.version if with_version else None)
+    }
     if v.data.get("x5t"):
         out["x5t"] = v.data["x5t"]
     out["attributes"] = v.attributes.to_json()
     if v.tags is not None:
         out["tags"] = v.tags
     return out
-
-
-def deleted_json(vault: Vault, deleted: DeletedItem, body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "recoveryId": f"{vault.url}deleted{KIND}/{deleted.item.name}",
-        "deletedDate": deleted.deleted_date,
-        "scheduledPurgeDate": deleted.scheduled_purge_date,
-        **body,
-    }
 
 
 def operation_json(
@@ -787,19 +737,23 @@ def operation_json(
     return out
 
 
+def _is_pending(v: Version) -> bool:
+    return bool(v.data.get("pending"))
+
+
+CERTIFICATES = ObjectKind(
+    name=KIND,
+    noun="Certificate",
+    collection=lambda vault: vault.certificates,
+    item_json=item_json,
+    bundle_json=bundle_json,
+    pending=_is_pending,
+    backing=(KEYS, SECRETS),
+    live_recover_conflict=False,
+)
+
+
 # -- request helpers ------------------------------------------------------------------------
-
-
-def _lookup(vault: Vault, name: str, version: str | None = None) -> tuple[Item, Version]:
-    item = vault.certificates.get(name)
-    if item is None or not item.versions:
-        raise not_found(name)
-    if not version:
-        return item, current(item)
-    v = item.get(version)
-    if v is None:
-        raise not_found(name, version)
-    return item, v
 
 
 def _enabled(body: dict[str, Any]) -> bool:
@@ -808,9 +762,9 @@ def _enabled(body: dict[str, Any]) -> bool:
 
 
 def _check_new(vault: Vault, name: str) -> None:
-    check_name(name)
+    CERTIFICATES.check_name(name)
     if vault.certificates.get_deleted(name) is not None:
-        raise deleted_conflict(name)
+        raise CERTIFICATES.deleted_conflict(name)
 
 
 def _backing(vault: Vault, name: str, version: str) -> list[Version]:
@@ -877,7 +831,7 @@ async def import_certificate(request: web.Request) -> web.Response:
 async def get_certificate(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     version = request.match_info.get("version") or None
-    item, v = _lookup(vault, request.match_info["name"], version)
+    item, v = CERTIFICATES.lookup(vault, request.match_info["name"], version)
     return web.json_response(bundle_json(vault, item, v, with_policy=version is None))
 
 
@@ -886,7 +840,7 @@ async def update_certificate(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["name"]
     version = request.match_info.get("version") or None
-    item, v = _lookup(vault, name, version)
+    item, v = CERTIFICATES.lookup(vault, name, version)
     body = await json_body(request, required=False)
     tags = parse_tags(body) if "tags" in body else v.tags
     attrs = {k: a for k, a in (body.get("attributes") or {}).items() if k == "enabled"}
@@ -899,47 +853,17 @@ async def update_certificate(request: web.Request) -> web.Response:
     return web.json_response(bundle_json(vault, item, v, with_policy=version is None))
 
 
-@operation(KIND, "list")
-async def list_certificates(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    pending = request.query.get("includePending", "").lower() == "true"
-    entries = []
-    for item in vault.certificates.sorted_items():
-        if not item.versions:
-            continue
-        v = current(item)
-        if v.data.get("pending") and not pending:
-            continue
-        entries.append((item.name.lower(), item_json(vault, item, v)))
-    return page(request, entries)
-
-
-@operation(KIND, "list")
-async def list_versions(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    item = vault.certificates.get(request.match_info["name"])
-    if item is None:
-        return page(request, [])
-    entries = []
-    for v in sorted(item.versions, key=lambda x: x.version):
-        if not v.data.get("pending"):
-            entry = item_json(vault, item, v)
-            entry["id"] = vault.object_id(KIND, item.name, v.version)
-            entries.append((v.version, entry))
-    return page(request, entries)
-
-
 @operation(KIND, "get")
 async def get_policy(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
-    item, _ = _lookup(vault, request.match_info["name"])
+    item, _ = CERTIFICATES.lookup(vault, request.match_info["name"])
     return web.json_response(policy_json(vault, item))
 
 
 @operation(KIND, "update")
 async def update_policy(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
-    item, _ = _lookup(vault, request.match_info["name"])
+    item, _ = CERTIFICATES.lookup(vault, request.match_info["name"])
     body = await json_body(request)
     item.extra["policy"] = merge_policy(item.extra["policy"], body)
     item.extra["policy"]["attributes"]["updated"] = now()
@@ -1025,125 +949,6 @@ async def merge_certificate(request: web.Request) -> web.Response:
     )
     op["status"] = "completed"
     return web.json_response(bundle_json(vault, item, v), status=201)
-
-
-# -- delete, recover, purge -----------------------------------------------------------------
-
-
-@operation(KIND, "delete")
-async def delete_certificate(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    name = request.match_info["name"]
-    item, v = _lookup(vault, name)
-    deleted = vault.certificates.soft_delete(name)
-    assert deleted is not None
-    vault.secrets.soft_delete(name, deleted.deleted_date)
-    vault.keys.soft_delete(name, deleted.deleted_date)
-    return web.json_response(deleted_json(vault, deleted, bundle_json(vault, item, v)))
-
-
-@operation(KIND, "list")
-async def list_deleted(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    pending = request.query.get("includePending", "").lower() == "true"
-    entries = []
-    for d in vault.certificates.sorted_deleted():
-        if not d.item.versions:
-            continue
-        v = current(d.item)
-        if v.data.get("pending") and not pending:
-            continue
-        entries.append((d.item.name.lower(), deleted_json(vault, d, item_json(vault, d.item, v))))
-    return page(request, entries)
-
-
-def _deleted(vault: Vault, name: str) -> DeletedItem:
-    deleted = vault.certificates.get_deleted(name)
-    if deleted is None or not deleted.item.versions:
-        raise deleted_not_found(name)
-    return deleted
-
-
-@operation(KIND, "get")
-async def get_deleted(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    d = _deleted(vault, request.match_info["name"])
-    body = bundle_json(vault, d.item, current(d.item))
-    return web.json_response(deleted_json(vault, d, body))
-
-
-@operation(KIND, "recover")
-async def recover_deleted(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    name = request.match_info["name"]
-    _deleted(vault, name)
-    if vault.certificates.get(name) is not None:
-        raise KvError(409, "Conflict", f"Certificate {name} already exists and is not deleted.")
-    item = vault.certificates.recover(name)
-    assert item is not None
-    vault.secrets.recover(name)
-    vault.keys.recover(name)
-    return web.json_response(bundle_json(vault, item, current(item)))
-
-
-@operation(KIND, "purge")
-async def purge_deleted(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    name = request.match_info["name"]
-    _deleted(vault, name)
-    vault.certificates.purge(name)
-    vault.secrets.purge(name)
-    vault.keys.purge(name)
-    return web.Response(status=204)
-
-
-# -- backup and restore ---------------------------------------------------------------------
-
-
-@operation(KIND, "backup")
-async def backup_certificate(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    name = request.match_info["name"]
-    item, _ = _lookup(vault, name)
-    bundle = copy.deepcopy(item)
-    backing = {}
-    for kind, coll in (("keys", vault.keys), ("secrets", vault.secrets)):
-        other = coll.get(name)
-        if other is not None:
-            backing[kind] = other.to_dict()
-    bundle.extra["backing"] = backing
-    blob = encode_backup(KIND, vault, bundle)
-    return web.json_response({"value": b64url_encode(blob)})
-
-
-@operation(KIND, "restore")
-async def restore_certificate(request: web.Request) -> web.Response:
-    vault = request.app[VAULT_KEY]
-    body = await json_body(request)
-    raw = body.get("value")
-    if not isinstance(raw, str):
-        raise bad_parameter("The parameter 'value' (the backup blob) is required.")
-    item = decode_backup(KIND, b64url_decode(raw))
-    if item is None:
-        raise bad_parameter("Backup blob contains invalid or corrupt version.")
-    name = item.name
-    for coll in (vault.certificates, vault.keys, vault.secrets):
-        if coll.get(name) is not None:
-            raise KvError(
-                409,
-                "Conflict",
-                f"Certificate {name} already exists. A backup can only be restored when no "
-                f"certificate, key or secret of the same name exists.",
-            )
-    if vault.certificates.get_deleted(name) is not None:
-        raise deleted_conflict(name)
-    backing = item.extra.pop("backing", {})
-    if "keys" in backing:
-        vault.keys.put(Item.from_dict(backing["keys"]))
-    if "secrets" in backing:
-        vault.secrets.put(Item.from_dict(backing["secrets"]))
-    vault.certificates.put(item)
-    return web.json_response(bundle_json(vault, item, current(item)))
 
 
 # -- contacts -------------------------------------------------------------------------------
@@ -1234,7 +1039,7 @@ def _issuer(vault: Vault, name: str) -> dict[str, Any]:
 async def set_issuer(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["issuer"]
-    check_name(name)
+    CERTIFICATES.check_name(name)
     body = await json_body(request)
     if not body.get("provider"):
         raise bad_parameter("The parameter 'provider' is required.")
@@ -1283,7 +1088,7 @@ async def list_issuers(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     """Register this module's routes (fixed paths before ``{name}`` patterns)."""
     r = app.router
-    r.add_get("/certificates", list_certificates)
+    add_routes(r, CERTIFICATES)
     r.add_put("/certificates/contacts", set_contacts)
     r.add_get("/certificates/contacts", get_contacts)
     r.add_delete("/certificates/contacts", delete_contacts)
@@ -1292,11 +1097,8 @@ def setup(app: web.Application) -> None:
     r.add_patch("/certificates/issuers/{issuer}", update_issuer)
     r.add_get("/certificates/issuers/{issuer}", get_issuer)
     r.add_delete("/certificates/issuers/{issuer}", delete_issuer)
-    r.add_post("/certificates/restore", restore_certificate)
     r.add_post("/certificates/{name}/create", create_certificate)
     r.add_post("/certificates/{name}/import", import_certificate)
-    r.add_post("/certificates/{name}/backup", backup_certificate)
-    r.add_get("/certificates/{name}/versions", list_versions)
     r.add_get("/certificates/{name}/policy", get_policy)
     r.add_patch("/certificates/{name}/policy", update_policy)
     r.add_get("/certificates/{name}/pending", get_operation)
@@ -1305,10 +1107,5 @@ def setup(app: web.Application) -> None:
     r.add_post("/certificates/{name}/pending/merge", merge_certificate)
     r.add_get("/certificates/{name}", get_certificate)
     r.add_patch("/certificates/{name}", update_certificate)
-    r.add_delete("/certificates/{name}", delete_certificate)
     r.add_get("/certificates/{name}/{version:[^/]*}", get_certificate)
     r.add_patch("/certificates/{name}/{version:[^/]*}", update_certificate)
-    r.add_get("/deletedcertificates", list_deleted)
-    r.add_get("/deletedcertificates/{name}", get_deleted)
-    r.add_delete("/deletedcertificates/{name}", purge_deleted)
-    r.add_post("/deletedcertificates/{name}/recover", recover_deleted)
