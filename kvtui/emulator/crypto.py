@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from kvtui.emulator.common import b64url_decode, b64url_encode
-from kvtui.emulator.store import Attributes, Item, Vault, Version, new_version, now
+from kvtui.emulator.lifecycle import add_version
+from kvtui.emulator.store import Item, Vault, Version
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -128,18 +129,16 @@ def add_key_version(
 ) -> tuple[Item, Version]:
     """Add a new version of a key (creating the key if needed) holding the private JWK.
     The caller validated the name and the inputs."""
-    t = now() if when is None else when
-    attrs = Attributes(created=t, updated=t)
-    attrs.apply(attributes)
-    v = Version(version or new_version(), attrs, tags, {"jwk": jwk})
-    item = vault.keys.get(name)
-    if item is None:
-        item = Item(name=name)
-        vault.keys.put(item)
-    if managed:
-        item.extra["managed"] = True
-    item.versions.append(v)
-    return item, v
+    return add_version(
+        vault.keys,
+        name,
+        {"jwk": jwk},
+        tags=tags,
+        attributes=attributes,
+        managed=managed,
+        version=version,
+        when=when,
+    )
 
 
 # -- cryptographic operations on a stored private JWK ---------------------------------------

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from kvtui.emulator import crypto
 from kvtui.emulator.common import (
     VAULT_KEY,
+    Handler,
     KvError,
     b64url_decode,
     b64url_encode,
@@ -467,24 +468,16 @@ async def _cipher(request: web.Request, op: str) -> web.Response:
     return web.json_response({"kid": kid, "value": b64url_encode(result)})
 
 
-@operation(KIND, "encrypt")
-async def encrypt(request: web.Request) -> web.Response:
-    return await _cipher(request, "encrypt")
+def _cipher_handler(op: str) -> Handler:
+    @operation(KIND, op)
+    async def handler(request: web.Request) -> web.Response:
+        return await _cipher(request, op)
+
+    return handler
 
 
-@operation(KIND, "decrypt")
-async def decrypt(request: web.Request) -> web.Response:
-    return await _cipher(request, "decrypt")
-
-
-@operation(KIND, "wrapKey")
-async def wrap_key(request: web.Request) -> web.Response:
-    return await _cipher(request, "wrapKey")
-
-
-@operation(KIND, "unwrapKey")
-async def unwrap_key(request: web.Request) -> web.Response:
-    return await _cipher(request, "unwrapKey")
+encrypt, decrypt = _cipher_handler("encrypt"), _cipher_handler("decrypt")
+wrap_key, unwrap_key = _cipher_handler("wrapKey"), _cipher_handler("unwrapKey")
 
 
 @operation(KIND, "sign")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,136 +250,108 @@ class ObjectKind:
         return bundle
 
 
-# -- the lifecycle handlers ---------------------------------------------------------------
+# -- the lifecycle operations -------------------------------------------------------------
+
+Operation = Callable[[ObjectKind, Vault, web.Request], Awaitable[web.Response]]
+
+
+def _handler(kind: ObjectKind, permission: str, op: Operation) -> Handler:
+    """``op`` as the request handler of ``kind``, tagged ``@operation(kind, permission)``."""
+
+    @operation(kind.name, permission)
+    async def handler(request: web.Request) -> web.Response:
+        return await op(kind, request.app[VAULT_KEY], request)
+
+    return handler
 
 
 def _include_pending(request: web.Request) -> bool:
     return request.query.get("includePending", "").lower() == "true"
 
 
-def _list(kind: ObjectKind) -> Handler:
-    @operation(kind.name, "list")
-    async def handler(request: web.Request) -> web.Response:
-        vault = request.app[VAULT_KEY]
-        include = _include_pending(request)
-        entries = []
-        for item in kind.collection(vault).sorted_items():
-            v = kind.listed(item, include)
-            if v is not None:
-                entries.append((item.name.lower(), kind.item_json(vault, item, v, False)))
-        return page(request, entries)
-
-    return handler
+async def _list(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+    include = _include_pending(request)
+    entries = []
+    for item in kind.collection(vault).sorted_items():
+        v = kind.listed(item, include)
+        if v is not None:
+            entries.append((item.name.lower(), kind.item_json(vault, item, v, False)))
+    return page(request, entries)
 
 
-def _list_versions(kind: ObjectKind) -> Handler:
-    @operation(kind.name, "list")
-    async def handler(request: web.Request) -> web.Response:
-        vault = request.app[VAULT_KEY]
-        item = kind.collection(vault).get(request.match_info["name"])
-        versions = sorted(item.versions, key=lambda v: v.version) if item else []
-        entries = [
-            (v.version, kind.item_json(vault, item, v, True))
-            for v in versions
-            if item is not None and not kind.pending(v)
-        ]
-        return page(request, entries)
-
-    return handler
+async def _list_versions(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+    item = kind.collection(vault).get(request.match_info["name"])
+    versions = sorted(item.versions, key=lambda v: v.version) if item else []
+    entries = [
+        (v.version, kind.item_json(vault, item, v, True))
+        for v in versions
+        if item is not None and not kind.pending(v)
+    ]
+    return page(request, entries)
 
 
-def _delete(kind: ObjectKind) -> Handler:
-    @operation(kind.name, "delete")
-    async def handler(request: web.Request) -> web.Response:
-        vault = request.app[VAULT_KEY]
-        name = request.match_info["name"]
-        item, v = kind.lookup(vault, name)
-        if item.extra.get("managed"):
-            raise kind.managed_forbidden(name, "delete")
-        deleted = kind.collection(vault).soft_delete(name)
-        assert deleted is not None
-        for backing in kind.backing:
-            backing.collection(vault).soft_delete(name, deleted.deleted_date)
-        body = kind.bundle_json(vault, item, v)
-        return web.json_response(kind.deleted_json(vault, deleted, body))
-
-    return handler
+async def _delete(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    item, v = kind.lookup(vault, name)
+    if item.extra.get("managed"):
+        raise kind.managed_forbidden(name, "delete")
+    deleted = kind.collection(vault).soft_delete(name)
+    assert deleted is not None
+    for backing in kind.backing:
+        backing.collection(vault).soft_delete(name, deleted.deleted_date)
+    body = kind.bundle_json(vault, item, v)
+    return web.json_response(kind.deleted_json(vault, deleted, body))
 
 
-def _list_deleted(kind: ObjectKind) -> Handler:
-    @operation(kind.name, "list")
-    async def handler(request: web.Request) -> web.Response:
-        vault = request.app[VAULT_KEY]
-        include = _include_pending(request)
-        entries = []
-        for d in kind.collection(vault).sorted_deleted():
-            v = kind.listed(d.item, include)
-            if v is not None:
-                body = kind.item_json(vault, d.item, v, False)
-                entries.append((d.item.name.lower(), kind.deleted_json(vault, d, body)))
-        return page(request, entries)
-
-    return handler
+async def _list_deleted(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+    include = _include_pending(request)
+    entries = []
+    for d in kind.collection(vault).sorted_deleted():
+        v = kind.listed(d.item, include)
+        if v is not None:
+            body = kind.item_json(vault, d.item, v, False)
+            entries.append((d.item.name.lower(), kind.deleted_json(vault, d, body)))
+    return page(request, entries)
 
 
-def _get_deleted(kind: ObjectKind) -> Handler:
-    @operation(kind.name, "get")
-    async def handler(request: web.Request) -> web.Response:
-        vault = request.app[VAULT_KEY]
-        d = kind.deleted(vault, request.match_info["name"])
-        body = kind.bundle_json(vault, d.item, kind.current(d.item))
-        return web.json_response(kind.deleted_json(vault, d, body))
-
-    return handler
+async def _get_deleted(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+    d = kind.deleted(vault, request.match_info["name"])
+    body = kind.bundle_json(vault, d.item, kind.current(d.item))
+    return web.json_response(kind.deleted_json(vault, d, body))
 
 
-def _recover(kind: ObjectKind) -> Handler:
-    @operation(kind.name, "recover")
-    async def handler(request: web.Request) -> web.Response:
-        vault = request.app[VAULT_KEY]
-        name = request.match_info["name"]
-        collection = kind.collection(vault)
-        if kind.live_recover_conflict and collection.get(name) is not None:
-            raise kind.exists_conflict(name)
-        kind.deleted(vault, name)
-        if collection.get(name) is not None:
-            raise kind.exists_conflict(name)
-        item = collection.recover(name)
-        assert item is not None
-        for backing in kind.backing:
-            backing.collection(vault).recover(name)
-        return web.json_response(kind.bundle_json(vault, item, kind.current(item)))
-
-    return handler
+async def _recover(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    collection = kind.collection(vault)
+    if kind.live_recover_conflict and collection.get(name) is not None:
+        raise kind.exists_conflict(name)
+    kind.deleted(vault, name)
+    if collection.get(name) is not None:
+        raise kind.exists_conflict(name)
+    item = collection.recover(name)
+    assert item is not None
+    for backing in kind.backing:
+        backing.collection(vault).recover(name)
+    return web.json_response(kind.bundle_json(vault, item, kind.current(item)))
 
 
-def _purge(kind: ObjectKind) -> Handler:
-    @operation(kind.name, "purge")
-    async def handler(request: web.Request) -> web.Response:
-        vault = request.app[VAULT_KEY]
-        name = request.match_info["name"]
-        deleted = kind.deleted(vault, name)
-        if deleted.item.extra.get("managed"):
-            raise kind.managed_forbidden(name, "purge")
-        for k in (kind, *kind.backing):
-            k.collection(vault).purge(name)
-        return web.Response(status=204)
-
-    return handler
+async def _purge(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    deleted = kind.deleted(vault, name)
+    if deleted.item.extra.get("managed"):
+        raise kind.managed_forbidden(name, "purge")
+    for k in (kind, *kind.backing):
+        k.collection(vault).purge(name)
+    return web.Response(status=204)
 
 
-def _backup(kind: ObjectKind) -> Handler:
-    @operation(kind.name, "backup")
-    async def handler(request: web.Request) -> web.Response:
-        vault = request.app[VAULT_KEY]
-        name = request.match_info["name"]
-        item, _ = kind.lookup(vault, name)
-        if item.extra.get("managed"):
-            raise kind.managed_forbidden(name, "backup")
-        blob = encode_backup(kind.name, vault, kind.backup_item(vault, item))
-        return web.json_response({"value": b64url_encode(blob)})
-
-    return handler
+async def _backup(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    item, _ = kind.lookup(vault, name)
+    if item.extra.get("managed"):
+        raise kind.managed_forbidden(name, "backup")
+    blob = encode_backup(kind.name, vault, kind.backup_item(vault, item))
+    return web.json_response({"value": b64url_encode(blob)})
 
 
 def _backup_blob(kind: ObjectKind, body: dict[str, Any]) -> bytes:
@@ -392,39 +364,33 @@ def _backup_blob(kind: ObjectKind, body: dict[str, Any]) -> bytes:
         raise bad_parameter(kind.blob_invalid) from exc
 
 
-def _restore(kind: ObjectKind) -> Handler:
-    @operation(kind.name, "restore")
-    async def handler(request: web.Request) -> web.Response:
-        vault = request.app[VAULT_KEY]
-        body = await json_body(request)
-        item = decode_backup(kind.name, _backup_blob(kind, body))
-        if item is None:
-            raise bad_parameter("Backup blob contains invalid or corrupt version.")
-        name = item.name
-        if any(k.collection(vault).get(name) is not None for k in (kind, *kind.backing)):
-            raise kind.restore_conflict(name)
-        if kind.collection(vault).get_deleted(name) is not None:
-            raise kind.deleted_conflict(name)
-        backing = item.extra.pop("backing", {}) if kind.backing else {}
-        for k in kind.backing:
-            if k.name in backing:
-                k.collection(vault).put(Item.from_dict(backing[k.name]))
-        kind.collection(vault).put(item)
-        return web.json_response(kind.bundle_json(vault, item, kind.current(item)))
-
-    return handler
+async def _restore(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+    item = decode_backup(kind.name, _backup_blob(kind, await json_body(request)))
+    if item is None:
+        raise bad_parameter("Backup blob contains invalid or corrupt version.")
+    name = item.name
+    if any(k.collection(vault).get(name) is not None for k in (kind, *kind.backing)):
+        raise kind.restore_conflict(name)
+    if kind.collection(vault).get_deleted(name) is not None:
+        raise kind.deleted_conflict(name)
+    backing = item.extra.pop("backing", {}) if kind.backing else {}
+    for k in kind.backing:
+        if k.name in backing:
+            k.collection(vault).put(Item.from_dict(backing[k.name]))
+    kind.collection(vault).put(item)
+    return web.json_response(kind.bundle_json(vault, item, kind.current(item)))
 
 
 def add_routes(router: web.UrlDispatcher, kind: ObjectKind) -> None:
     """Register the lifecycle operations of ``kind``; before the kind's own
     ``/{kind}/{name}/{version}`` routes, which would take ``/versions`` for a version."""
     base, deleted = f"/{kind.name}", f"/deleted{kind.name}"
-    router.add_get(base, _list(kind))
-    router.add_post(f"{base}/restore", _restore(kind))
-    router.add_get(f"{base}/{{name}}/versions", _list_versions(kind))
-    router.add_post(f"{base}/{{name}}/backup", _backup(kind))
-    router.add_delete(f"{base}/{{name}}", _delete(kind))
-    router.add_get(deleted, _list_deleted(kind))
-    router.add_get(f"{deleted}/{{name}}", _get_deleted(kind))
-    router.add_delete(f"{deleted}/{{name}}", _purge(kind))
-    router.add_post(f"{deleted}/{{name}}/recover", _recover(kind))
+    router.add_get(base, _handler(kind, "list", _list))
+    router.add_post(f"{base}/restore", _handler(kind, "restore", _restore))
+    router.add_get(f"{base}/{{name}}/versions", _handler(kind, "list", _list_versions))
+    router.add_post(f"{base}/{{name}}/backup", _handler(kind, "backup", _backup))
+    router.add_delete(f"{base}/{{name}}", _handler(kind, "delete", _delete))
+    router.add_get(deleted, _handler(kind, "list", _list_deleted))
+    router.add_get(f"{deleted}/{{name}}", _handler(kind, "get", _get_deleted))
+    router.add_delete(f"{deleted}/{{name}}", _handler(kind, "purge", _purge))
+    router.add_post(f"{deleted}/{{name}}/recover", _handler(kind, "recover", _recover))
