@@ -115,13 +115,14 @@ class ObjectKind:
     bundle_json: BundleJson
     pending: Callable[[Version], bool] = _never_pending
     """Whether a version is still being made (a certificate awaiting its merge): it is
-    not current while a complete one exists, and lists leave it out."""
+    not current while a complete one exists; lists show it only with
+    ``includePending=true``, version lists never."""
     backing: tuple[ObjectKind, ...] = ()
     """Kinds whose same-named object belongs to an object of this kind (a certificate's
     key and secret): deleted, recovered, purged, backed up and restored with it."""
     live_recover_conflict: bool = True
-    """Recovering a name that is not deleted answers 409 Conflict; False: 404, deleted
-    object not found (the certificates' answer)."""
+    """Recovering a live name (one not deleted) answers 409 Conflict; False: 404,
+    deleted object not found (the certificates' answer)."""
     blob_required: str = BLOB_REQUIRED
     blob_invalid: str = BLOB_INVALID
     """Restore's 400 messages for a missing or undecodable ``value``."""

@@ -1,4 +1,5 @@
-"""Secrets data plane: the ``/secrets`` and ``/deletedsecrets`` operations."""
+"""Secrets data plane: set, get and update here; list, delete, recover, purge, backup
+and restore (``/secrets``, ``/deletedsecrets``) come from lifecycle.py."""
 
 from __future__ import annotations
 
