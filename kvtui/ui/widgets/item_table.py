@@ -20,6 +20,7 @@ It posts :class:`ItemTable.Highlighted` when the cursor moves to another item an
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -182,22 +183,23 @@ def cell_value(item: Item, column: ColumnKey, kind: Kind, now: datetime, warn_da
 _INF = float("inf")
 
 
-def _sort_key(item: Item, column: ColumnKey, kind: Kind) -> tuple[Any, ...]:
-    name = item.name.casefold()
+def _sort_values(items: Sequence[Item], column: ColumnKey, kind: Kind) -> list[Any]:
+    """The primary sort value of each item for ``column`` (ties go by name)."""
     if column == "name":
-        return (name,)
+        return [i.name.casefold() for i in items]
     if column == "enabled":
-        return (not item.enabled, name)
+        return [not i.enabled for i in items]
     if column == "type":
-        return (_type_value(item, kind).casefold(), name)
+        return [_type_value(i, kind).casefold() for i in items]
     if column == "updated":
-        return (item.updated.timestamp() if item.updated else _INF, name)
+        return [i.updated.timestamp() if i.updated else _INF for i in items]
     if column == "expires":
-        return (item.expires.timestamp() if item.expires else _INF, name)
-    return (_tags_value(item).casefold(), name)
+        return [i.expires.timestamp() if i.expires else _INF for i in items]
+    return [_tags_value(i).casefold() for i in items]
 
 
 _SAMPLE = 500  # items measured for the natural column widths
+_FREEZE_FROM = 2_000  # items; see ItemTable(freeze_gc=...)
 _NAME_FIRST = 32  # the name column gets this much before type and tags widen
 
 
@@ -309,6 +311,7 @@ class ItemTable(ScrollView, can_focus=True):
         *,
         warn_days: int = 30,
         now: Callable[[], datetime] | None = None,
+        freeze_gc: bool = True,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -319,17 +322,23 @@ class ItemTable(ScrollView, can_focus=True):
             kind: What the table lists (decides the third column).
             warn_days: Items expiring within this many days are marked "expiring".
             now: Clock for the expiry markers and ``status:`` filters (tests pin it).
+            freeze_gc: Once the table holds 2,000 items, each page appended calls
+                ``gc.freeze()``: the items live as long as the table, and a full
+                collection over tens of thousands of them blocks a frame for 50-100 ms
+                (measured: bench/bench_table.py). The cost: cyclic garbage that exists
+                at that moment is only collected after ``gc.unfreeze()``.
         """
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._kind = kind
         self.warn_days = warn_days
         self._now: Callable[[], datetime] = now or (lambda: datetime.now(timezone.utc))
+        self._freeze_gc = freeze_gc
         self._columns = columns_for(kind)
         self._items: list[Item] = []
         self._index = ItemIndex()
         self._sort_column: ColumnKey = "name"
         self._sort_reverse = False
-        self._sort_keys: list[tuple[Any, ...]] = []
+        self._sort_keys: list[tuple[Any, str]] = []  # (value, casefolded name)
         self._order: list[int] = []  # every item, in sort order
         self._view: list[int] = []  # the matching items, in display order
         self._ranks: dict[int, int] = {}
@@ -423,8 +432,9 @@ class ItemTable(ScrollView, can_focus=True):
         start = len(self._items)
         self._items.extend(new)
         self._index.extend(new)
-        kind, column = self._kind, self._sort_column
-        self._sort_keys.extend(_sort_key(item, column, kind) for item in new)
+        names = self._index.names
+        values = _sort_values(new, self._sort_column, self._kind)
+        self._sort_keys.extend(zip(values, names[start:], strict=True))
         positions = range(start, start + len(new))
         for i in positions:
             self._order.insert(self._bisect(self._order, i, use_rank=False), i)
@@ -455,6 +465,8 @@ class ItemTable(ScrollView, can_focus=True):
         elif not cursor_on_screen and above and top > 0:
             self.scroll_to(y=top + above, animate=False, force=True)
         self.refresh()
+        if self._freeze_gc and len(self._items) >= _FREEZE_FROM:
+            gc.freeze()
 
     def set_filter(self, query: str) -> int:
         """Show only the items matching ``query`` (:mod:`kvtui.core.filtering`).
@@ -480,13 +492,18 @@ class ItemTable(ScrollView, can_focus=True):
         """
         if column not in COLUMN_KEYS:
             raise ValueError(f"unknown column {column!r}")
-        if column != self._sort_column:
-            kind = self._kind
-            self._sort_keys = [_sort_key(item, column, kind) for item in self._items]
+        names = self._index.names
+        values = _sort_values(self._items, column, self._kind)
+        self._sort_keys = list(zip(values, names, strict=True))
         self._sort_column = column
         self._sort_reverse = reverse
-        keys = self._sort_keys
-        self._order = sorted(range(len(self._items)), key=keys.__getitem__, reverse=reverse)
+        # Two stable passes (name, then value) are much faster than comparing tuples;
+        # the order is the same as _bisect's: (value, name) reversed, ties by index.
+        by_name = sorted(range(len(names)), key=names.__getitem__, reverse=reverse)
+        if column == "name":
+            self._order = by_name
+        else:
+            self._order = sorted(by_name, key=values.__getitem__, reverse=reverse)
         if self._matcher.is_empty:
             self._view = list(self._order)
         else:
@@ -639,7 +656,7 @@ class ItemTable(ScrollView, can_focus=True):
         width = max(self._render_width(), self.size.width)
         # Text.render leaves the base style out: put it under every segment.
         segments = list(Segment.apply_style(text.render(self.app.console), style))
-        return Strip(segments).crop_extend(0, width, style)
+        return Strip(segments).crop_extend(0, width, style).simplify()
 
     # -- layout -------------------------------------------------------------------------
 
