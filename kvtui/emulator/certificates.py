@@ -130,7 +130,11 @@ DN_SHORT = {
     NameOID.POSTAL_CODE: "PostalCode",
 }
 
-parse_tags = SECRETS.parse_tags
+
+def parse_tags(body: dict[str, Any]) -> dict[str, str] | None:
+    return CERTIFICATES.parse_tags(body)
+
+
 """Tags of a certificate, refused in a secret's words (as the emulator always has)."""
 
 
@@ -749,7 +753,6 @@ CERTIFICATES = ObjectKind(
     bundle_json=bundle_json,
     pending=_is_pending,
     backing=(KEYS, SECRETS),
-    live_recover_conflict=False,
 )
 
 

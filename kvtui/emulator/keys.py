@@ -94,7 +94,6 @@ KEYS = ObjectKind(
     collection=lambda vault: vault.keys,
     item_json=key_item_json,
     bundle_json=key_bundle_json,
-    blob_required="Property 'value' is required.",
 )
 
 

@@ -120,12 +120,6 @@ class ObjectKind:
     backing: tuple[ObjectKind, ...] = ()
     """Kinds whose same-named object belongs to an object of this kind (a certificate's
     key and secret): deleted, recovered, purged, backed up and restored with it."""
-    live_recover_conflict: bool = True
-    """Recovering a live name (one not deleted) answers 409 Conflict; False: 404,
-    deleted object not found (the certificates' answer)."""
-    blob_required: str = BLOB_REQUIRED
-    blob_invalid: str = BLOB_INVALID
-    """Restore's 400 messages for a missing or undecodable ``value``."""
 
     # -- the service's errors ----------------------------------------------------------------
 
@@ -324,9 +318,7 @@ async def _get_deleted(kind: ObjectKind, vault: Vault, request: web.Request) -> 
 async def _recover(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
     name = request.match_info["name"]
     collection = kind.collection(vault)
-    if kind.live_recover_conflict and collection.get(name) is not None:
-        raise kind.exists_conflict(name)
-    kind.deleted(vault, name)
+    kind.deleted(vault, name)  # 404 "Deleted ... not found" unless it is deleted
     if collection.get(name) is not None:
         raise kind.exists_conflict(name)
     item = collection.recover(name)
@@ -358,11 +350,11 @@ async def _backup(kind: ObjectKind, vault: Vault, request: web.Request) -> web.R
 def _backup_blob(kind: ObjectKind, body: dict[str, Any]) -> bytes:
     raw = body.get("value")
     if not isinstance(raw, str):
-        raise bad_parameter(kind.blob_required)
+        raise bad_parameter(BLOB_REQUIRED)
     try:
         return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
     except (binascii.Error, ValueError) as exc:
-        raise bad_parameter(kind.blob_invalid) from exc
+        raise bad_parameter(BLOB_INVALID) from exc
 
 
 async def _restore(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:

@@ -61,7 +61,6 @@ SECRETS = ObjectKind(
     collection=lambda vault: vault.secrets,
     item_json=secret_item_json,
     bundle_json=lambda vault, item, version: secret_bundle_json(vault, item, version, False),
-    blob_invalid="The backup blob is not valid base64url.",
 )
 
 
