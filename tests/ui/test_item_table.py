@@ -106,10 +106,14 @@ async def test_untrusted_strings_render_literally_and_keep_columns_aligned() -> 
 
 
 def test_safe_text_is_literal() -> None:
-    text = safe_text("[b]hi[/b]\x1b[2J")
-    assert text.plain == "[b]hi[/b]␛[2J"
-    assert not text.spans[0].style if text.spans else True
-    assert safe_text("ok").plain == "ok"
+    text = safe_text("[b]hi[/b]\x1b[2J\u202e", escape_style="reverse")
+    assert text.plain == "[b]hi[/b]␛[2J\\u202e"
+    # Only the escapes are styled; the markup-looking text is plain text.
+    assert [(s.start, s.end, str(s.style)) for s in text.spans] == [
+        (9, 10, "reverse"),
+        (13, 19, "reverse"),
+    ]
+    assert safe_text("ok").spans == []
 
 
 async def test_status_markers_and_styles() -> None:
@@ -144,6 +148,25 @@ async def test_status_markers_and_styles() -> None:
         assert colors(rows["b-expiring"]) == {expiring}
         assert colors(rows["c-disabled"]) == {disabled}
         assert len({expired, expiring, disabled} | colors(rows["d-fine"])) == 4
+
+
+async def test_narrow_terminal_scrolls_sideways_and_keeps_alignment() -> None:
+    app = TableApp()
+    async with app.run_test(size=(50, 10)) as pilot:
+        table = app.query_one(ItemTable)
+        table.append_items(HOSTILE)
+        await pilot.pause()
+        width = table.scrollable_content_region.width
+        assert table.virtual_size.width > width  # the columns do not fit: scroll sideways
+        assert all(s.cell_length == width for s in lines(table))
+        header_text = " name ▲"
+        assert texts(table)[0].startswith(header_text)
+        table.scroll_to(x=30, animate=False)
+        await pilot.pause()
+        assert table.scroll_x == 30
+        assert all(s.cell_length == width for s in lines(table))
+        assert "name ▲" not in texts(table)[0]  # the header scrolled along with the rows
+        assert "updated" in texts(table)[0]
 
 
 async def test_warn_days_is_configurable() -> None:
