@@ -199,7 +199,7 @@ def _sort_values(items: Sequence[Item], column: ColumnKey, kind: Kind) -> list[A
 
 
 _SAMPLE = 500  # items measured for the natural column widths
-_FREEZE_FROM = 2_000  # items; see ItemTable(freeze_gc=...)
+_FREEZE_FROM = 500  # items; see ItemTable(freeze_gc=...)
 _NAME_FIRST = 32  # the name column gets this much before type and tags widen
 
 
@@ -322,7 +322,7 @@ class ItemTable(ScrollView, can_focus=True):
             kind: What the table lists (decides the third column).
             warn_days: Items expiring within this many days are marked "expiring".
             now: Clock for the expiry markers and ``status:`` filters (tests pin it).
-            freeze_gc: Once the table holds 2,000 items, each page appended calls
+            freeze_gc: Once the table holds 500 items, each page appended calls
                 ``gc.freeze()``: the items live as long as the table, and a full
                 collection over tens of thousands of them blocks a frame for 50-100 ms
                 (measured: bench/bench_table.py). The cost: cyclic garbage that exists
