@@ -74,6 +74,11 @@ class IdentityState:
     expires_in: int = 900
     block_device_code: bool = False
     """A Conditional Access policy blocking the device code flow (AADSTS53003)."""
+    user_code: str = ""
+    """Fixed user code for new device codes ("" = random): deterministic screenshots."""
+    verification_uri: str = ""
+    """Address reported in place of this listener's /devicelogin ("" = the real one):
+    screenshots that do not depend on the port."""
     codes: dict[str, DeviceCode] = field(default_factory=dict)
     token_requests: int = 0
 
@@ -85,6 +90,8 @@ class IdentityState:
             "expires_in": self.expires_in,
             "token_lifetime": token_lifetime,
             "block_device_code": self.block_device_code,
+            "user_code": self.user_code,
+            "verification_uri": self.verification_uri,
         }
 
     def by_user_code(self, user_code: str) -> DeviceCode | None:
@@ -277,7 +284,7 @@ async def devicecode(request: web.Request) -> web.Response:
     now = time.time()
     code = DeviceCode(
         device_code=pysecrets.token_urlsafe(48),
-        user_code=new_user_code(),
+        user_code=ids.user_code.upper() or new_user_code(),
         client_id=client_id,
         tenant_segment=segment,
         scope=scope,
@@ -285,7 +292,7 @@ async def devicecode(request: web.Request) -> web.Response:
         expires_at=now + ids.expires_in,
     )
     ids.codes[code.device_code] = code
-    uri = f"{state.directory.issuer_host}/devicelogin"
+    uri = ids.verification_uri or f"{state.directory.issuer_host}/devicelogin"
     return web.json_response(
         {
             "user_code": code.user_code,
@@ -591,6 +598,8 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "expires_in": (int,),
     "token_lifetime": (int,),
     "block_device_code": (bool,),
+    "user_code": (str,),
+    "verification_uri": (str,),
 }
 
 

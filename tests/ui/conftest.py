@@ -1,0 +1,88 @@
+"""UI test helpers: the real app (Pilot) against the session's emulator, real msal, real
+TLS. Each test gets its own token cache and state file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from textual.pilot import Pilot
+from textual.screen import Screen
+
+from kvtui.core.config import Settings
+from kvtui.emulator import EmulatorInfo
+from kvtui.ui.launch import AppContext, build_context
+from tests.support import identity_admin
+
+S = TypeVar("S", bound=Screen[Any])
+
+SETTINGS = (
+    "approve",
+    "approve_delay",
+    "interval",
+    "expires_in",
+    "token_lifetime",
+    "block_device_code",
+    "user_code",
+    "verification_uri",
+)
+SIZE = (120, 35)
+
+
+@pytest.fixture
+def identity(info: EmulatorInfo) -> Iterator[Callable[..., dict[str, Any]]]:
+    """PATCH the identity platform's settings (msal polls without sleeping); every
+    setting is restored afterwards."""
+    before = identity_admin(info, "GET")["settings"]
+    identity_admin(info, "PATCH", "/settings", {"interval": 0})
+
+    def patch(**values: Any) -> dict[str, Any]:
+        return identity_admin(info, "PATCH", "/settings", values)
+
+    yield patch
+    identity_admin(info, "PATCH", "/settings", {k: before[k] for k in SETTINGS if k in before})
+
+
+@pytest.fixture
+def make_context(info: EmulatorInfo, tmp_path: Path) -> Callable[..., AppContext]:
+    """An AppContext pointed at the emulator, like `kvtui --authority ... --ca-bundle
+    ... --client-id ... --vault ...`; the same cache_dir means the same token cache."""
+
+    def make(
+        vault: str | None = None, cache_dir: Path | None = None, **settings: Any
+    ) -> AppContext:
+        folder = cache_dir or tmp_path
+        values: dict[str, Any] = {
+            "authority": info.authority,
+            "ca_bundle": info.ca_bundle,
+            "client_id": info.client_id,
+            "arm_url": info.arm_url,
+            "vault": vault,
+            "token_cache": str(folder / "cache" / "tokens.bin"),
+        }
+        s = Settings(**{**values, **settings})
+        ctx = build_context(s, state_path=folder / "state" / "state.json")
+        ctx.retry_total = 0
+        return ctx
+
+    return make
+
+
+async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object], what: str) -> None:
+    """Let the app run until ``predicate()`` holds (a generous cap only stops a hang)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await pilot.pause(0.05)
+
+
+async def wait_screen(pilot: Pilot[Any], kind: type[S]) -> S:
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, kind), kind.__name__)
+    screen = pilot.app.screen
+    assert isinstance(screen, kind)
+    return screen
