@@ -153,7 +153,7 @@ code, and approve. kvtui continues by itself once you have.
 
     def on_mount(self) -> None:
         self.query_one("#login-reason").display = bool(self.reason)
-        self.set_interval(1.0, self._tick)
+        self.set_interval(1.0, self.update_countdown)
         self._show(self.phase)
         if self.phase == "starting":
             self.start_device_flow()
@@ -195,7 +195,7 @@ code, and approve. kvtui continues by itself once you have.
         self.query_one("#device-code", Static).update(literal(flow.user_code))
         self.query_one(QRCode).data = flow.verification_uri
 
-    def _tick(self) -> None:
+    def update_countdown(self) -> None:
         if self.flow is None or self.phase != "code":
             return
         left = self.flow.expires_at - self.clock()
@@ -239,7 +239,7 @@ code, and approve. kvtui continues by itself once you have.
         self.flow = flow
         self._render_flow(flow)
         self._show("code")
-        self._tick()
+        self.update_countdown()
         log.info("device code issued for tenant %s", flow.tenant)
         try:
             account = await self.sign_in.complete_device_flow(flow)
