@@ -22,6 +22,9 @@ log = logging.getLogger("kvtui.demo")
 
 DEMO_VAULT = "demo"
 APPROVE_DELAY = 3.0
+#: msal polls the token endpoint every ``interval`` seconds (Azure says 5): 1 s here, so
+#: the demo continues within a second of the automatic approval.
+POLL_INTERVAL = 1
 
 
 def default_demo_dir() -> Path:
@@ -74,10 +77,23 @@ class Demo:
                 thread.stop()
                 continue
             self.thread = thread
+            self._poll_faster(info)
             authority_port = int(info.authority.split(":")[2].split("/")[0])
             self.ports_file.write_text(json.dumps({"port": authority_port}), encoding="utf-8")
             return info
         raise OSError("the demo emulator could not start on any port")
+
+    @staticmethod
+    def _poll_faster(info: EmulatorInfo) -> None:
+        from kvtui.core.auth import http_session
+
+        with http_session(info.ca_bundle) as http:
+            http.trust_env = False  # loopback: never through a proxy
+            http.patch(
+                f"{info.admin_url}/identity/settings",
+                json={"interval": POLL_INTERVAL},
+                timeout=10,
+            ).raise_for_status()
 
     def stop(self) -> None:
         if self.thread is not None:
