@@ -1,0 +1,60 @@
+"""Start-up without --vault: the open-vault modal, its validation, and opening another
+vault from the vault screen."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from textual.widgets import Input, OptionList, Static
+
+from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.ui.app import KvtuiApp
+from kvtui.ui.launch import AppContext
+from kvtui.ui.screens.open_vault import OpenVaultScreen
+from kvtui.ui.screens.vault import VaultScreen
+from tests.support import Clients, approve_device_code
+from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.test_login import code_on_screen
+
+
+async def test_without_a_vault_the_user_types_one_and_can_open_another(
+    info: EmulatorInfo,
+    kv: Clients,
+    emulator: EmulatorThread,
+    make_context: Callable[..., AppContext],
+    identity: Any,
+) -> None:
+    await kv.secrets.set_secret("first-vault-secret", "x")
+    other = emulator.call(emulator.emulator.add_vault(f"other{id(kv) % 100000}"))
+    app = KvtuiApp(make_context(None))
+    async with app.run_test(size=SIZE) as pilot:
+        _, code = await code_on_screen(pilot)
+        await asyncio.to_thread(approve_device_code, info, code)
+        modal = await wait_screen(pilot, OpenVaultScreen)
+        await pilot.press(*"no", "enter")  # too short for a vault name
+        assert "vault name" in str(modal.query_one("#open-vault-error", Static).content)
+        assert app.screen is modal
+        modal.query_one(Input).value = kv.vault_url
+        await pilot.press("enter")
+        vault = await wait_screen(pilot, VaultScreen)
+        names = vault.query_one(OptionList)
+        await wait_until(pilot, lambda: names.option_count == 1, "the first vault's secret")
+
+        await pilot.press("o")
+        modal = await wait_screen(pilot, OpenVaultScreen)
+        modal.query_one(Input).value = other.url
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, VaultScreen) and app.screen.vault_url == other.url,
+            "the other vault",
+        )
+        second = app.screen
+        assert isinstance(second, VaultScreen)
+        await wait_until(
+            pilot,
+            lambda: "0 secrets" in str(second.query_one("#vault-status", Static).content),
+            "the other vault listed (empty)",
+        )
