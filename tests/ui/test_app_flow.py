@@ -58,3 +58,23 @@ async def test_without_a_vault_the_user_types_one_and_can_open_another(
             lambda: "0 secrets" in str(second.query_one("#vault-status", Static).content),
             "the other vault listed (empty)",
         )
+
+
+async def test_a_vault_in_another_tenant_opens_without_a_second_sign_in(
+    info: EmulatorInfo,
+    emulator: EmulatorThread,
+    make_context: Callable[..., AppContext],
+    identity: Any,
+) -> None:
+    """The vault's challenge names the guest tenant: the token comes silently for it."""
+    guest = emulator.call(
+        emulator.emulator.add_vault(f"guest{id(identity) % 100000}", tenant=info.other_tenant_id)
+    )
+    app = KvtuiApp(make_context(guest.url))
+    async with app.run_test(size=SIZE) as pilot:
+        _, code = await code_on_screen(pilot)
+        await asyncio.to_thread(approve_device_code, info, code)
+        vault = await wait_screen(pilot, VaultScreen)
+        status = vault.query_one("#vault-status", Static)
+        await wait_until(pilot, lambda: str(status.content) == "0 secrets", "the guest vault")
+        assert vault.account.tenant_id == info.tenant_id  # signed in at home

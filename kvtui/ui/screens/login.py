@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
+from azure.core.credentials import TokenRequestOptions
 from azure.core.exceptions import ClientAuthenticationError
 from rich.text import Text
 from textual import on, work
@@ -265,14 +266,13 @@ code, and approve. kvtui continues by itself once you have.
             Text.assemble("Signing in as ", literal(account.username), "…")
         )
         self._show("starting")
-        options = {"tenant_id": self.tenant} if self.tenant else {}
+        options: TokenRequestOptions = {}
+        if self.tenant:
+            options["tenant_id"] = self.tenant
         if self.claims:
             options["claims"] = self.claims
         try:
-            await self.context.credential(account).get_token_info(
-                *self.scopes,
-                options=options,  # type: ignore[arg-type]
-            )
+            await self.context.credential(account).get_token_info(*self.scopes, options=options)
         except SignInRequired:
             reason = Text.assemble(
                 literal(account.username), " has to sign in again: approve a new code."
