@@ -90,27 +90,3 @@ def run_emulator(args: argparse.Namespace) -> int:
         print(f"kvtui emulator: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0
-
-
-def run_demo_placeholder() -> int:
-    """Until the app exists (sign-in issue): run the demo emulator and say how to use it."""
-    print(
-        "kvtui demo: the app arrives with the sign-in issue; starting the demo emulator.\n"
-        "Its JSON line below has the vault URL, authority, CA bundle and client ids.\n"
-        "Press Ctrl+C to stop.",
-        file=sys.stderr,
-        flush=True,
-    )
-    args = argparse.Namespace(
-        vaults=["demo"],
-        seed="demo",
-        approve="auto",
-        approve_delay=3.0,
-        token_lifetime=3600,
-        latency_ms=0,
-        state_dir=None,
-        persist=False,
-        host="127.0.0.1",
-        port=0,
-    )
-    return run_emulator(args)
