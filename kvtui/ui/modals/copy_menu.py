@@ -48,6 +48,13 @@ def choice_prompt(number: int | None, choice: CopyChoice) -> Content:
 class CopyMenu(ModalScreen[CopyChoice | None]):
     """Pick what to copy. Dismissed with the choice, or None."""
 
+    HELP = """\
+## Copy
+
+Each line shows what it copies. Press its number (1-9), or move to it and press
+**enter**. **esc** copies nothing.
+"""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="copy_menu.cancel", tooltip="Copy nothing"),
         *(
@@ -73,7 +80,7 @@ class CopyMenu(ModalScreen[CopyChoice | None]):
             yield Static(literal(self.title_text), id="copy-menu-title", classes="dialog-title")
             yield OptionList(
                 *(
-                    Option(choice_prompt(n if n <= _NUMBERED else None, c), id=c.key)
+                    Option(choice_prompt(n if n <= _NUMBERED else None, c))
                     for n, c in enumerate(self.choices, start=1)
                 ),
                 id="copy-menu-list",

@@ -71,6 +71,14 @@ def _size(data: bytes) -> str:
 class ExportScreen(ModalScreen[Path | None]):
     """Choose where to save ``data``. Dismissed with the path written, or None."""
 
+    HELP = """\
+## Export
+
+Type the file to save to (``~`` is your home folder) and press **enter**. An
+existing file is never replaced unless you answer **y** to "Overwrite it?".
+**esc** saves nothing.
+"""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="export.cancel", tooltip="Save nothing"),
         Binding(

@@ -74,6 +74,15 @@ class _Lines:
 class VersionsScreen(ReportWorkerErrors, ModalScreen[None]):
     """The versions of one item. Dismissed with None."""
 
+    HELP = """\
+## Versions
+
+Every version, newest first; the first is the current one. Expired versions are
+marked ✖, versions expiring soon ⚠. Move with the arrow keys to see a version's
+details below (a secret's properties, never its value). **r** lists again,
+**esc** closes.
+"""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="versions.close", tooltip="Close the versions"),
         Binding("r", "reload", "Reload", id="versions.reload", tooltip="List the versions again"),
@@ -96,7 +105,6 @@ class VersionsScreen(ReportWorkerErrors, ModalScreen[None]):
         self.versions: list[Item] = []
         self.details: dict[str, Detail] = {}
         self.detail_errors: dict[str, str] = {}
-        self.error: VaultError | None = None
         self._shown: str | None = None
 
     # -- layout ---------------------------------------------------------------------
@@ -139,13 +147,11 @@ class VersionsScreen(ReportWorkerErrors, ModalScreen[None]):
         try:
             versions = await self.service.list_versions(self.kind, self.item_name)
         except VaultError as exc:
-            self.error = exc
-            self.versions = []
-            self._fill_table()
-            self._status(str(exc), error=True)
-            self._show_detail(Text(end=""))
+            self._failed(str(exc))
             return
-        self.error = None
+        except Exception as exc:  # reported (and logged) by ReportWorkerErrors
+            self._failed(f"Listing the versions of {self.item_name} failed: {exc}")
+            raise
         self.versions = versions
         self.details.clear()
         self.detail_errors.clear()
@@ -154,6 +160,12 @@ class VersionsScreen(ReportWorkerErrors, ModalScreen[None]):
         self._status(
             f"{count} version{'' if count == 1 else 's'}, newest first" if count else "No versions."
         )
+
+    def _failed(self, message: str) -> None:
+        self.versions = []
+        self._fill_table()
+        self._status(message, error=True)
+        self._show_detail(Text(end=""))
 
     def _fill_table(self) -> None:
         table: DataTable[Text] = self.query_one("#versions-table", DataTable)
@@ -247,8 +259,16 @@ class VersionsScreen(ReportWorkerErrors, ModalScreen[None]):
                 detail = await self.service.get_certificate_detail(self.item_name, version)
         except VaultError as exc:
             self.detail_errors[version] = str(exc)
+        except Exception as exc:  # reported (and logged) by ReportWorkerErrors
+            self.detail_errors[version] = f"Reading this version failed: {exc}"
+            self._show_version(version)
+            raise
         else:
             self.details[version] = detail
+        self._show_version(version)
+
+    def _show_version(self, version: str) -> None:
+        """Show ``version``'s detail again, if it is still the highlighted one."""
         current = self.highlighted
         if current is not None and current.version == version:
             self._highlight(current, again=True)
