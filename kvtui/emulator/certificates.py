@@ -910,7 +910,7 @@ async def delete_operation(request: web.Request) -> web.Response:
     del item.extra["operation"]
     item.versions = [v for v in item.versions if not v.data.get("pending")]
     if not item.versions:
-        vault.certificates.items.pop(name.lower(), None)
+        vault.certificates.remove(name)
     return web.json_response(body)
 
 

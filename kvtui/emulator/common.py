@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import bisect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -115,13 +116,8 @@ def b64url_decode(text: str) -> bytes:
         raise bad_parameter("A value is not valid base64url.") from exc
 
 
-def page(request: web.Request, entries: Sequence[tuple[str, dict[str, Any]]]) -> web.Response:
-    """One page of a list: ``entries`` are (sort key, item JSON) in sort order.
-
-    At most 25 items a page (``maxresults``, 1..25); ``nextLink`` points back at this
-    vault with an opaque ``$skiptoken`` holding the last key returned, so a list stays
-    consistent while items are added or removed between pages.
-    """
+def _page_params(request: web.Request) -> tuple[int, str | None]:
+    """(page size, marker) from ``maxresults`` (1..25) and ``$skiptoken``."""
     raw_max = request.query.get("maxresults")
     size = PAGE_MAX
     if raw_max not in (None, ""):
@@ -138,17 +134,45 @@ def page(request: web.Request, entries: Sequence[tuple[str, dict[str, Any]]]) ->
             marker = str(json.loads(b64url_decode(token))["NextMarker"])
         except (ValueError, KeyError, TypeError) as exc:
             raise bad_parameter("The $skiptoken is not valid.") from exc
-    start = 0
-    if marker is not None:
-        start = next((i for i, (k, _) in enumerate(entries) if k > marker), len(entries))
-    chunk = entries[start : start + size]
+    return size, marker
+
+
+def page_of(
+    request: web.Request,
+    keys: Sequence[str],
+    build: Callable[[str], dict[str, Any] | None],
+) -> web.Response:
+    """One page of a list over sorted ``keys``: ``build(key)`` makes an item's JSON (None
+    leaves it out), called only for the items of this page.
+
+    At most 25 items a page (``maxresults``, 1..25); ``nextLink`` points back at this
+    vault with an opaque ``$skiptoken`` holding the last key returned, so a list stays
+    consistent while items are added or removed between pages.
+    """
+    size, marker = _page_params(request)
+    i = bisect.bisect_right(keys, marker) if marker is not None else 0
+    chunk: list[dict[str, Any]] = []
+    last = marker
+    while i < len(keys) and len(chunk) < size:
+        body = build(keys[i])
+        last = keys[i]
+        i += 1
+        if body is not None:
+            chunk.append(body)
     next_link = None
-    if start + size < len(entries) and chunk:
-        tok = b64url_encode(json.dumps({"NextMarker": chunk[-1][0]}).encode())
+    if i < len(keys) and last is not None:
+        tok = b64url_encode(json.dumps({"NextMarker": last}).encode())
         api = request.query.get("api-version", "7.5")
         base = str(request.url.origin())
         next_link = f"{base}{request.path}?api-version={api}&$skiptoken={tok}&maxresults={size}"
-    return web.json_response({"value": [item for _, item in chunk], "nextLink": next_link})
+    return web.json_response({"value": chunk, "nextLink": next_link})
+
+
+def page(request: web.Request, entries: Sequence[tuple[str, dict[str, Any]]]) -> web.Response:
+    """One page of a short list given whole: ``entries`` are (sort key, item JSON) in
+    sort order (see ``page_of``)."""
+    by_key = dict(entries)
+    return page_of(request, [k for k, _ in entries], by_key.get)
 
 
 def challenge_header(

@@ -27,6 +27,7 @@ from kvtui.emulator.common import (
     json_body,
     operation,
     page,
+    page_of,
 )
 from kvtui.emulator.store import (
     Attributes,
@@ -266,12 +267,14 @@ def _include_pending(request: web.Request) -> bool:
 
 async def _list(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
     include = _include_pending(request)
-    entries = []
-    for item in kind.collection(vault).sorted_items():
+    collection = kind.collection(vault)
+
+    def build(key: str) -> dict[str, Any] | None:
+        item = collection.items[key]
         v = kind.listed(item, include)
-        if v is not None:
-            entries.append((item.name.lower(), kind.item_json(vault, item, v, False)))
-    return page(request, entries)
+        return None if v is None else kind.item_json(vault, item, v, False)
+
+    return page_of(request, collection.item_keys(), build)
 
 
 async def _list_versions(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
@@ -300,13 +303,16 @@ async def _delete(kind: ObjectKind, vault: Vault, request: web.Request) -> web.R
 
 async def _list_deleted(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
     include = _include_pending(request)
-    entries = []
-    for d in kind.collection(vault).sorted_deleted():
+    collection = kind.collection(vault)
+
+    def build(key: str) -> dict[str, Any] | None:
+        d = collection.deleted[key]
         v = kind.listed(d.item, include)
-        if v is not None:
-            body = kind.item_json(vault, d.item, v, False)
-            entries.append((d.item.name.lower(), kind.deleted_json(vault, d, body)))
-    return page(request, entries)
+        if v is None:
+            return None
+        return kind.deleted_json(vault, d, kind.item_json(vault, d.item, v, False))
+
+    return page_of(request, collection.deleted_keys(), build)
 
 
 async def _get_deleted(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:

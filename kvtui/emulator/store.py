@@ -169,11 +169,17 @@ class DeletedItem:
 
 
 class Collection:
-    """The secrets (or keys, or certificates) of one vault: live and soft-deleted."""
+    """The secrets (or keys, or certificates) of one vault: live and soft-deleted.
+
+    The sorted name lists are cached (a list request of a 50,000-item vault must not
+    sort 50,000 names for each of its 2,000 pages); every change goes through the
+    methods below, which drop the cache."""
 
     def __init__(self) -> None:
         self.items: dict[str, Item] = {}
         self.deleted: dict[str, DeletedItem] = {}
+        self._item_keys: list[str] | None = None
+        self._deleted_keys: list[str] | None = None
 
     def get(self, name: str) -> Item | None:
         return self.items.get(name.lower())
@@ -182,32 +188,57 @@ class Collection:
         return self.deleted.get(name.lower())
 
     def put(self, item: Item) -> None:
-        self.items[item.name.lower()] = item
+        key = item.name.lower()
+        if key not in self.items:
+            self._item_keys = None
+        self.items[key] = item
+
+    def remove(self, name: str) -> Item | None:
+        """Drop a live item for good (no soft delete)."""
+        item = self.items.pop(name.lower(), None)
+        if item is not None:
+            self._item_keys = None
+        return item
+
+    def item_keys(self) -> list[str]:
+        """Lower-case names of the live items, sorted (cached; do not modify)."""
+        if self._item_keys is None:
+            self._item_keys = sorted(self.items)
+        return self._item_keys
+
+    def deleted_keys(self) -> list[str]:
+        """Lower-case names of the deleted items, sorted (cached; do not modify)."""
+        if self._deleted_keys is None:
+            self._deleted_keys = sorted(self.deleted)
+        return self._deleted_keys
 
     def sorted_items(self) -> list[Item]:
-        return [self.items[k] for k in sorted(self.items)]
+        return [self.items[k] for k in self.item_keys()]
 
     def sorted_deleted(self) -> list[DeletedItem]:
-        return [self.deleted[k] for k in sorted(self.deleted)]
+        return [self.deleted[k] for k in self.deleted_keys()]
 
     def soft_delete(self, name: str, when: int | None = None) -> DeletedItem | None:
-        item = self.items.pop(name.lower(), None)
+        item = self.remove(name)
         if item is None:
             return None
         t = now() if when is None else when
         days = item.latest.attributes.recoverable_days if item.versions else RECOVERABLE_DAYS
         deleted = DeletedItem(item, t, t + days * DAY)
         self.deleted[name.lower()] = deleted
+        self._deleted_keys = None
         return deleted
 
     def recover(self, name: str) -> Item | None:
         deleted = self.deleted.pop(name.lower(), None)
         if deleted is None:
             return None
+        self._deleted_keys = None
         self.put(deleted.item)
         return deleted.item
 
     def purge(self, name: str) -> bool:
+        self._deleted_keys = None
         return self.deleted.pop(name.lower(), None) is not None
 
     def __iter__(self) -> Iterator[Item]:
@@ -220,6 +251,7 @@ class Collection:
         }
 
     def load(self, d: dict[str, Any]) -> None:
+        self._item_keys = self._deleted_keys = None
         self.items = {i["name"].lower(): Item.from_dict(i) for i in d.get("items", [])}
         self.deleted = {
             x["item"]["name"].lower(): DeletedItem.from_dict(x) for x in d.get("deleted", [])
