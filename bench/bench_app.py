@@ -67,10 +67,14 @@ def sign_in_once(info: EmulatorInfo, cache_path: Path) -> None:
     the app under test starts silently from this cache (as a second start does)."""
 
     async def run() -> None:
-        sign_in = SignIn(authority_host=info.authority.rsplit("/", 1)[0],
-                         tenant="organizations", client_id=info.client_id,
-                         cache=open_token_cache(cache_path), ca_bundle=info.ca_bundle,
-                         validate_authority=False)
+        sign_in = SignIn(
+            authority_host=info.authority.rsplit("/", 1)[0],
+            tenant="organizations",
+            client_id=info.client_id,
+            cache=open_token_cache(cache_path),
+            ca_bundle=info.ca_bundle,
+            validate_authority=False,
+        )
         flow = await sign_in.start_device_flow([VAULT_SCOPE])
         task = asyncio.create_task(sign_in.complete_device_flow(flow))
         with admin_session(info) as http:
@@ -87,10 +91,14 @@ class Credential:
     """The signed-in user's credential over the same cache (kvtui's own)."""
 
     def __init__(self, info: EmulatorInfo, cache_path: Path) -> None:
-        self.sign_in = SignIn(authority_host=info.authority.rsplit("/", 1)[0],
-                              tenant="organizations", client_id=info.client_id,
-                              cache=open_token_cache(cache_path), ca_bundle=info.ca_bundle,
-                              validate_authority=False)
+        self.sign_in = SignIn(
+            authority_host=info.authority.rsplit("/", 1)[0],
+            tenant="organizations",
+            client_id=info.client_id,
+            cache=open_token_cache(cache_path),
+            ca_bundle=info.ca_bundle,
+            validate_authority=False,
+        )
 
     async def get(self) -> Any:
         [account] = await self.sign_in.accounts()
@@ -101,8 +109,12 @@ async def sdk_baseline(info: EmulatorInfo, cache_path: Path, url: str) -> dict[s
     cred = await Credential(info, cache_path).get()
     ctx = ssl.create_default_context(cafile=info.ca_bundle)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as session:
-        client = SecretClient(url, cred, verify_challenge_resource=False,
-                              transport=AioHttpTransport(session=session, session_owner=False))
+        client = SecretClient(
+            url,
+            cred,
+            verify_challenge_resource=False,
+            transport=AioHttpTransport(session=session, session_owner=False),
+        )
         async with client:
             start = time.perf_counter()
             first = 0.0
@@ -133,9 +145,14 @@ async def app_run(cfg: dict[str, Any]) -> dict[str, float]:
     from kvtui.ui.widgets.item_table import ItemTable
 
     n = int(cfg["n"])
-    settings = Settings(authority=cfg["authority"], ca_bundle=cfg["ca_bundle"],
-                        client_id=cfg["client_id"], arm_url=cfg["arm_url"], vault=cfg["url"],
-                        token_cache=cfg["cache"])
+    settings = Settings(
+        authority=cfg["authority"],
+        ca_bundle=cfg["ca_bundle"],
+        client_id=cfg["client_id"],
+        arm_url=cfg["arm_url"],
+        vault=cfg["url"],
+        token_cache=cfg["cache"],
+    )
     context = build_context(settings, state_path=Path(cfg["state"]))
     app = KvtuiApp(context)
     result: dict[str, float] = {"n": n}
@@ -158,6 +175,10 @@ async def app_run(cfg: dict[str, Any]) -> dict[str, float]:
                 raise SystemExit("the secrets table never showed a row")
             await asyncio.sleep(0.002)
         result["app_first_s"] = time.perf_counter() - start
+        # Stalls before the first row (start-up: CSS, compose, sign-in) are reported
+        # apart from those while the rows stream in.
+        result["startup_stall_ms"] = max(lateness, default=0.0) * 1000
+        lateness.clear()
         while table.total_count < n:
             if time.perf_counter() > deadline:
                 raise SystemExit(f"only {table.total_count} of {n} rows arrived")
@@ -208,9 +229,21 @@ def startup(info: EmulatorInfo, cache: Path, home: Path, url: str, marker: str) 
         "XDG_CONFIG_HOME": str(home / "config"),
         "KVTUI_TOKEN_CACHE": str(cache),
     }
-    argv = [sys.executable, "-m", "kvtui", "--authority", info.authority, "--ca-bundle",
-            info.ca_bundle, "--client-id", info.client_id, "--arm-url", info.arm_url,
-            "--vault", url]
+    argv = [
+        sys.executable,
+        "-m",
+        "kvtui",
+        "--authority",
+        info.authority,
+        "--ca-bundle",
+        info.ca_bundle,
+        "--client-id",
+        info.client_id,
+        "--arm-url",
+        info.arm_url,
+        "--vault",
+        url,
+    ]
     start = time.perf_counter()
     pid, fd = pty.fork()
     if pid == 0:  # the child: become the app
@@ -232,8 +265,11 @@ def startup(info: EmulatorInfo, cache: Path, home: Path, url: str, marker: str) 
         seen += chunk
         now = time.perf_counter() - start
         # The first frame: Textual has drawn text after switching to the alternate screen.
-        if first_frame != first_frame and b"\x1b[?1049h" in seen and b"kvtui" in seen.split(
-                b"\x1b[?1049h", 1)[1]:
+        if (
+            first_frame != first_frame
+            and b"\x1b[?1049h" in seen
+            and b"kvtui" in seen.split(b"\x1b[?1049h", 1)[1]
+        ):
             first_frame = now
         if marker.encode() in seen:
             first_row = now
@@ -268,16 +304,22 @@ def main() -> None:
     sizes = [1000, 5000] if args.quick else [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(prefix="kvtui-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        emulator = EmulatorThread(EmulatorSettings(
-            vaults=["bench"], approve="manual", latency_ms=args.latency_ms,
-            state_dir=tmp / "emulator"))
+        emulator = EmulatorThread(
+            EmulatorSettings(
+                vaults=["bench"],
+                approve="manual",
+                latency_ms=args.latency_ms,
+                state_dir=tmp / "emulator",
+            )
+        )
         info = emulator.start()
         try:
             urls = {}
             for n in sizes:
                 t0 = time.perf_counter()
-                vault = emulator.call(emulator.emulator.add_vault(f"bulk{n}", seed=f"bulk:{n}"),
-                                      timeout=300)
+                vault = emulator.call(
+                    emulator.emulator.add_vault(f"bulk{n}", seed=f"bulk:{n}"), timeout=300
+                )
                 urls[n] = vault.url
                 print(f"seeded {n:,} secrets in {time.perf_counter() - t0:.1f} s", flush=True)
             cache = tmp / "cache" / "tokens.bin"
@@ -286,12 +328,21 @@ def main() -> None:
             for n in sizes:
                 row: dict[str, float] = {"n": n}
                 row.update(asyncio.run(sdk_baseline(info, cache, urls[n])))
-                cfg = {"n": n, "url": urls[n], "authority": info.authority,
-                       "ca_bundle": info.ca_bundle, "client_id": info.client_id,
-                       "arm_url": info.arm_url, "cache": str(cache),
-                       "state": str(tmp / f"state-{n}.json")}
-                out = subprocess.run([sys.executable, "-m", "bench.bench_app", "--child",
-                                      json.dumps(cfg)], capture_output=True, text=True)
+                cfg = {
+                    "n": n,
+                    "url": urls[n],
+                    "authority": info.authority,
+                    "ca_bundle": info.ca_bundle,
+                    "client_id": info.client_id,
+                    "arm_url": info.arm_url,
+                    "cache": str(cache),
+                    "state": str(tmp / f"state-{n}.json"),
+                }
+                out = subprocess.run(
+                    [sys.executable, "-m", "bench.bench_app", "--child", json.dumps(cfg)],
+                    capture_output=True,
+                    text=True,
+                )
                 if out.returncode != 0:
                     print(out.stdout[-2000:], out.stderr[-4000:], file=sys.stderr)
                     raise SystemExit(f"the app run at {n:,} failed")
@@ -303,15 +354,18 @@ def main() -> None:
             emulator.stop()
 
     print()
-    print(f"kvtui against the emulator, {args.latency_ms} ms latency per vault request, "
-          f"pages of 25, {SIZE[0]}x{SIZE[1]}")
+    print(
+        f"kvtui against the emulator, {args.latency_ms} ms latency per vault request, "
+        f"pages of 25, {SIZE[0]}x{SIZE[1]}"
+    )
     cols = [
         ("n", "secrets", "{:,.0f}"),
         ("sdk_first_s", "SDK first s", "{:.2f}"),
         ("app_first_s", "app first row s", "{:.2f}"),
         ("sdk_all_s", "SDK all s", "{:.2f}"),
         ("app_all_s", "app all rows s", "{:.2f}"),
-        ("stall_max_ms", "max stall ms", "{:.0f}"),
+        ("startup_stall_ms", "start-up stall ms", "{:.0f}"),
+        ("stall_max_ms", "max stall loading ms", "{:.0f}"),
         ("filter_max_ms", "filter ms", "{:.1f}"),
         ("keystroke_max_ms", "keystroke ms", "{:.0f}"),
         ("rss_mib", "peak RSS MiB", "{:.0f}"),
@@ -319,12 +373,16 @@ def main() -> None:
     print(" | ".join(title for _, title, _ in cols))
     for row in rows:
         print(" | ".join(fmt.format(row[key]).rjust(len(title)) for key, title, fmt in cols))
-    print(f"process start to first frame: {start['start_first_frame_s']:.2f} s; "
-          f"to the first row: {start['start_first_row_s']:.2f} s "
-          f"({sizes[0]:,} secrets, silent sign-in from the token cache)")
-    print("app first row/all rows count from the app's start, sign-in and vault screen "
-          "included; filter ms = ItemTable.set_filter per keystroke (typing "
-          f"{QUERY!r}); keystroke ms = the whole key through Pilot, an upper bound")
+    print(
+        f"process start to first frame: {start['start_first_frame_s']:.2f} s; "
+        f"to the first row: {start['start_first_row_s']:.2f} s "
+        f"({sizes[0]:,} secrets, silent sign-in from the token cache)"
+    )
+    print(
+        "app first row/all rows count from the app's start, sign-in and vault screen "
+        "included; filter ms = ItemTable.set_filter per keystroke (typing "
+        f"{QUERY!r}); keystroke ms = the whole key through Pilot, an upper bound"
+    )
     print("targets: max stall < 50 ms while loading; filter keystroke < 50 ms at 10,000")
 
 
