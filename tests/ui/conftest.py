@@ -4,7 +4,9 @@ TLS. Each test gets its own token cache and state file."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+import itertools
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,8 +15,10 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 
 from kvtui.core.config import Settings
-from kvtui.emulator import EmulatorInfo
+from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext, build_context
+from tests.emulator.admin_support import Admin, admin_client
 from tests.support import identity_admin
 
 S = TypeVar("S", bound=Screen[Any])
@@ -30,6 +34,7 @@ SETTINGS = (
     "verification_uri",
 )
 SIZE = (120, 35)
+_vaults = itertools.count()
 
 
 @pytest.fixture
@@ -86,3 +91,41 @@ async def wait_screen(pilot: Pilot[Any], kind: type[S]) -> S:
     screen = pilot.app.screen
     assert isinstance(screen, kind)
     return screen
+
+
+# -- the vault screen (tests/ui/test_vault_screen.py) -----------------------------------
+
+
+@pytest.fixture
+def demo_vault(emulator: EmulatorThread) -> Vault:
+    """A vault of its own, seeded like `kvtui demo` (secrets, keys, certificates; some
+    expired, expiring, disabled)."""
+    return emulator.call(
+        emulator.emulator.add_vault(f"demo{next(_vaults)}x{os.getpid()}", seed="demo")
+    )
+
+
+@pytest.fixture
+def new_vault(emulator: EmulatorThread) -> Callable[..., Vault]:
+    """``new_vault(seed="bulk:2000")``: another vault of its own."""
+
+    def make(seed: str = "empty") -> Vault:
+        name = f"v{next(_vaults)}x{os.getpid()}"
+        return emulator.call(emulator.emulator.add_vault(name, seed=seed))
+
+    return make
+
+
+@pytest.fixture
+async def admin(info: EmulatorInfo) -> AsyncIterator[Admin]:
+    """The emulator's admin endpoint (permissions, faults); every rule and fault this
+    test added is removed afterwards."""
+    async with admin_client(info) as client:
+        yield client
+        await client.call("POST", "/reset")
+
+
+@pytest.fixture
+def signed_in(identity: Callable[..., dict[str, Any]]) -> None:
+    """Device codes approve themselves at once: the app goes straight to the vault."""
+    identity(approve="auto", approve_delay=0)

@@ -7,13 +7,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, Static
 
 from kvtui.emulator import EmulatorInfo, EmulatorThread
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.open_vault import OpenVaultScreen
 from kvtui.ui.screens.vault import VaultScreen
+from kvtui.ui.widgets.item_table import ItemTable
 from tests.support import Clients, approve_device_code
 from tests.ui.conftest import SIZE, wait_screen, wait_until
 from tests.ui.test_login import code_on_screen
@@ -39,8 +40,8 @@ async def test_without_a_vault_the_user_types_one_and_can_open_another(
         modal.query_one(Input).value = kv.vault_url
         await pilot.press("enter")
         vault = await wait_screen(pilot, VaultScreen)
-        names = vault.query_one(OptionList)
-        await wait_until(pilot, lambda: names.option_count == 1, "the first vault's secret")
+        names = vault.query_one("#table-secrets", ItemTable)
+        await wait_until(pilot, lambda: names.total_count == 1, "the first vault's secret")
 
         await pilot.press("o")
         modal = await wait_screen(pilot, OpenVaultScreen)
@@ -55,7 +56,7 @@ async def test_without_a_vault_the_user_types_one_and_can_open_another(
         assert isinstance(second, VaultScreen)
         await wait_until(
             pilot,
-            lambda: "0 secrets" in str(second.query_one("#vault-status", Static).content),
+            lambda: "0 secrets" in str(second.query_one("#status-secrets", Static).content),
             "the other vault listed (empty)",
         )
 
@@ -75,6 +76,6 @@ async def test_a_vault_in_another_tenant_opens_without_a_second_sign_in(
         _, code = await code_on_screen(pilot)
         await asyncio.to_thread(approve_device_code, info, code)
         vault = await wait_screen(pilot, VaultScreen)
-        status = vault.query_one("#vault-status", Static)
+        status = vault.query_one("#status-secrets", Static)
         await wait_until(pilot, lambda: str(status.content) == "0 secrets", "the guest vault")
         assert vault.account.tenant_id == info.tenant_id  # signed in at home

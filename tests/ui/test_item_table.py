@@ -16,7 +16,8 @@ from textual.app import App, ComposeResult
 from textual.strip import Strip
 
 from kvtui.core.models import Item, Kind
-from kvtui.ui.widgets.item_table import COLUMN_KEYS, ItemTable, safe_text
+from kvtui.ui.text import literal
+from kvtui.ui.widgets.item_table import COLUMN_KEYS, ItemTable
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 SIZE = (110, 24)
@@ -96,24 +97,24 @@ async def test_untrusted_strings_render_literally_and_keep_columns_aligned() -> 
         assert len(offsets) == 1
         all_text = "\n".join(s.text for s in body)
         assert "[bold]x[/]" in all_text
-        assert "[red]t=[/" in all_text
+        assert "[red]t=" in all_text  # (cut: the stand-ins widen the name column)
         assert "esc␛[31mred␛]52;c;AAAA␇" in all_text
-        assert "\\x9b2J" in all_text
-        assert "rtl\\u202eevil\\u2066x" in all_text
-        assert "nul␀del␡sur\\ud800end" in all_text
+        assert "k=<U+00" in all_text  # <U+009B>, cut to the tags column
+        assert "rtl<U+202E>evil<U+2066>x" in all_text
+        assert "nul␀del␡sur<U+D800>end" in all_text
         assert "emoji😀名前" in all_text
         assert "…" in all_text  # the long CJK name and the long tag are cut with an ellipsis
 
 
-def test_safe_text_is_literal() -> None:
-    text = safe_text("[b]hi[/b]\x1b[2J\u202e", escape_style="reverse")
-    assert text.plain == "[b]hi[/b]␛[2J\\u202e"
+def test_literal_text_is_literal() -> None:
+    text = literal("[b]hi[/b]\x1b[2J\u202e", escape_style="reverse")
+    assert text.plain == "[b]hi[/b]␛[2J<U+202E>"
     # Only the escapes are styled; the markup-looking text is plain text.
     assert [(s.start, s.end, str(s.style)) for s in text.spans] == [
         (9, 10, "reverse"),
-        (13, 19, "reverse"),
+        (13, 21, "reverse"),
     ]
-    assert safe_text("ok").spans == []
+    assert literal("ok").spans == []
 
 
 async def test_status_markers_and_styles() -> None:

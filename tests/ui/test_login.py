@@ -17,6 +17,7 @@ from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.login import LoginScreen
 from kvtui.ui.screens.vault import VaultScreen
+from kvtui.ui.widgets.item_table import ItemTable
 from tests.support import Clients, approve_device_code, identity_admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
 
@@ -30,8 +31,7 @@ def shown(screen: Any, selector: str) -> str:
 
 
 def listed(screen: VaultScreen) -> list[str]:
-    names = screen.query_one("#secret-names", OptionList)
-    return [str(names.get_option_at_index(i).prompt) for i in range(names.option_count)]
+    return [item.name for item in screen.query_one("#table-secrets", ItemTable).rows]
 
 
 async def seed(kv: Clients) -> None:
@@ -202,7 +202,7 @@ async def test_sign_in_required_mid_session_returns_to_the_vault(
             identity_admin, info, "POST", "/sessions/revoke", {"refresh_tokens": True}
         )
         await kv.secrets.set_secret("delta", SECRET_VALUE)
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         login, code = await code_on_screen(pilot)
         assert app.screen_stack[-2] is vault  # on top of where the user was
         assert "expired" in shown(login, "#login-reason")

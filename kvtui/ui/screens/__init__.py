@@ -1,25 +1,16 @@
-"""kvtui's screens, and the two helpers every screen uses: ``literal`` for text that
-comes from outside (vaults, the identity platform, the user's flags), and
-``ReportWorkerErrors`` so no worker's exception ever reaches the terminal as a
-traceback."""
+"""kvtui's screens, and ``ReportWorkerErrors``, so no worker's exception ever reaches
+the terminal as a traceback. Text that comes from outside (vaults, the identity
+platform, the user's flags) is shown with :func:`kvtui.ui.text.literal`."""
 
 from __future__ import annotations
 
 import logging
-import re
 
-from rich.text import Text
 from textual.worker import Worker, WorkerState
 
+from kvtui.ui.text import literal
+
 log = logging.getLogger("kvtui.ui")
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def literal(value: object, style: str = "") -> Text:
-    """``value`` shown as it is: never parsed as markup; control characters (escape
-    sequences included) shown as U+FFFD."""
-    return Text(_CONTROL.sub("\ufffd", str(value)), style=style, end="")
 
 
 class ReportWorkerErrors:

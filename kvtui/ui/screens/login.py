@@ -26,7 +26,8 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kvtui.core.auth import Account, AuthError, DeviceFlow, SignIn, SignInRequired
-from kvtui.ui.screens import ReportWorkerErrors, literal
+from kvtui.ui.screens import ReportWorkerErrors
+from kvtui.ui.text import literal
 from kvtui.ui.widgets.qr import QRCode
 
 if TYPE_CHECKING:

@@ -1,31 +1,75 @@
-"""A minimal vault screen: the vault and account on top, the secrets' names as they
-stream in, page by page. The real table arrives with the next issue; this screen only
-proves the path sign-in -> vault, including signing in again mid-session."""
+"""The vault screen: secrets, keys and certificates, each a tab with a table and a detail
+pane, k9s-like keys (``/`` filter, ``?`` help, ``esc`` back, ``1``-``3`` tabs, ``ctrl+r``
+reload).
+
+All three tabs load at once, when the screen opens, each in a worker of its own (exclusive
+per tab): the first page shows as soon as it arrives, the rest streams in with a count,
+and an error stays in its tab (a 403 on keys leaves secrets working). Leaving the screen
+cancels every worker. A sign-in that expires mid-session puts the login screen on top
+and carries on where the user was.
+
+Key type and size, and certificate subjects, are not in the service's list answers: the
+table's third column shows them for keys and certificates once their details are read
+(the highlighted item's at once; the first ones of each list in the background).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import importlib
 import logging
-from typing import TYPE_CHECKING, ClassVar
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.worker import Worker
 
 from kvtui.core.auth import Account, SignInRequired
-from kvtui.core.errors import VaultError
-from kvtui.core.models import Kind
-from kvtui.ui.screens import ReportWorkerErrors, literal
+from kvtui.core.details import cer_to_pem, present_value
+from kvtui.core.errors import (
+    FirewallDenied,
+    NetworkError,
+    PermissionDenied,
+    Throttled,
+    VaultError,
+)
+from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind
+from kvtui.core.references import CopyChoice, copy_choices, export_filename
+from kvtui.core.vault import VaultService, key_detail_pem
+from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.screens.login import LoginScreen
 from kvtui.ui.screens.open_vault import OpenVaultScreen
+from kvtui.ui.text import literal
+from kvtui.ui.widgets.detail_pane import Detail, DetailPane
+from kvtui.ui.widgets.item_table import ItemTable
 
 if TYPE_CHECKING:
-    from kvtui.core.vault import VaultService
     from kvtui.ui.launch import AppContext
 
 log = logging.getLogger("kvtui.ui.vault")
+
+T = TypeVar("T")
+
+KINDS: tuple[Kind, ...] = (Kind.SECRETS, Kind.KEYS, Kind.CERTIFICATES)
+TITLES = {Kind.SECRETS: "Secrets", Kind.KEYS: "Keys", Kind.CERTIFICATES: "Certificates"}
+#: Below this width, the detail pane goes under the table (the table needs 86 columns
+#: to show every column; the pane at least 30).
+NARROW = 118
+#: Keys and certificates whose details are read in the background for the table.
+FILL_FIRST = 100
+#: Wait this long on an item before reading its details (holding an arrow key down).
+DETAIL_DELAY = 0.15
 
 
 def sign_in_required(exc: BaseException) -> SignInRequired | None:
@@ -41,12 +85,141 @@ def sign_in_required(exc: BaseException) -> SignInRequired | None:
     return None
 
 
+def error_hint(exc: VaultError) -> str:
+    """What to do about an error, after its message."""
+    if isinstance(exc, PermissionDenied):
+        return "Once the permission is granted, press ctrl+r to retry."
+    if isinstance(exc, FirewallDenied):
+        return "From an allowed network, press ctrl+r to retry."
+    if isinstance(exc, NetworkError):
+        return "The network may be down: press ctrl+r to retry."
+    if isinstance(exc, Throttled):
+        return "Wait a moment, then press ctrl+r to retry."
+    return "Press ctrl+r to retry."
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
 class VaultScreen(ReportWorkerErrors, Screen[None]):
     """One open vault."""
 
+    HELP = """\
+## The vault
+
+Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
+
+- **/** filters as you type: words match names (substring, then fuzzy);
+  `tag:env=prod`, `type:json`, `status:expired` narrow further.
+  **enter** keeps the filter, **esc** clears it.
+- Click a column title to sort by it; **F6**/**F7** sort from the keyboard.
+- **r** reveals a secret's value until you move on; **c** copies it (the
+  clipboard is cleared after a while).
+- **ctrl+r** reloads the tab; errors stay in their tab.
+"""
+
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "reload", "Reload", id="vault.reload", tooltip="List the secrets again"),
+        Binding(
+            "slash", "filter", "Filter", id="vault.filter", tooltip="Filter the table as you type"
+        ),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="vault.back",
+            tooltip="Clear the filter, or hide a revealed value",
+        ),
+        Binding(
+            "r",
+            "reveal",
+            "Reveal",
+            id="vault.reveal",
+            tooltip="Show the secret's value (hidden again when you move on)",
+        ),
+        Binding(
+            "c",
+            "copy",
+            "Copy",
+            id="vault.copy",
+            tooltip="Copy the secret's value (cleared later), or the key/certificate as PEM",
+        ),
+        Binding(
+            "y",
+            "copy_menu",
+            "Copy…",
+            id="vault.copy_menu",
+            tooltip="Copy the name, id, URI, App Service reference or az command",
+        ),
+        Binding(
+            "v",
+            "versions",
+            "Versions",
+            id="vault.versions",
+            tooltip="Every version of the item, with details",
+        ),
+        Binding(
+            "s",
+            "save('pem')",
+            "Save PEM",
+            id="vault.save",
+            tooltip="Save the public key or certificate as PEM",
+        ),
+        Binding(
+            "S",
+            "save('cer')",
+            "Save CER",
+            id="vault.save_cer",
+            tooltip="Save the certificate as CER (DER)",
+        ),
+        Binding(
+            "ctrl+r", "reload", "Reload", id="vault.reload", tooltip="List this tab's items again"
+        ),
+        Binding(
+            "1",
+            "tab('secrets')",
+            "Secrets",
+            show=False,
+            id="vault.tab_secrets",
+            tooltip="Show the secrets",
+        ),
+        Binding(
+            "2", "tab('keys')", "Keys", show=False, id="vault.tab_keys", tooltip="Show the keys"
+        ),
+        Binding(
+            "3",
+            "tab('certificates')",
+            "Certificates",
+            show=False,
+            id="vault.tab_certificates",
+            tooltip="Show the certificates",
+        ),
+        Binding(
+            "f6",
+            "sort('name')",
+            "Sort by name",
+            show=False,
+            id="vault.sort_name",
+            tooltip="Sort by name (again: reverse)",
+        ),
+        Binding(
+            "f7",
+            "sort('expires')",
+            "Sort by expiry",
+            show=False,
+            id="vault.sort_expires",
+            tooltip="Sort by expiry date (again: reverse)",
+        ),
+        Binding(
+            "f8",
+            "sort('updated')",
+            "Sort by update",
+            show=False,
+            id="vault.sort_updated",
+            tooltip="Sort by last update (again: reverse)",
+        ),
         Binding("o", "open_vault", "Open vault", id="vault.open", tooltip="Open another vault"),
+        Binding("question_mark", "help", "Help", id="vault.help", tooltip="Show or hide every key"),
     ]
 
     def __init__(self, context: AppContext, account: Account, vault_url: str) -> None:
@@ -54,88 +227,616 @@ class VaultScreen(ReportWorkerErrors, Screen[None]):
         self.context = context
         self.account = account
         self.vault_url = vault_url
-        self.service: VaultService = context.vault_service(vault_url, account)
-        self.names: list[str] = []
+        self.settings = context.settings
+        self.warn_days = context.settings.expiry_warning_days
+        self.read_only = context.settings.read_only
+        self.service: VaultService = self._new_service(account)
+        self.loaders: dict[Kind, Worker[None]] = {}
+        self.listing: dict[Kind, bool] = dict.fromkeys(KINDS, False)
+        self.loaded: dict[Kind, int] = dict.fromkeys(KINDS, 0)
+        self.errors: dict[Kind, VaultError | None] = dict.fromkeys(KINDS, None)
+        self._details: dict[Kind, Detail | None] = dict.fromkeys(KINDS, None)
+        self._throttle_until = 0.0
+        self._sign_in_lock = asyncio.Lock()
+        self._auth_generation = 0
+        self._signed_in = True
+
+    # -- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(self._header(), id="vault-header")
-        yield Static("Listing secrets…", id="vault-status")
-        yield OptionList(id="secret-names", markup=False)
+        with Horizontal(id="vault-top"):
+            yield Static(self._header(), id="vault-header")
+            badge = Static("READ-ONLY", id="vault-read-only")
+            badge.display = self.read_only
+            yield badge
+        throttle = Static("", id="vault-throttle")
+        throttle.display = False
+        yield throttle
+        with TabbedContent(id="vault-tabs"):
+            for kind in KINDS:
+                with TabPane(TITLES[kind], id=kind.value), Vertical(classes="kind-main"):
+                    filter_input = Input(
+                        placeholder="filter: name, tag:key=value, type:…, status:expired",
+                        id=f"filter-{kind.value}",
+                        classes="vault-filter",
+                    )
+                    filter_input.display = False
+                    yield filter_input
+                    error = Static("", id=f"error-{kind.value}", classes="vault-error")
+                    error.display = False
+                    yield error
+                    with Horizontal(classes="kind-body"):
+                        yield ItemTable(kind, warn_days=self.warn_days, id=f"table-{kind.value}")
+                        yield DetailPane(warn_days=self.warn_days, id=f"detail-{kind.value}")
+                    yield Static("", id=f"status-{kind.value}", classes="vault-status")
         yield Footer()
 
     def _header(self) -> Text:
         header = Text("Vault ", style="dim")
-        header.append_text(literal(self.vault_url, "bold"))
+        header.append_text(literal(self.vault_url, "bold", multiline=False))
         header.append("  as ", style="dim")
-        header.append_text(literal(self.account.username))
+        header.append_text(literal(self.account.username, multiline=False))
         return header
 
     def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-        self.load()
+        self._apply_width(self.app.size.width)
+        self.set_interval(0.5, self._tick_throttle)
+        self._start()
+
+    def _start(self) -> None:
+        """Start loading every tab, once TabbedContent has mounted its panes."""
+        if not self.query(ItemTable) or not all(t.is_mounted for t in self.query(ItemTable)):
+            self.call_after_refresh(self._start)
+            return
+        self._table(Kind.SECRETS).focus()
+        for kind in KINDS:
+            self.load(kind)
 
     async def on_unmount(self) -> None:
         await self.service.close()
 
-    def _status(self, text: Text | str) -> None:
-        self.query_one("#vault-status", Static).update(text)
+    def on_resize(self, event: Resize) -> None:
+        self._apply_width(event.size.width)
 
-    @work(exclusive=True, group="load", exit_on_error=False)
-    async def load(self) -> None:
-        """List the secrets, page by page. When sign-in is needed again, show the login
-        screen on top and carry on afterwards."""
-        names = self.query_one(OptionList)
+    def _apply_width(self, width: int) -> None:
+        self.set_class(width < NARROW, "narrow")
+
+    # -- widgets of a tab -----------------------------------------------------------------
+
+    def _table(self, kind: Kind) -> ItemTable:
+        return self.query_one(f"#table-{kind.value}", ItemTable)
+
+    def _pane(self, kind: Kind) -> DetailPane:
+        return self.query_one(f"#detail-{kind.value}", DetailPane)
+
+    def _filter(self, kind: Kind) -> Input:
+        return self.query_one(f"#filter-{kind.value}", Input)
+
+    @property
+    def kind(self) -> Kind:
+        """The kind of the tab on show."""
+        active = self.query_one(TabbedContent).active
+        return Kind(active) if active else Kind.SECRETS
+
+    @property
+    def current_item(self) -> Item | None:
+        return self._table(self.kind).cursor_item
+
+    def _kind_of(self, widget_id: str | None) -> Kind | None:
+        if not widget_id:
+            return None
+        suffix = widget_id.rsplit("-", 1)[-1]
+        return Kind(suffix) if suffix in Kind._value2member_map_ else None
+
+    # -- status lines -------------------------------------------------------------------
+
+    def _update_status(self, kind: Kind) -> None:
+        table = self._table(kind)
+        noun = kind.value
+        total = table.total_count
+        if self.listing[kind]:
+            text = f"Loading… {total:,} {noun}"
+            if table.filter_text:
+                text += f", {table.row_count:,} match"
+        elif self.errors[kind] is not None and total == 0:
+            text = f"No {noun} listed (see the error above)"
+        elif table.filter_text:
+            text = f"{table.row_count:,} of {total:,} {noun} match"
+        else:
+            text = f"{total:,} {noun}"
+        status = Text(text)
+        if table.filter_text:
+            status.append("  filter: ", style="dim")
+            status.append_text(literal(table.filter_text, multiline=False))
+        if self.errors[kind] is not None and total:
+            status.append("  (listing stopped: see above)", style="bold")
+        self.query_one(f"#status-{kind.value}", Static).update(status)
+        label = (
+            TITLES[kind] if total == 0 and not self.listing[kind] else f"{TITLES[kind]} {total:,}"
+        )
+        if self.listing[kind]:
+            label += "…"
+        if self.errors[kind] is not None:
+            label += " ⚠"
+        self.query_one(TabbedContent).get_tab(kind.value).label = label
+
+    def _show_error(self, kind: Kind, exc: VaultError | None) -> None:
+        self.errors[kind] = exc
+        panel = self.query_one(f"#error-{kind.value}", Static)
+        if exc is None:
+            panel.display = False
+            panel.update("")
+        else:
+            message = literal(f"⚠ {exc}", "bold")
+            message.append("\n")
+            message.append(error_hint(exc))
+            panel.update(message)
+            panel.display = True
+        self._update_status(kind)
+
+    def _status_note(self, kind: Kind, note: str) -> None:
+        self.query_one(f"#status-{kind.value}", Static).update(literal(note))
+
+    # -- throttling -----------------------------------------------------------------------
+
+    def _new_service(self, account: Account) -> VaultService:
+        ctx = self.context
+        return VaultService(
+            self.vault_url,
+            ctx.credential(account),
+            ca_bundle=ctx.ca_bundle,
+            verify_challenge_resource=ctx.verify_challenge_resource(self.vault_url),
+            retry_total=ctx.retry_total,
+            on_throttle=self._on_throttle,
+        )
+
+    def _on_throttle(self, retry_after: float | None, url: str) -> None:
+        """Called by the vault service (on the event loop) for every 429."""
+        wait = retry_after if retry_after is not None else 1.0
+        self._throttle_until = max(self._throttle_until, time.monotonic() + wait)
+        log.info("throttled: waiting %.1f s (%s)", wait, url)
+        self._tick_throttle()
+
+    def _tick_throttle(self) -> None:
+        line = self.query_one("#vault-throttle", Static)
+        left = self._throttle_until - time.monotonic()
+        if left <= 0:
+            if line.display:
+                line.display = False
+            return
+        line.update(f"Vault is throttling: waiting {max(1, round(left))} s…")
+        line.display = True
+
+    # -- sign-in again ------------------------------------------------------------------
+
+    async def _sign_in_again(self, required: SignInRequired, generation: int) -> bool:
+        """The login screen on top of this one, once for all the tabs that need it;
+        True when signed in again. ``generation`` is when the failed call started: a
+        sign-in that finished since then counts."""
+        async with self._sign_in_lock:
+            if self._auth_generation != generation:
+                return self._signed_in
+            log.info("sign-in required mid-session (tenant %s)", required.tenant)
+            for kind in KINDS:
+                if self.listing[kind]:
+                    self._status_note(kind, "Your sign-in expired: sign in again to continue.")
+            account = await self.app.push_screen_wait(
+                LoginScreen(
+                    self.context,
+                    tenant=required.tenant,
+                    scopes=required.scopes,
+                    claims=required.claims,
+                    reason="Your session has expired. Sign in again to go back to where you were.",
+                )
+            )
+            self._auth_generation += 1
+            self._signed_in = account is not None
+            if account is None:
+                return False
+            self.context.remember_account(account)
+            if account != self.account:
+                old = self.service
+                self.account = account
+                self.service = self._new_service(account)
+                self.query_one("#vault-header", Static).update(self._header())
+                await old.close()
+            return True
+
+    async def _call(self, fn: Callable[[VaultService], Awaitable[T]]) -> T:
+        """``await fn(service)``; when the sign-in expired, sign in again and retry once."""
+        generation = self._auth_generation
+        try:
+            return await fn(self.service)
+        except VaultError as exc:
+            required = sign_in_required(exc)
+            if required is None or not await self._sign_in_again(required, generation):
+                raise
+        return await fn(self.service)
+
+    # -- loading --------------------------------------------------------------------------
+
+    def load(self, kind: Kind) -> None:
+        """(Re)load a tab in the background; a load of that tab under way is cancelled."""
+        self.loaders[kind] = self.run_worker(
+            self._load(kind),
+            name=f"load-{kind.value}",
+            group=f"load-{kind.value}",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _load(self, kind: Kind) -> None:
+        table = self._table(kind)
         while True:
-            names.clear_options()
-            self.names = []
-            self._status("Listing secrets…")
+            generation = self._auth_generation
+            table.clear()
+            self._show_error(kind, None)
+            self.listing[kind] = True
+            self._update_status(kind)
             try:
-                async for page in self.service.list_pages(Kind.SECRETS):
-                    batch = [item.name for item in page]
-                    self.names.extend(batch)
-                    names.add_options([literal(n) for n in batch])
-                    self._status(f"{len(self.names)} secrets…")
+                async for page in self.service.list_pages(kind):
+                    table.append_items(page)
+                    self._update_status(kind)
             except VaultError as exc:
+                self.listing[kind] = False
                 required = sign_in_required(exc)
-                if required is None:
-                    log.warning("listing failed: %s", exc)
-                    self._status(literal(f"{exc}  (r retries)", "bold"))
-                    return
-                if not await self._sign_in_again(required):
-                    self._status("Not signed in: press r to sign in and retry.")
-                    return
-                continue
-            self._status(f"{len(self.names)} secrets")
+                if required is not None and await self._sign_in_again(required, generation):
+                    continue
+                log.warning("listing %s failed: %s", kind.value, exc)
+                if required is not None:
+                    exc = VaultError("Not signed in: press ctrl+r to sign in and retry.")
+                self._show_error(kind, exc)
+                return
+            finally:
+                self.listing[kind] = False
+            self._update_status(kind)
+            if kind is not Kind.SECRETS and table.total_count:
+                self.run_worker(
+                    self._fill_types(kind),
+                    group=f"fill-{kind.value}",
+                    exclusive=True,
+                    exit_on_error=False,
+                )
             return
 
-    async def _sign_in_again(self, required: SignInRequired) -> bool:
-        """The login screen on top of this one; True when signed in again."""
-        log.info("sign-in required mid-session (tenant %s)", required.tenant)
-        self._status("Your sign-in expired: sign in again to continue.")
-        account = await self.app.push_screen_wait(
-            LoginScreen(
-                self.context,
-                tenant=required.tenant,
-                scopes=required.scopes,
-                claims=required.claims,
-                reason="Your session has expired. Sign in again to go back to where you were.",
+    async def _fill_types(self, kind: Kind) -> None:
+        """Read the details of the first keys or certificates, so the table's third
+        column (key type, subject) has something to show; a few at a time."""
+        table = self._table(kind)
+        wanted = [i for i in table.rows[:FILL_FIRST] if not (i.key_type or i.subject)]
+        limit = asyncio.Semaphore(4)
+
+        async def fill(item: Item) -> None:
+            async with limit:
+                try:
+                    if kind is Kind.KEYS:
+                        kd = await self.service.get_key_detail(item.name)
+                        _copy_key_facts(item, kd)
+                    else:
+                        cd = await self.service.get_certificate_detail(item.name)
+                        item.subject = cd.subject or None
+                except VaultError as exc:  # the detail pane says why, for the one shown
+                    log.info("no detail for %s: %s", item.name, exc)
+
+        await asyncio.gather(*(fill(i) for i in wanted))
+        table.refresh_items()
+
+    # -- the highlighted item -----------------------------------------------------------
+
+    @on(ItemTable.Highlighted)
+    def _highlighted(self, event: ItemTable.Highlighted) -> None:
+        kind = event.table.kind
+        pane = self._pane(kind)
+        if pane.item is event.item:
+            return
+        pane.show_item(event.item)
+        self._details[kind] = None
+        self.refresh_bindings()
+        if event.item is not None:
+            self.run_worker(
+                self._read_detail(kind, event.item),
+                group=f"detail-{kind.value}",
+                exclusive=True,
+                exit_on_error=False,
             )
-        )
-        if account is None:
-            return False
-        self.context.remember_account(account)
-        if account != self.account:
-            await self.service.close()
-            self.account = account
-            self.service = self.context.vault_service(self.vault_url, account)
-            self.query_one("#vault-header", Static).update(self._header())
+
+    async def _read_detail(self, kind: Kind, item: Item) -> None:
+        await asyncio.sleep(DETAIL_DELAY)
+        pane = self._pane(kind)
+        detail: Detail
+        try:
+            if kind is Kind.SECRETS:
+                detail = await self._call(lambda s: s.get_secret_detail(item.name))
+            elif kind is Kind.KEYS:
+                detail = await self._call(lambda s: s.get_key_detail(item.name))
+            else:
+                detail = await self._call(lambda s: s.get_certificate_detail(item.name))
+        except VaultError as exc:
+            if pane.item is item:
+                pane.show_detail_error(f"Details: {exc}")
+            return
+        if pane.item is not item:
+            return
+        self._details[kind] = detail
+        pane.show_detail(detail)
+        self._fill_row(kind, item, detail)
+        self.refresh_bindings()
+
+    def _fill_row(self, kind: Kind, item: Item, detail: Detail) -> None:
+        """The table's third column for this row, from its detail."""
+        if isinstance(detail, KeyDetail) and not item.key_type:
+            _copy_key_facts(item, detail)
+            self._table(kind).refresh_items()
+        elif isinstance(detail, CertificateDetail) and not item.subject and detail.subject:
+            item.subject = detail.subject
+            self._table(kind).refresh_items()
+
+    # -- tabs -----------------------------------------------------------------------------
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        for kind in KINDS:
+            if kind is not self.kind:
+                self._pane(kind).mask()
+        table = self._table(self.kind)
+        if not self._filter(self.kind).has_focus:
+            table.focus()
+        self.refresh_bindings()
+
+    def action_tab(self, pane: str) -> None:
+        self.query_one(TabbedContent).active = pane
+
+    # -- filter ---------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self._filter(self.kind)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, ".vault-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        kind = self._kind_of(event.input.id)
+        if kind is None:
+            return
+        self._table(kind).set_filter(event.value)
+        self._update_status(kind)
+
+    @on(Input.Submitted, ".vault-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        kind = self._kind_of(event.input.id)
+        if kind is None:
+            return
+        event.input.display = False  # the status line shows the filter
+        self._table(kind).focus()
+
+    def _clear_filter(self, kind: Kind) -> None:
+        box = self._filter(kind)
+        box.value = ""
+        box.display = False
+        self._table(kind).set_filter("")
+        self._table(kind).focus()
+        self._update_status(kind)
+
+    def action_back(self) -> None:
+        kind = self.kind
+        box = self._filter(kind)
+        if box.has_focus or self._table(kind).filter_text:
+            self._clear_filter(kind)
+        elif self._pane(kind).revealed:
+            self._pane(kind).mask()
+
+    # -- sort -----------------------------------------------------------------------------
+
+    def action_sort(self, column: str) -> None:
+        table = self._table(self.kind)
+        if column not in ("name", "expires", "updated"):
+            return
+        key: Any = column
+        reverse = not table.sort_reverse if table.sort_column == column else False
+        table.sort_by(key, reverse)
+
+    # -- bindings that depend on the tab and the item -------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.is_mounted:
+            return True
+        try:
+            kind = self.kind
+            item = self._table(kind).cursor_item
+        except NoMatches:
+            return True
+        if action == "reveal":
+            return kind is Kind.SECRETS and item is not None
+        if action in ("copy", "copy_menu", "versions"):
+            return item is not None
+        if action == "save":
+            if kind is Kind.SECRETS:
+                return False
+            fmt = parameters[0] if parameters else "pem"
+            return item is not None and (fmt == "pem" or kind is Kind.CERTIFICATES)
         return True
 
+    # -- reveal and copy ------------------------------------------------------------------
+
+    @work(group="reveal", exclusive=True, exit_on_error=False)
+    async def action_reveal(self) -> None:
+        kind = self.kind
+        item = self.current_item
+        if kind is not Kind.SECRETS or item is None:
+            return
+        pane = self._pane(kind)
+        if pane.revealed:
+            pane.mask()
+            return
+        pane.value_loading()
+        try:
+            value = await self._call(lambda s: s.get_secret_value(item.name))
+        except VaultError as exc:
+            if pane.item is item:
+                pane.show_value_error(str(exc))
+            return
+        if pane.item is item and self.kind is kind:
+            pane.show_value(present_value(value, item.content_type))
+        del value
+
+    @work(group="copy", exclusive=True, exit_on_error=False)
+    async def action_copy(self) -> None:
+        kind = self.kind
+        item = self.current_item
+        if item is None:
+            return
+        try:
+            if kind is Kind.SECRETS:
+                value = await self._call(lambda s: s.get_secret_value(item.name))
+                self._copy_secret(item, value)
+                del value
+                return
+            if kind is Kind.KEYS:
+                pem = await self._call(lambda s: s.public_key_pem(item.name))
+                what = "public key"
+            else:
+                pem = await self._call(lambda s: s.certificate_pem(item.name))
+                what = "certificate"
+        except VaultError as exc:
+            self.notify(str(exc), title="Cannot copy", severity="error", markup=False)
+            return
+        self.app.copy_to_clipboard(pem.decode("ascii"))
+        self.notify(
+            f"Copied the {what} of {literal(item.name, multiline=False).plain} as PEM.",
+            markup=False,
+        )
+
+    def _copy_secret(self, item: Item, value: str) -> None:
+        """Copy a secret's value; clear the clipboard later unless something else was
+        copied in the meantime (only a digest of the value is kept for that)."""
+        app = self.app
+        app.copy_to_clipboard(value)
+        delay = self.settings.clipboard_clear_seconds
+        name = literal(item.name, multiline=False).plain
+        if delay <= 0:
+            self.notify(
+                f"Copied the value of {name}. It stays on the clipboard (clearing is off).",
+                markup=False,
+            )
+            return
+        digest = _digest(value)
+
+        def clear() -> None:
+            if _digest(app.clipboard) == digest:
+                app.copy_to_clipboard("")
+                app.notify("Cleared the clipboard.", markup=False, timeout=3)
+
+        app.set_timer(delay, clear, name="clear-clipboard")
+        self.notify(
+            f"Copied the value of {name}. The clipboard will be cleared in {delay} s.",
+            markup=False,
+        )
+
+    def _modal_class(self, module: str, name: str) -> Any:
+        """A modal of kvtui.ui.modals, looked up when used (it may not exist yet)."""
+        try:
+            return getattr(importlib.import_module(f"kvtui.ui.modals.{module}"), name)
+        except (ImportError, AttributeError):
+            log.warning("kvtui.ui.modals.%s.%s is not available", module, name)
+            self.notify(f"{name} is not available in this build.", severity="warning")
+            return None
+
+    @work(group="modal", exclusive=True, exit_on_error=False)
+    async def action_copy_menu(self) -> None:
+        kind = self.kind
+        item = self.current_item
+        if item is None:
+            return
+        detail = self._details[kind]
+        base = detail.item if detail is not None and detail.item.name == item.name else item
+        secret_id = detail.secret_id if isinstance(detail, CertificateDetail) else None
+        try:
+            choices = copy_choices(base, secret_id=secret_id)
+        except VaultError as exc:
+            self.notify(str(exc), title="Cannot copy", severity="error", markup=False)
+            return
+        if isinstance(detail, KeyDetail) and detail.item.name == item.name and detail.public_jwk:
+            try:
+                pem = key_detail_pem(detail).decode("ascii")
+                choices.append(CopyChoice("pem", "Public key (PEM)", pem))
+            except VaultError:
+                pass
+        if isinstance(detail, CertificateDetail) and detail.item.name == item.name and detail.cer:
+            choices.append(CopyChoice("pem", "Certificate (PEM)", cer_to_pem(detail.cer).decode()))
+        menu = self._modal_class("copy_menu", "CopyMenu")
+        if menu is None:
+            return
+        title = f"Copy: {literal(item.name, multiline=False).plain}"
+        chosen = await self.app.push_screen_wait(menu(choices, title))
+        if chosen is None:
+            return
+        self.app.copy_to_clipboard(chosen.text)
+        self.notify(f"Copied: {chosen.label}.", markup=False)
+
+    @work(group="modal", exclusive=True, exit_on_error=False)
+    async def action_versions(self) -> None:
+        item = self.current_item
+        screen = self._modal_class("versions", "VersionsScreen")
+        if item is None or screen is None:
+            return
+        await self.app.push_screen_wait(screen(self.service, self.kind, item.name, self.warn_days))
+
+    @work(group="modal", exclusive=True, exit_on_error=False)
+    async def action_save(self, fmt: str = "pem") -> None:
+        kind = self.kind
+        item = self.current_item
+        if item is None or kind is Kind.SECRETS:
+            return
+        try:
+            if kind is Kind.KEYS:
+                data = await self._call(lambda s: s.public_key_pem(item.name))
+                what, suffix = "public key (PEM)", ".pub.pem"
+            elif fmt == "cer":
+                data = await self._call(lambda s: s.certificate_cer(item.name))
+                what, suffix = "certificate (CER)", ".cer"
+            else:
+                data = await self._call(lambda s: s.certificate_pem(item.name))
+                what, suffix = "certificate (PEM)", ".pem"
+        except VaultError as exc:
+            self.notify(str(exc), title="Cannot save", severity="error", markup=False)
+            return
+        screen = self._modal_class("export", "ExportScreen")
+        if screen is None:
+            return
+        default = Path.cwd() / export_filename(item, suffix)
+        written = await self.app.push_screen_wait(screen(default, data, what))
+        if written is not None:
+            self.notify(
+                f"Saved the {what} to {literal(written, multiline=False).plain}.", markup=False
+            )
+
+    # -- the rest -------------------------------------------------------------------------
+
     def action_reload(self) -> None:
-        self.load()
+        self.load(self.kind)
+
+    def action_help(self) -> None:
+        if self.query("HelpPanel"):
+            self.app.action_hide_help_panel()
+        else:
+            self.app.action_show_help_panel()
+
+    async def action_open_vault(self) -> None:
+        """The app's way to choose a vault (the picker), when it has one."""
+        if hasattr(self.app, "action_open_vault"):
+            await self.app.run_action("open_vault")
+        else:
+            self._open_vault()
 
     @work(exclusive=True, group="open", exit_on_error=False)
-    async def action_open_vault(self) -> None:
+    async def _open_vault(self) -> None:
         url = await self.app.push_screen_wait(OpenVaultScreen(self.context))
         if url:
             self.app.switch_screen(VaultScreen(self.context, self.account, url))
+
+
+def _copy_key_facts(item: Item, detail: KeyDetail) -> None:
+    item.key_type = detail.key_type
+    item.key_size = detail.key_size
+    item.curve = detail.curve
+    item.key_ops = detail.key_ops

@@ -21,7 +21,6 @@ It posts :class:`ItemTable.Highlighted` when the cursor moves to another item an
 from __future__ import annotations
 
 import gc
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -41,58 +40,12 @@ from textual.strip import Strip
 
 from kvtui.core.filtering import ItemIndex, Matcher, compile_query, order_by_rank
 from kvtui.core.models import Item, Kind, Status
+from kvtui.ui.text import literal, visible
 
-__all__ = ["COLUMN_KEYS", "Column", "ColumnKey", "ItemTable", "cell_value", "safe_text"]
+__all__ = ["COLUMN_KEYS", "Column", "ColumnKey", "ItemTable", "cell_value"]
 
 ColumnKey = Literal["name", "enabled", "type", "updated", "expires", "tags"]
 COLUMN_KEYS: tuple[ColumnKey, ...] = ("name", "enabled", "type", "updated", "expires", "tags")
-
-# -- untrusted text ------------------------------------------------------------------
-
-# C0, DEL, C1, soft hyphen, bidi marks/embeddings/overrides/isolates, zero-width
-# space, word joiner and invisible operators, line/paragraph separators, BOM,
-# interlinear annotation, lone surrogates (they cannot even be encoded to UTF-8).
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u115f\u1160\u180e\u200b\u200e\u200f"
-    "\u2028-\u202e\u2060-\u206f\u3164\ufeff\ufff9-\ufffb\ud800-\udfff]"
-)
-
-
-def _escape(ch: str) -> str:
-    code = ord(ch)
-    if code < 0x20:
-        return chr(0x2400 + code)  # control pictures: ␀ … ␟ (ESC = ␛)
-    if code == 0x7F:
-        return "␡"
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}"
-
-
-def safe_text(value: str, style: Style | str = "", escape_style: Style | str = "") -> Text:
-    """``value`` as literal rich Text: never markup; control characters made visible.
-
-    Each unsafe character (C0/C1 controls, ESC, DEL, bidi overrides, zero-width
-    and other invisible format characters, lone surrogates) is replaced by a visible
-    escape (``␛``, ``\\x9b``, ``\\u202e``) styled with ``escape_style``.
-    """
-    if _UNSAFE.search(value) is None:
-        return Text(value, style=style, no_wrap=True, end="")
-    text = Text(style=style, no_wrap=True, end="")
-    pos = 0
-    for m in _UNSAFE.finditer(value):
-        if m.start() > pos:
-            text.append(value[pos : m.start()])
-        text.append(_escape(m.group()), escape_style)
-        pos = m.end()
-    if pos < len(value):
-        text.append(value[pos:])
-    return text
-
-
-def _safe_plain(value: str) -> str:
-    return _UNSAFE.sub(lambda m: _escape(m.group()), value)
-
 
 # -- columns -------------------------------------------------------------------------
 
@@ -468,6 +421,17 @@ class ItemTable(ScrollView, can_focus=True):
         if self._freeze_gc and len(self._items) >= _FREEZE_FROM:
             gc.freeze()
 
+    def refresh_items(self) -> None:
+        """Items were changed in place (details filled in: key type, subject): index,
+        sort, filter and draw them again; the cursor stays on its item. O(n log n)."""
+        self._index.clear()
+        self._index.extend(self._items)
+        self._reset_natural()
+        self._measure(self._items[:_SAMPLE])
+        self._line_cache.clear()
+        self.sort_by(self._sort_column, self._sort_reverse)
+        self.set_filter(self._query)
+
     def set_filter(self, query: str) -> int:
         """Show only the items matching ``query`` (:mod:`kvtui.core.filtering`).
 
@@ -626,7 +590,7 @@ class ItemTable(ScrollView, can_focus=True):
         style = base + self.get_component_rich_style("item-table--empty")
         message = "  no items"
         if self._items and self._query:
-            message = f"  no items match {_safe_plain(self._query)}"
+            message = f"  no items match {visible(self._query, multiline=False)}"
         text = Text(message, style=style, no_wrap=True, end="")
         return self._to_strip(text, style)
 
@@ -646,7 +610,12 @@ class ItemTable(ScrollView, can_focus=True):
         text = Text(" ", style=style, no_wrap=True, end="")
         kind, warn = self._kind, self.warn_days
         for column, width in zip(self._columns, self._widths, strict=True):
-            cell = safe_text(cell_value(item, column.key, kind, now, warn), "", escape_style)
+            cell = literal(
+                cell_value(item, column.key, kind, now, warn),
+                escape_style=escape_style,
+                multiline=False,
+                no_wrap=True,
+            )
             cell.truncate(width, overflow="ellipsis", pad=True)
             text.append_text(cell)
             text.append(" ")
@@ -678,7 +647,7 @@ class ItemTable(ScrollView, can_focus=True):
             )
             for key, value in values:
                 if len(value) > natural[key] or not value.isascii():
-                    width = cell_len(_safe_plain(value))
+                    width = cell_len(visible(value, multiline=False))
                     if width > natural[key]:
                         natural[key] = width
                         grew = True
