@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -47,6 +47,9 @@ from kvtui.core.errors import (
 from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind
 from kvtui.core.references import CopyChoice, copy_choices, export_filename
 from kvtui.core.vault import VaultService, key_detail_pem
+from kvtui.ui.modals.copy_menu import CopyMenu
+from kvtui.ui.modals.export import ExportScreen
+from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.screens.login import LoginScreen
 from kvtui.ui.screens.open_vault import OpenVaultScreen
@@ -63,9 +66,9 @@ T = TypeVar("T")
 
 KINDS: tuple[Kind, ...] = (Kind.SECRETS, Kind.KEYS, Kind.CERTIFICATES)
 TITLES = {Kind.SECRETS: "Secrets", Kind.KEYS: "Keys", Kind.CERTIFICATES: "Certificates"}
-#: Below this width, the detail pane goes under the table (the table needs 86 columns
-#: to show every column; the pane at least 30).
-NARROW = 118
+#: Below this width, the detail pane goes under the table (side by side, the table needs
+#: 86 columns to show every column, and a pane under 50 columns wraps every value).
+NARROW = 140
 #: Keys and certificates whose details are read in the background for the table.
 FILL_FIRST = 100
 #: Wait this long on an item before reading its details (holding an arrow key down).
@@ -458,7 +461,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
     def load(self, kind: Kind) -> None:
         """(Re)load a tab in the background; a load of that tab under way is cancelled."""
         self.loaders[kind] = self.run_worker(
-            self._load(kind),
+            partial(self._load, kind),
             name=f"load-{kind.value}",
             group=f"load-{kind.value}",
             exclusive=True,
@@ -491,12 +494,13 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                 self.listing[kind] = False
             self._update_status(kind)
             if kind is not Kind.SECRETS and table.total_count:
-                self.run_worker(
-                    self._fill_types(kind),
+                filler: Worker[None] = self.run_worker(
+                    partial(self._fill_types, kind),
                     group=f"fill-{kind.value}",
                     exclusive=True,
                     exit_on_error=False,
                 )
+                log.debug("started %s", filler.name)
             return
 
     async def _fill_types(self, kind: Kind) -> None:
@@ -533,12 +537,13 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         self._details[kind] = None
         self.refresh_bindings()
         if event.item is not None:
-            self.run_worker(
-                self._read_detail(kind, event.item),
+            reader: Worker[None] = self.run_worker(
+                partial(self._read_detail, kind, event.item),
                 group=f"detail-{kind.value}",
                 exclusive=True,
                 exit_on_error=False,
             )
+            log.debug("started %s", reader.name)
 
     async def _read_detail(self, kind: Kind, item: Item) -> None:
         await asyncio.sleep(DETAIL_DELAY)
@@ -732,15 +737,6 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             markup=False,
         )
 
-    def _modal_class(self, module: str, name: str) -> Any:
-        """A modal of kvtui.ui.modals, looked up when used (it may not exist yet)."""
-        try:
-            return getattr(importlib.import_module(f"kvtui.ui.modals.{module}"), name)
-        except (ImportError, AttributeError):
-            log.warning("kvtui.ui.modals.%s.%s is not available", module, name)
-            self.notify(f"{name} is not available in this build.", severity="warning")
-            return None
-
     @work(group="modal", exclusive=True, exit_on_error=False)
     async def action_copy_menu(self) -> None:
         kind = self.kind
@@ -763,11 +759,8 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                 pass
         if isinstance(detail, CertificateDetail) and detail.item.name == item.name and detail.cer:
             choices.append(CopyChoice("pem", "Certificate (PEM)", cer_to_pem(detail.cer).decode()))
-        menu = self._modal_class("copy_menu", "CopyMenu")
-        if menu is None:
-            return
         title = f"Copy: {literal(item.name, multiline=False).plain}"
-        chosen = await self.app.push_screen_wait(menu(choices, title))
+        chosen = await self.app.push_screen_wait(CopyMenu(choices, title))
         if chosen is None:
             return
         self.app.copy_to_clipboard(chosen.text)
@@ -776,10 +769,11 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
     @work(group="modal", exclusive=True, exit_on_error=False)
     async def action_versions(self) -> None:
         item = self.current_item
-        screen = self._modal_class("versions", "VersionsScreen")
-        if item is None or screen is None:
+        if item is None:
             return
-        await self.app.push_screen_wait(screen(self.service, self.kind, item.name, self.warn_days))
+        await self.app.push_screen_wait(
+            VersionsScreen(self.service, self.kind, item.name, self.warn_days)
+        )
 
     @work(group="modal", exclusive=True, exit_on_error=False)
     async def action_save(self, fmt: str = "pem") -> None:
@@ -800,11 +794,8 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         except VaultError as exc:
             self.notify(str(exc), title="Cannot save", severity="error", markup=False)
             return
-        screen = self._modal_class("export", "ExportScreen")
-        if screen is None:
-            return
         default = Path.cwd() / export_filename(item, suffix)
-        written = await self.app.push_screen_wait(screen(default, data, what))
+        written = await self.app.push_screen_wait(ExportScreen(default, data, what))
         if written is not None:
             self.notify(
                 f"Saved the {what} to {literal(written, multiline=False).plain}.", markup=False

@@ -220,21 +220,22 @@ class DetailPane(VerticalScroll, can_focus=True):
             parts.append(Text("⊘ disabled", style=self._style("disabled")))
         elif status is Status.NOT_YET_VALID:
             parts.append(Text("◷ not yet valid", style=self._style("expiring")))
-        shown = self.detail.item if self.detail is not None else item
-        parts.append(Text())
-        parts.append(self._grid(self._attribute_rows(shown)))
-        if self.detail_error:
-            parts.append(Text())
-            parts.append(self._lit(self.detail_error, self._style("error")))
-        if isinstance(self.detail, KeyDetail):
+        # What the item is for first (where r shows a value), then its attributes.
+        if item.kind is Kind.SECRETS:
+            parts.extend(self._value_parts())
+        elif isinstance(self.detail, KeyDetail):
             parts.extend(self._key_parts(self.detail))
         elif isinstance(self.detail, CertificateDetail):
             parts.extend(self._certificate_parts(self.detail))
-        elif self.detail is None and item.kind is not Kind.SECRETS and not self.detail_error:
+        elif self.detail is None and not self.detail_error:
             parts.append(Text())
             parts.append(Text("Reading the details…", style=self._style("hint")))
-        if item.kind is Kind.SECRETS:
-            parts.extend(self._value_parts())
+        if self.detail_error:
+            parts.append(Text())
+            parts.append(self._lit(self.detail_error, self._style("error")))
+        shown = self.detail.item if self.detail is not None else item
+        parts += self._section("Attributes")
+        parts.append(self._grid(self._attribute_rows(shown)))
         return Group(*parts)
 
     def _attribute_rows(self, item: Item) -> list[tuple[str, Text | str]]:
