@@ -18,6 +18,9 @@ from kvtui.core.models import Kind
 from kvtui.emulator.store import Vault
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
+from kvtui.ui.modals.copy_menu import CopyMenu
+from kvtui.ui.modals.export import ExportScreen
+from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.detail_pane import DetailPane
 from kvtui.ui.widgets.item_table import ItemTable
@@ -141,6 +144,12 @@ async def test_tabs_markers_filter_sort_and_details(
         text = key_pane.text
         for label in ("Type", "Size / curve", "Operations", "Public key (JWK)", "Rotation"):
             assert label in text
+        await pilot.press("s")  # save the public key as PEM: where?
+        export = await wait_screen(pilot, ExportScreen)
+        assert export.default_path.name.endswith(".pub.pem")
+        assert export.data.startswith(b"-----BEGIN PUBLIC KEY-----")
+        await pilot.press("escape")
+        await wait_screen(pilot, VaultScreen)
         await pilot.press("slash", *"type:p-256", "enter")
         assert "webhook-es256" in [i.name for i in keys.rows]
         assert all(i.curve == "P-256" for i in keys.rows)
@@ -157,6 +166,12 @@ async def test_tabs_markers_filter_sort_and_details(
         for label in ("Subject", "SANs", "Issuer", "Thumbprint", "Valid until", "Policy"):
             assert label in text
         assert "Lifetime actions" in text and "Exportable" in text
+        await pilot.press("v")
+        versions = await wait_screen(pilot, VersionsScreen)
+        assert certs.cursor_item is not None
+        assert versions.item_name == certs.cursor_item.name
+        await pilot.press("escape")
+        await wait_screen(pilot, VaultScreen)
         assert vault.check_action("reveal", ()) is False  # no value to reveal here
         assert vault.check_action("save", ("cer",)) is True
 
@@ -171,10 +186,14 @@ async def test_tabs_markers_filter_sort_and_details(
 async def test_reveal_is_literal_and_masked_again_and_copy_clears_the_clipboard(
     kv: Clients, make_context: Callable[..., AppContext], signed_in: None
 ) -> None:
-    await kv.secrets.set_secret("a-hostile", HOSTILE)
+    await kv.secrets.set_secret(
+        "a-hostile", HOSTILE, content_type="[red]ct\x1b[2J", tags={"k": "[b]v[/b]"}
+    )
     await kv.secrets.set_secret("b-json", '{"user": "app", "n": [1, 2]}')
     notes = Notes()
-    app = KvtuiApp(make_context(kv.vault_url, clipboard_clear_seconds=1))
+    # Reveal remapped to "x" in the config's keymap (binding ids).
+    ctx = make_context(kv.vault_url, clipboard_clear_seconds=1, keymap={"vault.reveal": "x"})
+    app = KvtuiApp(ctx)
     async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         vault = await vault_screen(pilot)
         await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
@@ -182,8 +201,11 @@ async def test_reveal_is_literal_and_masked_again_and_copy_clears_the_clipboard(
         await wait_until(pilot, lambda: detail.item is not None, "the first secret highlighted")
         assert detail.item is not None and detail.item.name == "a-hostile"
         assert "x[/]" not in detail.text
+        row = rendered(table(vault, Kind.SECRETS))[1]
+        assert "[red]ct␛[2J" in row and "k=[b]v[/b]" in row  # literal, in the table too
+        assert "[red]ct␛[2J" in detail.text
 
-        await pilot.press("r")
+        await pilot.press("x")
         await wait_until(pilot, lambda: detail.revealed, "the value revealed")
         text = detail.text
         assert "[bold]x[/] ␛[31mred␛]52;c;AAAA␇" in text and "[link=evil]y" in text
@@ -192,7 +214,7 @@ async def test_reveal_is_literal_and_masked_again_and_copy_clears_the_clipboard(
         await pilot.press("down")  # moving on masks it again
         assert not detail.revealed
         assert "x[/]" not in detail.text
-        await pilot.press("r")
+        await pilot.press("x")
         await wait_until(pilot, lambda: detail.revealed, "the JSON value")
         assert '  "user": "app",' in detail.text  # pretty-printed, one key a line
         await pilot.press("escape")
@@ -202,6 +224,16 @@ async def test_reveal_is_literal_and_masked_again_and_copy_clears_the_clipboard(
         await wait_until(pilot, lambda: app.clipboard.startswith('{"user"'), "the value copied")
         assert any("cleared in 1 s" in m for m in notes.messages)
         await wait_until(pilot, lambda: app.clipboard == "", "the clipboard cleared")
+
+        # The copy menu: an App Service reference.
+        await pilot.press("y")
+        menu = await wait_screen(pilot, CopyMenu)
+        keys = [c.key for c in menu.choices]
+        assert {"name", "uri", "appservice", "az"} <= set(keys)
+        await pilot.press(str(keys.index("appservice") + 1))
+        await wait_screen(pilot, VaultScreen)
+        expected = f"@Microsoft.KeyVault(SecretUri={kv.vault_url.rstrip('/')}/secrets/b-json/)"
+        assert app.clipboard == expected
 
         # Something else copied since: the clearing leaves it alone.
         await pilot.press("c")
@@ -307,7 +339,7 @@ async def test_a_large_vault_is_usable_while_it_loads(
     signed_in: None,
 ) -> None:
     v = new_vault("bulk:2000")
-    fault = {"type": "latency", "vault": v.name, "operation": "secrets/list", "latency_ms": 30}
+    fault = {"type": "latency", "vault": v.name, "operation": "secrets/list", "latency_ms": 15}
     await admin.call("POST", "/faults", fault, expect=201)
     app = KvtuiApp(make_context(v.url))
     async with app.run_test(size=SIZE) as pilot:

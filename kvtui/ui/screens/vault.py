@@ -557,7 +557,12 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             else:
                 detail = await self._call(lambda s: s.get_certificate_detail(item.name))
         except VaultError as exc:
-            if pane.item is item:
+            if pane.item is not item:
+                return
+            if kind is Kind.SECRETS and isinstance(exc, PermissionDenied):
+                # A list-only caller: the listed attributes are all there is (r says why).
+                pane.show_detail_error("Listed attributes only: more needs the secrets get permission.")
+            else:
                 pane.show_detail_error(f"Details: {exc}")
             return
         if pane.item is not item:

@@ -191,6 +191,7 @@ class DetailPane(VerticalScroll, can_focus=True):
     def _lit(self, value: object, style: Style | str = "") -> Text:
         text = literal(value, style, escape_style=self._style("escape"))
         text.overflow = "fold"
+        text.end = "\n"  # a line of its own in the pane's Group
         return text
 
     def _grid(self, rows: Sequence[tuple[str, Text | str]]) -> Table:
