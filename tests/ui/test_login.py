@@ -31,7 +31,11 @@ def shown(screen: Any, selector: str) -> str:
 
 
 def listed(screen: VaultScreen) -> list[str]:
-    return [item.name for item in screen.query_one("#table-secrets", ItemTable).rows]
+    return [
+        item.name
+        for table in screen.query("#table-secrets").results(ItemTable)
+        for item in table.rows
+    ]
 
 
 async def seed(kv: Clients) -> None:
