@@ -561,7 +561,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                 return
             if kind is Kind.SECRETS and isinstance(exc, PermissionDenied):
                 # A list-only caller: the listed attributes are all there is (r says why).
-                pane.show_detail_error("Listed attributes only: more needs the secrets get permission.")
+                pane.show_detail_error("Listed attributes only: the rest needs secrets get.")
             else:
                 pane.show_detail_error(f"Details: {exc}")
             return
