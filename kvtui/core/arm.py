@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import ClientAuthenticationError
 
 from kvtui.core.errors import (
     AuthenticationFailed,
@@ -39,6 +40,9 @@ class Subscription:
 
 @dataclass(frozen=True)
 class VaultRef:
+    """A vault as ARM lists it (``kvtui.core.state.SavedVault`` is one the user opened
+    or pinned)."""
+
     name: str
     url: str
     subscription_id: str
@@ -77,13 +81,21 @@ class ArmClient:
         await self._session.close()
 
     async def _get(self, url: str, tenant: str | None) -> dict[str, Any]:
-        token = await self.credential.get_token(self.scope, tenant_id=tenant)
+        try:
+            token = await self.credential.get_token(self.scope, tenant_id=tenant)
+        except ClientAuthenticationError as exc:  # SignInRequired among them
+            raise AuthenticationFailed(
+                f"No token for Azure Resource Manager: {exc.message}"
+            ) from exc
         headers = {"Authorization": f"Bearer {token.token}"}
         try:
             async with self._session.get(url, headers=headers) as resp:
-                body: Any = await resp.json(content_type=None)
                 status = resp.status
                 retry_after = resp.headers.get("Retry-After")
+                try:
+                    body: Any = await resp.json(content_type=None)
+                except ValueError:  # not JSON (a proxy's page, say)
+                    body = None
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise NetworkError(f"Azure Resource Manager could not be reached ({exc}).") from exc
         if status == 200 and isinstance(body, dict):
@@ -160,9 +172,14 @@ class ArmClient:
             )
         return out
 
-    async def all_vaults(self) -> AsyncIterator[SubscriptionResult]:
+    async def all_vaults(
+        self, on_subscriptions: Callable[[list[Subscription]], None] | None = None
+    ) -> AsyncGenerator[SubscriptionResult, None]:
         """(subscription, its vaults or the error it gave), as each subscription answers;
-        the tenants the account can see are searched concurrently."""
+        the tenants the account can see are searched concurrently. A tenant or the tenant
+        list failing gives (None, error). ``on_subscriptions`` hears each tenant's
+        subscriptions before their vaults are asked for (for "Searching 3
+        subscriptions…")."""
         try:
             tenants = await self.tenants()
         except VaultError as exc:
@@ -180,13 +197,15 @@ class ArmClient:
             try:
                 subs = await self.subscriptions(tenant)
             except Exception as exc:  # a tenant needing MFA must not hide the others
-                err = (
-                    exc
-                    if isinstance(exc, VaultError)
-                    else AuthenticationFailed(f"Tenant {tenant}: {exc}")
-                )
+                if isinstance(exc, VaultError):
+                    exc.args = (f"Tenant {tenant}: {exc}",)
+                    err: VaultError = exc
+                else:
+                    err = AuthenticationFailed(f"Tenant {tenant}: {exc}")
                 await queue.put((None, err))
                 return
+            if on_subscriptions is not None:
+                on_subscriptions(subs)
             await asyncio.gather(*(one_sub(s) for s in subs))
 
         async def run_all() -> None:

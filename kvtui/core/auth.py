@@ -214,6 +214,10 @@ class SignIn:
         self.validate_authority = validate_authority
         self._apps: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.token_lock = threading.Lock()
+        """Held around each silent token request: msal-extensions re-reads the cache file
+        without its lock, so a read during another thread's write saw an empty file (no
+        account) when several requests ran at once (ARM lists subscriptions in parallel)."""
 
     # -- msal apps (blocking: call from threads) ---------------------------------------
 
@@ -325,6 +329,10 @@ class MsalCredential:
         self.account = account
 
     def _silent(self, scopes: list[str], tenant: str, claims: str | None) -> dict[str, Any]:
+        with self.sign_in.token_lock:
+            return self._silent_locked(scopes, tenant, claims)
+
+    def _silent_locked(self, scopes: list[str], tenant: str, claims: str | None) -> dict[str, Any]:
         app = self.sign_in._app(tenant)
         raw = next(
             (

@@ -1,13 +1,16 @@
-"""Recent and pinned vaults for the vault picker.
+"""kvtui's one state file: recent and pinned vaults (for the vault picker) and the
+account used last (for a silent start).
 
-Kept in a small JSON file under the user's state directory
-(``platformdirs.user_state_dir("kvtui")/vaults.json``), not in the TOML config file: the
+A small JSON file under the user's state directory
+(``platformdirs.user_state_dir("kvtui")/state.json``), not in the TOML config file: the
 config is the user's own file, which the app only reads. Written atomically (temporary
-file, then rename), 0600. A missing or damaged file means an empty history (a damaged
-one is logged and replaced on the next write); it never stops the app.
+file, then rename), 0600. A missing or damaged file means an empty history and no
+account used last (a damaged one is logged and replaced on the next write); it never
+stops the app.
 
-Every change re-reads the file first, so two kvtui windows do not undo each other's
-pins. Only vault URLs and display names are stored: no tokens, no secret names.
+Every change re-reads the file first and keeps what it does not change, so two kvtui
+windows do not undo each other's pins. Only vault URLs, display names and the account's
+home id are stored: no tokens, no secret names.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ FILE_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
-class VaultRef:
-    """A vault the user opened or pinned."""
+class SavedVault:
+    """A vault the user opened or pinned (``kvtui.core.arm.SavedVault`` is a vault as ARM
+    lists it)."""
 
     url: str
     """Normalised: ``https://host[:port]/``, host in lower case."""
@@ -56,13 +60,73 @@ def normalize_url(url: str) -> str:
 def default_state_path() -> Path:
     from platformdirs import user_state_dir
 
-    return Path(user_state_dir("kvtui")) / "vaults.json"
+    return Path(user_state_dir("kvtui")) / "state.json"
 
 
-def _refs(raw: Any) -> list[VaultRef]:
+def _read(path: Path) -> dict[str, Any]:
+    """The file's object; {} when missing. Raises OSError, UnicodeDecodeError or
+    ValueError when it cannot be read or is damaged."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("expected an object")
+    return data
+
+
+def _update(path: Path, changes: dict[str, Any]) -> None:
+    """Re-read the file, apply ``changes`` to its top-level keys, write it atomically.
+    Raises OSError when it cannot be written (a damaged file is replaced)."""
+    try:
+        data = _read(path)
+    except (OSError, UnicodeDecodeError, ValueError):
+        data = {}
+    data.update(changes)
+    data["version"] = FILE_VERSION
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".state.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# -- the account used last ----------------------------------------------------------------
+
+
+def last_account(path: Path) -> str | None:
+    """The home account id of the account used last, if any."""
+    try:
+        value = _read(path).get("last_account")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return str(value) if value else None
+
+
+def remember_account(path: Path, home_account_id: str | None) -> None:
+    """Remember the account used last (None forgets it); a failure is only logged."""
+    try:
+        _update(path, {"last_account": home_account_id})
+    except OSError as exc:  # a read-only home must not stop the app
+        log.warning("cannot write %s: %s", path, exc)
+
+
+# -- recent and pinned vaults -------------------------------------------------------------
+
+
+def _refs(raw: Any) -> list[SavedVault]:
     if not isinstance(raw, list):
         raise ValueError("expected a list")
-    out: list[VaultRef] = []
+    out: list[SavedVault] = []
     seen: set[str] = set()
     for entry in raw:
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
@@ -72,7 +136,7 @@ def _refs(raw: Any) -> list[VaultRef]:
             for k in ("name", "tenant_id", "subscription_id", "opened")
             if isinstance(entry.get(k), str)
         }
-        ref = VaultRef(url=normalize_url(entry["url"]), **fields)
+        ref = SavedVault(url=normalize_url(entry["url"]), **fields)
         if ref.url not in seen:
             seen.add(ref.url)
             out.append(ref)
@@ -84,8 +148,8 @@ class VaultHistory:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_state_path()
-        self.recent: list[VaultRef] = []
-        self.pinned: list[VaultRef] = []
+        self.recent: list[SavedVault] = []
+        self.pinned: list[SavedVault] = []
         self.load()
 
     # -- file -------------------------------------------------------------------------
@@ -94,16 +158,14 @@ class VaultHistory:
         """Read the file; a missing or damaged one gives an empty history."""
         self.recent, self.pinned = [], []
         try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return
+            data = _read(self.path)
         except (OSError, UnicodeDecodeError) as exc:
             log.warning("cannot read %s (%s): starting with no recent vaults", self.path, exc)
             return
+        except ValueError as exc:
+            log.warning("ignoring damaged %s (%s): starting with no recent vaults", self.path, exc)
+            return
         try:
-            data = json.loads(text)
-            if not isinstance(data, dict):
-                raise ValueError("expected an object")
             recent = _refs(data.get("recent", []))[:MAX_RECENT]
             pinned = _refs(data.get("pinned", []))
         except (ValueError, TypeError) as exc:
@@ -113,25 +175,12 @@ class VaultHistory:
 
     def save(self) -> None:
         """Write atomically; a failure is logged (the history is a convenience)."""
-        data = {
-            "version": FILE_VERSION,
+        changes = {
             "recent": [asdict(r) for r in self.recent],
             "pinned": [asdict(r) for r in self.pinned],
         }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(prefix=".vaults.", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(data, fh, indent=2)
-                    fh.write("\n")
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            _update(self.path, changes)
         except OSError as exc:
             log.warning("cannot save recent vaults to %s: %s", self.path, exc)
 
@@ -144,7 +193,7 @@ class VaultHistory:
         self.load()
         key = normalize_url(url)
         old = next((r for r in self.recent if r.url == key), None)
-        ref = VaultRef(
+        ref = SavedVault(
             url=key,
             name=name or (old.name if old else ""),
             tenant_id=tenant_id or (old.tenant_id if old else ""),
@@ -158,7 +207,7 @@ class VaultHistory:
         self.load()
         key = normalize_url(url)
         if not any(p.url == key for p in self.pinned):
-            self.pinned.append(VaultRef(url=key, name=name, tenant_id=tenant_id))
+            self.pinned.append(SavedVault(url=key, name=name, tenant_id=tenant_id))
             self.save()
 
     def unpin(self, url: str) -> None:

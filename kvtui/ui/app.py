@@ -1,5 +1,6 @@
 """The Textual app: wiring only. Start-up signs in (silently when it can, else the
-login screen), then opens the vault. Screens own their work."""
+login screen), then opens the vault (--vault, else the picker). The command palette
+(ctrl+p or ``:``) switches vaults. Screens own their work."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from kvtui.core.auth import Account, AuthError
+from kvtui.ui.commands import VaultCommands
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.screens.login import LoginScreen
-from kvtui.ui.screens.open_vault import OpenVaultScreen
+from kvtui.ui.screens.picker import PickerScreen
 from kvtui.ui.screens.vault import VaultScreen
 
 log = logging.getLogger("kvtui.ui.app")
@@ -27,9 +29,18 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "kvtui"
+    COMMANDS = App.COMMANDS | {VaultCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit kvtui", priority=True),
         Binding("q", "quit", "Quit", id="app.quit_q", tooltip="Quit kvtui"),
+        Binding(
+            "colon",
+            "command_palette",
+            "Commands",
+            id="app.palette",
+            tooltip="Command palette (also ctrl+p): open another vault, theme, keys…",
+            show=False,
+        ),
     ]
 
     def __init__(self, context: AppContext) -> None:
@@ -57,13 +68,53 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         self.account = account
         self.context.remember_account(account)
         vault = self.context.settings.vault
-        url = self.context.vault_url(vault) if vault else None
+        if vault:
+            name = "" if "://" in vault else vault
+            await self.open_vault(self.context.vault_url(vault), name=name)
+        elif not await self.pick_and_open():
+            self.exit()
+
+    # -- vaults ---------------------------------------------------------------------------
+
+    @property
+    def vault_url(self) -> str | None:
+        """The URL of the open vault, if any."""
+        screens = [s for s in self.screen_stack if isinstance(s, VaultScreen)]
+        return screens[-1].vault_url if screens else None
+
+    async def open_vault(self, url: str, *, name: str = "", tenant_id: str = "") -> None:
+        """Show ``url`` and remember it as recent; an open vault is replaced (its
+        screen and workers end)."""
+        if self.account is None:
+            return
+        self.context.vault_history().record_open(url, name=name, tenant_id=tenant_id)
+        screen = VaultScreen(self.context, self.account, url)
+        if isinstance(self.screen, VaultScreen):
+            await self.switch_screen(screen)
+        else:
+            await self.push_screen(screen)
+
+    def action_open_vault(self) -> None:
+        """The picker; the vault chosen replaces the open one."""
+        self.pick_vault()
+
+    @work(exclusive=True, group="pick", exit_on_error=False)
+    async def pick_vault(self) -> None:
+        await self.pick_and_open()
+
+    async def pick_and_open(self) -> bool:
+        """The picker, then the vault chosen; False if none was."""
+        if self.account is None:
+            return False
+        picker = PickerScreen(self.context, self.account)
+        url = await self.push_screen_wait(picker)
         if url is None:
-            url = await self.push_screen_wait(OpenVaultScreen(self.context))
-            if url is None:
-                self.exit()
-                return
-        await self.push_screen(VaultScreen(self.context, account, url))
+            return False
+        row = picker.describe(url)
+        await self.open_vault(
+            url, name=row.name if row else "", tenant_id=row.tenant_id if row else ""
+        )
+        return True
 
     async def silent_account(self) -> tuple[list[Account], Account | None]:
         """The known accounts, and the one to continue as without a login screen: the

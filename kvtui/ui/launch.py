@@ -7,29 +7,21 @@ The CLI, ``kvtui demo`` and the tests all build the app the same way:
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import msal
 
+from kvtui.core import state
 from kvtui.core.auth import Account, MsalCredential, SignIn, open_token_cache
 from kvtui.core.clouds import Cloud, get_cloud
 from kvtui.core.config import ConfigError, Settings
 from kvtui.core.vault import VaultService
 
 log = logging.getLogger("kvtui.launch")
-
-
-def default_state_path() -> Path:
-    from platformdirs import user_state_dir
-
-    return Path(user_state_dir("kvtui")) / "state.json"
 
 
 def split_authority(authority: str) -> tuple[str, str | None]:
@@ -54,8 +46,8 @@ class AppContext:
     ca_bundle: str | None
     custom_authority: bool
     """--authority was given (the emulator, or a private endpoint)."""
-    state_path: Path = field(default_factory=default_state_path)
-    """Small JSON file remembering the account used last."""
+    state_path: Path = field(default_factory=state.default_state_path)
+    """kvtui/core/state.py's file: the account used last, recent and pinned vaults."""
     retry_total: int = 3
     title: str = "kvtui"
 
@@ -82,32 +74,16 @@ class AppContext:
             retry_total=self.retry_total,
         )
 
-    # -- the account used last --------------------------------------------------------
+    # -- the state file: account used last, recent and pinned vaults -----------------
 
     def last_account_id(self) -> str | None:
-        try:
-            data = json.loads(self.state_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        value = data.get("last_account") if isinstance(data, dict) else None
-        return str(value) if value else None
+        return state.last_account(self.state_path)
 
     def remember_account(self, account: Account | None) -> None:
-        try:
-            self.state_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            data: dict[str, Any] = {}
-            if self.state_path.exists():
-                try:
-                    loaded = json.loads(self.state_path.read_text(encoding="utf-8"))
-                    data = loaded if isinstance(loaded, dict) else {}
-                except ValueError:
-                    data = {}
-            data["last_account"] = account.home_account_id if account else None
-            fd = os.open(self.state_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh)
-        except OSError as exc:  # a read-only home must not stop the app
-            log.warning("cannot write %s: %s", self.state_path, exc)
+        state.remember_account(self.state_path, account.home_account_id if account else None)
+
+    def vault_history(self) -> state.VaultHistory:
+        return state.VaultHistory(self.state_path)
 
 
 def build_context(
@@ -148,7 +124,7 @@ def build_context(
         arm_scope=cloud.arm_scope,
         ca_bundle=ca_bundle,
         custom_authority=custom,
-        state_path=state_path or default_state_path(),
+        state_path=state_path or state.default_state_path(),
         title=title,
     )
 

@@ -1,5 +1,5 @@
-"""Recent and pinned vaults: a small JSON file, written atomically, that never stops the
-app when it is missing or damaged."""
+"""The state file (recent and pinned vaults, the account used last): a small JSON file,
+written atomically, that never stops the app when it is missing or damaged."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from kvtui.core.state import MAX_RECENT, VaultHistory, default_state_path, normalize_url
+from kvtui.core.state import (
+    MAX_RECENT,
+    VaultHistory,
+    default_state_path,
+    last_account,
+    normalize_url,
+    remember_account,
+)
 
 
 def url(i: int) -> str:
@@ -107,5 +114,21 @@ def test_urls_are_normalised_and_the_default_path_is_the_state_dir() -> None:
     assert normalize_url("https://127.0.0.1:8443") == "https://127.0.0.1:8443/"
     assert normalize_url("https://X.vault.azure.net:443/") == "https://x.vault.azure.net/"
     path = default_state_path()
-    assert path.name == "vaults.json" and "kvtui" in path.parts
+    assert path.name == "state.json" and "kvtui" in path.parts
     assert "config" not in str(path.parent).lower()
+
+
+def test_the_account_used_last_shares_the_file_with_the_vaults(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    assert last_account(path) is None
+    history = VaultHistory(path)
+    history.pin(url(1))
+    remember_account(path, "uid.tid")
+    history.record_open(url(2))
+    assert last_account(path) == "uid.tid"
+    assert [p.url for p in VaultHistory(path).pinned] == [url(1)]
+    remember_account(path, None)
+    assert last_account(path) is None
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.write_text("{damaged")
+    assert last_account(path) is None

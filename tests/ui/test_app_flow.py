@@ -1,5 +1,5 @@
-"""Start-up without --vault: the open-vault modal, its validation, and opening another
-vault from the vault screen."""
+"""Start-up without --vault: the picker's open-by-URL modal, its validation, and opening
+another vault from the vault screen."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from kvtui.emulator import EmulatorInfo, EmulatorThread
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.open_vault import OpenVaultScreen
+from kvtui.ui.screens.picker import PickerScreen
 from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.item_table import ItemTable
 from tests.support import Clients, approve_device_code
@@ -33,6 +34,8 @@ async def test_without_a_vault_the_user_types_one_and_can_open_another(
     async with app.run_test(size=SIZE) as pilot:
         _, code = await code_on_screen(pilot)
         await asyncio.to_thread(approve_device_code, info, code)
+        await wait_screen(pilot, PickerScreen)
+        await pilot.press("ctrl+o")  # the picker's "Open by name or URL…"
         modal = await wait_screen(pilot, OpenVaultScreen)
         await pilot.press(*"no", "enter")  # too short for a vault name
         assert "vault name" in str(modal.query_one("#open-vault-error", Static).content)
@@ -43,7 +46,9 @@ async def test_without_a_vault_the_user_types_one_and_can_open_another(
         names = vault.query_one("#table-secrets", ItemTable)
         await wait_until(pilot, lambda: names.total_count == 1, "the first vault's secret")
 
-        await pilot.press("o")
+        await pilot.press("o")  # the picker again, then its open-by-URL modal
+        await wait_screen(pilot, PickerScreen)
+        await pilot.press("ctrl+o")
         modal = await wait_screen(pilot, OpenVaultScreen)
         modal.query_one(Input).value = other.url
         await pilot.press("enter")

@@ -1,4 +1,5 @@
-"""A small modal to type the vault to open (a name or a URL), when none was given."""
+"""A small modal to type the vault to open (a name or a URL): the picker's "Open by name
+or URL…", for a vault ARM does not list."""
 
 from __future__ import annotations
 
@@ -37,9 +38,10 @@ class OpenVaultScreen(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel", id="open_vault.cancel", tooltip="Do not open"),
     ]
 
-    def __init__(self, context: AppContext) -> None:
+    def __init__(self, context: AppContext, initial: str = "") -> None:
         super().__init__()
         self.context = context
+        self.initial = initial
 
     def compose(self) -> ComposeResult:
         with Vertical(id="open-vault"):
@@ -51,6 +53,7 @@ class OpenVaultScreen(ModalScreen[str | None]):
                 markup=False,
             )
             yield Input(
+                self.initial,
                 placeholder="my-vault or https://…",
                 validators=[VaultNameOrUrl()],
                 validate_on=["submitted"],

@@ -1,0 +1,56 @@
+"""The command palette's vault commands (ctrl+p or ``:``): "Open vault…" (the picker)
+and one command per pinned and recent vault, once signed in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING, cast
+from urllib.parse import urlsplit
+
+from rich.text import Text
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from kvtui.core.state import normalize_url
+from kvtui.ui.screens.picker import PickerScreen
+from kvtui.ui.text import literal
+
+if TYPE_CHECKING:
+    from kvtui.ui.app import KvtuiApp
+
+
+class VaultCommands(Provider):
+    """Open another vault: through the picker, or straight to a pinned or recent one."""
+
+    def commands(self) -> Iterator[tuple[Text, str, Callable[[], object]]]:
+        """(display, help, callback) for each command available now."""
+        app = cast("KvtuiApp", self.app)
+        if app.account is None or isinstance(self.screen, PickerScreen):
+            return
+        yield (
+            Text("Open vault…"),
+            "Pick a vault from your subscriptions, or open one by name or URL",
+            app.action_open_vault,
+        )
+        current = normalize_url(app.vault_url) if app.vault_url else None
+        history = app.context.vault_history()
+        seen: set[str] = set()
+        for saved in (*history.pinned, *history.recent):
+            if saved.url in seen or saved.url == current:
+                continue
+            seen.add(saved.url)
+            name = saved.name or urlsplit(saved.url).netloc
+            display = Text("Open vault: ")
+            display.append_text(literal(name))
+            yield display, literal(saved.url).plain, partial(app.open_vault, saved.url)
+
+    async def discover(self) -> Hits:
+        for display, help_text, callback in self.commands():
+            yield DiscoveryHit(display, callback, text=display.plain, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for display, help_text, callback in self.commands():
+            score = matcher.match(f"{display.plain} {help_text}")
+            if score > 0:
+                yield Hit(score, display, callback, text=display.plain, help=help_text)

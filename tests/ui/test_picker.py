@@ -1,0 +1,183 @@
+"""The vault picker against the emulator's ARM slice: every vault of every subscription
+and tenant, filtering, pinned and recent first (across restarts), opening by URL, and
+ARM failures shown in the picker."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static
+
+from kvtui.core.state import VaultHistory
+from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.ui.app import KvtuiApp
+from kvtui.ui.launch import AppContext
+from kvtui.ui.screens.open_vault import OpenVaultScreen
+from kvtui.ui.screens.picker import BY_URL, PickerScreen
+from kvtui.ui.screens.vault import VaultScreen
+from tests.support import approve_device_code
+from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.test_login import code_on_screen
+
+
+def new_vault(emulator: EmulatorThread, tenant: str | None = None) -> tuple[str, str]:
+    """A new empty vault of the session emulator: (name, url)."""
+    name = f"pk{uuid.uuid4().hex[:12]}"
+    vault = emulator.call(emulator.emulator.add_vault(name, tenant=tenant))
+    return name, vault.url
+
+
+async def signed_in_picker(pilot: Pilot[Any], info: EmulatorInfo) -> PickerScreen:
+    """Approve the device code shown; the picker follows (no --vault)."""
+    _, code = await code_on_screen(pilot)
+    await asyncio.to_thread(approve_device_code, info, code)
+    return await wait_screen(pilot, PickerScreen)
+
+
+def rows(picker: PickerScreen) -> list[tuple[str, str, str]]:
+    """(marker, name, url) of the vault rows shown, top to bottom."""
+    table = picker.query_one(DataTable)
+    out = []
+    for row in table.ordered_rows:
+        if row.key.value != BY_URL:
+            cells = table.get_row(row.key)
+            out.append((str(cells[0]), str(cells[1]), str(row.key.value)))
+    return out
+
+
+def cells(picker: PickerScreen, url: str) -> list[str]:
+    return [str(c) for c in picker.query_one(DataTable).get_row(url)]
+
+
+async def listed(pilot: Pilot[Any], picker: PickerScreen, *urls: str) -> None:
+    try:
+        await wait_until(
+            pilot,
+            lambda: not picker.searching and set(urls) <= {u for _, _, u in rows(picker)},
+            "the vaults listed",
+        )
+    except AssertionError as exc:
+        status = picker.query_one("#picker-status", Static).content
+        raise AssertionError(f"{exc} ({status}; {picker.errors})") from None
+
+
+async def test_lists_every_subscription_of_both_tenants_filters_and_opens(
+    info: EmulatorInfo,
+    emulator: EmulatorThread,
+    make_context: Callable[..., AppContext],
+    identity: Any,
+    tmp_path: Path,
+) -> None:
+    _, home = new_vault(emulator)
+    guest_name, guest = new_vault(emulator, tenant=info.other_tenant_id)
+    app = KvtuiApp(make_context(None))
+    async with app.run_test(size=SIZE) as pilot:
+        picker = await signed_in_picker(pilot, info)
+        await listed(pilot, picker, home, guest)
+        status = str(picker.query_one("#picker-status", Static).content)
+        assert status.endswith("in 3 subscriptions"), status  # 2 at home, 1 as a guest
+        assert cells(picker, guest)[1:] == [
+            guest_name,
+            "kvtui partner",
+            "kvtui-emulator",
+            cells(picker, guest)[4],
+            "access policy",
+        ]
+        assert cells(picker, home)[2].startswith("kvtui demo")
+        assert str(picker.query_one("#picker-errors", Static).content) == ""
+
+        await pilot.press(*guest_name[:-3])  # the start of the guest vault's name
+        assert [u for _, _, u in rows(picker)] == [guest]
+        await pilot.press("ctrl+u", *"zzz-no-such")
+        assert rows(picker) == []
+        await pilot.press("ctrl+u", *guest_name)
+        await pilot.press("enter")
+        vault = await wait_screen(pilot, VaultScreen)
+        assert vault.vault_url == guest
+    recent = VaultHistory(tmp_path / "state" / "state.json").recent
+    assert [(r.url, r.name, r.tenant_id) for r in recent] == [
+        (guest, guest_name, info.other_tenant_id)
+    ]
+
+
+async def test_pinned_then_recent_come_first_after_a_restart(
+    info: EmulatorInfo,
+    emulator: EmulatorThread,
+    make_context: Callable[..., AppContext],
+    identity: Any,
+) -> None:
+    pinned_name, pinned = new_vault(emulator)
+    recent_name, recent = new_vault(emulator)
+    app = KvtuiApp(make_context(None))
+    async with app.run_test(size=SIZE) as pilot:
+        picker = await signed_in_picker(pilot, info)
+        await listed(pilot, picker, pinned, recent)
+        await pilot.press(*pinned_name, "tab", "p")  # tab: to the list; p: pin
+        assert rows(picker) == [("★ pinned", pinned_name, pinned)]
+        await pilot.press("slash", "ctrl+u", *recent_name, "enter")
+        vault = await wait_screen(pilot, VaultScreen)
+        assert vault.vault_url == recent
+
+    again = KvtuiApp(make_context(None))  # same state file and token cache: silent
+    async with again.run_test(size=SIZE) as pilot:
+        picker = await wait_screen(pilot, PickerScreen)
+        first_two = [("★ pinned", pinned_name, pinned), ("recent", recent_name, recent)]
+        await listed(pilot, picker, pinned, recent)
+        assert rows(picker)[:2] == first_two
+        assert all(marker == "" for marker, _, _ in rows(picker)[2:])
+
+        await pilot.press(*pinned_name, "tab", "p")  # unpin
+        await pilot.press("slash", "ctrl+u")
+        assert rows(picker)[0] == ("recent", recent_name, recent)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not again.is_running, "kvtui exits")
+    assert VaultHistory(make_context(None).state_path).pinned == []
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+async def test_arm_unreachable_is_a_line_in_the_picker_and_a_url_still_opens(
+    info: EmulatorInfo,
+    emulator: EmulatorThread,
+    make_context: Callable[..., AppContext],
+    identity: Any,
+) -> None:
+    _, url = new_vault(emulator)
+    context = make_context(None, arm_url=f"https://127.0.0.1:{closed_port()}/")
+    app = KvtuiApp(context)
+    async with app.run_test(size=SIZE) as pilot:
+        picker = await signed_in_picker(pilot, info)
+        errors = picker.query_one("#picker-errors", Static)
+        await wait_until(pilot, lambda: not picker.searching, "ARM given up")
+        assert "Azure Resource Manager could not be reached" in str(errors.content)
+        assert "ctrl+o" in str(errors.content)
+        assert errors.display
+        assert str(picker.query_one("#picker-status", Static).content) == (
+            "0 vaults in 0 subscriptions"
+        )
+
+        await pilot.press("ctrl+o")
+        modal = await wait_screen(pilot, OpenVaultScreen)
+        await pilot.press(*"no", "enter")  # too short for a vault name
+        assert "vault name" in str(modal.query_one("#open-vault-error", Static).content)
+        await pilot.press("escape")
+        assert await wait_screen(pilot, PickerScreen) is picker
+
+        await pilot.press(*url, "enter")  # typed into the filter: nothing matches it
+        modal = await wait_screen(pilot, OpenVaultScreen)
+        assert modal.query_one(Input).value == url
+        await pilot.press("enter")
+        vault = await wait_screen(pilot, VaultScreen)
+        assert vault.vault_url == url
+    assert [r.url for r in VaultHistory(context.state_path).recent] == [url]
