@@ -33,6 +33,16 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit kvtui", priority=True),
         Binding("q", "quit", "Quit", id="app.quit_q", tooltip="Quit kvtui"),
+        # Textual adds ctrl+p only when no binding runs the palette: so both are here.
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "palette",
+            id="app.command_palette",
+            tooltip="Open the command palette",
+            show=False,
+            priority=True,
+        ),
         Binding(
             "colon",
             "command_palette",

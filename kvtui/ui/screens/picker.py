@@ -118,6 +118,8 @@ not list), **esc** closes.
         self.subscriptions = 0
         self.answered = 0
         self.searching = True
+        self.moved = False
+        """The user moved the cursor (up/down from the filter)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
@@ -217,7 +219,8 @@ not list), **esc** closes.
 
     def refresh_rows(self) -> None:
         table = self.query_one(DataTable)
-        current = self.highlighted_url()
+        # The row the user moved to stays highlighted as rows arrive; else the top one.
+        current = self.highlighted_url() if self.moved or table.has_focus else None
         table.clear()
         for row in self.rows():
             rank = self.history.rank(row.url)[0]
@@ -231,11 +234,11 @@ not list), **esc** closes.
             cells = (row.name, row.subscription, row.resource_group, row.location, row.access)
             table.add_row(marker, *(literal(c) for c in cells), key=row.url)
         table.add_row(Text(""), Text("Open by name or URL…", style="italic"), key=BY_URL)
-        if current is not None:
-            try:
-                table.move_cursor(row=table.get_row_index(current), animate=False)
-            except RowDoesNotExist:  # the highlighted vault was filtered out
-                table.move_cursor(row=0, animate=False)
+        try:
+            index = table.get_row_index(current) if current is not None else 0
+        except RowDoesNotExist:  # the highlighted vault was filtered out
+            index = 0
+        table.move_cursor(row=index, animate=False)
 
     def describe(self, url: str) -> PickerRow | None:
         """What the picker knows of ``url`` (from ARM), if anything."""
@@ -253,8 +256,8 @@ not list), **esc** closes.
 
     @on(Input.Changed, "#picker-filter")
     def _filter(self) -> None:
+        self.moved = False
         self.refresh_rows()
-        self.query_one(DataTable).move_cursor(row=0, animate=False)
 
     @on(Input.Submitted, "#picker-filter")
     def _submitted(self) -> None:
@@ -276,12 +279,16 @@ not list), **esc** closes.
             self.dismiss(url)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        typing = isinstance(self.focused, Input)  # there, p and / are text
         if action == "pin":
-            return self.is_mounted and self.highlighted_url() is not None
+            return not typing and self.is_mounted and self.highlighted_url() is not None
+        if action == "focus_filter":
+            return not typing
         return True
 
     def action_cursor(self, step: int) -> None:
         table = self.query_one(DataTable)
+        self.moved = True
         table.move_cursor(row=max(0, table.cursor_row + step), animate=False)
 
     def action_pin(self) -> None:
