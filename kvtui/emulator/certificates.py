@@ -554,7 +554,7 @@ def store_version(
         tags=tags,
         attributes=attrs,
         managed=True,
-        kid=vault.object_id("keys", name, version),
+        kid=f"keys/{name}/{version}",
         version=version,
         when=t,
     )

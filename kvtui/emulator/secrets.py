@@ -48,8 +48,12 @@ def secret_bundle_json(
     out["attributes"] = version.attributes.to_json()
     if version.tags is not None:
         out["tags"] = version.tags
-    if version.data.get("kid"):
-        out["kid"] = version.data["kid"]
+    kid = version.data.get("kid")
+    if kid:
+        # Stored relative to the vault ("keys/name/version"), so it follows the vault to
+        # another port; older state may hold an absolute URL: keep only its path.
+        path = kid.split("/", 3)[3] if kid.startswith("https://") else kid
+        out["kid"] = f"{vault.url}{path}"
     if item.extra.get("managed"):
         out["managed"] = True
     return out
@@ -80,7 +84,9 @@ def add_secret_version(
     version: str | None = None,
     when: int | None = None,
 ) -> tuple[Item, Version]:
-    """Add a new version (creating the secret if needed); the caller validated inputs."""
+    """Add a new version (creating the secret if needed); the caller validated inputs.
+    ``kid``: the backing key of a certificate's secret, relative to the vault
+    (``keys/name/version``)."""
     data: dict[str, Any] = {"value": value}
     if content_type is not None:
         data["contentType"] = content_type
