@@ -8,7 +8,7 @@ override). Every field below may appear in it, e.g.::
     read_only = true
     expiry_warning_days = 14
     [keymap]
-    reveal = "ctrl+r"
+    vault.reveal = "x"          # binding id = keys (``?`` lists the bindings)
 """
 
 from __future__ import annotations
@@ -73,6 +73,18 @@ def default_config_path() -> Path:
     return Path(user_config_dir("kvtui")) / "config.toml"
 
 
+def _flatten_keymap(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Binding id -> keys. TOML reads ``vault.reveal = "x"`` as a nested table; binding
+    ids are dotted, so both spellings give ``{"vault.reveal": "x"}``."""
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out.update(_flatten_keymap(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = str(value)
+    return out
+
+
 def _coerce(name: str, value: Any, source: str) -> Any:
     kinds = {f.name: f.type for f in fields(Settings)}
     kind = str(kinds[name])
@@ -89,7 +101,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if name == "keymap":
             if not isinstance(value, dict):
                 raise ValueError(value)
-            return {str(k): str(v) for k, v in value.items()}
+            return _flatten_keymap(value)
         return None if value is None else str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{source}: {name} cannot be {value!r}") from None

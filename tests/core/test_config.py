@@ -20,7 +20,7 @@ def test_flags_beat_environment_beat_file(tmp_path: Path) -> None:
     cfg = tmp_path / "config.toml"
     cfg.write_text(
         'tenant = "from-file"\nvault = "file-vault"\nread_only = true\n'
-        '[keymap]\nreveal = "ctrl+r"\n'
+        '[keymap]\nvault.reveal = "x"\n"vault.copy_menu" = "ctrl+y"\n'
     )
     s = load_settings(
         cfg,
@@ -31,7 +31,7 @@ def test_flags_beat_environment_beat_file(tmp_path: Path) -> None:
     assert s.vault == "flag-vault"
     assert s.expiry_warning_days == 7
     assert s.read_only is True
-    assert s.keymap == {"reveal": "ctrl+r"}
+    assert s.keymap == {"vault.reveal": "x", "vault.copy_menu": "ctrl+y"}
 
 
 @pytest.mark.parametrize(
