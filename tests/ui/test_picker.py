@@ -182,3 +182,31 @@ async def test_arm_unreachable_is_a_line_in_the_picker_and_a_url_still_opens(
         vault = await wait_screen(pilot, VaultScreen)
         assert vault.vault_url == url
     assert [r.url for r in VaultHistory(context.state_path).recent] == [url]
+
+
+async def test_a_long_list_shows_the_first_rows_and_typing_narrows_the_rest(
+    info: EmulatorInfo,
+    emulator: EmulatorThread,
+    make_context: Callable[..., AppContext],
+    identity: Any,
+    monkeypatch: Any,
+) -> None:
+    # Hundreds of vaults would take hundreds of emulator listeners: lower the cap instead.
+    import kvtui.ui.screens.picker as picker_module
+
+    monkeypatch.setattr(picker_module, "MAX_ROWS", 3)
+    name, url = new_vault(emulator)
+    for _ in range(3):
+        new_vault(emulator)
+    app = KvtuiApp(make_context(None))
+    async with app.run_test(size=SIZE) as pilot:
+        picker = await signed_in_picker(pilot, info)
+        await wait_until(pilot, lambda: not picker.searching, "the search ends")
+        table = picker.query_one(DataTable)
+        shown = [str(table.get_row(r.key)[1]) for r in table.ordered_rows]
+        assert len(rows(picker)) == 4  # three vaults and the "more" line
+        assert any("more: type to narrow" in s for s in shown)
+        for ch in name:
+            await pilot.press(ch)
+        assert [u for _, _, u in rows(picker)] == [url]
+        assert not any("more:" in str(table.get_row(r.key)[1]) for r in table.ordered_rows)

@@ -35,6 +35,8 @@ log = logging.getLogger("kvtui.ui.picker")
 
 #: The key of the last row, "Open by name or URL…".
 BY_URL = "open-by-url"
+MORE = "\x00more"
+MAX_ROWS = 150
 COLUMNS = ("", "Name", "Subscription", "Resource group", "Location", "Access")
 
 
@@ -222,7 +224,11 @@ not list), **esc** closes.
         # The row the user moved to stays highlighted as rows arrive; else the top one.
         current = self.highlighted_url() if self.moved or table.has_focus else None
         table.clear()
-        for row in self.rows():
+        rows = self.rows()
+        # DataTable measures every cell it gets: cap what one keystroke redraws (a few
+        # hundred vaults cost well over 100 ms); typing narrows the rest.
+        shown, hidden = rows[:MAX_ROWS], len(rows) - MAX_ROWS
+        for row in shown:
             rank = self.history.rank(row.url)[0]
             marker = (
                 Text("★ pinned", style="bold")
@@ -233,6 +239,9 @@ not list), **esc** closes.
             )
             cells = (row.name, row.subscription, row.resource_group, row.location, row.access)
             table.add_row(marker, *(literal(c) for c in cells), key=row.url)
+        if hidden > 0:
+            more = Text(f"… {hidden} more: type to narrow", style="italic")
+            table.add_row(Text(""), more, key=MORE)
         table.add_row(Text(""), Text("Open by name or URL…", style="italic"), key=BY_URL)
         try:
             index = table.get_row_index(current) if current is not None else 0
@@ -244,13 +253,17 @@ not list), **esc** closes.
         """What the picker knows of ``url`` (from ARM), if anything."""
         return self.arm_rows.get(normalize_url(url))
 
-    def highlighted_url(self) -> str | None:
-        """The URL of the highlighted vault (None on "Open by name or URL…")."""
+    def highlighted_key(self) -> str | None:
         table = self.query_one(DataTable)
         if table.row_count == 0:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return None if key in (None, BY_URL) else key
+        return None if key is None else str(key)
+
+    def highlighted_url(self) -> str | None:
+        """The URL of the highlighted vault (None on "Open by name or URL…")."""
+        key = self.highlighted_key()
+        return None if key in (None, BY_URL, MORE) else key
 
     # -- actions ------------------------------------------------------------------------
 
@@ -272,6 +285,9 @@ not list), **esc** closes.
         self.refresh_bindings()
 
     def open_highlighted(self) -> None:
+        if self.highlighted_key() == MORE:
+            self.action_focus_filter()
+            return
         url = self.highlighted_url()
         if url is None:
             self.action_by_url()
