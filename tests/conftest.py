@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from kvtui.core.vault import VaultService
 from kvtui.emulator import EmulatorInfo, EmulatorSettings, EmulatorThread
-from tests.support import Clients, kv_clients
+from tests.emulator.admin_support import Admin, admin_client
+from tests.support import Clients, kv_clients, open_service
 
 _counter = itertools.count()
 
@@ -50,3 +52,18 @@ async def kv(info: EmulatorInfo, vault_url: str) -> AsyncIterator[Clients]:
     authenticated with a client secret through real msal."""
     async with kv_clients(info, vault_url) as clients:
         yield clients
+
+
+@pytest.fixture
+async def service(info: EmulatorInfo, vault_url: str) -> AsyncIterator[VaultService]:
+    """kvtui's VaultService on this test's vault (client secret, no retries)."""
+    async with open_service(info, vault_url) as svc:
+        yield svc
+
+
+@pytest.fixture
+async def admin(info: EmulatorInfo) -> AsyncIterator[Admin]:
+    """The emulator's admin endpoint; faults and permissions are reset afterwards."""
+    async with admin_client(info) as a:
+        yield a
+        await a.call("POST", "/reset", expect=204)

@@ -235,3 +235,26 @@ def raise_auth_error(message: str) -> Any:
     from azure.core.exceptions import ClientAuthenticationError
 
     raise ClientAuthenticationError(message)
+
+
+@asynccontextmanager
+async def open_service(
+    info: EmulatorInfo, url: str, retry_total: int = 0, on_throttle: Any = None
+) -> AsyncIterator[Any]:
+    """kvtui's VaultService on ``url``, signed in with the emulator's client secret."""
+    from kvtui.core.vault import VaultService
+
+    cred = ClientSecretMsalCredential(info)
+    svc = VaultService(
+        url,
+        cred,  # type: ignore[arg-type]
+        ca_bundle=info.ca_bundle,
+        verify_challenge_resource=False,
+        retry_total=retry_total,
+        on_throttle=on_throttle,
+    )
+    try:
+        yield svc
+    finally:
+        await svc.close()
+        await cred.close()

@@ -8,8 +8,6 @@ import asyncio
 import base64
 import hashlib
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 from azure.keyvault.certificates import (
@@ -37,49 +35,12 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from kvtui.core.details import present_value
 from kvtui.core.errors import PermissionDenied
 from kvtui.core.models import Kind
-from kvtui.core.throttle import ThrottleCallback
 from kvtui.core.vault import VaultService
 from kvtui.emulator import EmulatorInfo, EmulatorThread
-from tests.emulator.admin_support import Admin, admin_client
-from tests.support import ClientSecretMsalCredential
+from tests.emulator.admin_support import Admin
+from tests.support import open_service
 
 ROTATE, NOTIFY = KeyRotationPolicyAction.rotate, KeyRotationPolicyAction.notify
-
-
-@asynccontextmanager
-async def open_service(
-    info: EmulatorInfo,
-    url: str,
-    retry_total: int = 0,
-    on_throttle: ThrottleCallback | None = None,
-) -> AsyncIterator[VaultService]:
-    cred = ClientSecretMsalCredential(info)
-    svc = VaultService(
-        url,
-        cred,
-        ca_bundle=info.ca_bundle,
-        verify_challenge_resource=False,
-        retry_total=retry_total,
-        on_throttle=on_throttle,
-    )
-    try:
-        yield svc
-    finally:
-        await svc.close()
-        await cred.close()
-
-
-@pytest.fixture
-async def service(info: EmulatorInfo, vault_url: str) -> AsyncIterator[VaultService]:
-    async with open_service(info, vault_url) as svc:
-        yield svc
-
-
-@pytest.fixture
-async def admin(info: EmulatorInfo) -> AsyncIterator[Admin]:
-    async with admin_client(info) as a:
-        yield a
-        await a.call("POST", "/reset")
 
 
 # -- keys --------------------------------------------------------------------------------------

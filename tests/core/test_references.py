@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shlex
 import stat
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -28,25 +27,8 @@ from kvtui.core.references import (
     write_export,
 )
 from kvtui.core.vault import VaultService
-from kvtui.emulator import EmulatorInfo
-from tests.support import ClientSecretMsalCredential
 
 AZ = "https://contoso-prod.vault.azure.net"
-
-
-@pytest.fixture
-async def service(info: EmulatorInfo, vault_url: str) -> AsyncIterator[VaultService]:
-    cred = ClientSecretMsalCredential(info)
-    svc = VaultService(
-        vault_url,
-        cred,
-        ca_bundle=info.ca_bundle,
-        verify_challenge_resource=False,
-        retry_total=0,
-    )
-    yield svc
-    await svc.close()
-    await cred.close()
 
 
 async def test_copy_menu_of_a_secret_read_from_the_vault(service: VaultService) -> None:

@@ -4,7 +4,6 @@ over the real SDK against the emulator (faults and permissions set by its admin 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,30 +21,8 @@ from kvtui.core.models import Kind, Status
 from kvtui.core.vault import VaultService
 from kvtui.emulator import EmulatorInfo, EmulatorThread
 from tests.core.conftest import make_sign_in, sign_in_with_device_code
-from tests.emulator.admin_support import Admin, admin_client
+from tests.emulator.admin_support import Admin
 from tests.support import ClientSecretMsalCredential
-
-
-@pytest.fixture
-async def service(info: EmulatorInfo, vault_url: str) -> AsyncIterator[VaultService]:
-    cred = ClientSecretMsalCredential(info)
-    svc = VaultService(
-        vault_url,
-        cred,
-        ca_bundle=info.ca_bundle,  # type: ignore[arg-type]
-        verify_challenge_resource=False,
-        retry_total=0,
-    )
-    yield svc
-    await svc.close()
-    await cred.close()
-
-
-@pytest.fixture
-async def admin(info: EmulatorInfo) -> AsyncIterator[Admin]:
-    async with admin_client(info) as a:
-        yield a
-        await a.call("POST", "/reset")
 
 
 async def test_pages_arrive_one_at_a_time_as_plain_items(

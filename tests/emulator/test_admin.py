@@ -5,22 +5,14 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import AsyncIterator
 
 import pytest
 
 from kvtui.emulator import EmulatorInfo
-from tests.emulator.admin_support import Admin, admin_client
+from tests.emulator.admin_support import Admin
 from tests.support import ClientSecretMsalCredential, kv_clients
 
 _names = (f"adm{os.getpid()}n{i}" for i in itertools.count())
-
-
-@pytest.fixture
-async def admin(info: EmulatorInfo) -> AsyncIterator[Admin]:
-    async with admin_client(info) as a:
-        yield a
-        await a.call("POST", "/reset", expect=204)
 
 
 async def test_info_is_the_json_line(admin: Admin, info: EmulatorInfo) -> None:

@@ -7,7 +7,6 @@ cannot leak into other tests; each test clears what it set.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from azure.core.exceptions import (
@@ -18,15 +17,8 @@ from azure.core.exceptions import (
 )
 
 from kvtui.emulator import EmulatorInfo
-from tests.emulator.admin_support import Admin, admin_client
+from tests.emulator.admin_support import Admin
 from tests.support import Clients, kv_clients
-
-
-@pytest.fixture
-async def admin(info: EmulatorInfo) -> AsyncIterator[Admin]:
-    async with admin_client(info) as a:
-        yield a
-        await a.call("POST", "/reset", expect=204)
 
 
 async def _forbidden(call: object) -> HttpResponseError:

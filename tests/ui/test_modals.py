@@ -6,7 +6,6 @@ files under tmp_path."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,10 @@ import kvtui.ui
 from kvtui.core.models import Kind
 from kvtui.core.references import CopyChoice
 from kvtui.core.vault import VaultService
-from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.emulator import EmulatorThread
 from kvtui.emulator.secrets import add_secret_version
 from kvtui.ui.modals import CopyMenu, ExportScreen, VersionsScreen
-from tests.emulator.admin_support import Admin, admin_client
-from tests.support import ClientSecretMsalCredential
+from tests.emulator.admin_support import Admin
 from tests.ui.conftest import wait_until
 
 SIZE = (120, 36)
@@ -125,28 +123,6 @@ async def test_copy_menu_shows_hostile_strings_literally_on_one_line_each() -> N
 
 
 # -- versions (real emulator) --------------------------------------------------------------
-
-
-@pytest.fixture
-async def service(info: EmulatorInfo, vault_url: str) -> AsyncIterator[VaultService]:
-    cred = ClientSecretMsalCredential(info)
-    svc = VaultService(
-        vault_url,
-        cred,
-        ca_bundle=info.ca_bundle,
-        verify_challenge_resource=False,
-        retry_total=0,
-    )
-    yield svc
-    await svc.close()
-    await cred.close()
-
-
-@pytest.fixture
-async def admin(info: EmulatorInfo) -> AsyncIterator[Admin]:
-    async with admin_client(info) as a:
-        yield a
-        await a.call("POST", "/reset")
 
 
 def seed_secret_versions(emulator: EmulatorThread, vault_url: str) -> list[str]:
