@@ -34,6 +34,13 @@ def _add_emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
         help="initial content of the vaults (default: empty)",
     )
     p.add_argument(
+        "--seed-time",
+        default=None,
+        metavar="ISO",
+        help="the seed's clock, e.g. 2026-01-15T09:00:00Z: the demo seed is then the same "
+        "every run (dates, version ids, keys, certificates)",
+    )
+    p.add_argument(
         "--approve",
         default="auto",
         choices=["auto", "manual"],

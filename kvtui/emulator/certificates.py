@@ -233,9 +233,17 @@ def _extensions(
 
 
 def build_certificate(
-    key: PrivateKey, x509_props: dict[str, Any], not_before: int
+    key: PrivateKey,
+    x509_props: dict[str, Any],
+    not_before: int,
+    *,
+    serial: int | None = None,
+    deterministic: bool = False,
 ) -> x509.Certificate:
-    """A self-signed certificate as the policy's x509_props describe it."""
+    """A self-signed certificate as the policy's x509_props describe it. ``serial``
+    (default: random) and ``deterministic`` (an EC key signs with RFC 6979's
+    deterministic ECDSA; RSA PKCS#1 v1.5 signatures are deterministic anyway) make the
+    same certificate from the same key every time."""
     subject = parse_dn(x509_props["subject"]) if x509_props.get("subject") else x509.Name([])
     not_after = add_months(not_before, int(x509_props.get("validity_months") or 12))
     builder = (
@@ -243,12 +251,14 @@ def build_certificate(
         .subject_name(subject)
         .issuer_name(subject)
         .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
+        .serial_number(serial if serial is not None else x509.random_serial_number())
         .not_valid_before(_utc(not_before))
         .not_valid_after(_utc(not_after))
     )
     for ext, critical in _extensions(key, x509_props):
         builder = builder.add_extension(ext, critical=critical)
+    if deterministic and isinstance(key, ec.EllipticCurvePrivateKey):
+        return builder.sign(key, hashes.SHA256(), ecdsa_deterministic=True)
     return builder.sign(key, hashes.SHA256())
 
 
@@ -590,18 +600,36 @@ def issue_certificate(
     tags: dict[str, str] | None = None,
     enabled: bool = True,
     not_before: int | None = None,
+    key: PrivateKey | None = None,
+    serial: int | None = None,
+    version: str | None = None,
+    when: int | None = None,
+    deterministic: bool = False,
 ) -> tuple[Item, Version]:
-    """Issue a certificate at once (self-signed) and record the completed operation."""
-    key = _policy_key(vault, name, policy)
-    t = now()
+    """Issue a certificate at once (self-signed) and record the completed operation.
+    ``key``, ``serial``, ``version``, ``when`` (the clock) and ``deterministic`` are for
+    reproducible seeds (see :func:`build_certificate`)."""
+    key = key or _policy_key(vault, name, policy)
+    t = now() if when is None else when
     nbf = t if not_before is None else not_before
-    cert = build_certificate(key, policy["x509_props"], nbf)
+    cert = build_certificate(
+        key, policy["x509_props"], nbf, serial=serial, deterministic=deterministic
+    )
     stale = vault.certificates.get(name)
     if stale is not None:  # a new issuance replaces an unfinished one
         stale.versions = [v for v in stale.versions if not v.data.get("pending")]
         stale.extra.pop("pending_policy", None)
     item, v = store_version(
-        vault, name, policy, key, cert, [], tags=tags, enabled=enabled, when=min(t, nbf)
+        vault,
+        name,
+        policy,
+        key,
+        cert,
+        [],
+        tags=tags,
+        enabled=enabled,
+        version=version,
+        when=min(t, nbf),
     )
     op = _operation(policy["issuer"], build_csr(key, policy["x509_props"]), v.version)
     op["status"] = "completed"
@@ -651,11 +679,18 @@ def create_self_signed(
     content_type: str = PKCS12,
     tags: dict[str, str] | None = None,
     enabled: bool = True,
+    key: PrivateKey | None = None,
+    serial: int | None = None,
+    version: str | None = None,
+    when: int | None = None,
+    deterministic: bool = False,
 ) -> Item:
     """Create a complete self-signed certificate (backing key and secret, policy,
     completed operation) synchronously; for seeds and demos. ``subject`` defaults to
     ``CN=<name>``; ``not_before`` (unix seconds) back-dates it, e.g. to make an expired
-    or nearly expiring certificate."""
+    or nearly expiring certificate. For a certificate that is the same every run, pass
+    its ``key`` (of ``key_type``), ``serial``, ``version``, ``when`` (the time it is
+    created at, default now) and ``deterministic=True``."""
     key_props: dict[str, Any] = {"kty": key_type, "exportable": True, "reuse_key": False}
     if key_type.upper().startswith("EC"):
         key_props["crv"] = curve
@@ -675,7 +710,17 @@ def create_self_signed(
     }
     policy = normalize_policy(raw, default_issuer="Self")
     item, _ = issue_certificate(
-        vault, name, policy, tags=tags, enabled=enabled, not_before=not_before
+        vault,
+        name,
+        policy,
+        tags=tags,
+        enabled=enabled,
+        not_before=not_before,
+        key=key,
+        serial=serial,
+        version=version,
+        when=when,
+        deterministic=deterministic,
     )
     return item
 

@@ -211,7 +211,7 @@ class Emulator:
         self._vault_runners[name] = await self._serve(app, sock)
         state.vaults[name] = vault
         if seed:
-            seed_vault(vault, seed)
+            seed_vault(vault, seed, self.settings.seed_time)
         if self.info is not None:
             self.info.vaults[name] = vault.url
         return vault
