@@ -9,7 +9,7 @@ demand. A secret's detail is its properties as listed: its value is never fetche
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, ClassVar
 
@@ -96,12 +96,21 @@ details below (a secret's properties, never its value). **r** lists again,
         "versions--error",
     }
 
-    def __init__(self, service: VaultService, kind: Kind, name: str, warn_days: int) -> None:
+    def __init__(
+        self,
+        service: VaultService,
+        kind: Kind,
+        name: str,
+        warn_days: int,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        """``now``: the clock for the expiry marks (tests pin it)."""
         super().__init__()
         self.service = service
         self.kind = kind
         self.item_name = name
         self.warn_days = warn_days
+        self.now: Callable[[], datetime] = now or (lambda: datetime.now(timezone.utc))
         self.versions: list[Item] = []
         self.details: dict[str, Detail] = {}
         self.detail_errors: dict[str, str] = {}
@@ -172,7 +181,7 @@ details below (a secret's properties, never its value). **r** lists again,
         table.loading = False
         table.clear()
         self._shown = None
-        now = datetime.now(timezone.utc)
+        now = self.now()
         for n, item in enumerate(self.versions):
             style = self._row_style(item, now)
             version = (item.version or "")[:SHORT_VERSION]
@@ -283,7 +292,7 @@ details below (a secret's properties, never its value). **r** lists again,
 
     def _common(self, item: Item) -> _Lines:
         lines = self._lines()
-        now = datetime.now(timezone.utc)
+        now = self.now()
         lines.add("Version", item.version or "")
         lines.add("Id", item.id)
         lines.add("Enabled", _yes(item.enabled))

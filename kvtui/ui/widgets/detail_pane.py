@@ -17,7 +17,7 @@ Usage::
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import ClassVar
 
@@ -99,12 +99,15 @@ class DetailPane(VerticalScroll, can_focus=True):
         self,
         *,
         warn_days: int = 30,
+        now: Callable[[], datetime] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
+        """``now``: the clock for "in 12 days" and the expiry marks (tests pin it)."""
         super().__init__(name=name, id=id, classes=classes)
         self.warn_days = warn_days
+        self.now: Callable[[], datetime] = now or (lambda: datetime.now(timezone.utc))
         self.item: Item | None = None
         self.detail: Detail | None = None
         self.detail_error: str | None = None
@@ -210,7 +213,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         heading = Text(f"{item.kind.singular} ", style=self._style("label"))
         heading.append_text(self._lit(item.name, self._style("heading")))
         parts.append(heading)
-        status = item.status(warn_days=self.warn_days)
+        status = item.status(self.now(), warn_days=self.warn_days)
         if status is Status.EXPIRED:
             parts.append(Text("✖ expired", style=self._style("expired")))
         elif status is Status.EXPIRING:
@@ -248,11 +251,12 @@ class DetailPane(VerticalScroll, can_focus=True):
             rows.append(("Content type", item.content_type or "—"))
         if isinstance(self.detail, SecretDetail) and self.detail.key_id:
             rows.append(("Certificate key", self.detail.key_id))
-        rows.append(("Created", format_time(item.created)))
-        rows.append(("Updated", format_time(item.updated)))
-        rows.append(("Not before", format_time(item.not_before)))
-        expires = self._lit(format_time(item.expires))
-        status = item.status(warn_days=self.warn_days)
+        now = self.now()
+        rows.append(("Created", format_time(item.created, now)))
+        rows.append(("Updated", format_time(item.updated, now)))
+        rows.append(("Not before", format_time(item.not_before, now)))
+        expires = self._lit(format_time(item.expires, now))
+        status = item.status(now, warn_days=self.warn_days)
         if status is Status.EXPIRED:
             expires.stylize(self._style("expired"))
             expires.append("  ✖ expired")
@@ -324,8 +328,8 @@ class DetailPane(VerticalScroll, can_focus=True):
             ("Serial", d.serial or "—"),
             ("Thumbprint", d.sha1 or "—"),
             ("SHA-256", d.sha256 or "—"),
-            ("Valid from", format_time(d.not_before)),
-            ("Valid until", format_time(d.not_after)),
+            ("Valid from", format_time(d.not_before, self.now())),
+            ("Valid until", format_time(d.not_after, self.now())),
             ("Key", key or "—"),
             ("Signature", d.signature_algorithm or "—"),
         ]
