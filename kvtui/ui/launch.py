@@ -8,8 +8,9 @@ The CLI, ``kvtui demo`` and the tests all build the app the same way:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,6 +23,10 @@ from kvtui.core.config import ConfigError, Settings
 from kvtui.core.vault import VaultService
 
 log = logging.getLogger("kvtui.launch")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def split_authority(authority: str) -> tuple[str, str | None]:
@@ -50,6 +55,8 @@ class AppContext:
     """kvtui/core/state.py's file: the account used last, recent and pinned vaults."""
     retry_total: int = 3
     title: str = "kvtui"
+    now: Callable[[], datetime] = utc_now
+    """The clock of "in 12 days", expiry marks and ``status:`` filters (tests pin it)."""
 
     # -- vaults -------------------------------------------------------------------------
 
