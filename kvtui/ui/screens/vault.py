@@ -269,8 +269,17 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                     error.display = False
                     yield error
                     with Horizontal(classes="kind-body"):
-                        yield ItemTable(kind, warn_days=self.warn_days, id=f"table-{kind.value}")
-                        yield DetailPane(warn_days=self.warn_days, id=f"detail-{kind.value}")
+                        yield ItemTable(
+                            kind,
+                            warn_days=self.warn_days,
+                            now=self.context.now,
+                            id=f"table-{kind.value}",
+                        )
+                        yield DetailPane(
+                            warn_days=self.warn_days,
+                            now=self.context.now,
+                            id=f"detail-{kind.value}",
+                        )
                     yield Static("", id=f"status-{kind.value}", classes="vault-status")
         yield Footer()
 
@@ -777,7 +786,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         if item is None:
             return
         await self.app.push_screen_wait(
-            VersionsScreen(self.service, self.kind, item.name, self.warn_days)
+            VersionsScreen(self.service, self.kind, item.name, self.warn_days, self.context.now)
         )
 
     @work(group="modal", exclusive=True, exit_on_error=False)
