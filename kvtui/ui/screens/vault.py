@@ -73,6 +73,8 @@ NARROW = 140
 FILL_FIRST = 100
 #: Wait this long on an item before reading its details (holding an arrow key down).
 DETAIL_DELAY = 0.15
+#: While a listing streams in, its count is updated at most this often.
+STATUS_EVERY = 0.1
 
 
 def sign_in_required(exc: BaseException) -> SignInRequired | None:
@@ -240,6 +242,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         self.errors: dict[Kind, VaultError | None] = dict.fromkeys(KINDS, None)
         self._details: dict[Kind, Detail | None] = dict.fromkeys(KINDS, None)
         self._throttle_until = 0.0
+        self._status_due: set[Kind] = set()
         self._sign_in_lock = asyncio.Lock()
         self._auth_generation = 0
         self._signed_in = True
@@ -372,6 +375,19 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             label += " ⚠"
         self.query_one(TabbedContent).get_tab(kind.value).label = label
 
+    def _update_status_soon(self, kind: Kind) -> None:
+        """The status line and tab label within STATUS_EVERY seconds: each update lays
+        out the screen again, too much for every page of a long listing."""
+        if kind in self._status_due:
+            return
+        self._status_due.add(kind)
+
+        def update() -> None:
+            self._status_due.discard(kind)
+            self._update_status(kind)
+
+        self.set_timer(STATUS_EVERY, update, name=f"status-{kind.value}")
+
     def _show_error(self, kind: Kind, exc: VaultError | None) -> None:
         self.errors[kind] = exc
         panel = self.query_one(f"#error-{kind.value}", Static)
@@ -488,7 +504,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             try:
                 async for page in self.service.list_pages(kind):
                     table.append_items(page)
-                    self._update_status(kind)
+                    self._update_status_soon(kind)
             except VaultError as exc:
                 self.listing[kind] = False
                 required = sign_in_required(exc)

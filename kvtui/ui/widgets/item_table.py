@@ -305,6 +305,7 @@ class ItemTable(ScrollView, can_focus=True):
         self._widths: tuple[int, ...] = ()
         self._layout_width = -1
         self._line_cache: LRUCache[tuple[int, bool], Strip] = LRUCache(1024)
+        self._base_style: Style | None = None
         self._reset_natural()
 
     # -- public API -------------------------------------------------------------------
@@ -397,17 +398,19 @@ class ItemTable(ScrollView, can_focus=True):
         cursor_on_screen = 0 <= self._cursor - top < self._page_height()
         cursor_screen_row = self._cursor - top
         above = 0
+        first = len(self._view)  # the first row that moved or is new
         had_rows = bool(self._view)
         for i in selected:
             pos = self._bisect(self._view, i, use_rank=True)
             self._view.insert(pos, i)
+            first = min(first, pos)
             if had_rows and pos <= self._cursor:
                 self._cursor += 1
             if pos < top:
                 above += 1
         if self._sampled < _SAMPLE:
             self._measure(new[: _SAMPLE - self._sampled])
-        self._ensure_layout()
+        relayout = self._ensure_layout()
         self._update_virtual_size()
         if not self._user_moved:
             # Untouched: the first row stays highlighted, the top stays in view.
@@ -417,7 +420,10 @@ class ItemTable(ScrollView, can_focus=True):
             self.scroll_to(y=self._cursor - cursor_screen_row, animate=False, force=True)
         elif not cursor_on_screen and above and top > 0:
             self.scroll_to(y=top + above, animate=False, force=True)
-        self.refresh()
+        # Rows arriving below the screen (the usual case: the service sends names in
+        # order) change nothing on it but the scrollbar: no repaint.
+        if relayout or not had_rows or first < int(self.scroll_y) + self._page_height():
+            self.refresh()
         if self._freeze_gc and len(self._items) >= _FREEZE_FROM:
             gc.freeze()
 
@@ -532,24 +538,34 @@ class ItemTable(ScrollView, can_focus=True):
 
     def _on_focus(self, event: events.Focus) -> None:
         self._line_cache.clear()
+        self._base_style = None
         self.refresh()
 
     def _on_blur(self, event: events.Blur) -> None:
         self._line_cache.clear()
+        self._base_style = None
         self.refresh()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._line_cache.clear()
+        self._base_style = None
         self.refresh()
 
     # -- rendering ----------------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # One base style per pass: rich_style walks every ancestor's styles.
+        self._base_style = None
+        return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         scroll_x, scroll_y = self.scroll_offset
         self._ensure_layout()
-        base = self.rich_style
+        base = self._base_style
+        if base is None:
+            base = self._base_style = self.rich_style
         if y == 0:
             strip = self._header_strip(base)
         else:
@@ -655,14 +671,16 @@ class ItemTable(ScrollView, can_focus=True):
         if grew:
             self._layout_width = -1
 
-    def _ensure_layout(self) -> None:
+    def _ensure_layout(self) -> bool:
+        """Compute the column widths if the width or the natural widths changed (True)."""
         width = self.size.width
         if width == self._layout_width:
-            return
+            return False
         self._layout_width = width
         self._widths = self._compute_widths(width)
         self._line_cache.clear()
         self._update_virtual_size()
+        return True
 
     def _compute_widths(self, width: int) -> tuple[int, ...]:
         """Fixed columns at their width; the rest shared out name, type, tags, name."""
@@ -688,7 +706,22 @@ class ItemTable(ScrollView, can_focus=True):
 
     def _update_virtual_size(self) -> None:
         width = self._render_width() if self._widths else self.size.width
-        self.virtual_size = Size(width, len(self._view) + 1)
+        size = Size(width, len(self._view) + 1)
+        old = self.virtual_size
+        if size == old:
+            return
+        if (
+            self.is_mounted
+            and size.width == old.width
+            and min(size.height, old.height) > self.outer_size.height
+            and self.show_vertical_scrollbar
+        ):
+            # Only the length changed, the scrollbar stays: setting the reactive would
+            # lay out the whole screen and repaint every row (for every page loaded).
+            self.set_reactive(ItemTable.virtual_size, size)
+            self.vertical_scrollbar.window_virtual_size = size.height
+        else:
+            self.virtual_size = size
 
     def _column_at(self, x: int) -> ColumnKey | None:
         left = 1
