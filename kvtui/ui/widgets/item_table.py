@@ -16,14 +16,19 @@ Usage (a vault screen)::
 
 It posts :class:`ItemTable.Highlighted` when the cursor moves to another item and
 :class:`ItemTable.Selected` on enter (or a click on the highlighted row).
+
+Rows arriving below the screen cost no repaint (only the scrollbar, when its thumb
+moves). Tens of thousands of items also make every full garbage collection slow: the
+owner that loads them keeps them out of the collector's way
+(:func:`kvtui.ui.screens.vault.keep_out_of_gc`).
 """
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from math import ceil
 from typing import Any, ClassVar, Literal
 
 from rich.cells import cell_len
@@ -36,6 +41,7 @@ from textual.cache import LRUCache
 from textual.geometry import Region, Size, Spacing
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from kvtui.core.filtering import ItemIndex, Matcher, compile_query, order_by_rank
@@ -152,8 +158,18 @@ def _sort_values(items: Sequence[Item], column: ColumnKey, kind: Kind) -> list[A
 
 
 _SAMPLE = 500  # items measured for the natural column widths
-_FREEZE_FROM = 500  # items; see ItemTable(freeze_gc=...)
 _NAME_FIRST = 32  # the name column gets this much before type and tags widen
+
+
+def _thumb(bar: ScrollBar, virtual: int) -> tuple[int, int] | None:
+    """Where a vertical scrollbar draws its thumb, in eighths of a cell (as
+    ``ScrollBarRender.render_bar`` computes it)."""
+    size, window = bar.size.height, bar.window_size
+    if not (window and size and virtual and size != virtual and virtual != window):
+        return None
+    thumb = max(1, window / (virtual / size))
+    start = int((size - thumb) * (bar.position / (virtual - window)) * 8)
+    return start, start + ceil(thumb * 8)
 
 
 class ItemTable(ScrollView, can_focus=True):
@@ -264,7 +280,6 @@ class ItemTable(ScrollView, can_focus=True):
         *,
         warn_days: int = 30,
         now: Callable[[], datetime] | None = None,
-        freeze_gc: bool = True,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -275,17 +290,11 @@ class ItemTable(ScrollView, can_focus=True):
             kind: What the table lists (decides the third column).
             warn_days: Items expiring within this many days are marked "expiring".
             now: Clock for the expiry markers and ``status:`` filters (tests pin it).
-            freeze_gc: Once the table holds 500 items, each page appended calls
-                ``gc.freeze()``: the items live as long as the table, and a full
-                collection over tens of thousands of them blocks a frame for 50-100 ms
-                (measured: bench/bench_table.py). The cost: cyclic garbage that exists
-                at that moment is only collected after ``gc.unfreeze()``.
         """
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._kind = kind
         self.warn_days = warn_days
         self._now: Callable[[], datetime] = now or (lambda: datetime.now(timezone.utc))
-        self._freeze_gc = freeze_gc
         self._columns = columns_for(kind)
         self._items: list[Item] = []
         self._index = ItemIndex()
@@ -424,8 +433,6 @@ class ItemTable(ScrollView, can_focus=True):
         # order) change nothing on it but the scrollbar: no repaint.
         if relayout or not had_rows or first < int(self.scroll_y) + self._page_height():
             self.refresh()
-        if self._freeze_gc and len(self._items) >= _FREEZE_FROM:
-            gc.freeze()
 
     def refresh_items(self) -> None:
         """Items were changed in place (details filled in: key type, subject): index,
@@ -719,7 +726,13 @@ class ItemTable(ScrollView, can_focus=True):
             # Only the length changed, the scrollbar stays: setting the reactive would
             # lay out the whole screen and repaint every row (for every page loaded).
             self.set_reactive(ItemTable.virtual_size, size)
-            self.vertical_scrollbar.window_virtual_size = size.height
+            # The scrollbar is redrawn only when its thumb moves: once the list is a
+            # few screens long, a page more does not change it.
+            bar = self.vertical_scrollbar
+            before = _thumb(bar, bar.window_virtual_size)
+            bar.set_reactive(ScrollBar.window_virtual_size, size.height)
+            if _thumb(bar, size.height) != before:
+                bar.refresh()
         else:
             self.virtual_size = size
 
