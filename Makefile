@@ -39,8 +39,8 @@ imports: $(STAMP) ## import-linter contracts (no Textual in the core or the emul
 
 check: lint typecheck imports test ## Everything CI should be happy with
 
-screenshots: $(STAMP) ## Write SVG screenshots of the app into screenshots/
-	@echo "screenshots: nothing to capture until the app exists (issue 4)"
+screenshots: $(STAMP) ## Write SVG screenshots of the app into screenshots/ (fixed demo data)
+	$(BIN)/python -m kvtui.tools.screenshots screenshots
 
 bench: $(STAMP) ## Run the benchmarks against the emulator
 	@echo "bench: no benchmarks yet (issue 4)"

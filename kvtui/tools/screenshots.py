@@ -1,0 +1,332 @@
+"""``make screenshots``: SVG screenshots of the real app against the bundled emulator.
+
+``python -m kvtui.tools.screenshots [DIR]`` starts the emulator in this process with
+the demo seed at a fixed time (:data:`T0`) on fixed ports, runs the app once per scene
+with its clock at :data:`CLOCK`, and writes ``DIR/<scene>.svg`` (default
+``screenshots/``). The same scenes are the snapshot tests' (tests/ui/test_snapshots.py),
+so what the README shows is what the tests check. Secret values stay masked: no scene
+reveals one.
+
+Everything on screen is the same every run: dates (relative to T0 and the frozen
+clock), version ids, keys and certificates (derived from their names), the vault's URL
+(fixed ports) and the sign-in code (fixed through the emulator's identity settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Input, Tabs
+
+from kvtui.core.config import Settings
+from kvtui.core.models import Kind
+from kvtui.emulator import EmulatorInfo, EmulatorSettings, EmulatorThread
+from kvtui.ui.app import KvtuiApp
+from kvtui.ui.launch import AppContext, build_context
+from kvtui.ui.modals.copy_menu import CopyMenu
+from kvtui.ui.modals.versions import VersionsScreen
+from kvtui.ui.screens.login import LoginScreen
+from kvtui.ui.screens.vault import VaultScreen
+from kvtui.ui.widgets.detail_pane import DetailPane
+from kvtui.ui.widgets.item_table import ItemTable
+
+#: The demo seed's clock: every date in the vault is relative to it.
+T0 = datetime(2026, 1, 15, 9, 0, tzinfo=timezone.utc)
+#: The app's clock: an hour after the seed.
+CLOCK = T0 + timedelta(hours=1)
+#: The emulator's identity platform and ARM; the demo vault listens on the next port.
+PORT = 47_310
+#: Terminal size of every scene: wide enough for the detail pane beside the table.
+SIZE = (160, 42)
+#: Held while the fixed ports are in use (the snapshot tests and this script).
+LOCK = Path(tempfile.gettempdir()) / "kvtui-screenshots-port.lock"
+#: Fixed sign-in code and address for the login scene.
+USER_CODE = "BHTQ7K2WX"
+VERIFICATION_URI = "https://microsoft.com/devicelogin"
+
+Scene = Callable[[Pilot[Any]], Awaitable[None]]
+#: The keys that show a tab, through another one (see vault_ready).
+TAB_KEYS = {Kind.SECRETS: ("2", "1"), Kind.KEYS: ("3", "2"), Kind.CERTIFICATES: ("2", "3")}
+
+
+# -- the emulator ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def fixed_port_emulator(state_dir: Path) -> Iterator[EmulatorThread]:
+    """The emulator on :data:`PORT` with the demo vault seeded at :data:`T0` and device
+    codes approved at once; one at a time on this machine (a lock file), since the
+    ports are fixed."""
+    LOCK.touch(exist_ok=True)
+    with LOCK.open("r+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        thread = EmulatorThread(
+            EmulatorSettings(
+                vaults=["demo"],
+                seed="demo",
+                seed_time=int(T0.timestamp()),
+                approve="auto",
+                approve_delay=0,
+                state_dir=state_dir,
+                port=PORT,
+            )
+        )
+        try:
+            thread.start()
+        except OSError as exc:
+            thread.stop()
+            raise OSError(f"port {PORT} or {PORT + 1} is in use ({exc})") from exc
+        try:
+            identity_settings(thread.info, interval=0)
+            yield thread
+        finally:
+            thread.stop()
+
+
+def identity_settings(info: EmulatorInfo, **values: Any) -> None:
+    """PATCH the emulator's identity settings (its admin endpoint)."""
+    from kvtui.core.auth import http_session
+
+    with http_session(info.ca_bundle) as http:
+        http.trust_env = False  # loopback: never through a proxy
+        url = f"{info.admin_url}/identity/settings"
+        http.patch(url, json=values, timeout=10).raise_for_status()
+
+
+def make_app(info: EmulatorInfo, folder: Path, *, organizations: bool = False) -> KvtuiApp:
+    """The app on the demo vault, its clock at :data:`CLOCK`, its token cache and state
+    file in ``folder``; ``organizations``: sign in through ``/organizations`` (the
+    login screen then shows no tenant id, which changes with the emulator's state)."""
+    base = info.authority.rsplit("/", 1)[0]
+    settings = Settings(
+        authority=f"{base}/organizations" if organizations else info.authority,
+        ca_bundle=info.ca_bundle,
+        client_id=info.client_id,
+        arm_url=info.arm_url,
+        vault=info.vaults["demo"],
+        token_cache=str(folder / "cache" / "tokens.bin"),
+    )
+    context: AppContext = build_context(settings, state_path=folder / "state" / "state.json")
+    context.retry_total = 0
+    context.now = lambda: CLOCK
+    return KvtuiApp(context)
+
+
+# -- driving the app ---------------------------------------------------------------------
+
+
+async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object], what: str) -> None:
+    """Let the app run until ``predicate()`` holds (the cap only stops a hang)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while not predicate():
+        if loop.time() > deadline:
+            raise TimeoutError(f"never happened: {what}")
+        await pilot.pause(0.05)
+
+
+def _vault(pilot: Pilot[Any]) -> VaultScreen:
+    screens = [s for s in pilot.app.screen_stack if isinstance(s, VaultScreen)]
+    assert screens, "no vault screen"
+    return screens[-1]
+
+
+def _loaded(screen: VaultScreen) -> bool:
+    """Every tab listed, the keys' and certificates' third column filled in."""
+    tables = {t.kind: t for t in screen.query(ItemTable)}
+    if len(tables) < len(Kind) or not all(t.is_mounted for t in tables.values()):
+        return False
+    if any(screen.listing[k] or tables[k].total_count == 0 for k in Kind):
+        return False
+    keys = tables[Kind.KEYS].rows
+    certificates = tables[Kind.CERTIFICATES].rows
+    return all(i.key_type for i in keys) and all(i.subject for i in certificates)
+
+
+def _detail_shown(screen: VaultScreen, kind: Kind) -> bool:
+    pane = screen.query_one(f"#detail-{kind.value}", DetailPane)
+    table = screen.query_one(f"#table-{kind.value}", ItemTable)
+    item = table.cursor_item
+    return item is not None and pane.item is item and pane.detail is not None
+
+
+def _tabs_settled(screen: VaultScreen) -> bool:
+    """The tab underline has reached the active tab (it moves, animated, a moment after
+    a tab's label changes, e.g. when its count arrives)."""
+    tabs = screen.query_one(Tabs)
+    active = tabs.active_tab
+    if active is None:
+        return False
+    underline = tabs.query_one("Underline")
+    span = active.virtual_region.shrink(active.styles.gutter).column_span
+    here = (getattr(underline, "highlight_start", None), getattr(underline, "highlight_end", None))
+    return here == span
+
+
+async def vault_ready(pilot: Pilot[Any], kind: Kind = Kind.SECRETS) -> VaultScreen:
+    """Signed in, every tab loaded, ``kind``'s tab on show with its detail."""
+    await wait_until(
+        pilot, lambda: any(isinstance(s, VaultScreen) for s in pilot.app.screen_stack), "vault"
+    )
+    screen = _vault(pilot)
+    await wait_until(pilot, lambda: _loaded(screen), "every tab loaded")
+    await pilot.pause()
+    # Through another tab: the underline can stay as wide as "Secrets…" when the count
+    # arrives as it moves (Textual measures the tab before its new label is laid out);
+    # moving it again puts it under the label as it is now.
+    await pilot.press(*TAB_KEYS[kind])
+    await wait_until(pilot, lambda: screen.kind is kind, f"the {kind.value} tab")
+    await wait_until(pilot, lambda: _detail_shown(screen, kind), f"{kind.value} detail")
+    await wait_until(pilot, lambda: _tabs_settled(screen), "the tab underline")
+    await pilot.pause()
+    return screen
+
+
+async def secrets(pilot: Pilot[Any]) -> None:
+    """The secrets tab, the first secret's detail beside it (value masked)."""
+    await vault_ready(pilot)
+
+
+async def keys(pilot: Pilot[Any]) -> None:
+    """The keys tab with the first key's detail."""
+    await vault_ready(pilot, Kind.KEYS)
+
+
+async def certificates(pilot: Pilot[Any]) -> None:
+    """The certificates tab with the first certificate's detail."""
+    await vault_ready(pilot, Kind.CERTIFICATES)
+
+
+async def filtered(pilot: Pilot[Any]) -> None:
+    """``/`` and ``tag:env=prod settings`` typed: the secrets that match, the box open."""
+    screen = await vault_ready(pilot)
+    await pilot.press("slash")
+    box = screen.query_one("#filter-secrets", Input)
+    box.cursor_blink = False
+    await pilot.press(*"tag:env=prod")
+    table = screen.query_one("#table-secrets", ItemTable)
+    await wait_until(pilot, lambda: table.filter_text == "tag:env=prod", "the filter")
+    await wait_until(pilot, lambda: _detail_shown(screen, Kind.SECRETS), "the match's detail")
+    await pilot.pause()
+
+
+async def versions(pilot: Pilot[Any]) -> None:
+    """The versions of a secret with twelve (filtered to it first)."""
+    screen = await vault_ready(pilot)
+    await pilot.press("slash", *"billing-db-connection", "enter")
+    await wait_until(pilot, lambda: _detail_shown(screen, Kind.SECRETS), "the secret's detail")
+    await pilot.press("v")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, VersionsScreen), "versions")
+    modal = pilot.app.screen
+    assert isinstance(modal, VersionsScreen)
+    await wait_until(pilot, lambda: len(modal.versions) > 1, "the versions listed")
+    await pilot.pause()
+
+
+async def copy_menu(pilot: Pilot[Any]) -> None:
+    """``y`` on a secret: what can be copied (never its value)."""
+    await vault_ready(pilot)
+    await pilot.press("y")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, CopyMenu), "the copy menu")
+    await pilot.pause()
+
+
+async def login(pilot: Pilot[Any]) -> None:
+    """The sign-in code, its address and QR code, the countdown frozen at 9:59."""
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, LoginScreen), "login")
+    screen = pilot.app.screen
+    assert isinstance(screen, LoginScreen)
+    await wait_until(pilot, lambda: screen.phase == "code", "the code")
+    flow = screen.flow
+    assert flow is not None
+    screen.clock = lambda: flow.expires_at - 599.5  # "expires in 9:59"
+    screen.update_countdown()
+    await pilot.pause()
+
+
+@dataclass(frozen=True)
+class Shot:
+    name: str
+    scene: Scene
+    signed_in: bool = True
+    """False: the device code waits for approval (the login screen stays)."""
+
+
+SHOTS = (
+    Shot("login", login, signed_in=False),
+    Shot("secrets", secrets),
+    Shot("keys", keys),
+    Shot("certificates", certificates),
+    Shot("filter", filtered),
+    Shot("versions", versions),
+    Shot("copy-menu", copy_menu),
+)
+
+
+# -- the script --------------------------------------------------------------------------
+
+
+async def _take(shot: Shot, info: EmulatorInfo, folder: Path) -> str:
+    app = make_app(info, folder, organizations=not shot.signed_in)
+    async with app.run_test(size=SIZE) as pilot:
+        await shot.scene(pilot)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+        svg = app.export_screenshot(title=f"kvtui — {shot.name}")
+        app.exit()
+    return svg
+
+
+def take_all(out: Path, names: list[str] | None = None) -> list[Path]:
+    """Write ``out/<name>.svg`` for every shot (or those named)."""
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="kvtui-shots-") as tmp:
+        base = Path(tmp)
+        with fixed_port_emulator(base / "emulator") as emulator:
+            info = emulator.info
+            for shot in SHOTS:
+                if names and shot.name not in names:
+                    continue
+                if shot.signed_in:
+                    identity_settings(info, approve="auto", approve_delay=0, interval=0)
+                else:
+                    identity_settings(
+                        info,
+                        approve="manual",
+                        user_code=USER_CODE,
+                        verification_uri=VERIFICATION_URI,
+                        interval=1,  # msal notices the app's exit within a second
+                    )
+                svg = asyncio.run(_take(shot, info, base / shot.name))
+                path = out / f"{shot.name}.svg"
+                path.write_text(svg, encoding="utf-8")
+                written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m kvtui.tools.screenshots", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("out", nargs="?", type=Path, default=Path("screenshots"))
+    parser.add_argument("--only", action="append", metavar="NAME", help="only this shot")
+    args = parser.parse_args(argv)
+    for path in take_all(args.out, args.only):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
