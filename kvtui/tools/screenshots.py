@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import fcntl
+import re
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
@@ -310,6 +311,9 @@ def take_all(out: Path, names: list[str] | None = None) -> list[Path]:
                         interval=1,  # msal notices the app's exit within a second
                     )
                 svg = asyncio.run(_take(shot, info, base / shot.name))
+                # Rich names the SVG's styles after a random number: a fixed name keeps
+                # an unchanged screenshot byte for byte the same.
+                svg = re.sub(r"\bterminal-\d+-", "terminal-kvtui-", svg)
                 path = out / f"{shot.name}.svg"
                 path.write_text(svg, encoding="utf-8")
                 written.append(path)
