@@ -115,6 +115,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         self.value_note: str | None = None
         """``"Reading the value…"`` or why it could not be read."""
         self.value_failed = False
+        self._body_due = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-body", markup=False)
@@ -187,9 +188,18 @@ class DetailPane(VerticalScroll, can_focus=True):
         return self.get_component_rich_style(f"detail-pane--{name}", partial=True)
 
     def _refresh_body(self) -> None:
-        if not self.is_mounted:
+        """Draw the pane again, once, after the next frame: a keystroke or a cursor move
+        shows the table first (the pane's Rich table and the layout it needs cost
+        10-20 ms), and many changes within a frame draw once."""
+        if not self.is_mounted or self._body_due:
             return
-        self.query_one("#detail-body", Static).update(self._render_body())
+        self._body_due = True
+        self.call_after_refresh(self._update_body)
+
+    def _update_body(self) -> None:
+        self._body_due = False
+        if self.is_mounted:
+            self.query_one("#detail-body", Static).update(self._render_body())
 
     def _lit(self, value: object, style: Style | str = "") -> Text:
         text = literal(value, style, escape_style=self._style("escape"))
