@@ -1,8 +1,10 @@
 """`kvtui demo` in a real terminal (tmux): the login screen with a code, the vault after
-the emulator approves it by itself (about 3 s), and a second start straight to the vault.
+the emulator approves it by itself (about 3 s), and a second start straight to the vault;
+then filter, move, reveal, copy (OSC 52 into tmux's paste buffer) and the other tabs.
 
 Prints (does not assert) the time from start to the login screen and from approval to
-the first row."""
+the first row. Secret values are never printed: screens that may show one are redacted
+in failure messages."""
 
 from __future__ import annotations
 
@@ -31,16 +33,35 @@ CODE = re.compile(r"enter the code ([A-Z0-9]{9})")
 DEMO_SECRET = "api-gateway"
 
 
+#: A secret of the demo seed with a fixed value (kvtui/emulator/seed.py: "motd"): more
+#: than one line, Unicode, and text that would be markup if it were interpreted.
+MOTD = "motd"
+MOTD_VALUE = "Bienvenue ✓ 日本語 — [not markup] \\[x]\nline two"
+
+
 class Tmux:
     """A tmux server of our own (its own socket), one session at 120x35."""
 
-    def __init__(self, socket: str) -> None:
+    def __init__(self, socket: str, config: Path | None = None) -> None:
         self.socket = socket
+        self.config = config
+        self.redact: list[str] = []
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        config = ["-f", str(self.config)] if self.config else []
         return subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10
+            ["tmux", "-u", "-L", self.socket, *config, *args],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=10,
+            env={**os.environ, "LC_ALL": "C.UTF-8"},
         )
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        flags = ["-l"] if literal else []
+        result = self.run("send-keys", "-t", "kvtui", *flags, *keys)
+        assert result.returncode == 0, result.stderr
 
     def start(self, command: str) -> None:
         result = self.run("new-session", "-d", "-s", "kvtui", "-x", "120", "-y", "35", command)
@@ -59,7 +80,10 @@ class Tmux:
             if predicate(text):
                 return text
             time.sleep(0.05)
-        raise AssertionError(f"never saw {what}; the screen was:\n{self.screen()}")
+        screen = self.screen()
+        for line in (text for value in self.redact for text in value.splitlines()):
+            screen = screen.replace(line, "<redacted>")
+        raise AssertionError(f"never saw {what}; the screen was:\n{screen}")
 
 
 @pytest.fixture
@@ -120,3 +144,70 @@ def test_demo_signs_in_with_a_code_then_silently(tmux: Tmux, tmp_path: Path) -> 
         f"approval -> first row {approved_to_row:.2f} s (approval at code + {APPROVE_DELAY} s); "
         f"second start -> first row {second:.2f} s"
     )
+
+
+def _quit(tmux: Tmux) -> None:
+    tmux.keys("q")
+    deadline = time.monotonic() + 20
+    while tmux.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not tmux.alive(), "kvtui did not quit on q"
+
+
+def test_filter_reveal_copy_and_tabs_in_tmux(tmp_path: Path) -> None:
+    """/ narrows the table, r shows the value literally, c puts it in tmux's paste buffer
+    (Textual writes OSC 52; tmux with set-clipboard on makes a buffer of it), 2 and 3
+    switch tabs."""
+    config = tmp_path / "tmux.conf"
+    config.write_text("set-option -g set-clipboard on\n", encoding="utf-8")
+    tmux = Tmux(f"kvtui-test-{os.getpid()}-{tmp_path.name}-clip", config)
+    tmux.redact.append(MOTD_VALUE)
+    try:
+        # The option is in place before the app starts (the server reads the file).
+        tmux.start(f"cd {shlex.quote(str(REPO))} && {demo_command(tmp_path)}")
+        assert tmux.run("show-options", "-g", "-v", "set-clipboard").stdout.strip() == "on"
+        tmux.wait(lambda s: CODE.search(s), "the device code")
+        tmux.wait(lambda s: DEMO_SECRET in s, "the vault's secrets")
+
+        # Filter: the table narrows to the names that match.
+        tmux.keys("/")
+        tmux.wait(lambda s: "filter: name, tag:key=value" in s, "the filter box")
+        tmux.keys("mot", literal=True)
+        tmux.wait(
+            lambda s: MOTD in s and DEMO_SECRET not in s and "match" in s, "the table narrowed"
+        )
+        tmux.keys("Enter")  # keep the filter, back to the table
+        tmux.wait(lambda s: "filter: mot" in s, "the filter kept on the status line")
+        tmux.keys("Down")
+        tmux.keys("Home")  # the first row again: the substring match
+
+        # Reveal: the value appears, literally (brackets and backslash as they are).
+        tmux.keys("r")
+        screen = tmux.wait(lambda s: "[not markup] \\[x]" in s, "the revealed value")
+        assert "line two" in screen
+
+        # Copy: the OSC 52 sequence lands in tmux's paste buffer, exactly the value.
+        before = tmux.run("list-buffers").stdout
+        tmux.keys("c")
+        tmux.wait(lambda s: "Copied the value of motd" in s, "the copy notification")
+        deadline = time.monotonic() + 10
+        buffer = ""
+        while time.monotonic() < deadline:
+            buffer = tmux.run("show-buffer").stdout
+            if buffer == MOTD_VALUE:
+                break
+            time.sleep(0.1)
+        copied = buffer == MOTD_VALUE  # compared apart: pytest would print both values
+        assert copied, (
+            f"tmux's paste buffer does not hold the value ({len(buffer)} characters; "
+            f"buffers before: {before.count(chr(10))})"
+        )
+
+        # Tabs: 2 keys, 3 certificates.
+        tmux.keys("2")
+        tmux.wait(lambda s: "data-encryption-key" in s, "the keys tab")
+        tmux.keys("3")
+        tmux.wait(lambda s: "www-example" in s, "the certificates tab")
+        _quit(tmux)
+    finally:
+        tmux.run("kill-server")
