@@ -78,7 +78,7 @@ def columns_for(kind: Kind) -> tuple[Column, ...]:
         Column("name", "name", 12, 10_000),
         Column("enabled", "enabled", 9, 9),
         Column("type", type_title, len(type_title) + 2, 40 if kind is Kind.CERTIFICATES else 24),
-        Column("updated", "updated", 16, 16),
+        Column("updated", "updated", 10, 10),  # the date; the detail pane has the time
         Column("expires", "expires", 20, 20),
         Column("tags", "tags", 6, 40),
     )
@@ -131,7 +131,7 @@ def cell_value(item: Item, column: ColumnKey, kind: Kind, now: datetime, warn_da
     if column == "type":
         return _type_value(item, kind)
     if column == "updated":
-        return _fmt_time(item.updated, with_time=True)
+        return _fmt_time(item.updated, with_time=False)
     if column == "expires":
         marker = status_marker(item, now, warn_days)
         date = _fmt_time(item.expires, with_time=False)
