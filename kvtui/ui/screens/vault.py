@@ -586,6 +586,11 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
 
     @on(ItemTable.Highlighted)
     def _highlighted(self, event: ItemTable.Highlighted) -> None:
+        if event.item is not event.table.cursor_item:
+            # Stale: the cursor moved on before this message arrived (a fast Down, Home,
+            # r). Acting on it would show, then drop, the wrong item: a value revealed
+            # for the row under the cursor would be masked again by its own echo.
+            return
         kind = event.table.kind
         pane = self._pane(kind)
         if pane.item is event.item:
