@@ -205,9 +205,9 @@ def test_filter_reveal_copy_and_tabs_in_tmux(tmp_path: Path) -> None:
 
         # Tabs: 2 keys, 3 certificates.
         tmux.keys("2")
-        tmux.wait(lambda s: "data-encryption-key" in s, "the keys tab")
+        tmux.wait(lambda s: "token-signing" in s and "RSA 3072" in s, "the keys tab")
         tmux.keys("3")
-        tmux.wait(lambda s: "www-example" in s, "the certificates tab")
+        tmux.wait(lambda s: "www-example" in s and "CN=" in s, "the certificates tab")
         _quit(tmux)
     finally:
         tmux.run("kill-server")
