@@ -154,6 +154,8 @@ def _quit(tmux: Tmux) -> None:
     assert not tmux.alive(), "kvtui did not quit on q"
 
 
+# A real terminal on a loaded CI machine: keys are sent without waiting for frames.
+@pytest.mark.flaky(reruns=2)
 def test_filter_reveal_copy_and_tabs_in_tmux(tmp_path: Path) -> None:
     """/ narrows the table, r shows the value literally, c puts it in tmux's paste buffer
     (Textual writes OSC 52; tmux with set-clipboard on makes a buffer of it), 2 and 3
