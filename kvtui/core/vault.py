@@ -39,10 +39,13 @@ from kvtui.core.models import (
 )
 from kvtui.core.throttle import ThrottleCallback, ThrottleReportPolicy
 
+PropertiesOf = SecretProperties | KeyProperties | CertificateProperties
 
-def item_from_secret(p: SecretProperties, with_version: bool = False) -> Item:
+
+def _item(kind: Kind, p: PropertiesOf, with_version: bool, **extra: Any) -> Item:
+    """The fields all three kinds' properties share, and the kind's own in ``extra``."""
     return Item(
-        kind=Kind.SECRETS,
+        kind=kind,
         name=p.name or "",
         id=p.id or "",
         version=p.version if with_version else None,
@@ -52,48 +55,25 @@ def item_from_secret(p: SecretProperties, with_version: bool = False) -> Item:
         not_before=p.not_before,
         expires=p.expires_on,
         tags=dict(p.tags or {}),
-        content_type=p.content_type,
-        managed=bool(p.managed),
         recovery_level=p.recovery_level,
         recoverable_days=p.recoverable_days,
+        **extra,
+    )
+
+
+def item_from_secret(p: SecretProperties, with_version: bool = False) -> Item:
+    return _item(
+        Kind.SECRETS, p, with_version, content_type=p.content_type, managed=bool(p.managed)
     )
 
 
 def item_from_key(p: KeyProperties, with_version: bool = False) -> Item:
-    return Item(
-        kind=Kind.KEYS,
-        name=p.name or "",
-        id=p.id or "",
-        version=p.version if with_version else None,
-        enabled=p.enabled is not False,
-        created=p.created_on,
-        updated=p.updated_on,
-        not_before=p.not_before,
-        expires=p.expires_on,
-        tags=dict(p.tags or {}),
-        managed=bool(p.managed),
-        recovery_level=p.recovery_level,
-        recoverable_days=p.recoverable_days,
-    )
+    return _item(Kind.KEYS, p, with_version, managed=bool(p.managed))
 
 
 def item_from_certificate(p: CertificateProperties, with_version: bool = False) -> Item:
     x5t = p.x509_thumbprint
-    return Item(
-        kind=Kind.CERTIFICATES,
-        name=p.name or "",
-        id=p.id or "",
-        version=p.version if with_version else None,
-        enabled=p.enabled is not False,
-        created=p.created_on,
-        updated=p.updated_on,
-        not_before=p.not_before,
-        expires=p.expires_on,
-        tags=dict(p.tags or {}),
-        recovery_level=p.recovery_level,
-        recoverable_days=p.recoverable_days,
-        thumbprint=x5t.hex().upper() if x5t else None,
-    )
+    return _item(Kind.CERTIFICATES, p, with_version, thumbprint=x5t.hex().upper() if x5t else None)
 
 
 class VaultService:
