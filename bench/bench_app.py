@@ -89,11 +89,16 @@ def sign_in_once(info: EmulatorInfo, cache_path: Path) -> None:
         task = asyncio.create_task(sign_in.complete_device_flow(flow))
         with admin_session(info) as http:
             url = f"{info.admin_url}/identity/device-codes/{flow.user_code}/approve"
-            await asyncio.to_thread(http.post, url, timeout=10)
+            await asyncio.to_thread(http.post, url, headers=info.admin_headers(), timeout=10)
         await asyncio.wait_for(task, 30)
 
     with admin_session(info) as http:
-        http.patch(f"{info.admin_url}/identity/settings", json={"interval": 0}, timeout=10)
+        http.patch(
+            f"{info.admin_url}/identity/settings",
+            json={"interval": 0},
+            headers=info.admin_headers(),
+            timeout=10,
+        ).raise_for_status()
     asyncio.run(run())
 
 

@@ -92,6 +92,7 @@ class Demo:
             http.patch(
                 f"{info.admin_url}/identity/settings",
                 json={"interval": POLL_INTERVAL},
+                headers=info.admin_headers(),
                 timeout=10,
             ).raise_for_status()
 

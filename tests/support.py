@@ -136,7 +136,13 @@ def identity_admin(
 ) -> dict[str, Any]:
     """Call the emulator's identity admin routes (``/_emulator/identity...``)."""
     with requests_session(info.ca_bundle) as http:
-        resp = http.request(method, f"{info.admin_url}/identity{path}", json=body, timeout=10)
+        resp = http.request(
+            method,
+            f"{info.admin_url}/identity{path}",
+            json=body,
+            headers=info.admin_headers(),
+            timeout=10,
+        )
     resp.raise_for_status()
     result: dict[str, Any] = resp.json()
     return result

@@ -1,19 +1,23 @@
 """The emulator's admin endpoint (``/_emulator/...``): what the real service does not have.
 
-JSON in and out, on the main listener (bound to loopback; no auth). Vaults, principals,
-permissions and injected faults; documented in docs/emulator-admin.md. Handlers run on
-the emulator's event loop, so they edit the shared state without locks.
+JSON in and out, on the main listener. Every request needs the run's admin token
+(``Authorization: Bearer <admin_token>``, from the JSON line) and any body must be
+``application/json``: :func:`admin_guard_middleware` checks both for every
+``/_emulator`` route, the identity ones included. Vaults, principals, permissions and
+injected faults; documented in docs/emulator-admin.md. Handlers run on the emulator's
+event loop, so they edit the shared state without locks.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from kvtui.emulator.common import STATE_KEY, KvError, json_body
+from kvtui.emulator.common import STATE_KEY, Handler, KvError, error_response, json_body
 from kvtui.emulator.faults import ANY, RuleError
 from kvtui.emulator.settings import SEED_RE
 from kvtui.emulator.store import Vault
@@ -24,6 +28,50 @@ if TYPE_CHECKING:
 PREFIX = "/_emulator"
 VAULT_NAME_RE = re.compile(r"^(?!.*--)[a-zA-Z]([a-zA-Z0-9-]{0,22}[a-zA-Z0-9])?$")
 EMULATOR_KEY: web.AppKey[Emulator] = web.AppKey("kvtui_admin_emulator")
+
+
+def is_admin_path(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def _authorized(request: web.Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    # Constant time: the comparison must not tell how much of a guess was right.
+    return hmac.compare_digest(given.strip().encode("utf-8", "replace"), token.encode("utf-8"))
+
+
+def _json_or_empty(request: web.Request) -> bool:
+    """A body, if any, is JSON (a cross-origin form or text/plain post is not). Clients
+    label even an empty POST (aiohttp: application/octet-stream): no body, no check."""
+    if not request.can_read_body:
+        return True
+    ctype = request.headers.get("Content-Type", "")
+    return ctype.split(";", 1)[0].strip().lower() == "application/json"
+
+
+@web.middleware
+async def admin_guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The admin routes (``/_emulator``, ``/_emulator/...``): 401 without the run's admin
+    token, 415 for a body that is not ``application/json``. Other routes pass."""
+    if not is_admin_path(request.path):
+        return await handler(request)
+    if not _authorized(request, request.app[STATE_KEY].admin_token):
+        return error_response(
+            401,
+            "Unauthorized",
+            "The emulator's admin endpoint needs the admin_token of its JSON line: "
+            "Authorization: Bearer <admin_token>.",
+            headers={"WWW-Authenticate": 'Bearer realm="kvtui-emulator-admin"'},
+        )
+    if not _json_or_empty(request):
+        return error_response(
+            415,
+            "UnsupportedMediaType",
+            "The emulator's admin endpoint takes only application/json bodies.",
+        )
+    return await handler(request)
 
 
 def valid_vault_name(name: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import ipaddress
 import logging
 import signal
 import sys
@@ -31,6 +32,24 @@ def parse_seed_time(text: str | None) -> int | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
     return int(when.timestamp())
+
+
+def exposure_warning(host: str) -> str | None:
+    """The warning for a ``--host`` that is not a loopback address, or None."""
+    name = host.strip("[]")
+    if name.lower() == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(name).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: it may resolve to anything
+    return (
+        f"kvtui emulator: warning: --host {host} is not a loopback address: the admin "
+        "endpoint (its token is in the JSON line), the demo identities and their device "
+        "code approval page are reachable from the network. Use it only on a network "
+        "you trust."
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
@@ -105,6 +124,9 @@ def run_emulator(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"kvtui emulator: {exc}", file=sys.stderr)
         return 2
+    warning = exposure_warning(settings.host)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     try:
         asyncio.run(_serve(settings))
     except OSError as exc:

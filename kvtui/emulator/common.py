@@ -102,7 +102,30 @@ async def json_body(request: web.Request, required: bool = True) -> dict[str, An
         raise bad_parameter(f"The request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise bad_parameter("The request body must be a JSON object.")
+    if _has_lone_surrogate(body):
+        # JSON's \ud800 escapes decode to a str no UTF-8 can encode: refused here, as the
+        # service refuses text that is not valid Unicode, rather than failing later (500).
+        raise bad_parameter(
+            "The request body is not valid: a string holds a lone surrogate "
+            "(an unpaired \\uD800-\\uDFFF escape), which is not valid Unicode."
+        )
     return body
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any string (key or value) in a decoded JSON document holds a lone
+    surrogate (valid JSON, not valid Unicode)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
 
 
 def b64url_encode(data: bytes) -> str:

@@ -34,6 +34,8 @@ USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ23456789"
 GRAPH_AUDIENCE = "00000003-0000-0000-c000-000000000000"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 ADMIN_BASE = "/_emulator/identity"
+FORM_TOKEN_LIFETIME = 900.0
+FORM_TOKENS_MAX = 1000
 
 
 # -- state ---------------------------------------------------------------------------
@@ -81,6 +83,23 @@ class IdentityState:
     screenshots that do not depend on the port."""
     codes: dict[str, DeviceCode] = field(default_factory=dict)
     token_requests: int = 0
+    form_tokens: dict[str, float] = field(default_factory=dict)
+    """The device page's one-time form tokens and when each expires (CSRF guard)."""
+
+    def new_form_token(self) -> str:
+        now = time.time()
+        for old in [t for t, until in self.form_tokens.items() if until < now]:
+            del self.form_tokens[old]
+        while len(self.form_tokens) >= FORM_TOKENS_MAX:  # the oldest go first
+            del self.form_tokens[next(iter(self.form_tokens))]
+        token = pysecrets.token_urlsafe(24)
+        self.form_tokens[token] = now + FORM_TOKEN_LIFETIME
+        return token
+
+    def use_form_token(self, token: str) -> bool:
+        """Whether ``token`` was handed out by the page and is still valid (once only)."""
+        until = self.form_tokens.pop(token, None)
+        return until is not None and until >= time.time()
 
     def settings(self, token_lifetime: int) -> dict[str, Any]:
         return {
@@ -513,12 +532,13 @@ def render_page(title: str, body: str, status: int = 200) -> web.Response:
     )
 
 
-def code_form(prefill: str = "", error: str = "") -> str:
+def code_form(form_token: str, prefill: str = "", error: str = "") -> str:
     message = f'<p class="error">{html.escape(error)}</p>' if error else ""
     return (
         "<p>Enter the code displayed on your app or device.</p>"
         f"{message}"
         '<form method="post" action="/devicelogin">'
+        f'<input type="hidden" name="form_token" value="{html.escape(form_token)}">'
         '<label for="code">Code</label> '
         f'<input id="code" name="code" autocomplete="off" value="{html.escape(prefill)}" '
         "autofocus required> "
@@ -529,7 +549,18 @@ def code_form(prefill: str = "", error: str = "") -> str:
 
 
 async def devicelogin_page(request: web.Request) -> web.Response:
-    return render_page("Enter code", code_form(request.query.get("code", "")))
+    ids = identity_state(request.app[STATE_KEY])
+    return render_page("Enter code", code_form(ids.new_form_token(), request.query.get("code", "")))
+
+
+def _cross_origin(request: web.Request) -> bool:
+    """Whether a browser says this post comes from another site's page. The real page
+    needs the user's own session; here the one-time form token stands in for it, and
+    this is a second line."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != f"{request.scheme}://{request.host}":
+        return True
+    return request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none")
 
 
 async def devicelogin_submit(request: web.Request) -> web.Response:
@@ -537,10 +568,15 @@ async def devicelogin_submit(request: web.Request) -> web.Response:
     ids = identity_state(state)
     form = await request.post()
     entered, action = str(form.get("code", "")), str(form.get("action", "approve"))
+    if _cross_origin(request) or not ids.use_form_token(str(form.get("form_token", ""))):
+        # A page elsewhere must not approve a code in the user's name (CSRF): only a
+        # form this listener served, once, within its lifetime.
+        error = "This form has expired or did not come from this page. Enter the code again."
+        return render_page("Enter code", code_form(ids.new_form_token(), entered, error), 403)
     code = ids.by_user_code(entered)
     if code is None:
         error = f"The code {entered} wasn't found. Check the code and try again."
-        return render_page("Enter code", code_form(entered, error), 400)
+        return render_page("Enter code", code_form(ids.new_form_token(), entered, error), 400)
     try:
         decide(state, code, action == "approve", state.directory.default_user.oid)
     except ValueError as exc:

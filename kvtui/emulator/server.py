@@ -15,11 +15,13 @@ import threading
 from collections.abc import Coroutine
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from kvtui.emulator import admin, arm, certificates, identity, keys, secrets
+from kvtui.emulator.admin import admin_guard_middleware
 from kvtui.emulator.common import STATE_KEY, VAULT_KEY, errors_middleware, vault_auth_middleware
 from kvtui.emulator.directory import Directory
 from kvtui.emulator.faults import Faults
@@ -46,12 +48,19 @@ class EmulatorInfo:
     confidential_client: dict[str, str]
     other_tenant_id: str = ""
     admin_url: str = ""
+    admin_token: str = ""
+    """Needed by every ``admin_url`` request (``Authorization: Bearer <admin_token>``);
+    random, new for every run (``--persist`` does not keep it)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         d = asdict(self)
         d.pop("extra")
         return json.dumps(d, separators=(", ", ": "))
+
+    def admin_headers(self) -> dict[str, str]:
+        """The header an admin endpoint request needs."""
+        return {"Authorization": f"Bearer {self.admin_token}"}
 
 
 @dataclass
@@ -77,6 +86,8 @@ class EmulatorState:
             Subscription(_derive(home, "dev"), "kvtui demo development", home),
             Subscription(_derive(other, "partner"), "kvtui partner", other),
         ]
+        self.admin_token = token_urlsafe(32)
+        """What the admin endpoint asks for (admin.py): new for every run."""
         self.extensions: dict[str, Any] = {}
         """Per-module state (identity's device codes, ...), keyed by module name."""
 
@@ -131,7 +142,9 @@ class Emulator:
         state = self.state = EmulatorState(s, state_dir)
         state.extensions["ca_bundle"] = str(tls.ca_cert)
 
-        main = web.Application(middlewares=[errors_middleware], client_max_size=4 * 1024**2)
+        main = web.Application(
+            middlewares=[errors_middleware, admin_guard_middleware], client_max_size=4 * 1024**2
+        )
         main[STATE_KEY] = state
         identity.setup(main)
         arm.setup(main)
@@ -163,6 +176,7 @@ class Emulator:
             confidential_client={"client_id": app.client_id, "client_secret": app.client_secret},
             other_tenant_id=d.state.other_tenant,
             admin_url=f"{base}/_emulator",
+            admin_token=state.admin_token,
         )
         return self.info
 

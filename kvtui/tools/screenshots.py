@@ -105,7 +105,7 @@ def identity_settings(info: EmulatorInfo, **values: Any) -> None:
     with http_session(info.ca_bundle) as http:
         http.trust_env = False  # loopback: never through a proxy
         url = f"{info.admin_url}/identity/settings"
-        http.patch(url, json=values, timeout=10).raise_for_status()
+        http.patch(url, json=values, headers=info.admin_headers(), timeout=10).raise_for_status()
 
 
 def make_app(info: EmulatorInfo, folder: Path, *, organizations: bool = False) -> KvtuiApp:

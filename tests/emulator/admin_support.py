@@ -23,7 +23,8 @@ class Admin:
     ) -> tuple[int, Any]:
         """(status, parsed JSON or None) of ``method /_emulator{path}``."""
         url = f"{self.info.admin_url}{path}"
-        async with self.session.request(method, url, json=body) as resp:
+        headers = self.info.admin_headers()
+        async with self.session.request(method, url, json=body, headers=headers) as resp:
             data = await resp.json() if resp.content_type == "application/json" else None
             if expect is not None:
                 assert resp.status == expect, (resp.status, data)

@@ -176,6 +176,122 @@ async def test_reset_clears_faults_and_permissions(admin: Admin, vault_url: str)
 
 
 async def test_not_json_is_a_400(admin: Admin) -> None:
-    async with admin.session.post(f"{admin.info.admin_url}/faults", data=b"type=drop") as resp:
+    async with admin.session.post(
+        f"{admin.info.admin_url}/faults",
+        data=b"type=drop",
+        headers={**admin.info.admin_headers(), "Content-Type": "application/json"},
+    ) as resp:
         assert resp.status == 400
         assert (await resp.json())["error"]["code"] == "BadParameter"
+
+
+# -- the admin token, JSON bodies only, no CORS ---------------------------------------------
+
+GUARDED = [
+    ("GET", ""),
+    ("GET", "/vaults"),
+    ("POST", "/vaults"),
+    ("GET", "/principals"),
+    ("POST", "/faults"),
+    ("DELETE", "/permissions"),
+    ("POST", "/reset"),
+    ("GET", "/identity"),
+    ("PATCH", "/identity/settings"),
+    ("POST", "/identity/device-codes/NOPE/approve"),
+    ("POST", "/identity/sessions/revoke"),
+    ("GET", "/no-such-route"),
+]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Bearer wrong", "Basic {token}", "Bearer {token}x", "{token}"],
+)
+async def test_every_admin_route_needs_the_token(
+    admin: Admin, info: EmulatorInfo, authorization: str | None
+) -> None:
+    headers = {}
+    if authorization is not None:
+        headers["Authorization"] = authorization.format(token=info.admin_token)
+    for method, path in GUARDED:
+        async with admin.session.request(
+            method, f"{info.admin_url}{path}", json={}, headers=headers
+        ) as resp:
+            assert resp.status == 401, (method, path)
+            assert resp.content_type == "application/json"
+            body = await resp.json()
+            assert body["error"]["code"] == "Unauthorized"
+            assert "admin_token" in body["error"]["message"]
+            text = json.dumps(body)
+            assert info.confidential_client["client_secret"] not in text
+            assert info.admin_token not in text
+            assert "Access-Control-Allow-Origin" not in resp.headers
+
+
+async def test_the_token_opens_the_admin_endpoint(admin: Admin, info: EmulatorInfo) -> None:
+    assert info.admin_token and len(info.admin_token) >= 40
+    headers = {"Authorization": f"bearer  {info.admin_token} "}  # scheme case, spaces
+    async with admin.session.get(info.admin_url, headers=headers) as resp:
+        assert resp.status == 200
+        assert (await resp.json())["admin_token"] == info.admin_token
+    status, _ = await admin.call("GET", "/identity")
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/octet-stream",
+    ],
+)
+async def test_only_json_bodies_are_taken(
+    admin: Admin, info: EmulatorInfo, content_type: str
+) -> None:
+    """The cross-origin "simple request" a web page can send without a preflight
+    (text/plain, a form) is refused, even with the token: 415, and nothing changes."""
+    name = next(_names)
+    body = json.dumps({"name": name}).encode()
+    headers = {
+        **info.admin_headers(),
+        "Content-Type": content_type,
+        "Origin": "https://evil.example",
+    }
+    async with admin.session.post(f"{info.admin_url}/vaults", data=body, headers=headers) as resp:
+        assert resp.status == 415
+        assert (await resp.json())["error"]["code"] == "UnsupportedMediaType"
+        assert "Access-Control-Allow-Origin" not in resp.headers
+    assert (await admin.call("GET", f"/vaults/{name}"))[0] == 404
+    # The same body as JSON is taken.
+    json_headers = {**info.admin_headers(), "Content-Type": "application/json; charset=utf-8"}
+    async with admin.session.post(
+        f"{info.admin_url}/vaults", data=body, headers=json_headers
+    ) as resp:
+        assert resp.status == 201
+
+
+async def test_no_cors_preflight_is_granted(admin: Admin, info: EmulatorInfo) -> None:
+    headers = {
+        "Origin": "https://evil.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
+    async with admin.session.options(f"{info.admin_url}/reset", headers=headers) as resp:
+        assert resp.status >= 400
+        assert not [h for h in resp.headers if h.lower().startswith("access-control-")]
+
+
+async def test_a_lone_surrogate_is_a_400_on_admin_routes(admin: Admin) -> None:
+    raw = b'{"user_code": "\\ud800"}'
+    async with admin.session.patch(
+        f"{admin.info.admin_url}/identity/settings",
+        data=raw,
+        headers={**admin.info.admin_headers(), "Content-Type": "application/json"},
+    ) as resp:
+        assert resp.status == 400
+        assert (await resp.json())["error"]["code"] == "BadParameter"
+    _, data = await admin.call("GET", "/identity", expect=200)
+    assert data["settings"]["user_code"] == ""

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from cryptography import x509
 
+from kvtui.emulator.cli import exposure_warning
 from tests.support import requests_session
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +33,7 @@ REQUIRED_KEYS = {
     "client_id",
     "confidential_client",
 }
-OPTIONAL_KEYS = {"other_tenant_id", "admin_url"}
+OPTIONAL_KEYS = {"other_tenant_id", "admin_url", "admin_token"}
 
 
 class Running:
@@ -130,7 +131,9 @@ def test_real_https_with_the_ca_bundle(tmp_path: Path) -> None:
         assert vault.status_code == 401
         assert f'/{emu.info["tenant_id"]}"' in vault.headers["WWW-Authenticate"]
         if "admin_url" in emu.info:
-            assert http.get(emu.info["admin_url"], timeout=5).json() == emu.info
+            auth = {"Authorization": f"Bearer {emu.info['admin_token']}"}
+            assert http.get(emu.info["admin_url"], headers=auth, timeout=5).json() == emu.info
+            assert http.get(emu.info["admin_url"], timeout=5).status_code == 401
         http.close()
         assert emu.stop()[0] == 0
 
@@ -276,3 +279,43 @@ def test_latency_option_slows_vault_requests(tmp_path: Path) -> None:
         assert slow >= 0.5
         assert fast < 0.4
         assert emu.stop()[0] == 0
+
+
+def test_non_loopback_host_warns_on_stderr(tmp_path: Path) -> None:
+    """Bound to every address, the admin endpoint and the demo identities are on the
+    network: the emulator says so (it only binds here; no traffic leaves loopback)."""
+    with emulator_process("--state-dir", str(tmp_path), "--host", "0.0.0.0") as emu:
+        code, _, err = emu.stop()
+    assert code == 0, err
+    assert "warning: --host 0.0.0.0 is not a loopback address" in err
+    assert "admin endpoint" in err
+    assert "Traceback" not in err
+
+
+def test_loopback_host_is_quiet_and_the_admin_token_is_new_each_run(tmp_path: Path) -> None:
+    tokens = []
+    for _ in range(2):
+        with emulator_process("--state-dir", str(tmp_path), "--persist") as emu:
+            tokens.append(emu.info["admin_token"])
+            code, _, err = emu.stop()
+        assert code == 0, err
+        assert "warning" not in err
+    assert tokens[0] != tokens[1]
+    assert all(len(t) >= 40 for t in tokens)
+
+
+@pytest.mark.parametrize(
+    ("host", "warns"),
+    [
+        ("127.0.0.1", False),
+        ("127.0.0.2", False),
+        ("::1", False),
+        ("localhost", False),
+        ("0.0.0.0", True),
+        ("::", True),
+        ("192.168.1.10", True),
+        ("emulator.example", True),
+    ],
+)
+def test_exposure_warning_for_each_kind_of_host(host: str, warns: bool) -> None:
+    assert (exposure_warning(host) is not None) == warns

@@ -226,6 +226,7 @@ def test_revoked_refresh_token_ends_silent_sign_in(info: EmulatorInfo, settings:
 
 def test_admin_rejects_bad_settings(info: EmulatorInfo) -> None:
     with requests_session(info.ca_bundle) as http:
+        http.headers.update(info.admin_headers())
         url = f"{info.admin_url}/identity/settings"
         assert http.patch(url, json={"approve": "sometimes"}).status_code == 400
         assert http.patch(url, json={"interval": "soon"}).status_code == 400
@@ -292,6 +293,28 @@ async def test_revoked_token_without_cae_is_plain_invalid_token(
 # -- the verification page ------------------------------------------------------------
 
 
+FORM_TOKEN_RE = re.compile(r'name="form_token" value="([^"]+)"')
+
+
+def form_token(http: Any, page_url: str) -> str:
+    """The one-time token of a freshly served verification page, as a browser has it."""
+    page = http.get(page_url)
+    assert page.status_code == 200
+    match = FORM_TOKEN_RE.search(page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+def submit(http: Any, page_url: str, code: str, action: str, **headers: str) -> Any:
+    data = {"code": code, "action": action, "form_token": form_token(http, page_url)}
+    return http.post(page_url, data=data, headers=headers)
+
+
+def code_status(info: EmulatorInfo, user_code: str) -> str:
+    codes = identity_admin(info, "GET")["device_codes"]
+    return str(next(c["status"] for c in codes if c["user_code"] == user_code))
+
+
 def test_device_page_approves(info: EmulatorInfo) -> None:
     page_url = info.admin_url.replace("/_emulator", "/devicelogin")
     app = public_app(info)
@@ -302,10 +325,10 @@ def test_device_page_approves(info: EmulatorInfo) -> None:
         assert form.headers["Content-Type"].startswith("text/html")
         assert '<form method="post" action="/devicelogin">' in form.text
         assert 'name="code"' in form.text
-        done = http.post(page_url, data={"code": flow["user_code"].lower(), "action": "approve"})
+        done = submit(http, page_url, flow["user_code"].lower(), "approve")
         assert done.status_code == 200
         assert "You may now close this window." in done.text
-        again = http.post(page_url, data={"code": flow["user_code"], "action": "approve"})
+        again = submit(http, page_url, flow["user_code"], "approve")
         assert again.status_code == 400
     result = app.acquire_token_by_device_flow(flow)
     assert "access_token" in result
@@ -316,16 +339,46 @@ def test_device_page_declines(info: EmulatorInfo) -> None:
     app = public_app(info)
     flow = app.initiate_device_flow(scopes=[VAULT_SCOPE])
     with requests_session(info.ca_bundle) as http:
-        done = http.post(page_url, data={"code": flow["user_code"], "action": "decline"})
+        done = submit(http, page_url, flow["user_code"], "decline")
     assert "declined" in done.text
     assert app.acquire_token_by_device_flow(flow)["error"] == "authorization_declined"
+
+
+def test_device_page_refuses_a_post_it_did_not_serve(info: EmulatorInfo) -> None:
+    """A page on another site cannot approve a code in the user's name (CSRF): a post
+    needs the one-time token of a page this listener served, and no foreign Origin."""
+    page_url = info.admin_url.replace("/_emulator", "/devicelogin")
+    app = public_app(info)
+    flow = app.initiate_device_flow(scopes=[VAULT_SCOPE])
+    code = flow["user_code"]
+    evil = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    with requests_session(info.ca_bundle) as http:
+        no_token = http.post(page_url, data={"code": code, "action": "approve"}, headers=evil)
+        guessed = http.post(page_url, data={"code": code, "action": "approve", "form_token": "x"})
+        foreign = submit(http, page_url, code, "approve", Origin="https://evil.example")
+        cross_site = submit(http, page_url, code, "approve", **{"Sec-Fetch-Site": "cross-site"})
+        token = form_token(http, page_url)
+        once = http.post(page_url, data={"code": "NOPE", "action": "approve", "form_token": token})
+        twice = http.post(page_url, data={"code": code, "action": "approve", "form_token": token})
+        for resp in (no_token, guessed, foreign, cross_site, twice):
+            assert resp.status_code == 403
+            assert "did not come from this page" in resp.text
+        assert once.status_code == 400
+        assert code_status(info, code) == "pending"
+        origin = page_url.rsplit("/", 1)[0]
+        same = submit(
+            http, page_url, code, "approve", Origin=origin, **{"Sec-Fetch-Site": "same-origin"}
+        )
+        assert same.status_code == 200
+    assert code_status(info, code) == "approved"
+    app.acquire_token_by_device_flow(flow)
 
 
 def test_device_page_escapes_the_code(info: EmulatorInfo) -> None:
     page_url = info.admin_url.replace("/_emulator", "/devicelogin")
     evil = '"><script>alert(1)</script>'
     with requests_session(info.ca_bundle) as http:
-        resp = http.post(page_url, data={"code": evil, "action": "approve"})
+        resp = submit(http, page_url, evil, "approve")
         prefilled = http.get(page_url, params={"code": evil})
     assert resp.status_code == 400
     assert "wasn&#x27;t found" in resp.text

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from datetime import datetime, timedelta, timezone
 
+import aiohttp
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
-from kvtui.emulator import EmulatorThread
-from tests.support import Clients, kv_clients
+from kvtui.emulator import EmulatorInfo, EmulatorThread
+from tests.support import Clients, ClientSecretMsalCredential, kv_clients
 
 
 async def collect(pager) -> list:  # type: ignore[no-untyped-def]
@@ -159,6 +161,48 @@ async def test_unicode_and_hostile_values_round_trip(kv: Clients) -> None:
     got = await kv.secrets.get_secret("hostile")
     assert got.value == value
     assert got.properties.content_type == "[red]ct"
+
+
+LONE_SURROGATE_BODIES = [
+    ("PUT", "secrets/sur", b'{"value": "\\ud800"}'),
+    ("PUT", "secrets/sur", b'{"value": "ok \\udfff"}'),
+    ("PUT", "secrets/sur", b'{"value": "ok", "contentType": "\\udc00"}'),
+    ("PUT", "secrets/sur", b'{"value": "ok", "tags": {"\\ud800": "v"}}'),
+    ("PUT", "secrets/sur", b'{"value": "ok", "tags": {"k": ["\\ud800"]}}'),
+    ("PUT", "secrets/sur", b'{"value": "\\ud83d half an emoji"}'),
+    ("POST", "keys/sur/create", b'{"kty": "RSA", "tags": {"k": "\\ud800"}}'),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "raw"), LONE_SURROGATE_BODIES)
+async def test_a_lone_surrogate_is_bad_parameter_not_500(
+    info: EmulatorInfo, vault_url: str, method: str, path: str, raw: bytes
+) -> None:
+    """Valid JSON, invalid Unicode: refused when the body is parsed (it used to pass and
+    fail later, 500, when the value was encoded). Raw bytes over HTTPS with a real token."""
+    async with ClientSecretMsalCredential(info) as cred:
+        token = (await cred.get_token("https://vault.azure.net/.default")).token
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    ctx = ssl.create_default_context(cafile=info.ca_bundle)
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=ctx), trust_env=False
+    ) as http:
+        url = f"{vault_url}{path}?api-version=7.5"
+        async with http.request(method, url, data=raw, headers=headers) as resp:
+            assert resp.status == 400, await resp.text()
+            error = (await resp.json())["error"]
+            assert error["code"] == "BadParameter"
+            assert "surrogate" in error["message"]
+        for kind in ("secrets", "keys"):  # nothing was stored
+            async with http.get(f"{vault_url}{kind}/sur?api-version=7.5", headers=headers) as resp:
+                assert resp.status == 404
+
+
+async def test_a_lone_surrogate_through_the_sdk_is_a_400(kv: Clients) -> None:
+    with pytest.raises(HttpResponseError) as err:
+        await kv.secrets.set_secret("sur", "\ud800")
+    assert err.value.status_code == 400
+    assert err.value.error is not None and err.value.error.code == "BadParameter"
 
 
 async def test_not_before_and_expiry_are_stored(kv: Clients) -> None:
