@@ -69,10 +69,24 @@ class AuthenticationFailed(VaultError):
     """The token was refused or could not be had; sign in again."""
 
 
+def _one_line(text: str) -> str:
+    """The service's multi-line message (RBAC and firewall 403s put ``\r\n`` between
+    "Caller: ...", "Action: ..." lines) on one line: "a; b" where a line has no full stop."""
+    out = ""
+    for line in (part.strip() for part in text.splitlines()):
+        if not line:
+            continue
+        if out:
+            out += " " if out.endswith((".", ":", ";")) else "; "
+        out += line
+    return out
+
+
 def _service_message(exc: HttpResponseError) -> str:
     if exc.error is not None and exc.error.message:
-        return str(exc.error.message).replace("\r\n", " ").strip()
-    return str(exc.message or exc).splitlines()[0]
+        return _one_line(str(exc.error.message))
+    lines = str(exc.message or exc).splitlines()
+    return lines[0] if lines else ""
 
 
 def _inner_code(exc: HttpResponseError) -> str:
@@ -87,6 +101,8 @@ _ACCESS_POLICY_RE = re.compile(
     r"does not have (secrets|keys|certificates|storage) (\w+) permission"
 )
 _RBAC_ACTION_RE = re.compile(r"Action: '(?:Microsoft\.KeyVault/vaults/)?([^']+)'", re.IGNORECASE)
+_CLIENT_ADDRESS_RE = re.compile(r"Client address: ([^\s;]+)")
+_DENY_ASSIGNMENT_RE = re.compile(r"DenyAssignmentId: (?!null\b)([^\s;]+)", re.IGNORECASE)
 
 # Built-in roles that grant a data action (the least powerful that does), by action
 # prefix: https://learn.microsoft.com/azure/key-vault/general/rbac-guide
@@ -134,10 +150,20 @@ def classify(exc: BaseException, *, what: str = "") -> VaultError:
     message = _service_message(exc)
     inner = _inner_code(exc)
     if status == 403 and inner == "ForbiddenByFirewall":
+        address = _CLIENT_ADDRESS_RE.search(message)
+        this = f"this address ({address.group(1)})" if address else "this address"
         return FirewallDenied(
             f"{prefix}the vault's firewall does not allow this network. Connect from an "
-            f"allowed network (VPN, private endpoint) or ask for this address to be added. "
-            f"({message})",
+            f"allowed network (VPN, private endpoint) or ask for {this} to be added to the "
+            f"vault's firewall. ({message})",
+            status=status,
+            code=inner,
+        )
+    if status == 403 and inner == "ForbiddenByConnection":
+        return FirewallDenied(
+            f"{prefix}the vault's public network access is disabled: connect through its "
+            "private endpoint (from its virtual network, or a VPN into it), or ask for "
+            f"public access from this network. ({message})",
             status=status,
             code=inner,
         )
@@ -149,9 +175,17 @@ def classify(exc: BaseException, *, what: str = "") -> VaultError:
             if action and role
             else (f"a role that grants {action}" if action else "a role that allows this")
         )
+        deny = _DENY_ASSIGNMENT_RE.search(message)
+        if deny:
+            why = f"a deny assignment ({deny.group(1)}) blocks it; ask its owner, or "
+        elif "Assignment: (not found)" in message:
+            why = "no role assignment gives you this; "
+        else:
+            why = ""
         return PermissionDenied(
             f"{prefix}your Azure role assignments do not allow this (RBAC vault): "
-            f"ask for {need} on this vault. ({message})",
+            f"{why}ask for {need} on this vault. A role assigned in the last few minutes "
+            f"may still be propagating: retry with ctrl+r. ({message})",
             status=status,
             code=inner,
         )
@@ -174,9 +208,16 @@ def classify(exc: BaseException, *, what: str = "") -> VaultError:
         retry_after = None
         if exc.response is not None:
             retry_after = retry_after_seconds(getattr(exc.response, "headers", {}) or {})
-        wait = f" Retry in {math.ceil(retry_after)} s." if retry_after else ""
+        # The service does not always send Retry-After (real 429s quoted in
+        # tests/core/real_errors.py have none).
+        wait = (
+            f" Retry in {math.ceil(retry_after)} s."
+            if retry_after
+            else " Wait a few seconds, then retry."
+        )
         return Throttled(
-            f"{prefix}the vault is throttling requests.{wait}", retry_after=retry_after
+            f"{prefix}the vault is throttling requests (too many requests).{wait}",
+            retry_after=retry_after,
         )
     if status == 401:
         return AuthenticationFailed(
@@ -186,6 +227,13 @@ def classify(exc: BaseException, *, what: str = "") -> VaultError:
         )
     if isinstance(exc, ResourceNotFoundError) or status == 404:
         return NotFound(f"{prefix}{message}", status=status, code=code)
+    if status == 409 and inner == "ObjectIsDeletedButRecoverable":
+        return Conflict(
+            f"{prefix}{message} Recover or purge the deleted item first (Azure portal, or "
+            "az keyvault secret|key|certificate recover / purge), or use another name.",
+            status=status,
+            code=inner,
+        )
     if isinstance(exc, ResourceExistsError) or status == 409:
         return Conflict(f"{prefix}{message}", status=status, code=code)
     if status == 400:

@@ -69,7 +69,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-FAULT_TYPES = ("firewall", "throttle", "status", "latency", "drop")
+FAULT_TYPES = ("firewall", "throttle", "status", "latency", "drop", "response")
 
 ACCESS_POLICY_HELP = "https://go.microsoft.com/fwlink/?linkid=2125287"
 
@@ -184,14 +184,23 @@ class Fault:
     latency_ms: int = 0
     code: str | None = None
     message: str | None = None
+    body: dict[str, Any] | None = None
+    """``response`` faults: the JSON body answered as given (e.g. a real service's)."""
+    headers: dict[str, str] | None = None
+    """``response`` faults: extra response headers (e.g. ``Retry-After``)."""
     _path_re: re.Pattern[str] | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "type": self.type, "vault": self.vault}
-        for name in ("operation", "method", "path", "count", "code", "message"):
+        for name in ("operation", "method", "path", "count", "code", "message", "body", "headers"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
-        extra = {"status": "status", "throttle": "retry_after", "latency": "latency_ms"}
+        extra = {
+            "status": "status",
+            "response": "status",
+            "throttle": "retry_after",
+            "latency": "latency_ms",
+        }
         if self.type in extra:
             out[extra[self.type]] = getattr(self, extra[self.type])
         return out
@@ -241,6 +250,8 @@ def parse_fault(fault_id: str, body: dict[str, Any]) -> Fault:
         "latency_ms",
         "code",
         "message",
+        "body",
+        "headers",
     }
     unknown = set(body) - known
     if unknown:
@@ -248,6 +259,18 @@ def parse_fault(fault_id: str, body: dict[str, Any]) -> Fault:
     kind = body.get("type")
     if kind not in FAULT_TYPES:
         raise RuleError(f"type must be one of {', '.join(FAULT_TYPES)}")
+    if kind != "response" and ("body" in body or "headers" in body):
+        raise RuleError("body and headers are for response faults only")
+    answer = body.get("body")
+    if kind == "response" and not isinstance(answer, dict):
+        raise RuleError("a response fault needs a body: the JSON object to answer with")
+    headers = body.get("headers") or {}
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and "\n" not in k + v and "\r" not in k + v
+        for k, v in headers.items()
+    ):
+        raise RuleError("headers must be an object of one-line strings")
+    low = 400 if kind == "response" else 500
     fault = Fault(
         id=fault_id,
         type=kind,
@@ -256,11 +279,13 @@ def parse_fault(fault_id: str, body: dict[str, Any]) -> Fault:
         method=_str_field(body, "method"),
         path=_str_field(body, "path"),
         count=_int_field(body, "count", None, 1, 10**9),
-        status=_int_field(body, "status", 503, 500, 599),
+        status=_int_field(body, "status", 503, low, 599),
         retry_after=_int_field(body, "retry_after", 1, 0, 86400),
         latency_ms=_int_field(body, "latency_ms", 0, 0, 600_000),
         code=_str_field(body, "code"),
         message=_str_field(body, "message"),
+        body=answer if kind == "response" else None,
+        headers=headers or None if kind == "response" else None,
     )
     if fault.operation:
         kind_, _, perm = fault.operation.partition("/")
@@ -290,8 +315,14 @@ def _fault_response(
         return error_response(
             403, fault.code or "Forbidden", fault.message or message, "ForbiddenByFirewall"
         )
+    if fault.type == "response":
+        return web.json_response(fault.body, status=fault.status, headers=fault.headers)
     if fault.type == "throttle":
-        message = "Request was not processed because too many requests were received. Reason: A1"
+        # The service's wording (real 429s quoted in tests/core/real_errors.py).
+        message = (
+            "Request was not processed because too many requests were received. "
+            "Reason: VaultRequestTypeLimitReached"
+        )
         return error_response(
             429,
             fault.code or "Throttled",
@@ -424,7 +455,7 @@ def denial(
         f"Resource: '{resource.lower()}'\r\n"
         "Assignment: (not found)\r\n"
         "DenyAssignmentId: null\r\n"
-        "DecisionReason: null \r\n"
+        "DecisionReason: 'DeniedWithNoValidRBAC' \r\n"
         f"Vault: {vault_label(vault)}\r\n"
     )
     return KvError(403, "Forbidden", message, "ForbiddenByRbac")

@@ -169,21 +169,28 @@ class AadError(Exception):
         return aad_error(self.error, self.description, self.status, [self.code])
 
 
-def tenant_not_found(segment: str) -> AadError:
+# Wording of Microsoft Entra ID's answers, as quoted (with sources) in
+# tests/core/real_errors.py.
+
+
+def tenant_not_found(segment: str, error: str = "invalid_request") -> AadError:
+    """AADSTS90002; the discovery document answers it with ``invalid_tenant``."""
     return AadError(
-        "invalid_request",
-        f"AADSTS90002: Tenant '{segment}' not found. Check to make sure you have the "
-        "correct tenant ID and are signing into the correct cloud.",
+        error,
+        f"AADSTS90002: Tenant '{segment}' not found. This may happen if there are no "
+        "active subscriptions for the tenant. Check to make sure you have the correct "
+        "tenant ID. Check with your subscription administrator.",
         90002,
     )
 
 
-def unknown_client(client_id: str) -> AadError:
+def unknown_client(client_id: str, directory: str) -> AadError:
     return AadError(
         "unauthorized_client",
         f"AADSTS700016: Application with identifier '{client_id}' was not found in the "
-        "directory. This can happen if the application has not been installed by the "
-        "administrator of the tenant or consented to by any user in the tenant.",
+        f"directory '{directory}'. This can happen if the application has not been "
+        "installed by the administrator of the tenant or consented to by any user in the "
+        "tenant. You may have sent your authentication request to the wrong tenant.",
         700016,
     )
 
@@ -254,7 +261,7 @@ async def openid_configuration(request: web.Request) -> web.Response:
     if tenant in ("common", "organizations", "consumers"):
         issuer_tenant = "{tenantid}"
     if issuer_tenant is None:
-        return tenant_not_found(tenant).response()
+        return tenant_not_found(tenant, "invalid_tenant").response()
     return web.json_response(
         {
             "token_endpoint": f"{t}/oauth2/v2.0/token",
@@ -296,7 +303,7 @@ async def devicecode(request: web.Request) -> web.Response:
         if state.directory.resolve_tenant(segment) is None:
             raise tenant_not_found(segment)
         if not state.directory.public_client_ok(client_id):
-            raise unknown_client(client_id)
+            raise unknown_client(client_id, segment)
         check_scope(scope)
     except AadError as exc:
         return exc.response()
@@ -450,7 +457,7 @@ def client_credentials(state: EmulatorState, form: Any, segment: str) -> web.Res
     client_id = str(form.get("client_id", ""))
     app = d.app_by_client_id(client_id)
     if app is None:
-        raise unknown_client(client_id)
+        raise unknown_client(client_id, segment)
     if form.get("client_secret") != app.client_secret:
         raise AadError(
             "invalid_client", "AADSTS7000215: Invalid client secret provided.", 7000215, 401
@@ -501,7 +508,7 @@ async def token(request: web.Request) -> web.Response:
         if state.directory.resolve_tenant(segment) is None:
             raise tenant_not_found(segment)
         if not state.directory.public_client_ok(client_id):
-            raise unknown_client(client_id)
+            raise unknown_client(client_id, segment)
         if grant == DEVICE_GRANT:
             user, code = redeem_device_code(state, form)
             scope = scope or code.scope

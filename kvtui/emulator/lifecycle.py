@@ -136,9 +136,9 @@ class ObjectKind:
         )
 
     def deleted_not_found(self, name: str) -> KvError:
-        return KvError(
-            404, f"{self.noun}NotFound", f"Deleted {self.noun} not found: {name}. {HELP}"
-        )
+        # The service words it as for a live item (recordings of GET /deletedsecrets/{name}
+        # and of its recover, quoted in tests/core/real_errors.py).
+        return self.not_found(name)
 
     def deleted_conflict(self, name: str) -> KvError:
         return KvError(
@@ -324,7 +324,7 @@ async def _get_deleted(kind: ObjectKind, vault: Vault, request: web.Request) -> 
 async def _recover(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
     name = request.match_info["name"]
     collection = kind.collection(vault)
-    kind.deleted(vault, name)  # 404 "Deleted ... not found" unless it is deleted
+    kind.deleted(vault, name)  # 404 "... was not found in this key vault" unless deleted
     if collection.get(name) is not None:
         raise kind.exists_conflict(name)
     item = collection.recover(name)
