@@ -352,7 +352,12 @@ def redeem_device_code(state: EmulatorState, form: Any) -> tuple[User, DeviceCod
             70000,
         )
     if time.time() > code.expires_at:
-        raise AadError("expired_token", "AADSTS70019: Verification code expired.", 70019)
+        raise AadError(
+            "expired_token",
+            "AADSTS70020: The provided value for the input parameter 'device_code' is not "
+            "valid. This device code has expired.",
+            70020,
+        )
     if code.status == "declined":
         raise AadError(
             "authorization_declined",

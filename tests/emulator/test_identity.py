@@ -188,7 +188,7 @@ def test_expired_code(info: EmulatorInfo, settings: Any) -> None:
     time.sleep(1.2)
     result = app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True)
     assert result["error"] == "expired_token"
-    assert result["error_codes"] == [70019]
+    assert result["error_codes"] == [70020]
 
 
 def test_unknown_device_code(info: EmulatorInfo) -> None:
