@@ -103,11 +103,13 @@ async def json_body(request: web.Request, required: bool = True) -> dict[str, An
     if not isinstance(body, dict):
         raise bad_parameter("The request body must be a JSON object.")
     if _has_lone_surrogate(body):
-        # JSON's \ud800 escapes decode to a str no UTF-8 can encode: refused here, as the
-        # service refuses text that is not valid Unicode, rather than failing later (500).
+        # JSON's \ud800 escapes (and, through json's surrogatepass, raw ED A0 80 bytes)
+        # decode to a str no UTF-8 can encode: refused here, rather than failing later
+        # (500). The service's own wording for this case is not known; 400 BadParameter
+        # is what it answers for a body it cannot take.
         raise bad_parameter(
             "The request body is not valid: a string holds a lone surrogate "
-            "(an unpaired \\uD800-\\uDFFF escape), which is not valid Unicode."
+            "(U+D800 to U+DFFF, unpaired), which is not valid Unicode."
         )
     return body
 

@@ -170,6 +170,7 @@ LONE_SURROGATE_BODIES = [
     ("PUT", "secrets/sur", b'{"value": "ok", "tags": {"\\ud800": "v"}}'),
     ("PUT", "secrets/sur", b'{"value": "ok", "tags": {"k": ["\\ud800"]}}'),
     ("PUT", "secrets/sur", b'{"value": "\\ud83d half an emoji"}'),
+    ("PUT", "secrets/sur", b'{"value": "raw \xed\xa0\x80 bytes"}'),
     ("POST", "keys/sur/create", b'{"kty": "RSA", "tags": {"k": "\\ud800"}}'),
 ]
 
