@@ -163,6 +163,27 @@ VAULT_ERRORS: list[RealVaultError] = [
         ),
     ),
     RealVaultError(
+        name="policy_requires_on_behalf_of",
+        source="SparebankenVest/azure-key-vault-to-kubernetes issue #232 (message; also in "
+        "FACTS.md)",
+        status=403,
+        body=_error(
+            "Forbidden",
+            "The policy requires the caller 'appid=…;oid=…;iss=https://sts.windows.net/…/' to "
+            "use on-behalf-of (OBO) flow. For more information on OBO, please see "
+            "https://go.microsoft.com/fwlink/?linkid=2152310",
+            "ForbiddenByPolicy",
+        ),
+        inferred="code Forbidden: as in every 403 body quoted in full",
+        kind=PermissionDenied,
+        says=("on-behalf-of",),
+        pattern=(
+            rf"The policy requires the caller '{CALLER}' to use on-behalf-of \(OBO\) flow\. "
+            r"For more information on OBO, please see https://go\.microsoft\.com/fwlink/"
+            r"\?linkid=2152310"
+        ),
+    ),
+    RealVaultError(
         name="firewall_network_security_perimeter",
         source=AZUREOSSD,
         status=403,
