@@ -101,6 +101,7 @@ _ACCESS_POLICY_RE = re.compile(
     r"does not have (secrets|keys|certificates|storage) (\w+) permission"
 )
 _RBAC_ACTION_RE = re.compile(r"Action: '(?:Microsoft\.KeyVault/vaults/)?([^']+)'", re.IGNORECASE)
+_DELETED_RE = re.compile(r"(Secret|Key|Certificate) \S+ is currently in a deleted", re.IGNORECASE)
 _CLIENT_ADDRESS_RE = re.compile(r"Client address: ([^\s;]+)")
 _DENY_ASSIGNMENT_RE = re.compile(r"DenyAssignmentId: (?!null\b)([^\s;]+)", re.IGNORECASE)
 
@@ -185,7 +186,7 @@ def classify(exc: BaseException, *, what: str = "") -> VaultError:
         return PermissionDenied(
             f"{prefix}your Azure role assignments do not allow this (RBAC vault): "
             f"{why}ask for {need} on this vault. A role assigned in the last few minutes "
-            f"may still be propagating: retry with ctrl+r. ({message})",
+            f"may still be propagating: retry in a few minutes. ({message})",
             status=status,
             code=inner,
         )
@@ -228,9 +229,11 @@ def classify(exc: BaseException, *, what: str = "") -> VaultError:
     if isinstance(exc, ResourceNotFoundError) or status == 404:
         return NotFound(f"{prefix}{message}", status=status, code=code)
     if status == 409 and inner == "ObjectIsDeletedButRecoverable":
+        deleted = _DELETED_RE.match(message)
+        noun = deleted.group(1).lower() if deleted else "secret"
         return Conflict(
-            f"{prefix}{message} Recover or purge the deleted item first (Azure portal, or "
-            "az keyvault secret|key|certificate recover / purge), or use another name.",
+            f"{prefix}{message} Recover it (az keyvault {noun} recover) or purge it "
+            f"(az keyvault {noun} purge) first, or use another name.",
             status=status,
             code=inner,
         )

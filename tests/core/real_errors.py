@@ -127,7 +127,13 @@ VAULT_ERRORS: list[RealVaultError] = [
             "ForbiddenByRbac",
         ),
         kind=PermissionDenied,
-        says=("role", "secrets/getSecret/action", "Key Vault Secrets User", "no role assignment"),
+        says=(
+            "role",
+            "secrets/getSecret/action",
+            "Key Vault Secrets User",
+            "no role assignment",
+            "propagating",
+        ),
         pattern=(
             r"Caller is not authorized to perform action on resource\.\r\nIf role "
             r"assignments, deny assignments or role definitions were changed recently, please "
@@ -292,7 +298,7 @@ VAULT_ERRORS: list[RealVaultError] = [
             "ObjectIsDeletedButRecoverable",
         ),
         kind=Conflict,
-        says=("deleted but recoverable", "recover", "purge", "another name"),
+        says=("deleted but recoverable", "az keyvault secret recover", "purge", "another name"),
         pattern=(
             r"(Secret|Key|Certificate) [\w-]+ is currently in a deleted but recoverable "
             r"state, and its name cannot be reused; in this state, the (secret|key|"
@@ -313,7 +319,7 @@ VAULT_ERRORS: list[RealVaultError] = [
         ),
         inferred="code, innererror and the name my-key (the test builds the message)",
         kind=Conflict,
-        says=("recover", "purge"),
+        says=("az keyvault key recover", "az keyvault key purge"),
         pattern=(
             r"(Secret|Key|Certificate) [\w-]+ is currently in a deleted but recoverable "
             r"state, and its name cannot be reused; in this state, the (secret|key|"
