@@ -7,10 +7,11 @@ import json
 import os
 
 import pytest
+from azure.core.exceptions import HttpResponseError
 
 from kvtui.emulator import EmulatorInfo
 from tests.emulator.admin_support import Admin
-from tests.support import ClientSecretMsalCredential, kv_clients
+from tests.support import Clients, ClientSecretMsalCredential, kv_clients
 
 _names = (f"adm{os.getpid()}n{i}" for i in itertools.count())
 
@@ -156,6 +157,13 @@ async def test_faults_get_ids_and_can_be_removed(admin: Admin, vault_url: str) -
         {"type": "drop", "count": 0},
         {"type": "drop", "colour": "red"},
         {"type": "drop", "vault": "no-such-vault"},
+        {"type": "response", "status": 403},
+        {"type": "response", "status": 399, "body": {}},
+        {"type": "response", "status": 403, "body": ["not", "an", "object"]},
+        {"type": "response", "status": 429, "body": {}, "headers": {"Retry-After": 7}},
+        {"type": "response", "status": 429, "body": {}, "headers": {"X": "a\r\nSet-Cookie: x"}},
+        {"type": "status", "status": 503, "body": {"error": {}}},
+        {"type": "throttle", "headers": {"Retry-After": "1"}},
     ],
 )
 async def test_faults_reject_bad_rules(admin: Admin, body: dict[str, object]) -> None:
@@ -164,6 +172,28 @@ async def test_faults_reject_bad_rules(admin: Admin, body: dict[str, object]) ->
     assert "error" in err
     _, listed = await admin.call("GET", "/faults", expect=200)
     assert listed["value"] == []
+
+
+async def test_response_fault_answers_the_given_body(admin: Admin, kv: Clients) -> None:
+    """A real service's answer, replayed verbatim (status, body, headers)."""
+    body = {"error": {"code": "Forbidden", "message": "m\r\nx", "innererror": {"code": "X"}}}
+    fault = {
+        "type": "response",
+        "vault": admin.vault_name(kv.vault_url),
+        "operation": "secrets/get",
+        "status": 403,
+        "body": body,
+        "headers": {"x-ms-keyvault-region": "westeurope"},
+        "count": 1,
+    }
+    _, created = await admin.call("POST", "/faults", fault, expect=201)
+    assert created["body"] == body and created["status"] == 403
+    with pytest.raises(HttpResponseError) as caught:
+        await kv.secrets.get_secret("x")
+    response = caught.value.response
+    assert response is not None and response.status_code == 403
+    assert response.json() == body
+    assert response.headers["x-ms-keyvault-region"] == "westeurope"
 
 
 async def test_reset_clears_faults_and_permissions(admin: Admin, vault_url: str) -> None:
