@@ -230,6 +230,26 @@ VAULT_ERRORS: list[RealVaultError] = [
         ),
     ),
     RealVaultError(
+        name="firewall_lines_split_by_lf",
+        source="MicrosoftDocs/azure-docs issue #61015 (the resultDescription of the vault's "
+        "AzureDiagnostics log for the 403: the same text, its lines split by \\n alone; "
+        "identifiers redacted here with …)",
+        status=403,
+        body=_error(
+            "Forbidden",
+            "Client address is not authorized and caller is not a trusted service.\n"
+            "Client address: 13.69.64.92\nCaller: appid=…;oid=…;iss=https://sts.windows.net/…/;"
+            "xms_mirid=/subscriptions/xxxxx/resourcegroups/KV/providers/"
+            "Microsoft.ManagedIdentity/userAssignedIdentities/testmi\n"
+            "Vault: xxxx;location=westeurope",
+            "ForbiddenByFirewall",
+        ),
+        inferred="the body around the message: the log holds the message only",
+        kind=FirewallDenied,
+        says=("firewall", "13.69.64.92"),
+        pattern=r"Client address is not authorized and caller is not a trusted service\.\n.*",
+    ),
+    RealVaultError(
         name="public_network_access_disabled",
         source=AZUREOSSD,
         status=403,
