@@ -258,7 +258,7 @@ def test_argparse_errors_exit_2_without_traceback(tmp_path: Path) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_stops_it_promptly_with_exit_0(tmp_path: Path, sig: int) -> None:
     with emulator_process("--state-dir", str(tmp_path)) as emu:
-        code, took, err = emu.stop(sig, timeout=10)  # raises if still running then
+        code, _took, err = emu.stop(sig, timeout=10)  # raises if still running then
         assert code == 0, err
         assert "Traceback" not in err
         url = emu.info["vaults"]["demo"]
