@@ -120,9 +120,8 @@ class Demo:
 
 def run_demo(*, fresh: bool = False, demo_dir: Path | None = None) -> int:
     """Run the demo until the app exits; the emulator stops (and saves) afterwards."""
-    from kvtui.logs import setup_logging
-
     from kvtui.core.config import load_settings
+    from kvtui.logs import setup_logging
 
     # The user's preferences (config file and KVTUI_* variables: clipboard_clear_seconds,
     # keymap, expiry_warning_days...) apply to the demo too; sign-in, trust and the vault

@@ -13,6 +13,7 @@ work), with a timeout; every failure is a TmuxError with a short reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import shutil
@@ -80,10 +81,8 @@ class Tmux:
         except BaseException as exc:  # the timeout, or the app exiting: no stray tmux left
             if proc.returncode is None:
                 proc.kill()
-                try:
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                     await asyncio.wait_for(proc.wait(), 1)
-                except (asyncio.TimeoutError, asyncio.CancelledError):
-                    pass
             if isinstance(exc, asyncio.TimeoutError):
                 raise TmuxError(f"tmux {args[0]} took more than {self.timeout:g} s") from None
             raise
@@ -103,7 +102,7 @@ class Tmux:
         )
         found = []
         for line in out.decode("utf-8", "surrogateescape").splitlines():
-            size, created, name = (line.split("\t", 2) + ["", ""])[:3]
+            size, created, name = ([*line.split("\t", 2), "", ""])[:3]
             if size.isdigit() and created.isdigit() and name:
                 found.append(Buffer(name, int(size), int(created)))
         return found
@@ -119,7 +118,9 @@ class Tmux:
         """The buffers whose contents have this digest (only those of the same size
         are read)."""
         return [
-            b for b in buffers if b.size == size and await self.buffer_digest(b.name) == value_digest
+            b
+            for b in buffers
+            if b.size == size and await self.buffer_digest(b.name) == value_digest
         ]
 
     async def delete_new(

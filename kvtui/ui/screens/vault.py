@@ -328,6 +328,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
     async def on_unmount(self) -> None:
         gc.unfreeze()  # this vault's items can go
         await self.service.close()
+        log.info("closed the session of %s", self.vault_url)
 
     def on_resize(self, event: Resize) -> None:
         self._apply_width(event.size.width)
