@@ -19,11 +19,17 @@ keeps Textual's input loop as it is and adds, around it:
 - EIO (or ENXIO, EBADF) from the input thread's read, which Textual would turn into a
   traceback on a screen that is gone.
 
-Each of them calls ``terminal_gone``: Textual's input loop is told to stop, writes are
-dropped from then on, and the app is asked to exit: its screens unmount, so the vault
-sessions close (VaultScreen.on_unmount), the login screen cancels its device flow, and
-the token cache stays as msal last wrote it. If that has not ended the process within
-HARD_EXIT_SECONDS (an msal call in a worker thread, say), the process exits anyway.
+Each of them calls ``terminal_gone``, which asks the app to exit: its screens unmount,
+so the vault sessions close (VaultScreen.on_unmount), the login screen cancels its
+device flow, and the token cache stays as msal last wrote it. When the tty itself is
+gone (not for a SIGHUP alone: the terminal may still be there and is then restored),
+Textual's input loop is told to stop and writes are dropped. If all that has not ended
+the process within HARD_EXIT_SECONDS (an msal call in a worker thread, say), the
+process exits anyway.
+
+The watcher thread and the SIGHUP handler are ours rather than a patched input loop:
+the loop (``LinuxDriver.run_input_thread``) is Textual's to change, and only its
+public ``exit_event`` is used to stop it.
 """
 
 from __future__ import annotations
@@ -76,8 +82,10 @@ class HangupDriver(LinuxDriver):
         super().__init__(app, **kwargs)
         self._loop = asyncio.get_running_loop()  # the app builds its driver on its loop
         self._lock = threading.Lock()
-        self.gone: str | None = None
-        """Why the terminal is gone (None while it is there)."""
+        self.ending: str | None = None
+        """Why the app is ending with its terminal (None until then)."""
+        self.tty_gone = False
+        """The tty itself is gone: nothing can be read from or written to it."""
         self._watch_stop: int | None = None  # the write end of the watcher's wake-up pipe
         self._watcher: threading.Thread | None = None
         self._sighup = False
@@ -85,21 +93,28 @@ class HangupDriver(LinuxDriver):
         # still ends kvtui once the tty itself is gone.
         if signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:
             try:
-                self._loop.add_signal_handler(signal.SIGHUP, self.terminal_gone, "SIGHUP")
+                self._loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
                 self._sighup = True
             except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
                 pass
 
     # -- the end ----------------------------------------------------------------------
 
-    def terminal_gone(self, reason: str) -> None:
-        """Stop reading and writing, and exit the app (any thread, once)."""
+    def _on_sighup(self) -> None:
+        self.terminal_gone("SIGHUP", tty_gone=False)
+
+    def terminal_gone(self, reason: str, *, tty_gone: bool = True) -> None:
+        """Exit the app (from any thread; once). ``tty_gone``: stop reading and
+        writing too (not for a SIGHUP alone: the terminal may still be there, and
+        the app's exit restores it)."""
+        if tty_gone and not self.tty_gone:
+            self.tty_gone = True
+            self.exit_event.set()  # Textual's input loop ends instead of spinning on EOF
         with self._lock:
-            if self.gone is not None:
+            if self.ending is not None:
                 return
-            self.gone = reason
+            self.ending = reason
         log.warning("the terminal is gone (%s): exiting", reason)
-        self.exit_event.set()  # Textual's input loop ends instead of spinning on EOF
         atexit.register(_end_now)
         deadline = time.monotonic() + HARD_EXIT_SECONDS
         threading.Thread(
@@ -124,7 +139,7 @@ class HangupDriver(LinuxDriver):
         super().start_application_mode()  # type: ignore[no-untyped-call]
         # poll() on ttys is Linux's; macOS's poll() does not support devices (it would
         # report POLLNVAL at once): there SIGHUP and EIO remain.
-        if sys.platform.startswith("linux") and self._watcher is None and self.gone is None:
+        if sys.platform.startswith("linux") and self._watcher is None and not self.tty_gone:
             wake_r, wake_w = os.pipe()
             self._watch_stop = wake_w
             self._watcher = threading.Thread(
@@ -169,7 +184,7 @@ class HangupDriver(LinuxDriver):
     def write(self, data: str) -> None:
         # After the hangup every write fails: Textual's writer thread has died on the
         # first one, and its bounded queue would block the event loop.
-        if self.gone is None:
+        if not self.tty_gone:
             super().write(data)
 
     def close(self) -> None:
@@ -178,5 +193,5 @@ class HangupDriver(LinuxDriver):
             self._sighup = False
             with contextlib.suppress(ValueError, RuntimeError):
                 self._loop.remove_signal_handler(signal.SIGHUP)
-        if self.gone is None:  # else the writer thread may be dead with a full queue
+        if not self.tty_gone:  # else the writer thread may be dead with a full queue
             super().close()
