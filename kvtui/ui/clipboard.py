@@ -56,6 +56,8 @@ class Cleared:
     buffers: int = 0
     """tmux buffers deleted that held the value."""
     tmux_error: str = ""
+    set_clipboard: str = ""
+    """tmux's set-clipboard option: only "on" lets an app's copy into tmux."""
 
     def message(self) -> str | None:
         n = self.buffers
@@ -65,6 +67,11 @@ class Cleared:
             text = (
                 f"{head}, but tmux's buffers may still hold the value of {self.name} "
                 f"(check tmux list-buffers): {self.tmux_error}"
+            )
+        elif self.clipboard and self.in_tmux and not n and self.set_clipboard not in ("", "on"):
+            text = (
+                f"Cleared the clipboard. tmux's set-clipboard is {self.set_clipboard}: "
+                "the value had not reached tmux or your terminal."
             )
         elif self.clipboard and self.in_tmux:
             text = f"Cleared the clipboard and {bufs}." if n else "Cleared the clipboard."
@@ -133,7 +140,8 @@ class SecretClipboard:
         if tmux is not None:
             done.in_tmux = True
             try:
-                writes_buffers = await tmux.option("set-clipboard") == "on"
+                done.set_clipboard = await tmux.option("set-clipboard")
+                writes_buffers = done.set_clipboard == "on"
                 buffers = await tmux.buffers()
                 holding = await tmux.holding(copied.digest, copied.size, buffers)
                 # A newer buffer with something else: the person copied it since (tmux
