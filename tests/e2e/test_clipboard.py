@@ -121,8 +121,6 @@ def test_clearing_deletes_the_tmux_buffers_holding_the_value(
     # never reached tmux or the terminal, and the clearing says so.
     assert tmux.run("set-option", "-g", "set-clipboard", "external").returncode == 0
     tmux.keys("c")
-    tmux.wait(
-        lambda s: "set-clipboard is external" in toasts(s), "the clearing message (external)"
-    )
+    tmux.wait(lambda s: "set-clipboard is external" in toasts(s), "the clearing message (external)")
     assert "the value had not reached tmux or your terminal" in toasts(tmux.screen())
     assert buffers(tmux) == {"mine": "copied by the user"}
