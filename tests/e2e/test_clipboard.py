@@ -88,7 +88,11 @@ def test_clearing_deletes_the_tmux_buffers_holding_the_value(
     tmux.keys(MOTD, literal=True)
     tmux.wait(lambda s: "1 of 63 secrets match" in s, "the table narrowed")
     tmux.keys("Enter")
-    tmux.wait(lambda s: f"filter: {MOTD}" in s and f"secret {MOTD}" in s, "motd selected")
+    # The table's keys in the footer: the table has the focus again (not the filter box).
+    tmux.wait(
+        lambda s: f"filter: {MOTD}" in s and "c Copy" in s and f"secret {MOTD}" in s,
+        "motd selected, the table focused",
+    )
     assert buffers(tmux) == {}
 
     # c: tmux keeps the value as a buffer; after the delay the buffer is gone (and the

@@ -179,9 +179,11 @@ def test_filter_reveal_copy_and_tabs_in_tmux(tmp_path: Path) -> None:
             lambda s: MOTD in s and DEMO_SECRET not in s and "match" in s, "the table narrowed"
         )
         tmux.keys("Enter")  # keep the filter, back to the table
+        # The table has the focus again when its keys are in the footer (the filter
+        # box's footer has no "r Reveal"); the first match is in the detail pane.
         tmux.wait(
-            lambda s: "filter: mot" in s and f"secret {MOTD}\n" in s,
-            "the filter kept on the status line, the first match in the detail pane",
+            lambda s: "filter: mot" in s and "r Reveal" in s and f"secret {MOTD}\n" in s,
+            "the filter kept on the status line, the table focused on the first match",
         )
         tmux.keys("Down")  # the fuzzy match
         tmux.wait(lambda s: "secret payments-db-connection" in s, "the second match's detail")
