@@ -121,8 +121,13 @@ class Demo:
 
 def run_demo(*, fresh: bool = False, demo_dir: Path | None = None) -> int:
     """Run the demo until the app exits; the emulator stops (and saves) afterwards."""
+    from kvtui.core.config import load_settings
     from kvtui.logs import setup_logging
 
+    # The user's preferences (config file and KVTUI_* variables: clipboard_clear_seconds,
+    # keymap, expiry_warning_days...) apply to the demo too; sign-in, trust and the vault
+    # are the emulator's (Demo.settings). A bad config ends the demo before it starts.
+    base = load_settings()
     setup_logging()
     demo = Demo(demo_dir, fresh=fresh)
     try:
@@ -136,7 +141,8 @@ def run_demo(*, fresh: bool = False, demo_dir: Path | None = None) -> int:
         from kvtui.ui.app import KvtuiApp
         from kvtui.ui.launch import build_context
 
-        context = build_context(demo.settings(info), state_path=demo.state_path, title="kvtui demo")
+        settings = demo.settings(info, base)
+        context = build_context(settings, state_path=demo.state_path, title="kvtui demo")
         KvtuiApp(context).run()
     finally:
         demo.stop()

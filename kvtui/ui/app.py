@@ -5,12 +5,14 @@ login screen), then opens the vault (--vault, else the picker). The command pale
 from __future__ import annotations
 
 import logging
+import sys
 from typing import ClassVar
 
 from azure.core.exceptions import ClientAuthenticationError
-from textual import work
+from textual import constants, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.widgets import Static
 
 from kvtui.core.auth import Account, AuthError
@@ -22,6 +24,16 @@ from kvtui.ui.screens.picker import PickerScreen
 from kvtui.ui.screens.vault import VaultScreen
 
 log = logging.getLogger("kvtui.ui.app")
+
+
+def driver_class() -> type[Driver] | None:
+    """kvtui/ui/terminal.py's driver (ends the app with its terminal) where Textual
+    would use its LinuxDriver; Textual's own choice elsewhere or with $TEXTUAL_DRIVER."""
+    if sys.platform == "win32" or constants.DRIVER:
+        return None
+    from kvtui.ui.terminal import HangupDriver
+
+    return HangupDriver
 
 
 class KvtuiApp(ReportWorkerErrors, App[None]):
@@ -54,7 +66,7 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
     ]
 
     def __init__(self, context: AppContext) -> None:
-        super().__init__()
+        super().__init__(driver_class=driver_class())
         self.context = context
         self.title = context.title
         self.account: Account | None = None

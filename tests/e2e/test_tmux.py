@@ -154,8 +154,8 @@ def _quit(tmux: Tmux) -> None:
     assert not tmux.alive(), "kvtui did not quit on q"
 
 
-# A real terminal on a loaded CI machine: keys are sent without waiting for frames.
-@pytest.mark.flaky(reruns=2)
+# Each key waits for the frame the one before it leads to (a real terminal on a loaded
+# machine: keys sent ahead of the frames raced the detail pane).
 def test_filter_reveal_copy_and_tabs_in_tmux(tmp_path: Path) -> None:
     """/ narrows the table, r shows the value literally, c puts it in tmux's paste buffer
     (Textual writes OSC 52; tmux with set-clipboard on makes a buffer of it), 2 and 3
@@ -179,9 +179,16 @@ def test_filter_reveal_copy_and_tabs_in_tmux(tmp_path: Path) -> None:
             lambda s: MOTD in s and DEMO_SECRET not in s and "match" in s, "the table narrowed"
         )
         tmux.keys("Enter")  # keep the filter, back to the table
-        tmux.wait(lambda s: "filter: mot" in s, "the filter kept on the status line")
-        tmux.keys("Down")
+        # The table has the focus again when its keys are in the footer (the filter
+        # box's footer has no "r Reveal"); the first match is in the detail pane.
+        tmux.wait(
+            lambda s: "filter: mot" in s and "r Reveal" in s and f"secret {MOTD}\n" in s,
+            "the filter kept on the status line, the table focused on the first match",
+        )
+        tmux.keys("Down")  # the fuzzy match
+        tmux.wait(lambda s: "secret payments-db-connection" in s, "the second match's detail")
         tmux.keys("Home")  # the first row again: the substring match
+        tmux.wait(lambda s: f"secret {MOTD}\n" in s, "the first match's detail again")
 
         # Reveal: the value appears, literally (brackets and backslash as they are).
         tmux.keys("r")

@@ -37,6 +37,14 @@ SIZE = (120, 35)
 _vaults = itertools.count()
 
 
+@pytest.fixture(autouse=True)
+def not_in_tmux(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Headless apps never touch the tmux server the tests may run in: clearing a copied
+    secret deletes tmux buffers when $TMUX is set (tests/e2e covers that in a tmux of
+    its own)."""
+    monkeypatch.delenv("TMUX", raising=False)
+
+
 @pytest.fixture
 def identity(info: EmulatorInfo) -> Iterator[Callable[..., dict[str, Any]]]:
     """PATCH the identity platform's settings (msal polls without sleeping); every

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -48,6 +47,7 @@ from kvtui.core.errors import (
 from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind
 from kvtui.core.references import CopyChoice, copy_choices, export_filename
 from kvtui.core.vault import VaultService, key_detail_pem
+from kvtui.ui.clipboard import SecretClipboard
 from kvtui.ui.modals.copy_menu import CopyMenu
 from kvtui.ui.modals.export import ExportScreen
 from kvtui.ui.modals.versions import VersionsScreen
@@ -117,10 +117,6 @@ def error_hint(exc: VaultError) -> str:
     if isinstance(exc, Throttled):
         return "Wait a moment, then press ctrl+r to retry."
     return "Press ctrl+r to retry."
-
-
-def _digest(text: str) -> bytes:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 class VaultScreen(ReportWorkerErrors, Screen[None]):
@@ -332,6 +328,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
     async def on_unmount(self) -> None:
         gc.unfreeze()  # this vault's items can go
         await self.service.close()
+        log.info("closed the session of %s", self.vault_url)
 
     def on_resize(self, event: Resize) -> None:
         self._apply_width(event.size.width)
@@ -778,30 +775,10 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         )
 
     def _copy_secret(self, item: Item, value: str) -> None:
-        """Copy a secret's value; clear the clipboard later unless something else was
-        copied in the meantime (only a digest of the value is kept for that)."""
-        app = self.app
-        app.copy_to_clipboard(value)
+        """Copy a secret's value; kvtui/ui/clipboard.py clears it later (the clipboard,
+        and tmux's buffers holding it) unless something else was copied meanwhile."""
         delay = self.settings.clipboard_clear_seconds
-        name = literal(item.name, multiline=False).plain
-        if delay <= 0:
-            self.notify(
-                f"Copied the value of {name}. It stays on the clipboard (clearing is off).",
-                markup=False,
-            )
-            return
-        digest = _digest(value)
-
-        def clear() -> None:
-            if _digest(app.clipboard) == digest:
-                app.copy_to_clipboard("")
-                app.notify("Cleared the clipboard.", markup=False, timeout=3)
-
-        app.set_timer(delay, clear, name="clear-clipboard")
-        self.notify(
-            f"Copied the value of {name}. The clipboard will be cleared in {delay} s.",
-            markup=False,
-        )
+        self.notify(SecretClipboard(self.app).copy(item.name, value, delay), markup=False)
 
     @work(group="modal", exclusive=True, exit_on_error=False)
     async def action_copy_menu(self) -> None:
