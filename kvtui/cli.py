@@ -238,6 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from kvtui.demo import run_demo
 
+            given = [n for n in (*FLAG_NAMES, "config") if getattr(args, n, None) is not None]
+            if given:
+                flags = ", ".join(f"--{n.replace('_', '-')}" for n in given)
+                raise ConfigError(f"kvtui demo runs against its own emulator: {flags} not used")
+
             return run_demo(fresh=args.fresh)
         if args.command in ("accounts", "logout"):
             return _accounts(args)
