@@ -103,7 +103,7 @@ def vault_url(value: str, suffix: str) -> str:
     """The vault URL (``https://host[:port]/``) for a vault name (``name`` + ``suffix``)
     or a vault URL; raises InvalidValue for anything else."""
     text = value.strip()
-    if "://" not in text and ":" not in text and "/" not in text and "." not in text:
+    if "://" not in text and "." not in text:
         if not is_vault_name(text):
             raise InvalidValue(f"{shown(value)} is not a vault name: {VAULT_NAME_RULE}")
         return f"https://{text}{suffix}/"

@@ -31,14 +31,17 @@ def xdg(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def kvtui(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def kvtui(
+    env: dict[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kvtui", *args],
         env=env,
         cwd=REPO,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
 
 
@@ -94,3 +97,101 @@ def test_bad_config_file_is_one_line_and_exit_2(xdg: dict[str, str], tmp_path: P
     result = kvtui(xdg, "--config", str(config))
     assert result.returncode == 2
     assert result.stderr.strip() == f"kvtui: {config}: unknown setting 'colour'"
+
+
+# -- values refused before any sign-in (issue 7, section 5) ---------------------------------
+
+ESC = "\x1b"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        (["--vault", "https://127.0.0.1:99999/"], {}, "port"),
+        (["--vault", "https://127.0.0.1:0/"], {}, "port"),
+        (["--vault", "[bold red]vault[/]"], {}, "'[bold red]vault[/]' is not a vault name"),
+        (["--vault", f"evil{ESC}]0;pwned\x07{ESC}[2J"], {}, "'evil␛]0;pwned␇␛[2J'"),
+        (["--vault", "x\u202egnp.exe"], {}, "<U+202E>"),
+        (["--vault", "http://contoso.vault.azure.net/"], {}, "https://"),
+        (["--vault", "file:///etc/passwd"], {}, "'file://'"),
+        (["--vault", "my vault"], {}, "not a vault name"),
+        (["--vault", "https://my vault.vault.azure.net/"], {}, "spaces"),
+        (["--vault", "https:///"], {}, "host"),
+        (["--vault", "https://user:pw@contoso.vault.azure.net/"], {}, "user name"),
+        (["--vault", "https://contoso.vault.azure.net/secrets/x"], {}, "path"),
+        (["--vault", "https://contoso.vault.azure.net/?x=1"], {}, "query"),
+        (["--vault", "ab"], {}, "3-24"),
+        (["--vault", "my--vault"], {}, "--"),
+        (["--vault", "vault-"], {}, "not a vault name"),
+        (["--vault", "1vault"], {}, "not a vault name"),
+        (["--vault", "a" * 25], {}, "not a vault name"),
+        ([], {"KVTUI_VAULT": "https://127.0.0.1:99999/"}, "KVTUI_VAULT:"),
+        (["--tenant", "con toso"], {}, "--tenant:"),
+        (["--tenant", "[b]x[/b]"], {}, "--tenant:"),
+        (["--client-id", "not-a-guid"], {}, "GUID"),
+        (["--cloud", "mars"], {}, "cloud"),
+        (["--authority", "https://login.example/tenant.example/extra"], {}, "TENANT"),
+        (["--authority", "https://login.example:70000/tenant.example"], {}, "port"),
+        (["--authority", "file:///tenant"], {}, "https"),
+        (["--arm-url", "http://management.example/"], {}, "--arm-url:"),
+        (["--arm-url", "https://management.example/?x"], {}, "query"),
+        ([], {"KVTUI_EXPIRY_WARNING_DAYS": "-1"}, "expiry_warning_days"),
+        ([], {"KVTUI_CLIPBOARD_CLEAR_SECONDS": "-5"}, "clipboard_clear_seconds"),
+        ([], {"KVTUI_CLIPBOARD_CLEAR_SECONDS": "99999999"}, "clipboard_clear_seconds"),
+        (["accounts", "--client-id", "nope"], {}, "GUID"),
+        (["logout", "--all", "--vault", "https://127.0.0.1:99999/"], {}, "port"),
+        (["--vault", "contoso", "demo"], {}, "demo"),
+    ],
+)
+def test_bad_values_end_kvtui_before_sign_in(
+    xdg: dict[str, str], args: list[str], env: dict[str, str], needle: str
+) -> None:
+    """Nothing is started (no Textual screen, no "Signing in…", no network): one line
+    on stderr naming the option and showing the value literally, exit status 2."""
+    result = kvtui({**xdg, **env}, *args, timeout=30)
+    assert result.returncode == 2, (result.returncode, result.stderr[-500:])
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("kvtui: ")
+    assert needle in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+    # The value is shown, never replayed: no control or bidi character reaches the terminal.
+    assert all(ch.isprintable() for ch in lines[0]), ascii(lines[0])
+
+
+def test_ca_bundle_that_is_not_pem_ends_kvtui(xdg: dict[str, str], tmp_path: Path) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate\n")
+    result = kvtui(xdg, "--ca-bundle", str(not_pem), timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"kvtui: --ca-bundle: the CA bundle '{not_pem}' holds no PEM certificate "
+        "(-----BEGIN CERTIFICATE-----)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ('vault = "https:///"', "vault: the vault URL 'https:///' has no valid host name"),
+        ('vault = "file:///"', "must be an https:// URL, not 'file://'"),
+        ('tenant = "not a tenant"', "tenant: the tenant 'not a tenant' is not valid"),
+        ('client_id = "x"', "client_id: the client id 'x' is not a GUID"),
+        ("clipboard_clear_seconds = -1", "clipboard_clear_seconds must be between 0 and"),
+        ("expiry_warning_days = 100000", "expiry_warning_days must be between 0 and"),
+    ],
+)
+def test_bad_value_in_the_config_file_ends_kvtui(
+    xdg: dict[str, str], tmp_path: Path, line: str, needle: str
+) -> None:
+    config = tmp_path / "config" / "kvtui" / "config.toml"  # the default location
+    config.parent.mkdir(parents=True)
+    config.write_text(line + "\n")
+    result = kvtui(xdg, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"kvtui: {config}: "), result.stderr
+    assert needle in lines[0], lines[0]
