@@ -18,6 +18,7 @@ from azure.keyvault.keys.aio import KeyClient
 from azure.keyvault.secrets import SecretProperties
 from azure.keyvault.secrets.aio import SecretClient
 
+from kvtui.core.clouds import Cloud
 from kvtui.core.details import (
     b64url,
     cer_to_pem,
@@ -88,11 +89,14 @@ class VaultService:
         verify_challenge_resource: bool = True,
         retry_total: int = 3,
         on_throttle: ThrottleCallback | None = None,
+        cloud: Cloud | None = None,
     ) -> None:
         """``on_throttle(retry_after_seconds, url)`` is called (on the event loop) for
         every 429 the vault answers, before the SDK waits and retries: the screen can
-        say "the vault is throttling, waiting N s"."""
+        say "the vault is throttling, waiting N s". ``cloud`` words a vault name that
+        does not exist ("no vault named X in Azure public cloud")."""
         self.vault_url = vault_url if vault_url.endswith("/") else vault_url + "/"
+        self.cloud = cloud
         ctx = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx))
         kwargs: dict[str, Any] = {
@@ -110,6 +114,9 @@ class VaultService:
         self.certificates = CertificateClient(
             self.vault_url, credential, transport=transport(), **kwargs
         )
+
+    def _classify(self, exc: BaseException, *, what: str) -> VaultError:
+        return classify(exc, what=what, url=self.vault_url, cloud=self.cloud)
 
     async def close(self) -> None:
         await self.secrets.close()
@@ -133,7 +140,7 @@ class VaultService:
                 async for cpage in cpager.by_page():
                     yield [item_from_certificate(p) async for p in cpage]
         except Exception as exc:
-            raise classify(exc, what=f"Listing {kind.value}") from exc
+            raise self._classify(exc, what=f"Listing {kind.value}") from exc
 
     async def list_versions(self, kind: Kind, name: str) -> list[Item]:
         """Every version of an item, newest first."""
@@ -159,14 +166,14 @@ class VaultService:
                 async for p in self.certificates.list_properties_of_certificate_versions(name)
             ]
         except Exception as exc:
-            raise classify(exc, what=f"Listing the versions of {name}") from exc
+            raise self._classify(exc, what=f"Listing the versions of {name}") from exc
 
     async def get_secret_value(self, name: str, version: str | None = None) -> str:
         """The value, fetched on demand; never cached or logged here."""
         try:
             secret = await self.secrets.get_secret(name, version)
         except Exception as exc:
-            raise classify(exc, what=f"Reading {name}") from exc
+            raise self._classify(exc, what=f"Reading {name}") from exc
         return secret.value or ""
 
     # -- details ------------------------------------------------------------------------
@@ -177,7 +184,7 @@ class VaultService:
         try:
             secret = await self.secrets.get_secret(name, version)
         except Exception as exc:
-            raise classify(exc, what=f"Reading {name}") from exc
+            raise self._classify(exc, what=f"Reading {name}") from exc
         props = secret.properties
         del secret
         return SecretDetail(
@@ -189,7 +196,7 @@ class VaultService:
         try:
             return await self.keys.get_key(name, version)
         except Exception as exc:
-            raise classify(exc, what=f"Reading key {name}") from exc
+            raise self._classify(exc, what=f"Reading key {name}") from exc
 
     async def get_key_detail(self, name: str, version: str | None = None) -> KeyDetail:
         """Type, size or curve, permitted operations, public JWK parts, release policy and
@@ -207,7 +214,7 @@ class VaultService:
                 try:
                     policy = await self.keys.get_key_rotation_policy(name)
                 except Exception as exc:
-                    err = classify(exc, what="Rotation policy")
+                    err = self._classify(exc, what="Rotation policy")
                     detail.rotation_policy_error = str(err)
                 else:
                     detail.rotation_policy = RotationPolicySummary(
@@ -236,7 +243,7 @@ class VaultService:
                 return await self.certificates.get_certificate(name)
             return await self.certificates.get_certificate_version(name, version)
         except Exception as exc:
-            raise classify(exc, what=f"Reading certificate {name}") from exc
+            raise self._classify(exc, what=f"Reading certificate {name}") from exc
 
     async def get_certificate_detail(
         self, name: str, version: str | None = None
@@ -257,7 +264,7 @@ class VaultService:
             try:
                 policy = await self.certificates.get_certificate_policy(name)
             except Exception as exc:
-                detail.policy_error = str(classify(exc, what="Certificate policy"))
+                detail.policy_error = str(self._classify(exc, what="Certificate policy"))
         if policy is not None:
             detail.policy = CertificatePolicySummary(
                 issuer_name=policy.issuer_name,

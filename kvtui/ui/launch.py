@@ -78,6 +78,7 @@ class AppContext:
             ca_bundle=self.ca_bundle,
             verify_challenge_resource=self.verify_challenge_resource(vault_url),
             retry_total=self.retry_total,
+            cloud=self.cloud,
         )
 
     # -- the state file: account used last, recent and pinned vaults -----------------

@@ -443,6 +443,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             verify_challenge_resource=ctx.verify_challenge_resource(self.vault_url),
             retry_total=ctx.retry_total,
             on_throttle=self._on_throttle,
+            cloud=ctx.cloud,
         )
 
     def _on_throttle(self, retry_after: float | None, url: str) -> None:
