@@ -98,9 +98,7 @@ class ArmClient:
                     body = None
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             # One wording per cause, as for vaults: TLS trust names --ca-bundle.
-            raise describe_transport_error(
-                exc, url=url, service="Azure Resource Manager"
-            ) from exc
+            raise describe_transport_error(exc, url=url, service="Azure Resource Manager") from exc
         if status == 200 and isinstance(body, dict):
             return body
         err = body.get("error", {}) if isinstance(body, dict) else {}

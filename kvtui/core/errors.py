@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import aiohttp
-
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
@@ -249,7 +248,7 @@ def describe_transport_error(
                 f"{prefix}{service}'s host {host} does not resolve (no such name in DNS). "
                 "Check the address."
             )
-        reason = dns.strerror if dns is not None else "no answer"
+        reason = (dns.strerror if dns is not None else None) or "no answer"
         return NetworkError(
             f"{prefix}the name {host} could not be looked up ({reason}). Check the network "
             "or VPN (DNS), then retry."
@@ -267,17 +266,14 @@ def describe_transport_error(
             f"{prefix}{service} at {where} did not answer in time. Check the network, VPN, "
             "proxy or firewall, then retry."
         )
-    if any(
-        isinstance(e, ConnectionResetError | aiohttp.ServerDisconnectedError) for e in chain
-    ):
+    if any(isinstance(e, ConnectionResetError | aiohttp.ServerDisconnectedError) for e in chain):
         return NetworkError(
             f"{prefix}the connection to {service} at {where} was cut (reset or closed). "
             "Check the network, VPN, proxy or firewall, then retry."
         )
     detail = getattr(exc, "message", None) or str(exc)
     return NetworkError(
-        f"{prefix}{service} could not be reached ({detail}). "
-        "Check the network or VPN, then retry."
+        f"{prefix}{service} could not be reached ({detail}). Check the network or VPN, then retry."
     )
 
 

@@ -186,7 +186,7 @@ async def test_arm_trust_failure_names_ca_bundle(info: EmulatorInfo, tmp_path: P
         home_tenant=info.tenant_id,
     )
     try:
-        with pytest.raises(TrustFailure, match="Azure Resource Manager.*--ca-bundle"):
+        with pytest.raises(TrustFailure, match=r"Azure Resource Manager.*--ca-bundle"):
             await arm.subscriptions(info.tenant_id)
     finally:
         await arm.close()

@@ -31,9 +31,7 @@ def xdg(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def kvtui(
-    env: dict[str, str], *args: str, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
+def kvtui(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kvtui", *args],
         env=env,

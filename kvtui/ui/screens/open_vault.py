@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from kvtui.core.clouds import Cloud
     from kvtui.ui.launch import AppContext
 
+
 class VaultNameOrUrl(Validator):
     """The same check as ``--vault`` (kvtui/core/validation.py): a vault name or an
     https vault URL with a valid host and port, nothing else."""
