@@ -3,13 +3,16 @@ typed errors. One TLS connection pool for all three clients (FACTS.md)."""
 
 from __future__ import annotations
 
+import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 from typing import Any
 
 import aiohttp
 from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.keyvault.certificates import CertificateProperties, KeyVaultCertificate
 from azure.keyvault.certificates.aio import CertificateClient
@@ -41,6 +44,27 @@ from kvtui.core.models import (
 from kvtui.core.throttle import ThrottleCallback, ThrottleReportPolicy
 
 PropertiesOf = SecretProperties | KeyProperties | CertificateProperties
+
+log = logging.getLogger(__name__)
+
+
+class AnswerReportPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
+    """Calls ``callback()`` once, at the first 2xx response: the vault exists, answers
+    over TLS and accepts this sign-in (what makes it worth remembering as recent)."""
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        super().__init__()
+        self._callback: Callable[[], None] | None = callback
+
+    def on_response(self, request: PipelineRequest, response: PipelineResponse) -> None:  # type: ignore[type-arg]
+        callback = self._callback
+        if callback is None or not 200 <= response.http_response.status_code < 300:
+            return
+        self._callback = None
+        try:
+            callback()
+        except Exception:  # a broken callback must not break the request
+            log.exception("answer callback failed")
 
 
 def _item(kind: Kind, p: PropertiesOf, with_version: bool, **extra: Any) -> Item:
@@ -90,11 +114,13 @@ class VaultService:
         retry_total: int = 3,
         on_throttle: ThrottleCallback | None = None,
         cloud: Cloud | None = None,
+        on_answer: Callable[[], None] | None = None,
     ) -> None:
         """``on_throttle(retry_after_seconds, url)`` is called (on the event loop) for
         every 429 the vault answers, before the SDK waits and retries: the screen can
         say "the vault is throttling, waiting N s". ``cloud`` words a vault name that
-        does not exist ("no vault named X in Azure public cloud")."""
+        does not exist ("no vault named X in Azure public cloud"). ``on_answer()`` is
+        called once, at the vault's first successful (2xx) answer."""
         self.vault_url = vault_url if vault_url.endswith("/") else vault_url + "/"
         self.cloud = cloud
         ctx = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
@@ -105,6 +131,8 @@ class VaultService:
         }
         if on_throttle is not None:
             kwargs["per_retry_policies"] = [ThrottleReportPolicy(on_throttle)]
+        if on_answer is not None:
+            kwargs["per_call_policies"] = [AnswerReportPolicy(on_answer)]
 
         def transport() -> AioHttpTransport:
             return AioHttpTransport(session=self._session, session_owner=False)
