@@ -222,8 +222,25 @@ def _run_app(args: argparse.Namespace) -> int:
     from kvtui.ui.app import KvtuiApp
     from kvtui.ui.launch import build_context
 
+    _check_keymap(args, settings)
     KvtuiApp(build_context(settings)).run()
     return 0
+
+
+def _check_keymap(args: argparse.Namespace, settings: Settings) -> None:
+    """A ``[keymap]`` id no binding has is refused (Textual would skip it silently)."""
+    if not settings.keymap:
+        return
+    from kvtui.core.config import ConfigError, default_config_path
+    from kvtui.core.validation import shown
+    from kvtui.ui.keymap import unknown_ids
+
+    unknown = unknown_ids(settings.keymap)
+    if unknown:
+        name, close = unknown[0]
+        hint = f" (did you mean {shown(close)}?)" if close else " (press ? in kvtui for the ids)"
+        path = getattr(args, "config", None) or default_config_path()
+        raise ConfigError(f"{path}: keymap: no binding has the id {shown(name)}{hint}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

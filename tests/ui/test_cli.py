@@ -193,3 +193,28 @@ def test_bad_value_in_the_config_file_ends_kvtui(
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"kvtui: {config}: "), result.stderr
     assert needle in lines[0], lines[0]
+
+
+def test_a_misspelt_keymap_id_ends_kvtui(xdg: dict[str, str], tmp_path: Path) -> None:
+    """Textual's set_keymap skips an id no binding has: without this check, the key the
+    user chose would silently do nothing."""
+    config = tmp_path / "config.toml"
+    config.write_text('[keymap]\nvault.revael = "x"\n')
+    result = kvtui(xdg, "--config", str(config), timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"kvtui: {config}: keymap: no binding has the id 'vault.revael' "
+        "(did you mean 'vault.reveal'?)"
+    ]
+
+
+def test_every_documented_keymap_id_is_known() -> None:
+    from kvtui.ui.keymap import unknown_ids
+
+    # The README's and the config docstring's examples, and one of every screen.
+    keymap = dict.fromkeys(
+        ["vault.reveal", "vault.copy_menu", "picker.pin", "login.copy_code", "app.quit"], "x"
+    )
+    assert unknown_ids(keymap) == []
+    assert unknown_ids({"nope": "x"}) == [("nope", None)]
