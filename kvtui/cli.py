@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -182,7 +183,8 @@ def _accounts(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from kvtui.core.auth import open_token_cache
 
-    cache = open_token_cache(Path(settings.token_cache) if settings.token_cache else None)
+    with _usable("token_cache", settings.token_cache):
+        cache = open_token_cache(Path(settings.token_cache) if settings.token_cache else None)
     known = cached_accounts(cache)
     if args.command == "accounts":
         if not known:
@@ -218,13 +220,31 @@ def _run_app(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from kvtui.logs import setup_logging
 
-    setup_logging(Path(settings.log_file) if settings.log_file else None)
+    with _usable("log_file", settings.log_file):
+        setup_logging(Path(settings.log_file) if settings.log_file else None)
     from kvtui.ui.app import KvtuiApp
     from kvtui.ui.launch import build_context
 
     _check_keymap(args, settings)
-    KvtuiApp(build_context(settings)).run()
+    with _usable("token_cache", settings.token_cache):
+        context = build_context(settings)
+    KvtuiApp(context).run()
     return 0
+
+
+@contextlib.contextmanager
+def _usable(name: str, path: str | None) -> Iterator[None]:
+    """A file kvtui writes (log, token cache) that cannot be created: one line, exit 2."""
+    try:
+        yield
+    except OSError as exc:
+        from kvtui.core.config import ConfigError
+        from kvtui.core.validation import shown
+
+        where = shown(path) if path else "(the default location)"
+        reason = exc.strerror or type(exc).__name__
+        culprit = f" {shown(exc.filename)}" if exc.filename and exc.filename != path else ""
+        raise ConfigError(f"{name} {where} cannot be used: {reason}{culprit}") from None
 
 
 def _check_keymap(args: argparse.Namespace, settings: Settings) -> None:

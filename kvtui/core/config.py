@@ -195,6 +195,10 @@ def check_settings(settings: Settings, sources: dict[str, str] | None = None) ->
             check.vault_url(settings.vault, cloud.vault_suffix)
         except ValueError as exc:
             raise fail("vault", exc) from None
+    for name in ("token_cache", "log_file"):
+        value = getattr(settings, name)
+        if value is not None and Path(value).expanduser().is_dir():
+            raise ConfigError(f"{where.get(name, name)}: {shown(value)} is a folder, not a file")
     for name, low, high in (
         ("expiry_warning_days", 0, 3650),
         ("clipboard_clear_seconds", 0, 86400),

@@ -218,3 +218,47 @@ def test_every_documented_keymap_id_is_known() -> None:
     )
     assert unknown_ids(keymap) == []
     assert unknown_ids({"nope": "x"}) == [("nope", None)]
+
+
+def test_a_token_cache_or_log_file_that_is_a_folder_ends_kvtui(
+    xdg: dict[str, str], tmp_path: Path
+) -> None:
+    """Before: a traceback, and the folder (and its parent) were chmod-ed 0600/0700."""
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    tmp_path.chmod(0o755)
+    for args, env in (
+        (["accounts"], {"KVTUI_TOKEN_CACHE": str(folder)}),
+        ([], {"KVTUI_TOKEN_CACHE": str(folder)}),
+        ([], {"KVTUI_LOG_FILE": str(folder)}),
+    ):
+        result = kvtui({**xdg, **env}, *args, timeout=30)
+        assert result.returncode == 2, result.stderr
+        assert result.stdout == ""
+        (var,) = env
+        assert result.stderr.splitlines() == [f"kvtui: {var}: '{folder}' is a folder, not a file"]
+    assert (folder.stat().st_mode & 0o777, tmp_path.stat().st_mode & 0o777) == (0o755, 0o755)
+
+
+def test_a_token_cache_in_a_folder_of_the_users_keeps_that_folders_mode(
+    xdg: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(0o755)
+    result = kvtui({**xdg, "KVTUI_TOKEN_CACHE": str(folder / "tokens.bin")}, "accounts")
+    assert result.returncode == 0, result.stderr
+    assert folder.stat().st_mode & 0o777 == 0o755
+
+
+def test_a_token_cache_that_cannot_be_created_is_one_line(
+    xdg: dict[str, str], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = kvtui({**xdg, "KVTUI_TOKEN_CACHE": str(blocker / "sub" / "tokens.bin")}, "accounts")
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"kvtui: token_cache '{blocker}/sub/tokens.bin' cannot be used: ")
