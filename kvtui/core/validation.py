@@ -142,7 +142,9 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-def authority(value: str, what: str = "the authority") -> tuple[str, str | None]:
+def authority(
+    value: str, what: str = "the authority", *, check_tenant: bool = True
+) -> tuple[str, str | None]:
     """``https://host[:port]/tenant`` -> (``https://host[:port]``, tenant or None)."""
     parts = https_url(value, what)
     segments = [s for s in parts.path.split("/") if s]
@@ -150,7 +152,7 @@ def authority(value: str, what: str = "the authority") -> tuple[str, str | None]
         raise InvalidValue(
             f"{what} {shown(value)} must be https://host/TENANT (one path segment at most)"
         )
-    if segments:
+    if segments and check_tenant:
         tenant(segments[0], f"the tenant of {what}")
     return f"https://{parts.netloc}", (segments[0] if segments else None)
 

@@ -32,7 +32,9 @@ def utc_now() -> datetime:
 def split_authority(authority: str) -> tuple[str, str | None]:
     """``https://host[:port]/tenant`` -> (``https://host[:port]``, ``tenant`` or None)."""
     try:
-        return validation.authority(authority, "--authority")
+        # The tenant's shape is checked with the other settings (load_settings); here
+        # only what the URL needs to be used at all.
+        return validation.authority(authority, "--authority", check_tenant=False)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 
