@@ -107,7 +107,14 @@ def vault_url(value: str, suffix: str) -> str:
         if not is_vault_name(text):
             raise InvalidValue(f"{shown(value)} is not a vault name: {VAULT_NAME_RULE}")
         return f"https://{text}{suffix}/"
-    https_url(value, "the vault URL", allow_path=False)
+    parts = https_url(value, "the vault URL", allow_path=False)
+    host = (parts.hostname or "").rstrip(".")
+    if host.endswith(suffix.lower()) and not is_vault_name(host[: -len(suffix)]):
+        name = host[: -len(suffix)]
+        raise InvalidValue(
+            f"the vault URL {shown(value)} names no possible vault: {shown(name)} is not a "
+            f"vault name ({VAULT_NAME_RULE})"
+        )
     return text if text.endswith("/") else text + "/"
 
 

@@ -120,6 +120,8 @@ ESC = "\x1b"
         (["--vault", "https://contoso.vault.azure.net/?x=1"], {}, "query"),
         (["--vault", "ab"], {}, "3-24"),
         (["--vault", "my--vault"], {}, "--"),
+        (["--vault", "https://my--vault.vault.azure.net/"], {}, "'my--vault' is not a vault"),
+        (["--vault", "https://x.y.vault.azure.net/"], {}, "'x.y' is not a vault name"),
         (["--vault", "vault-"], {}, "not a vault name"),
         (["--vault", "1vault"], {}, "not a vault name"),
         (["--vault", "a" * 25], {}, "not a vault name"),
