@@ -277,6 +277,12 @@ def describe_transport_error(
     )
 
 
+def retrying_cannot_help(exc: BaseException) -> bool:
+    """An error without an answer that trying again cannot cure: an untrusted
+    certificate, a name DNS says does not exist, plain http."""
+    return isinstance(describe_transport_error(exc), TrustFailure | UnknownVault | InvalidInput)
+
+
 def classify(
     exc: BaseException, *, what: str = "", url: str | None = None, cloud: Cloud | None = None
 ) -> VaultError:

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.pipeline import PipelineRequest, PipelineResponse
-from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.pipeline.policies import AsyncRetryPolicy, SansIOHTTPPolicy
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.keyvault.certificates import CertificateProperties, KeyVaultCertificate
 from azure.keyvault.certificates.aio import CertificateClient
@@ -31,7 +31,7 @@ from kvtui.core.details import (
     lifetime_action_text,
     rotation_action_text,
 )
-from kvtui.core.errors import NotFound, VaultError, classify
+from kvtui.core.errors import NotFound, VaultError, classify, retrying_cannot_help
 from kvtui.core.models import (
     CertificateDetail,
     CertificatePolicySummary,
@@ -46,6 +46,17 @@ from kvtui.core.throttle import ThrottleCallback, ThrottleReportPolicy
 PropertiesOf = SecretProperties | KeyProperties | CertificateProperties
 
 log = logging.getLogger(__name__)
+
+
+class RetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
+    """The SDK's retries, minus those that cannot help (an untrusted certificate, a
+    vault name that does not exist): the message comes at once, not after 5 s of
+    backoff."""
+
+    def increment(self, settings: Any, response: Any = None, error: Any = None) -> bool:
+        if error is not None and retrying_cannot_help(error):
+            return False
+        return bool(super().increment(settings, response=response, error=error))
 
 
 class AnswerReportPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
@@ -128,6 +139,7 @@ class VaultService:
         kwargs: dict[str, Any] = {
             "verify_challenge_resource": verify_challenge_resource,
             "retry_total": retry_total,
+            "retry_policy": RetryPolicy(retry_total=retry_total),
         }
         if on_throttle is not None:
             kwargs["per_retry_policies"] = [ThrottleReportPolicy(on_throttle)]
