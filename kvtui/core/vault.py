@@ -126,12 +126,14 @@ class VaultService:
         on_throttle: ThrottleCallback | None = None,
         cloud: Cloud | None = None,
         on_answer: Callable[[], None] | None = None,
+        connect_timeout: float = 20.0,
     ) -> None:
         """``on_throttle(retry_after_seconds, url)`` is called (on the event loop) for
         every 429 the vault answers, before the SDK waits and retries: the screen can
         say "the vault is throttling, waiting N s". ``cloud`` words a vault name that
         does not exist ("no vault named X in Azure public cloud"). ``on_answer()`` is
-        called once, at the vault's first successful (2xx) answer."""
+        called once, at the vault's first successful (2xx) answer. ``connect_timeout``
+        bounds a connection (TLS included) that gets no answer: azure-core waits 300 s."""
         self.vault_url = vault_url if vault_url.endswith("/") else vault_url + "/"
         self.cloud = cloud
         ctx = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
@@ -147,7 +149,9 @@ class VaultService:
             kwargs["per_call_policies"] = [AnswerReportPolicy(on_answer)]
 
         def transport() -> AioHttpTransport:
-            return AioHttpTransport(session=self._session, session_owner=False)
+            return AioHttpTransport(
+                session=self._session, session_owner=False, connection_timeout=connect_timeout
+            )
 
         self.secrets = SecretClient(self.vault_url, credential, transport=transport(), **kwargs)
         self.keys = KeyClient(self.vault_url, credential, transport=transport(), **kwargs)

@@ -228,3 +228,19 @@ async def test_errors_retrying_cannot_cure_come_at_once(
         err = await list_secrets(info, url, retry_total=3, **kw)
         assert type(err) is kind, err
         assert loop.time() - start < 2.0, (kind, loop.time() - start)
+
+
+async def test_a_vault_that_never_answers_times_out_with_its_own_message(
+    info: EmulatorInfo,
+) -> None:
+    """A port that takes the connection but never speaks TLS (a black hole behind a
+    firewall or a dead VPN looks the same): a timeout, not 300 s of "Loading…"."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # never accepted, never answered
+        port = silent.getsockname()[1]
+        err = await list_secrets(
+            info, f"https://127.0.0.1:{port}/", ca_bundle=info.ca_bundle, connect_timeout=0.5
+        )
+    assert_one_cause(err, NetworkError, f"at 127.0.0.1:{port} did not answer in time", "VPN")
+    assert err.retryable
