@@ -146,15 +146,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--fresh", action="store_true", help="forget the demo's data and sign-in; start over"
     )
-    accounts = sub.add_parser("accounts", help="list the accounts in the token cache")
+    # SUPPRESS: an option not given after the command keeps the value given before it
+    # (`kvtui --client-id X accounts`); argparse would reset it to None otherwise.
+    accounts = sub.add_parser(
+        "accounts", help="list the accounts in the token cache", argument_default=argparse.SUPPRESS
+    )
     _add_app_options(accounts)
     logout = sub.add_parser(
-        "logout", help="remove an account (or --all) and its tokens from the token cache"
+        "logout",
+        help="remove an account (or --all) and its tokens from the token cache",
+        argument_default=argparse.SUPPRESS,
     )
     _add_app_options(logout)
     who = logout.add_mutually_exclusive_group()
-    who.add_argument("--all", action="store_true", help="remove every account")
-    who.add_argument("account", nargs="?", metavar="ACCOUNT", help="user name of the account")
+    who.add_argument("--all", action="store_true", default=False, help="remove every account")
+    who.add_argument(
+        "account", nargs="?", default=None, metavar="ACCOUNT", help="user name of the account"
+    )
     return parser
 
 

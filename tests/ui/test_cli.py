@@ -139,6 +139,8 @@ ESC = "\x1b"
         ([], {"KVTUI_CLIPBOARD_CLEAR_SECONDS": "-5"}, "clipboard_clear_seconds"),
         ([], {"KVTUI_CLIPBOARD_CLEAR_SECONDS": "99999999"}, "clipboard_clear_seconds"),
         (["accounts", "--client-id", "nope"], {}, "GUID"),
+        (["--client-id", "nope", "accounts"], {}, "GUID"),  # before the command too
+        (["--tenant", "x y", "logout", "--all"], {}, "--tenant:"),
         (["logout", "--all", "--vault", "https://127.0.0.1:99999/"], {}, "port"),
         (["--vault", "contoso", "demo"], {}, "demo"),
     ],
