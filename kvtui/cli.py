@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -145,15 +146,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--fresh", action="store_true", help="forget the demo's data and sign-in; start over"
     )
-    accounts = sub.add_parser("accounts", help="list the accounts in the token cache")
+    # SUPPRESS: an option not given after the command keeps the value given before it
+    # (`kvtui --client-id X accounts`); argparse would reset it to None otherwise.
+    accounts = sub.add_parser(
+        "accounts", help="list the accounts in the token cache", argument_default=argparse.SUPPRESS
+    )
     _add_app_options(accounts)
     logout = sub.add_parser(
-        "logout", help="remove an account (or --all) and its tokens from the token cache"
+        "logout",
+        help="remove an account (or --all) and its tokens from the token cache",
+        argument_default=argparse.SUPPRESS,
     )
     _add_app_options(logout)
     who = logout.add_mutually_exclusive_group()
-    who.add_argument("--all", action="store_true", help="remove every account")
-    who.add_argument("account", nargs="?", metavar="ACCOUNT", help="user name of the account")
+    who.add_argument("--all", action="store_true", default=False, help="remove every account")
+    who.add_argument(
+        "account", nargs="?", default=None, metavar="ACCOUNT", help="user name of the account"
+    )
     return parser
 
 
@@ -182,7 +191,8 @@ def _accounts(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from kvtui.core.auth import open_token_cache
 
-    cache = open_token_cache(Path(settings.token_cache) if settings.token_cache else None)
+    with _usable("token_cache", settings.token_cache):
+        cache = open_token_cache(Path(settings.token_cache) if settings.token_cache else None)
     known = cached_accounts(cache)
     if args.command == "accounts":
         if not known:
@@ -218,12 +228,47 @@ def _run_app(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from kvtui.logs import setup_logging
 
-    setup_logging(Path(settings.log_file) if settings.log_file else None)
+    with _usable("log_file", settings.log_file):
+        setup_logging(Path(settings.log_file) if settings.log_file else None)
     from kvtui.ui.app import KvtuiApp
     from kvtui.ui.launch import build_context
 
-    KvtuiApp(build_context(settings)).run()
+    _check_keymap(args, settings)
+    with _usable("token_cache", settings.token_cache):
+        context = build_context(settings)
+    KvtuiApp(context).run()
     return 0
+
+
+@contextlib.contextmanager
+def _usable(name: str, path: str | None) -> Iterator[None]:
+    """A file kvtui writes (log, token cache) that cannot be created: one line, exit 2."""
+    try:
+        yield
+    except OSError as exc:
+        from kvtui.core.config import ConfigError
+        from kvtui.core.validation import shown
+
+        where = shown(path) if path else "(the default location)"
+        reason = exc.strerror or type(exc).__name__
+        culprit = f" {shown(exc.filename)}" if exc.filename and exc.filename != path else ""
+        raise ConfigError(f"{name} {where} cannot be used: {reason}{culprit}") from None
+
+
+def _check_keymap(args: argparse.Namespace, settings: Settings) -> None:
+    """A ``[keymap]`` id no binding has is refused (Textual would skip it silently)."""
+    if not settings.keymap:
+        return
+    from kvtui.core.config import ConfigError, default_config_path
+    from kvtui.core.validation import shown
+    from kvtui.ui.keymap import unknown_ids
+
+    unknown = unknown_ids(settings.keymap)
+    if unknown:
+        name, close = unknown[0]
+        hint = f" (did you mean {shown(close)}?)" if close else " (press ? in kvtui for the ids)"
+        path = getattr(args, "config", None) or default_config_path()
+        raise ConfigError(f"{path}: keymap: no binding has the id {shown(name)}{hint}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -237,6 +282,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             from kvtui.demo import run_demo
+
+            given = [n for n in (*FLAG_NAMES, "config") if getattr(args, n, None) is not None]
+            if given:
+                flags = ", ".join(f"--{n.replace('_', '-')}" for n in given)
+                raise ConfigError(f"kvtui demo runs against its own emulator: {flags} not used")
 
             return run_demo(fresh=args.fresh)
         if args.command in ("accounts", "logout"):

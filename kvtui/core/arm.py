@@ -20,11 +20,11 @@ from azure.core.exceptions import ClientAuthenticationError
 
 from kvtui.core.errors import (
     AuthenticationFailed,
-    NetworkError,
     PermissionDenied,
     ServiceError,
     Throttled,
     VaultError,
+    describe_transport_error,
 )
 
 API_SUBSCRIPTIONS = "2022-12-01"
@@ -97,7 +97,8 @@ class ArmClient:
                 except ValueError:  # not JSON (a proxy's page, say)
                     body = None
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise NetworkError(f"Azure Resource Manager could not be reached ({exc}).") from exc
+            # One wording per cause, as for vaults: TLS trust names --ca-bundle.
+            raise describe_transport_error(exc, url=url, service="Azure Resource Manager") from exc
         if status == 200 and isinstance(body, dict):
             return body
         err = body.get("error", {}) if isinstance(body, dict) else {}

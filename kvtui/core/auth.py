@@ -8,6 +8,7 @@ worker thread, never on the event loop. No Textual here: the UI drives this modu
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import threading
@@ -177,9 +178,13 @@ def open_token_cache(path: Path | None = None) -> msal.SerializableTokenCache:
     it has one that works, else a file of mode 0600 in a 0700 folder."""
     from msal_extensions import FilePersistence, PersistedTokenCache, build_encrypted_persistence
 
+    own_folder = path is None or not path.parent.exists()
     path = path or default_cache_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path.parent, 0o700)
+    if own_folder:  # never chmod a folder the user named (token_cache = "/tmp/x.bin")
+        os.chmod(path.parent, 0o700)
+    if path.exists() and not path.is_file():
+        raise IsADirectoryError(errno.EISDIR, "not a file", str(path))
     persistence: Any
     try:
         persistence = build_encrypted_persistence(str(path))

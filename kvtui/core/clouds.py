@@ -16,12 +16,16 @@ class Cloud:
     arm_url: str
     arm_scope: str
 
+    title: str = ""
+    """For messages: "Azure public cloud"."""
+
     def vault_url(self, name_or_url: str) -> str:
-        """A vault URL from a vault name or URL (a URL is kept, with a trailing slash)."""
-        text = name_or_url.strip()
-        if "://" in text:
-            return text if text.endswith("/") else text + "/"
-        return f"https://{text}{self.vault_suffix}/"
+        """A vault URL from a vault name or URL (a URL is kept, with a trailing slash).
+        Raises :class:`kvtui.core.validation.InvalidValue` (a ValueError) for anything
+        that is neither a vault name nor an https vault URL."""
+        from kvtui.core.validation import vault_url
+
+        return vault_url(name_or_url, self.vault_suffix)
 
 
 CLOUDS: dict[str, Cloud] = {
@@ -32,6 +36,7 @@ CLOUDS: dict[str, Cloud] = {
         "https://vault.azure.net/.default",
         "https://management.azure.com/",
         "https://management.azure.com/.default",
+        "Azure public cloud",
     ),
     "usgov": Cloud(
         "usgov",
@@ -40,6 +45,7 @@ CLOUDS: dict[str, Cloud] = {
         "https://vault.usgovcloudapi.net/.default",
         "https://management.usgovcloudapi.net/",
         "https://management.usgovcloudapi.net/.default",
+        "Azure US Government",
     ),
     "china": Cloud(
         "china",
@@ -48,6 +54,7 @@ CLOUDS: dict[str, Cloud] = {
         "https://vault.azure.cn/.default",
         "https://management.chinacloudapi.cn/",
         "https://management.chinacloudapi.cn/.default",
+        "Azure China",
     ),
 }
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from kvtui.core.validation import shown
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -104,7 +106,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return _flatten_keymap(value)
         return None if value is None else str(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{source}: {name} cannot be {value!r}") from None
+        raise ConfigError(f"{source}: {name} cannot be {shown(value)}") from None
 
 
 def load_settings(
@@ -113,33 +115,95 @@ def load_settings(
     flags: dict[str, Any] | None = None,
 ) -> Settings:
     """Settings from the config file, then ``KVTUI_<FIELD>`` variables, then flags
-    (flags whose value is None are not given)."""
+    (flags whose value is None are not given). Every value that can be checked without
+    the network is checked here (:func:`check_settings`)."""
     names = {f.name for f in fields(Settings)}
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     path = config_path or default_config_path()
     if path.exists():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{path}: {exc}") from None
         for key, value in data.items():
             name = key.replace("-", "_")
             if name not in names:
-                raise ConfigError(f"{path}: unknown setting {key!r}")
+                raise ConfigError(f"{path}: unknown setting {shown(key)}")
             values[name] = _coerce(name, value, str(path))
+            sources[name] = f"{path}: {name}"
     environ = os.environ if env is None else env
     for name in names - {"keymap"}:
         var = f"KVTUI_{name.upper()}"
         if var in environ:
             values[name] = _coerce(name, environ[var], var)
+            sources[name] = var
     for name, value in (flags or {}).items():
         if value is not None and name in names:
-            values[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
+            flag = f"--{name.replace('_', '-')}"
+            values[name] = _coerce(name, value, flag)
+            sources[name] = flag
     settings = Settings(**values)
+    check_settings(settings, sources)
+    return settings
+
+
+def check_settings(settings: Settings, sources: dict[str, str] | None = None) -> None:
+    """Raise ConfigError for the first value that cannot work, before any sign-in: the
+    message starts with where the value came from (``--vault``, ``KVTUI_VAULT``, the
+    config file) and shows the value literally."""
+    from kvtui.core import validation as check
     from kvtui.core.clouds import CLOUDS
 
+    where = sources or {}
+
+    def fail(name: str, exc: ValueError) -> ConfigError:
+        source = where.get(name, name)
+        return ConfigError(f"{source}: {exc}")
+
     if settings.cloud not in CLOUDS:
-        raise ConfigError(f"cloud must be one of {', '.join(CLOUDS)}, not {settings.cloud!r}")
-    if settings.ca_bundle and not Path(settings.ca_bundle).expanduser().is_file():
-        raise ConfigError(f"the CA bundle {settings.ca_bundle} does not exist")
-    return settings
+        raise ConfigError(
+            f"{where.get('cloud', 'cloud')}: cloud must be one of {', '.join(CLOUDS)}, "
+            f"not {shown(settings.cloud)}"
+        )
+    cloud = CLOUDS[settings.cloud]
+    try:
+        check.tenant(settings.tenant)
+    except ValueError as exc:
+        raise fail("tenant", exc) from None
+    try:
+        check.guid(settings.client_id, "the client id")
+    except ValueError as exc:
+        raise fail("client_id", exc) from None
+    if settings.authority is not None:
+        try:
+            check.authority(settings.authority)
+        except ValueError as exc:
+            raise fail("authority", exc) from None
+    if settings.arm_url is not None:
+        try:
+            check.https_url(settings.arm_url, "the ARM URL")
+        except ValueError as exc:
+            raise fail("arm_url", exc) from None
+    if settings.ca_bundle is not None:
+        try:
+            check.ca_bundle(settings.ca_bundle)
+        except ValueError as exc:
+            raise fail("ca_bundle", exc) from None
+    if settings.vault is not None:
+        try:
+            check.vault_url(settings.vault, cloud.vault_suffix)
+        except ValueError as exc:
+            raise fail("vault", exc) from None
+    for name in ("token_cache", "log_file"):
+        value = getattr(settings, name)
+        if value is not None and Path(value).expanduser().is_dir():
+            raise ConfigError(f"{where.get(name, name)}: {shown(value)} is a folder, not a file")
+    for name, low, high in (
+        ("expiry_warning_days", 0, 3650),
+        ("clipboard_clear_seconds", 0, 86400),
+    ):
+        try:
+            check.int_range(getattr(settings, name), name, low, high)
+        except ValueError as exc:
+            raise fail(name, exc) from None

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
+import socket
+import ssl
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+import aiohttp
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
@@ -15,6 +22,9 @@ from azure.core.exceptions import (
 )
 
 from kvtui.core.throttle import retry_after_seconds
+
+if TYPE_CHECKING:
+    from kvtui.core.clouds import Cloud
 
 
 class VaultError(Exception):
@@ -59,6 +69,14 @@ class InvalidInput(VaultError):
 
 class NetworkError(VaultError):
     retryable = True
+
+
+class TrustFailure(VaultError):
+    """The server's TLS certificate is not trusted: retrying cannot help, --ca-bundle can."""
+
+
+class UnknownVault(VaultError):
+    """The vault's host name does not exist in DNS (NXDOMAIN): a wrong name or cloud."""
 
 
 class ServiceError(VaultError):
@@ -132,16 +150,166 @@ def _role_for(action: str) -> str | None:
     return next((role for prefix, role in _ROLES if lower.startswith(prefix.lower())), None)
 
 
-def classify(exc: BaseException, *, what: str = "") -> VaultError:
-    """The VaultError for an exception raised by an azure-keyvault client."""
+# -- errors before any answer: TLS trust, DNS, refused, timeout, reset ------------------------
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, then what it wraps: azure-core's ``inner_exception``, ``__cause__``,
+    ``__context__``, aiohttp's ``os_error`` (each once)."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for attr in (
+            "inner_exception",
+            "os_error",
+            "certificate_error",
+            "__cause__",
+            "__context__",
+        ):
+            try:
+                nxt = getattr(current, attr, None)
+            except Exception:  # a property that cannot answer
+                nxt = None
+            if isinstance(nxt, BaseException):
+                todo.append(nxt)
+
+
+def _host_port(chain: list[BaseException], url: str | None) -> tuple[str, int | None]:
+    for e in chain:
+        if isinstance(e, aiohttp.ClientConnectorError):
+            return e.host, e.port
+    parts = urlsplit(url or "")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.hostname or "", port or (443 if parts.hostname else None)
+
+
+def _cloud_of(host: str, cloud: Cloud | None) -> tuple[str, Cloud] | None:
+    """(vault name, cloud) when ``host`` is ``name`` + a cloud's vault DNS suffix."""
+    from kvtui.core.clouds import CLOUDS
+
+    candidates = [cloud] if cloud is not None else []
+    candidates += [c for c in CLOUDS.values() if c is not cloud]
+    for c in candidates:
+        if host.lower().endswith(c.vault_suffix) and len(host) > len(c.vault_suffix):
+            return host[: -len(c.vault_suffix)], c
+    return None
+
+
+#: getaddrinfo's "this name does not exist" answers (NXDOMAIN, no address).
+_NO_SUCH_NAME = {
+    getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, name)
+}
+
+
+def describe_transport_error(
+    exc: BaseException,
+    *,
+    prefix: str = "",
+    url: str | None = None,
+    service: str = "the vault",
+    cloud: Cloud | None = None,
+) -> VaultError:
+    """A message per cause for a request that got no answer: TLS trust (name
+    --ca-bundle), a name that does not exist (``no vault named X in <cloud>``), DNS not
+    answering, connection refused, timeout, reset; else the network in general.
+    ``url`` is the address asked (for the host when the error does not say it)."""
+    chain = list(_chain(exc))
+    host, port = _host_port(chain, url)
+    where = f"{host}:{port}" if port and port != 443 else host
+    text = " ".join(str(e) for e in chain)
+    if "non-TLS protected" in text:
+        return InvalidInput(f"{prefix}{service}'s URL must start with https:// (TLS).")
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or any(
+        isinstance(e, aiohttp.ClientConnectorCertificateError) for e in chain
+    ):
+        reason = next(
+            (str(m) for e in chain if (m := getattr(e, "verify_message", None))),
+            "certificate verify failed",
+        )
+        return TrustFailure(
+            f"{prefix}TLS trust failure talking to {service} at {where}: its certificate is "
+            f"not trusted ({reason}). If it is signed by your organisation's CA (or the kvtui "
+            "emulator's), pass that CA with --ca-bundle PATH (or KVTUI_CA_BUNDLE)."
+        )
+    tls = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
+    if tls is not None:
+        return NetworkError(
+            f"{prefix}the TLS handshake with {service} at {where} failed "
+            f"({tls.reason or tls}). Check the address (an https port?), a proxy or "
+            "firewall, then retry."
+        )
+    if any(isinstance(e, aiohttp.ClientProxyConnectionError) for e in chain):
+        return NetworkError(
+            f"{prefix}the proxy could not be reached on the way to {service} ({where}). "
+            "Check HTTPS_PROXY / NO_PROXY and the network, then retry."
+        )
+    dns = next((e for e in chain if isinstance(e, socket.gaierror)), None)
+    if dns is not None or any(isinstance(e, aiohttp.ClientConnectorDNSError) for e in chain):
+        if dns is not None and dns.errno in _NO_SUCH_NAME:
+            named = _cloud_of(host, cloud) if service == "the vault" else None
+            if named is not None:
+                name, in_cloud = named
+                return UnknownVault(
+                    f"{prefix}no vault named {name} in {in_cloud.title or in_cloud.name} "
+                    f"({host} does not resolve). Check the vault name and --cloud."
+                )
+            return UnknownVault(
+                f"{prefix}{service}'s host {host} does not resolve (no such name in DNS). "
+                "Check the address."
+            )
+        reason = (dns.strerror if dns is not None else None) or "no answer"
+        return NetworkError(
+            f"{prefix}the name {host} could not be looked up ({reason}). Check the network "
+            "or VPN (DNS), then retry."
+        )
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return NetworkError(
+            f"{prefix}{service} at {where} refused the connection (nothing listens on that "
+            "port, or a firewall rejects it). Check the address, the network, VPN or "
+            "firewall, then retry."
+        )
+    if any(isinstance(e, TimeoutError | asyncio.TimeoutError) for e in chain) or (
+        "timeout" in type(exc).__name__.lower()
+    ):
+        return NetworkError(
+            f"{prefix}{service} at {where} did not answer in time. Check the network, VPN, "
+            "proxy or firewall, then retry."
+        )
+    if any(isinstance(e, ConnectionResetError | aiohttp.ServerDisconnectedError) for e in chain):
+        return NetworkError(
+            f"{prefix}the connection to {service} at {where} was cut (reset or closed). "
+            "Check the network, VPN, proxy or firewall, then retry."
+        )
+    detail = getattr(exc, "message", None) or str(exc)
+    return NetworkError(
+        f"{prefix}{service} could not be reached ({detail}). Check the network or VPN, then retry."
+    )
+
+
+def retrying_cannot_help(exc: BaseException) -> bool:
+    """An error without an answer that trying again cannot cure: an untrusted
+    certificate, a name DNS says does not exist, plain http."""
+    return isinstance(describe_transport_error(exc), TrustFailure | UnknownVault | InvalidInput)
+
+
+def classify(
+    exc: BaseException, *, what: str = "", url: str | None = None, cloud: Cloud | None = None
+) -> VaultError:
+    """The VaultError for an exception raised by an azure-keyvault client. ``url`` (the
+    vault's) and ``cloud`` word the errors that come before any answer."""
     prefix = f"{what}: " if what else ""
     if isinstance(exc, VaultError):
         return exc
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
-        return NetworkError(
-            f"{prefix}the vault could not be reached ({exc.message}). "
-            "Check the network or VPN, then retry."
-        )
+        return describe_transport_error(exc, prefix=prefix, url=url, cloud=cloud)
     if isinstance(exc, ClientAuthenticationError) and not isinstance(exc, HttpResponseError):
         return AuthenticationFailed(f"{prefix}{exc.message}")
     if not isinstance(exc, HttpResponseError):

@@ -57,6 +57,18 @@ def normalize_url(url: str) -> str:
     return f"{(parts.scheme or 'https').lower()}://{host}{port}/"
 
 
+def vault_url_ok(url: str) -> bool:
+    """An https vault URL with a valid host and port and no path, query or user: the
+    only kind recorded or read back (``file:///`` or ``https:///`` never are)."""
+    from kvtui.core.validation import https_url
+
+    try:
+        https_url(url, "vault URL", allow_path=False)
+    except ValueError:
+        return False
+    return "://" in url
+
+
 def default_state_path() -> Path:
     from platformdirs import user_state_dir
 
@@ -131,6 +143,9 @@ def _refs(raw: Any) -> list[SavedVault]:
     for entry in raw:
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             raise ValueError("entries need a url")
+        if not vault_url_ok(entry["url"]):
+            log.info("dropping a recent or pinned entry that is not a vault URL")
+            continue
         fields = {
             k: entry[k]
             for k in ("name", "tenant_id", "subscription_id", "opened")
@@ -189,7 +204,11 @@ class VaultHistory:
     def record_open(
         self, url: str, *, name: str = "", tenant_id: str = "", subscription_id: str = ""
     ) -> None:
-        """The vault was opened: it goes to the front of ``recent``."""
+        """The vault was opened (it answered): it goes to the front of ``recent``. A URL
+        that is not an https vault URL is never recorded."""
+        if not vault_url_ok(url):
+            log.warning("not recording %r: not an https vault URL", url)
+            return
         self.load()
         key = normalize_url(url)
         old = next((r for r in self.recent if r.url == key), None)
@@ -204,6 +223,9 @@ class VaultHistory:
         self.save()
 
     def pin(self, url: str, *, name: str = "", tenant_id: str = "") -> None:
+        if not vault_url_ok(url):
+            log.warning("not pinning %r: not an https vault URL", url)
+            return
         self.load()
         key = normalize_url(url)
         if not any(p.url == key for p in self.pinned):

@@ -3,13 +3,16 @@ typed errors. One TLS connection pool for all three clients (FACTS.md)."""
 
 from __future__ import annotations
 
+import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 from typing import Any
 
 import aiohttp
 from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import AsyncRetryPolicy, SansIOHTTPPolicy
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.keyvault.certificates import CertificateProperties, KeyVaultCertificate
 from azure.keyvault.certificates.aio import CertificateClient
@@ -18,6 +21,7 @@ from azure.keyvault.keys.aio import KeyClient
 from azure.keyvault.secrets import SecretProperties
 from azure.keyvault.secrets.aio import SecretClient
 
+from kvtui.core.clouds import Cloud
 from kvtui.core.details import (
     b64url,
     cer_to_pem,
@@ -27,7 +31,7 @@ from kvtui.core.details import (
     lifetime_action_text,
     rotation_action_text,
 )
-from kvtui.core.errors import NotFound, VaultError, classify
+from kvtui.core.errors import NotFound, VaultError, classify, retrying_cannot_help
 from kvtui.core.models import (
     CertificateDetail,
     CertificatePolicySummary,
@@ -40,6 +44,38 @@ from kvtui.core.models import (
 from kvtui.core.throttle import ThrottleCallback, ThrottleReportPolicy
 
 PropertiesOf = SecretProperties | KeyProperties | CertificateProperties
+
+log = logging.getLogger(__name__)
+
+
+class RetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
+    """The SDK's retries, minus those that cannot help (an untrusted certificate, a
+    vault name that does not exist): the message comes at once, not after 5 s of
+    backoff."""
+
+    def increment(self, settings: Any, response: Any = None, error: Any = None) -> bool:
+        if error is not None and retrying_cannot_help(error):
+            return False
+        return bool(super().increment(settings, response=response, error=error))
+
+
+class AnswerReportPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
+    """Calls ``callback()`` once, at the first 2xx response: the vault exists, answers
+    over TLS and accepts this sign-in (what makes it worth remembering as recent)."""
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        super().__init__()
+        self._callback: Callable[[], None] | None = callback
+
+    def on_response(self, request: PipelineRequest, response: PipelineResponse) -> None:  # type: ignore[type-arg]
+        callback = self._callback
+        if callback is None or not 200 <= response.http_response.status_code < 300:
+            return
+        self._callback = None
+        try:
+            callback()
+        except Exception:  # a broken callback must not break the request
+            log.exception("answer callback failed")
 
 
 def _item(kind: Kind, p: PropertiesOf, with_version: bool, **extra: Any) -> Item:
@@ -88,28 +124,43 @@ class VaultService:
         verify_challenge_resource: bool = True,
         retry_total: int = 3,
         on_throttle: ThrottleCallback | None = None,
+        cloud: Cloud | None = None,
+        on_answer: Callable[[], None] | None = None,
+        connect_timeout: float = 20.0,
     ) -> None:
         """``on_throttle(retry_after_seconds, url)`` is called (on the event loop) for
         every 429 the vault answers, before the SDK waits and retries: the screen can
-        say "the vault is throttling, waiting N s"."""
+        say "the vault is throttling, waiting N s". ``cloud`` words a vault name that
+        does not exist ("no vault named X in Azure public cloud"). ``on_answer()`` is
+        called once, at the vault's first successful (2xx) answer. ``connect_timeout``
+        bounds a connection (TLS included) that gets no answer: azure-core waits 300 s."""
         self.vault_url = vault_url if vault_url.endswith("/") else vault_url + "/"
+        self.cloud = cloud
         ctx = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx))
         kwargs: dict[str, Any] = {
             "verify_challenge_resource": verify_challenge_resource,
             "retry_total": retry_total,
+            "retry_policy": RetryPolicy(retry_total=retry_total),
         }
         if on_throttle is not None:
             kwargs["per_retry_policies"] = [ThrottleReportPolicy(on_throttle)]
+        if on_answer is not None:
+            kwargs["per_call_policies"] = [AnswerReportPolicy(on_answer)]
 
         def transport() -> AioHttpTransport:
-            return AioHttpTransport(session=self._session, session_owner=False)
+            return AioHttpTransport(
+                session=self._session, session_owner=False, connection_timeout=connect_timeout
+            )
 
         self.secrets = SecretClient(self.vault_url, credential, transport=transport(), **kwargs)
         self.keys = KeyClient(self.vault_url, credential, transport=transport(), **kwargs)
         self.certificates = CertificateClient(
             self.vault_url, credential, transport=transport(), **kwargs
         )
+
+    def _classify(self, exc: BaseException, *, what: str) -> VaultError:
+        return classify(exc, what=what, url=self.vault_url, cloud=self.cloud)
 
     async def close(self) -> None:
         await self.secrets.close()
@@ -133,7 +184,7 @@ class VaultService:
                 async for cpage in cpager.by_page():
                     yield [item_from_certificate(p) async for p in cpage]
         except Exception as exc:
-            raise classify(exc, what=f"Listing {kind.value}") from exc
+            raise self._classify(exc, what=f"Listing {kind.value}") from exc
 
     async def list_versions(self, kind: Kind, name: str) -> list[Item]:
         """Every version of an item, newest first."""
@@ -159,14 +210,14 @@ class VaultService:
                 async for p in self.certificates.list_properties_of_certificate_versions(name)
             ]
         except Exception as exc:
-            raise classify(exc, what=f"Listing the versions of {name}") from exc
+            raise self._classify(exc, what=f"Listing the versions of {name}") from exc
 
     async def get_secret_value(self, name: str, version: str | None = None) -> str:
         """The value, fetched on demand; never cached or logged here."""
         try:
             secret = await self.secrets.get_secret(name, version)
         except Exception as exc:
-            raise classify(exc, what=f"Reading {name}") from exc
+            raise self._classify(exc, what=f"Reading {name}") from exc
         return secret.value or ""
 
     # -- details ------------------------------------------------------------------------
@@ -177,7 +228,7 @@ class VaultService:
         try:
             secret = await self.secrets.get_secret(name, version)
         except Exception as exc:
-            raise classify(exc, what=f"Reading {name}") from exc
+            raise self._classify(exc, what=f"Reading {name}") from exc
         props = secret.properties
         del secret
         return SecretDetail(
@@ -189,7 +240,7 @@ class VaultService:
         try:
             return await self.keys.get_key(name, version)
         except Exception as exc:
-            raise classify(exc, what=f"Reading key {name}") from exc
+            raise self._classify(exc, what=f"Reading key {name}") from exc
 
     async def get_key_detail(self, name: str, version: str | None = None) -> KeyDetail:
         """Type, size or curve, permitted operations, public JWK parts, release policy and
@@ -207,7 +258,7 @@ class VaultService:
                 try:
                     policy = await self.keys.get_key_rotation_policy(name)
                 except Exception as exc:
-                    err = classify(exc, what="Rotation policy")
+                    err = self._classify(exc, what="Rotation policy")
                     detail.rotation_policy_error = str(err)
                 else:
                     detail.rotation_policy = RotationPolicySummary(
@@ -236,7 +287,7 @@ class VaultService:
                 return await self.certificates.get_certificate(name)
             return await self.certificates.get_certificate_version(name, version)
         except Exception as exc:
-            raise classify(exc, what=f"Reading certificate {name}") from exc
+            raise self._classify(exc, what=f"Reading certificate {name}") from exc
 
     async def get_certificate_detail(
         self, name: str, version: str | None = None
@@ -257,7 +308,7 @@ class VaultService:
             try:
                 policy = await self.certificates.get_certificate_policy(name)
             except Exception as exc:
-                detail.policy_error = str(classify(exc, what="Certificate policy"))
+                detail.policy_error = str(self._classify(exc, what="Certificate policy"))
         if policy is not None:
             detail.policy = CertificatePolicySummary(
                 issuer_name=policy.issuer_name,

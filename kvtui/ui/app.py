@@ -105,12 +105,11 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         return screens[-1].vault_url if screens else None
 
     async def open_vault(self, url: str, *, name: str = "", tenant_id: str = "") -> None:
-        """Show ``url`` and remember it as recent; an open vault is replaced (its
-        screen and workers end)."""
+        """Show ``url``; an open vault is replaced (its screen and workers end). The
+        vault screen remembers it as recent once the vault has answered."""
         if self.account is None:
             return
-        self.context.vault_history().record_open(url, name=name, tenant_id=tenant_id)
-        screen = VaultScreen(self.context, self.account, url)
+        screen = VaultScreen(self.context, self.account, url, name=name, tenant_id=tenant_id)
         if isinstance(self.screen, VaultScreen):
             await self.switch_screen(screen)
         else:

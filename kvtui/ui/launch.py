@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import msal
 
-from kvtui.core import state
+from kvtui.core import state, validation
 from kvtui.core.auth import Account, MsalCredential, SignIn, open_token_cache
 from kvtui.core.clouds import Cloud, get_cloud
 from kvtui.core.config import ConfigError, Settings
@@ -31,11 +31,12 @@ def utc_now() -> datetime:
 
 def split_authority(authority: str) -> tuple[str, str | None]:
     """``https://host[:port]/tenant`` -> (``https://host[:port]``, ``tenant`` or None)."""
-    parts = urlsplit(authority.strip())
-    if parts.scheme != "https" or not parts.netloc:
-        raise ConfigError(f"--authority must be an https URL, not {authority!r}")
-    segments = [s for s in parts.path.split("/") if s]
-    return f"https://{parts.netloc}", (segments[0] if segments else None)
+    try:
+        # The tenant's shape is checked with the other settings (load_settings); here
+        # only what the URL needs to be used at all.
+        return validation.authority(authority, "--authority", check_tenant=False)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 @dataclass
@@ -79,6 +80,7 @@ class AppContext:
             ca_bundle=self.ca_bundle,
             verify_challenge_resource=self.verify_challenge_resource(vault_url),
             retry_total=self.retry_total,
+            cloud=self.cloud,
         )
 
     # -- the state file: account used last, recent and pinned vaults -----------------

@@ -19,7 +19,7 @@ def test_defaults_sign_in_to_organizations_with_the_azure_cli_client(tmp_path: P
 def test_flags_beat_environment_beat_file(tmp_path: Path) -> None:
     cfg = tmp_path / "config.toml"
     cfg.write_text(
-        'tenant = "from-file"\nvault = "file-vault"\nread_only = true\n'
+        'tenant = "from-file.example"\nvault = "file-vault"\nread_only = true\n'
         '[keymap]\nvault.reveal = "x"\n"vault.copy_menu" = "ctrl+y"\n'
     )
     s = load_settings(
@@ -27,7 +27,7 @@ def test_flags_beat_environment_beat_file(tmp_path: Path) -> None:
         env={"KVTUI_VAULT": "env-vault", "KVTUI_EXPIRY_WARNING_DAYS": "7"},
         flags={"vault": "flag-vault", "tenant": None},
     )
-    assert s.tenant == "from-file"
+    assert s.tenant == "from-file.example"
     assert s.vault == "flag-vault"
     assert s.expiry_warning_days == 7
     assert s.read_only is True
@@ -57,7 +57,7 @@ def test_missing_ca_bundle_is_named(tmp_path: Path) -> None:
 
 def test_vault_names_become_urls_per_cloud() -> None:
     assert get_cloud("public").vault_url("my-vault") == "https://my-vault.vault.azure.net/"
-    assert get_cloud("china").vault_url("v") == "https://v.vault.azure.cn/"
+    assert get_cloud("china").vault_url("v01") == "https://v01.vault.azure.cn/"
     assert get_cloud("usgov").vault_url("https://x.example:8443") == "https://x.example:8443/"
     with pytest.raises(ValueError, match="unknown cloud"):
         get_cloud("mars")

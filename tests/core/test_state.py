@@ -132,3 +132,40 @@ def test_the_account_used_last_shares_the_file_with_the_vaults(tmp_path: Path) -
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     path.write_text("{damaged")
     assert last_account(path) is None
+
+
+JUNK = ["file:///", "https:///", "http://vault1.vault.azure.net/", "https://a b/", "x"]
+
+
+def test_only_https_vault_urls_are_recorded_or_pinned(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    history = VaultHistory(path)
+    for junk in JUNK:
+        history.record_open(junk)
+        history.pin(junk)
+    history.record_open(url(1))
+    again = VaultHistory(path)
+    assert [r.url for r in again.recent] == [url(1)]
+    assert again.pinned == []
+
+
+def test_junk_urls_already_in_the_file_are_dropped_when_read(tmp_path: Path) -> None:
+    """A state.json written by an older kvtui may hold ``file:///`` or ``https:///``."""
+    path = tmp_path / "state.json"
+    entries = [{"url": u, "name": "junk"} for u in JUNK]
+    path.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "recent": [*entries, {"url": url(2), "name": "vault2"}],
+                "pinned": [*entries, {"url": url(3)}],
+            }
+        )
+    )
+    history = VaultHistory(path)
+    assert [r.url for r in history.recent] == [url(2)]
+    assert [p.url for p in history.pinned] == [url(3)]
+    history.record_open(url(4))  # the next write leaves them out of the file too
+    saved = json.loads(path.read_text())
+    assert [r["url"] for r in saved["recent"]] == [url(4), url(2)]
+    assert [p["url"] for p in saved["pinned"]] == [url(3)]

@@ -85,7 +85,7 @@ async def test_permission_denial_names_the_missing_permission(
         ({"type": "firewall"}, FirewallDenied, "firewall"),
         ({"type": "throttle", "retry_after": 7}, Throttled, "Retry in 7 s"),
         ({"type": "status", "status": 503}, ServiceError, "503"),
-        ({"type": "drop"}, NetworkError, "could not be reached"),
+        ({"type": "drop"}, NetworkError, "was cut"),
     ],
 )
 async def test_faults_become_typed_errors(

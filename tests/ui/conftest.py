@@ -95,7 +95,12 @@ async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object], what: s
 
 
 async def wait_screen(pilot: Pilot[Any], kind: type[S]) -> S:
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, kind), kind.__name__)
+    # Mounted too: a screen is on the stack before its widgets are composed.
+    await wait_until(
+        pilot,
+        lambda: isinstance(pilot.app.screen, kind) and pilot.app.screen.is_mounted,
+        kind.__name__,
+    )
     screen = pilot.app.screen
     assert isinstance(screen, kind)
     return screen

@@ -31,14 +31,15 @@ def xdg(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def kvtui(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def kvtui(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kvtui", *args],
         env=env,
         cwd=REPO,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
 
 
@@ -94,3 +95,174 @@ def test_bad_config_file_is_one_line_and_exit_2(xdg: dict[str, str], tmp_path: P
     result = kvtui(xdg, "--config", str(config))
     assert result.returncode == 2
     assert result.stderr.strip() == f"kvtui: {config}: unknown setting 'colour'"
+
+
+# -- values refused before any sign-in (issue 7, section 5) ---------------------------------
+
+ESC = "\x1b"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        (["--vault", "https://127.0.0.1:99999/"], {}, "port"),
+        (["--vault", "https://127.0.0.1:0/"], {}, "port"),
+        (["--vault", "[bold red]vault[/]"], {}, "'[bold red]vault[/]' is not a vault name"),
+        (["--vault", f"evil{ESC}]0;pwned\x07{ESC}[2J"], {}, "'evil␛]0;pwned␇␛[2J'"),
+        (["--vault", "x\u202egnp.exe"], {}, "<U+202E>"),
+        (["--vault", "http://contoso.vault.azure.net/"], {}, "https://"),
+        (["--vault", "file:///etc/passwd"], {}, "'file://'"),
+        (["--vault", "my vault"], {}, "not a vault name"),
+        (["--vault", "https://my vault.vault.azure.net/"], {}, "spaces"),
+        (["--vault", "https:///"], {}, "host"),
+        (["--vault", "https://user:pw@contoso.vault.azure.net/"], {}, "user name"),
+        (["--vault", "https://contoso.vault.azure.net/secrets/x"], {}, "path"),
+        (["--vault", "https://contoso.vault.azure.net/?x=1"], {}, "query"),
+        (["--vault", "ab"], {}, "3-24"),
+        (["--vault", "my--vault"], {}, "--"),
+        (["--vault", "https://my--vault.vault.azure.net/"], {}, "'my--vault' is not a vault"),
+        (["--vault", "https://x.y.vault.azure.net/"], {}, "'x.y' is not a vault name"),
+        (["--vault", "vault-"], {}, "not a vault name"),
+        (["--vault", "1vault"], {}, "not a vault name"),
+        (["--vault", "a" * 25], {}, "not a vault name"),
+        ([], {"KVTUI_VAULT": "https://127.0.0.1:99999/"}, "KVTUI_VAULT:"),
+        (["--tenant", "con toso"], {}, "--tenant:"),
+        (["--tenant", "[b]x[/b]"], {}, "--tenant:"),
+        (["--client-id", "not-a-guid"], {}, "GUID"),
+        (["--cloud", "mars"], {}, "cloud"),
+        (["--authority", "https://login.example/tenant.example/extra"], {}, "TENANT"),
+        (["--authority", "https://login.example:70000/tenant.example"], {}, "port"),
+        (["--authority", "file:///tenant"], {}, "https"),
+        (["--arm-url", "http://management.example/"], {}, "--arm-url:"),
+        (["--arm-url", "https://management.example/?x"], {}, "query"),
+        ([], {"KVTUI_EXPIRY_WARNING_DAYS": "-1"}, "expiry_warning_days"),
+        ([], {"KVTUI_CLIPBOARD_CLEAR_SECONDS": "-5"}, "clipboard_clear_seconds"),
+        ([], {"KVTUI_CLIPBOARD_CLEAR_SECONDS": "99999999"}, "clipboard_clear_seconds"),
+        (["accounts", "--client-id", "nope"], {}, "GUID"),
+        (["--client-id", "nope", "accounts"], {}, "GUID"),  # before the command too
+        (["--tenant", "x y", "logout", "--all"], {}, "--tenant:"),
+        (["logout", "--all", "--vault", "https://127.0.0.1:99999/"], {}, "port"),
+        (["--vault", "contoso", "demo"], {}, "demo"),
+    ],
+)
+def test_bad_values_end_kvtui_before_sign_in(
+    xdg: dict[str, str], args: list[str], env: dict[str, str], needle: str
+) -> None:
+    """Nothing is started (no Textual screen, no "Signing in…", no network): one line
+    on stderr naming the option and showing the value literally, exit status 2."""
+    result = kvtui({**xdg, **env}, *args, timeout=30)
+    assert result.returncode == 2, (result.returncode, result.stderr[-500:])
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("kvtui: ")
+    assert needle in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+    # The value is shown, never replayed: no control or bidi character reaches the terminal.
+    assert all(ch.isprintable() for ch in lines[0]), ascii(lines[0])
+
+
+def test_ca_bundle_that_is_not_pem_ends_kvtui(xdg: dict[str, str], tmp_path: Path) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate\n")
+    result = kvtui(xdg, "--ca-bundle", str(not_pem), timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"kvtui: --ca-bundle: the CA bundle '{not_pem}' holds no PEM certificate "
+        "(-----BEGIN CERTIFICATE-----)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ('vault = "https:///"', "vault: the vault URL 'https:///' has no valid host name"),
+        ('vault = "file:///"', "must be an https:// URL, not 'file://'"),
+        ('tenant = "not a tenant"', "tenant: the tenant 'not a tenant' is not valid"),
+        ('client_id = "x"', "client_id: the client id 'x' is not a GUID"),
+        ("clipboard_clear_seconds = -1", "clipboard_clear_seconds must be between 0 and"),
+        ("expiry_warning_days = 100000", "expiry_warning_days must be between 0 and"),
+    ],
+)
+def test_bad_value_in_the_config_file_ends_kvtui(
+    xdg: dict[str, str], tmp_path: Path, line: str, needle: str
+) -> None:
+    config = tmp_path / "config" / "kvtui" / "config.toml"  # the default location
+    config.parent.mkdir(parents=True)
+    config.write_text(line + "\n")
+    result = kvtui(xdg, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"kvtui: {config}: "), result.stderr
+    assert needle in lines[0], lines[0]
+
+
+def test_a_misspelt_keymap_id_ends_kvtui(xdg: dict[str, str], tmp_path: Path) -> None:
+    """Textual's set_keymap skips an id no binding has: without this check, the key the
+    user chose would silently do nothing."""
+    config = tmp_path / "config.toml"
+    config.write_text('[keymap]\nvault.revael = "x"\n')
+    result = kvtui(xdg, "--config", str(config), timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"kvtui: {config}: keymap: no binding has the id 'vault.revael' "
+        "(did you mean 'vault.reveal'?)"
+    ]
+
+
+def test_every_documented_keymap_id_is_known() -> None:
+    from kvtui.ui.keymap import unknown_ids
+
+    # The README's and the config docstring's examples, and one of every screen.
+    keymap = dict.fromkeys(
+        ["vault.reveal", "vault.copy_menu", "picker.pin", "login.copy_code", "app.quit"], "x"
+    )
+    assert unknown_ids(keymap) == []
+    assert unknown_ids({"nope": "x"}) == [("nope", None)]
+
+
+def test_a_token_cache_or_log_file_that_is_a_folder_ends_kvtui(
+    xdg: dict[str, str], tmp_path: Path
+) -> None:
+    """Before: a traceback, and the folder (and its parent) were chmod-ed 0600/0700."""
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    tmp_path.chmod(0o755)
+    for args, env in (
+        (["accounts"], {"KVTUI_TOKEN_CACHE": str(folder)}),
+        ([], {"KVTUI_TOKEN_CACHE": str(folder)}),
+        ([], {"KVTUI_LOG_FILE": str(folder)}),
+    ):
+        result = kvtui({**xdg, **env}, *args, timeout=30)
+        assert result.returncode == 2, result.stderr
+        assert result.stdout == ""
+        (var,) = env
+        assert result.stderr.splitlines() == [f"kvtui: {var}: '{folder}' is a folder, not a file"]
+    assert (folder.stat().st_mode & 0o777, tmp_path.stat().st_mode & 0o777) == (0o755, 0o755)
+
+
+def test_a_token_cache_in_a_folder_of_the_users_keeps_that_folders_mode(
+    xdg: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(0o755)
+    result = kvtui({**xdg, "KVTUI_TOKEN_CACHE": str(folder / "tokens.bin")}, "accounts")
+    assert result.returncode == 0, result.stderr
+    assert folder.stat().st_mode & 0o777 == 0o755
+
+
+def test_a_token_cache_that_cannot_be_created_is_one_line(
+    xdg: dict[str, str], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = kvtui({**xdg, "KVTUI_TOKEN_CACHE": str(blocker / "sub" / "tokens.bin")}, "accounts")
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"kvtui: token_cache '{blocker}/sub/tokens.bin' cannot be used: ")

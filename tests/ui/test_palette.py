@@ -18,7 +18,7 @@ from kvtui.ui.screens.vault import VaultScreen
 from tests.support import approve_device_code
 from tests.ui.conftest import SIZE, wait_screen, wait_until
 from tests.ui.test_login import code_on_screen
-from tests.ui.test_picker import new_vault
+from tests.ui.test_picker import new_vault, recorded
 
 
 def commands(palette: CommandPalette) -> list[str | None]:
@@ -55,6 +55,7 @@ async def test_colon_opens_the_palette_to_switch_vaults(
         await asyncio.to_thread(approve_device_code, info, code)
         old = await wait_screen(pilot, VaultScreen)
         depth = len(app.screen_stack)
+        await recorded(pilot, app.context, first)  # a recent vault once it has answered
 
         await run_command(pilot, "open vault", "Open vault…")
         picker = await wait_screen(pilot, PickerScreen)

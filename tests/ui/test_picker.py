@@ -39,6 +39,15 @@ async def signed_in_picker(pilot: Pilot[Any], info: EmulatorInfo) -> PickerScree
     return await wait_screen(pilot, PickerScreen)
 
 
+async def recorded(pilot: Pilot[Any], context: AppContext, url: str) -> None:
+    """Wait until ``url`` is the most recent vault: recorded at its first answer."""
+    await wait_until(
+        pilot,
+        lambda: [r.url for r in VaultHistory(context.state_path).recent][:1] == [url],
+        f"{url} recorded as recent",
+    )
+
+
 def rows(picker: PickerScreen) -> list[tuple[str, str, str]]:
     """(marker, name, url) of the vault rows shown, top to bottom."""
     table = picker.query_one(DataTable)
@@ -98,6 +107,7 @@ async def test_lists_every_subscription_of_both_tenants_filters_and_opens(
         await pilot.press("ctrl+u", *guest_name[2:8], "enter")
         vault = await wait_screen(pilot, VaultScreen)
         assert vault.vault_url == guest
+        await recorded(pilot, context, guest)
     recent = VaultHistory(context.state_path).recent
     assert [(r.url, r.name, r.tenant_id) for r in recent] == [
         (guest, guest_name, info.other_tenant_id)
@@ -121,6 +131,7 @@ async def test_pinned_then_recent_come_first_after_a_restart(
         await pilot.press("slash", "ctrl+u", *recent_name[:8], "enter")
         vault = await wait_screen(pilot, VaultScreen)
         assert vault.vault_url == recent
+        await recorded(pilot, app.context, recent)
 
     again = KvtuiApp(make_context(None))  # same state file and token cache: silent
     async with again.run_test(size=SIZE) as pilot:
@@ -161,7 +172,8 @@ async def test_arm_unreachable_is_a_line_in_the_picker_and_a_url_still_opens(
         picker = await signed_in_picker(pilot, info)
         errors = picker.query_one("#picker-errors", Static)
         await wait_until(pilot, lambda: not picker.searching, "ARM given up")
-        assert "Azure Resource Manager could not be reached" in str(errors.content)
+        assert "Azure Resource Manager at 127.0.0.1:" in str(errors.content)
+        assert "refused the connection" in str(errors.content)
         assert "ctrl+o" in str(errors.content)
         assert errors.display
         assert str(picker.query_one("#picker-status", Static).content) == (
@@ -181,6 +193,7 @@ async def test_arm_unreachable_is_a_line_in_the_picker_and_a_url_still_opens(
         await pilot.press("enter")
         vault = await wait_screen(pilot, VaultScreen)
         assert vault.vault_url == url
+        await recorded(pilot, context, url)
     assert [r.url for r in VaultHistory(context.state_path).recent] == [url]
 
 

@@ -299,7 +299,8 @@ async def test_firewall_throttling_and_a_lost_network_are_named_and_retried(
             await wait_until(pilot, lambda k=kind: vault.errors[k] is not None, f"{kind} error")
         assert "firewall" in shown(vault, "#error-certificates")
         assert "throttling" in shown(vault, "#error-keys")
-        assert "could not be reached" in shown(vault, "#error-secrets")
+        assert "connection to the vault at" in shown(vault, "#error-secrets")
+        assert "was cut" in shown(vault, "#error-secrets")
         assert "ctrl+r to retry" in shown(vault, "#error-secrets")
         # The throttle was reported as it happened.
         throttle = vault.query_one("#vault-throttle", Static)

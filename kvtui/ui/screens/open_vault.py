@@ -3,7 +3,6 @@ or URL…", for a vault ARM does not list."""
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
@@ -15,20 +14,24 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Static
 
 if TYPE_CHECKING:
+    from kvtui.core.clouds import Cloud
     from kvtui.ui.launch import AppContext
-
-#: Key Vault names: 3-24 letters, digits and hyphens, starting with a letter.
-VAULT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
 
 
 class VaultNameOrUrl(Validator):
+    """The same check as ``--vault`` (kvtui/core/validation.py): a vault name or an
+    https vault URL with a valid host and port, nothing else."""
+
+    def __init__(self, cloud: Cloud) -> None:
+        super().__init__()
+        self.cloud = cloud
+
     def validate(self, value: str) -> ValidationResult:
-        text = value.strip()
-        if text.startswith("https://") and len(text) > len("https://"):
-            return self.success()
-        if VAULT_NAME.match(text) and "--" not in text:
-            return self.success()
-        return self.failure("a vault name (3-24 letters, digits, hyphens) or an https:// URL")
+        try:
+            self.cloud.vault_url(value)
+        except ValueError as exc:
+            return self.failure(str(exc))
+        return self.success()
 
 
 class OpenVaultScreen(ModalScreen[str | None]):
@@ -55,7 +58,7 @@ class OpenVaultScreen(ModalScreen[str | None]):
             yield Input(
                 self.initial,
                 placeholder="my-vault or https://…",
-                validators=[VaultNameOrUrl()],
+                validators=[VaultNameOrUrl(self.context.cloud)],
                 validate_on=["submitted"],
                 id="vault-input",
             )

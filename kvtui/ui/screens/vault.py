@@ -239,11 +239,23 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         Binding("question_mark", "help", "Help", id="vault.help", tooltip="Show or hide every key"),
     ]
 
-    def __init__(self, context: AppContext, account: Account, vault_url: str) -> None:
+    def __init__(
+        self,
+        context: AppContext,
+        account: Account,
+        vault_url: str,
+        *,
+        name: str = "",
+        tenant_id: str = "",
+    ) -> None:
+        """``name`` and ``tenant_id`` (from the picker) go into the recent vaults, which
+        the vault joins at its first successful answer (never a vault that fails)."""
         super().__init__()
         self.context = context
         self.account = account
         self.vault_url = vault_url
+        self._recent_as = (name, tenant_id)
+        self._recorded = False
         self.settings = context.settings
         self.warn_days = context.settings.expiry_warning_days
         self.read_only = context.settings.read_only
@@ -440,7 +452,17 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             verify_challenge_resource=ctx.verify_challenge_resource(self.vault_url),
             retry_total=ctx.retry_total,
             on_throttle=self._on_throttle,
+            cloud=ctx.cloud,
+            on_answer=self._answered,
         )
+
+    def _answered(self) -> None:
+        """The vault answered a request with success: remember it as recent (once)."""
+        if self._recorded:
+            return
+        self._recorded = True
+        name, tenant_id = self._recent_as
+        self.context.vault_history().record_open(self.vault_url, name=name, tenant_id=tenant_id)
 
     def _on_throttle(self, retry_after: float | None, url: str) -> None:
         """Called by the vault service (on the event loop) for every 429."""
