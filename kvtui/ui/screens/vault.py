@@ -257,7 +257,12 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         self.loaded: dict[Kind, int] = dict.fromkeys(KINDS, 0)
         self.errors: dict[Kind, VaultError | None] = dict.fromkeys(KINDS, None)
         self._details: dict[Kind, Detail | None] = dict.fromkeys(KINDS, None)
-        self._throttle_until = 0.0
+        self.stale: dict[Kind, bool] = dict.fromkeys(KINDS, False)
+        """The rows on show are from an earlier listing: a reload failed."""
+        self.relisted: dict[Kind, int | None] = dict.fromkeys(KINDS, None)
+        """While a reload lists in the background: how many items it has so far."""
+        self._throttled: dict[asyncio.Task[Any] | None, float] = {}
+        """Until when each task's request waits after a 429 (time.monotonic())."""
         self._status_due: set[Kind] = set()
         self._sign_in_lock = asyncio.Lock()
         self._auth_generation = 0
@@ -372,7 +377,10 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         table = self._table(kind)
         noun = kind.value
         total = table.total_count
-        if self.listing[kind]:
+        relisted = self.relisted[kind]
+        if self.listing[kind] and relisted is not None:
+            text = f"Reloading… {relisted:,} {noun} so far; showing the {total:,} listed before"
+        elif self.listing[kind]:
             text = f"Loading… {total:,} {noun}"
             if table.filter_text:
                 text += f", {table.row_count:,} match"
@@ -386,7 +394,9 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         if table.filter_text:
             status.append("  filter: ", style="dim")
             status.append_text(literal(table.filter_text, multiline=False))
-        if self.errors[kind] is not None and total:
+        if self.stale[kind] and not self.listing[kind]:
+            status.append("  stale: the reload failed (see above)", style="bold")
+        elif self.errors[kind] is not None and total:
             status.append("  (listing stopped: see above)", style="bold")
         # One line high (app.tcss): a new text needs no layout of the screen.
         self.query_one(f"#status-{kind.value}", Static).update(status, layout=False)
@@ -446,15 +456,27 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         )
 
     def _on_throttle(self, retry_after: float | None, url: str) -> None:
-        """Called by the vault service (on the event loop) for every 429."""
+        """Called by the vault service (on the event loop) for every 429, in the task
+        that made the request (the SDK's pipeline runs in its caller's task)."""
         wait = retry_after if retry_after is not None else 1.0
-        self._throttle_until = max(self._throttle_until, time.monotonic() + wait)
+        self._throttled[asyncio.current_task()] = time.monotonic() + wait
         log.info("throttled: waiting %.1f s (%s)", wait, url)
         self._tick_throttle()
 
+    def _throttle_over(self) -> None:
+        """The current task's request is over (answered, or the SDK gave up on it): no
+        wait of its own to count down. A 429 is reported before the SDK decides whether
+        to retry, so without this the banner counted a wait nobody was waiting for."""
+        if self._throttled.pop(asyncio.current_task(), None) is not None:
+            self._tick_throttle()
+
     def _tick_throttle(self) -> None:
+        now = time.monotonic()
+        for task, until in list(self._throttled.items()):
+            if until <= now or (task is not None and task.done()):
+                del self._throttled[task]
         line = self.query_one("#vault-throttle", Static)
-        left = self._throttle_until - time.monotonic()
+        left = max(self._throttled.values(), default=now) - now
         if left <= 0:
             if line.display:
                 line.display = False
@@ -501,12 +523,15 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         """``await fn(service)``; when the sign-in expired, sign in again and retry once."""
         generation = self._auth_generation
         try:
+            try:
+                return await fn(self.service)
+            except VaultError as exc:
+                required = sign_in_required(exc)
+                if required is None or not await self._sign_in_again(required, generation):
+                    raise
             return await fn(self.service)
-        except VaultError as exc:
-            required = sign_in_required(exc)
-            if required is None or not await self._sign_in_again(required, generation):
-                raise
-        return await fn(self.service)
+        finally:
+            self._throttle_over()
 
     # -- loading --------------------------------------------------------------------------
 
@@ -522,23 +547,35 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
 
     async def _load(self, kind: Kind) -> None:
         table = self._table(kind)
-        if table.total_count:
-            # A reload: the items listed before can go (the next collection walks
-            # everything once: 100-200 ms at 50,000 items).
-            gc.unfreeze()
         while True:
             generation = self._auth_generation
-            table.clear()
+            # A reload keeps the rows on show (and the cursor, the filter, the sort)
+            # until the new listing is complete, then swaps them in one step: a fault
+            # midway (a 429, a 403, the network) leaves the whole earlier list, marked
+            # stale, rather than none or half of it. The status line counts the new one.
+            earlier = table.total_count > 0
+            fresh: list[Item] = []
+            if not earlier:
+                table.clear()
+            self.relisted[kind] = 0 if earlier else None
             self._show_error(kind, None)
             self.listing[kind] = True
             self._update_status(kind)
             try:
                 async for page in self.service.list_pages(kind):
-                    table.append_items(page)
+                    self._throttle_over()
+                    if earlier:
+                        fresh.extend(page)
+                        self.relisted[kind] = len(fresh)
+                    else:
+                        table.append_items(page)
                     keep_out_of_gc()
                     self._update_status_soon(kind)
             except VaultError as exc:
+                self._throttle_over()
                 self.listing[kind] = False
+                self.relisted[kind] = None
+                self._set_stale(kind, earlier)
                 required = sign_in_required(exc)
                 if required is not None and await self._sign_in_again(required, generation):
                     continue
@@ -549,6 +586,15 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                 return
             finally:
                 self.listing[kind] = False
+                self.relisted[kind] = None
+            if earlier:
+                table.replace_items(fresh)
+                del fresh
+                # The items listed before can go (this collection walks everything
+                # once: 100-200 ms at 50,000 items).
+                gc.unfreeze()
+                keep_out_of_gc()
+            self._set_stale(kind, False)
             self._update_status(kind)
             if kind is not Kind.SECRETS and table.total_count:
                 filler: Worker[None] = self.run_worker(
@@ -559,6 +605,10 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                 )
                 log.debug("started %s", filler.name)
             return
+
+    def _set_stale(self, kind: Kind, stale: bool) -> None:
+        self.stale[kind] = stale
+        self._table(kind).set_class(stale, "-stale")
 
     async def _fill_types(self, kind: Kind) -> None:
         """Read the details of the first keys or certificates, so the table's third
@@ -578,6 +628,8 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                         item.subject = cd.subject or None
                 except VaultError as exc:  # the detail pane says why, for the one shown
                     log.info("no detail for %s: %s", item.name, exc)
+                finally:
+                    self._throttle_over()
 
         await asyncio.gather(*(fill(i) for i in wanted))
         table.refresh_items()
@@ -603,13 +655,23 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             # each refresh rebuilds the footer (about 10 ms a keystroke while filtering).
             self.refresh_bindings()
         if event.item is not None:
-            reader: Worker[None] = self.run_worker(
-                partial(self._read_detail, kind, event.item),
-                group=f"detail-{kind.value}",
-                exclusive=True,
-                exit_on_error=False,
-            )
-            log.debug("started %s", reader.name)
+            self._start_detail(kind, event.item)
+
+    def _start_detail(self, kind: Kind, item: Item) -> None:
+        reader: Worker[None] = self.run_worker(
+            partial(self._read_detail, kind, item),
+            group=f"detail-{kind.value}",
+            exclusive=True,
+            exit_on_error=False,
+        )
+        log.debug("started %s", reader.name)
+
+    def _reread_detail(self, kind: Kind) -> None:
+        """Read the highlighted item's details again (what failed may work now)."""
+        pane = self._pane(kind)
+        item = self._table(kind).cursor_item
+        if item is not None and pane.item is item:
+            self._start_detail(kind, item)
 
     async def _read_detail(self, kind: Kind, item: Item) -> None:
         await asyncio.sleep(DETAIL_DELAY)
@@ -748,6 +810,10 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             return
         if pane.item is item and self.kind is kind:
             pane.show_value(present_value(value, item.content_type))
+            if pane.detail is None and pane.detail_error:
+                # The value was readable, so the details are too, now ("Listed
+                # attributes only" came from a 403 that no longer holds).
+                self._reread_detail(kind)
         del value
 
     @work(group="copy", exclusive=True, exit_on_error=False)
@@ -871,6 +937,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
 
     def action_reload(self) -> None:
         self.load(self.kind)
+        self._reread_detail(self.kind)
 
     def action_help(self) -> None:
         if self.query("HelpPanel"):
