@@ -29,10 +29,11 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
-from textual.events import Resize
+from textual.events import DescendantBlur, DescendantFocus, Resize
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
@@ -70,6 +71,10 @@ TITLES = {Kind.SECRETS: "Secrets", Kind.KEYS: "Keys", Kind.CERTIFICATES: "Certif
 #: Below this width, the detail pane goes under the table (side by side, the table needs
 #: 86 columns to show every column, and a pane under 50 columns wraps every value).
 NARROW = 140
+#: Below this height, the screen is compact (app.tcss, ``.short``): a one-line filter
+#: box, a shorter error panel; under the table, the detail pane makes way for the
+#: rows while filtering and takes most of the height while a value is revealed.
+SHORT = 20
 #: Keys and certificates whose details are read in the background for the table.
 FILL_FIRST = 100
 #: Wait this long on an item before reading its details (holding an arrow key down).
@@ -289,9 +294,18 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                     )
                     filter_input.display = False
                     yield filter_input
-                    error = Static("", id=f"error-{kind.value}", classes="vault-error")
-                    error.display = False
-                    yield error
+                    # The message scrolls (a real RBAC 403 is a dozen lines at 80
+                    # columns); what to do about it stays in view under it.
+                    box = Vertical(id=f"errorbox-{kind.value}", classes="vault-error")
+                    box.display = False
+                    with box:
+                        with VerticalScroll(
+                            id=f"error-scroll-{kind.value}", classes="vault-error-scroll"
+                        ):
+                            yield Static(
+                                "", id=f"error-{kind.value}", classes="vault-error-message"
+                            )
+                        yield Static("", id=f"error-hint-{kind.value}", classes="vault-error-hint")
                     with Horizontal(classes="kind-body"):
                         yield ItemTable(
                             kind,
@@ -316,7 +330,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
 
     def on_mount(self) -> None:
         keep_out_of_gc()  # what start-up made lives as long as the app
-        self._apply_width(self.app.size.width)
+        self._apply_size(self.app.size.width, self.app.size.height)
         self.set_interval(0.5, self._tick_throttle)
         self._start()
 
@@ -339,10 +353,22 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         await self.service.close()
 
     def on_resize(self, event: Resize) -> None:
-        self._apply_width(event.size.width)
+        self._apply_size(event.size.width, event.size.height)
 
-    def _apply_width(self, width: int) -> None:
+    def _apply_size(self, width: int, height: int) -> None:
         self.set_class(width < NARROW, "narrow")
+        self.set_class(height < SHORT, "short")
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        self._mark_filtering(event.widget)
+
+    def on_descendant_blur(self, event: DescendantBlur) -> None:
+        self._mark_filtering(self.focused)
+
+    def _mark_filtering(self, focused: Widget | None) -> None:
+        """``.filtering`` on a tab while its filter box has the focus (app.tcss)."""
+        for main in self.query(".kind-main"):
+            main.set_class(focused is not None and focused in main.query(".vault-filter"), "filtering")
 
     # -- widgets of a tab -----------------------------------------------------------------
 
@@ -427,16 +453,20 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
 
     def _show_error(self, kind: Kind, exc: VaultError | None) -> None:
         self.errors[kind] = exc
-        panel = self.query_one(f"#error-{kind.value}", Static)
+        box = self.query_one(f"#errorbox-{kind.value}", Vertical)
+        message = self.query_one(f"#error-{kind.value}", Static)
+        hint = self.query_one(f"#error-hint-{kind.value}", Static)
         if exc is None:
-            panel.display = False
-            panel.update("")
+            box.display = message.display = False
+            message.update("")
+            hint.update("")
         else:
-            message = literal(f"⚠ {exc}", "bold")
-            message.append("\n")
-            message.append(error_hint(exc))
-            panel.update(message)
-            panel.display = True
+            message.update(literal(f"⚠ {exc}", "bold"))
+            hint.update(error_hint(exc))
+            self.query_one(f"#error-scroll-{kind.value}", VerticalScroll).scroll_home(
+                animate=False
+            )
+            box.display = message.display = True
         self._update_status(kind)
 
     def _status_note(self, kind: Kind, note: str) -> None:
@@ -729,6 +759,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         box = self._filter(self.kind)
         box.display = True
         box.focus()
+        self._mark_filtering(box)  # this frame already: the rows get the room
 
     def _filter_changed(self, kind: Kind, value: str) -> None:
         self._table(kind).set_filter(value)

@@ -596,6 +596,9 @@ class ItemTable(ScrollView, can_focus=True):
 
     def _on_resize(self, event: events.Resize) -> None:
         self._ensure_layout()
+        # Made shorter (a small terminal, the detail pane taking room for a value):
+        # the highlighted row stays in view.
+        self.call_after_refresh(self._scroll_to_cursor)
 
     def _on_focus(self, event: events.Focus) -> None:
         self._line_cache.clear()
