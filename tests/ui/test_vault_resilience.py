@@ -24,7 +24,9 @@ from tests.emulator.admin_support import Admin
 from tests.ui.conftest import SIZE, wait_until
 from tests.ui.test_vault_screen import listed, pane, shown, table, vault_screen
 
-_LINE = re.compile(r'<text [^>]*x="([\d.]+)"[^>]*clip-path="url\(#[\w-]+-line-(\d+)\)">([^<]*)</text>')
+_LINE = re.compile(
+    r'<text [^>]*x="([\d.]+)"[^>]*clip-path="url\(#[\w-]+-line-(\d+)\)">([^<]*)</text>'
+)
 
 
 def screen_lines(app: KvtuiApp) -> list[str]:

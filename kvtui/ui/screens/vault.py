@@ -367,8 +367,9 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
 
     def _mark_filtering(self, focused: Widget | None) -> None:
         """``.filtering`` on a tab while its filter box has the focus (app.tcss)."""
+        box = focused if isinstance(focused, Input) and focused.has_class("vault-filter") else None
         for main in self.query(".kind-main"):
-            main.set_class(focused is not None and focused in main.query(".vault-filter"), "filtering")
+            main.set_class(box is not None and box.parent is main, "filtering")
 
     # -- widgets of a tab -----------------------------------------------------------------
 
@@ -463,9 +464,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         else:
             message.update(literal(f"⚠ {exc}", "bold"))
             hint.update(error_hint(exc))
-            self.query_one(f"#error-scroll-{kind.value}", VerticalScroll).scroll_home(
-                animate=False
-            )
+            self.query_one(f"#error-scroll-{kind.value}", VerticalScroll).scroll_home(animate=False)
             box.display = message.display = True
         self._update_status(kind)
 
