@@ -357,3 +357,26 @@ async def test_a_large_list_survives_a_failed_reload_and_is_swapped_in_one_step(
         assert secrets.total_count == 2_000
         assert secrets.cursor_item is not None and secrets.cursor_item.name == last.name
         assert on_screen(app, last.name)
+
+
+async def test_a_reload_keeps_the_key_types_read_before(
+    demo_vault: Vault,
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    app = KvtuiApp(make_context(demo_vault.url))
+    async with app.run_test(size=SIZE) as pilot:
+        vault = await vault_screen(pilot)
+        keys = table(vault, Kind.KEYS)
+        await wait_until(pilot, lambda: listed(vault, Kind.KEYS), "the keys")
+        await wait_until(pilot, lambda: all(i.key_type for i in keys.rows), "the key types")
+        # Details are slow now: the types after the reload come from the earlier rows.
+        await add_fault(
+            admin, type="latency", vault=demo_vault.name, operation="keys/get", latency_ms=3000
+        )
+        await pilot.press("2", "ctrl+r")
+        await wait_until(pilot, lambda: finished(vault, Kind.KEYS), "the reload")
+        assert vault.errors[Kind.KEYS] is None
+        assert all(i.key_type for i in keys.rows)
+        assert any("RSA 2048" in line for line in screen_lines(app))

@@ -406,7 +406,8 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         total = table.total_count
         relisted = self.relisted[kind]
         if self.listing[kind] and relisted is not None:
-            text = f"Reloading… {relisted:,} {noun} so far; showing the {total:,} listed before"
+            shown = f"{table.row_count:,} of the " if table.filter_text else "the "
+            text = f"Reloading… {relisted:,} {noun} so far; showing {shown}{total:,} listed before"
         elif self.listing[kind]:
             text = f"Loading… {total:,} {noun}"
             if table.filter_text:
@@ -617,6 +618,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                 self.listing[kind] = False
                 self.relisted[kind] = None
             if earlier:
+                _carry_facts(table.items, fresh)
                 table.replace_items(fresh)
                 del fresh
                 # The items listed before can go (this collection walks everything
@@ -987,6 +989,19 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         url = await self.app.push_screen_wait(OpenVaultScreen(self.context))
         if url:
             self.app.switch_screen(VaultScreen(self.context, self.account, url))
+
+
+def _carry_facts(old: list[Item], new: list[Item]) -> None:
+    """What was read from the details of an item (key type, subject: the table's third
+    column) goes over to the same item in a new listing, when it was not updated since:
+    a reload does not blank the column until the details are read again."""
+    before = {(i.name, i.updated): i for i in old if i.key_type or i.subject}
+    for item in new:
+        was = before.get((item.name, item.updated))
+        if was is not None and item.updated is not None:
+            item.key_type, item.key_size, item.curve = was.key_type, was.key_size, was.curve
+            item.key_ops = was.key_ops
+            item.subject = was.subject
 
 
 def _copy_key_facts(item: Item, detail: KeyDetail) -> None:

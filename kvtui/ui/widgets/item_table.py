@@ -364,6 +364,11 @@ class ItemTable(ScrollView, can_focus=True):
         return None if self._cursor_item is None else self._items[self._cursor_item]
 
     @property
+    def items(self) -> list[Item]:
+        """Every item held, filtered out or not, in the order added (a copy: O(n))."""
+        return list(self._items)
+
+    @property
     def rows(self) -> list[Item]:
         """The shown items, in display order (a copy: O(rows))."""
         return [self._items[i] for i in self._view]
