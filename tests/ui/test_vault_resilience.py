@@ -249,6 +249,30 @@ async def test_the_throttle_banner_goes_when_the_sdk_gives_up(
         assert "throttling" in shown(vault, "#error-keys")  # the error says it instead
 
 
+async def test_the_throttle_banner_goes_when_a_throttled_reveal_gives_up(
+    demo_vault: Vault,
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    app = KvtuiApp(make_context(demo_vault.url))
+    async with app.run_test(size=SIZE) as pilot:
+        vault = await vault_screen(pilot)
+        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+        detail = pane(vault, Kind.SECRETS)
+        await wait_until(pilot, lambda: detail.detail is not None, "the detail")
+        await add_fault(
+            admin, type="throttle", vault=demo_vault.name, operation="secrets/get", retry_after=30
+        )
+        await pilot.press("r")
+        await wait_until(pilot, lambda: detail.value_failed, "the reveal failed")
+        assert "throttling" in (detail.value_note or "")
+        banner = vault.query_one("#vault-throttle", Static)
+        # The reveal's worker is over: nobody waits the 30 s (within the app's next
+        # frames, not after the 30 s the banner used to count down).
+        await wait_until(pilot, lambda: not banner.display, "the banner gone")
+
+
 async def test_the_throttle_banner_shows_while_the_sdk_waits(
     new_vault: Callable[..., Vault],
     admin: Admin,

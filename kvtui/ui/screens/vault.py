@@ -489,14 +489,24 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         """Called by the vault service (on the event loop) for every 429, in the task
         that made the request (the SDK's pipeline runs in its caller's task)."""
         wait = retry_after if retry_after is not None else 1.0
-        self._throttled[asyncio.current_task()] = time.monotonic() + wait
+        task = asyncio.current_task()
+        if task is not None and task not in self._throttled:
+            # When the task ends, its request is over: no wait left to show.
+            task.add_done_callback(self._throttled_task_done)
+        self._throttled[task] = time.monotonic() + wait
         log.info("throttled: waiting %.1f s (%s)", wait, url)
         self._tick_throttle()
+
+    def _throttled_task_done(self, task: asyncio.Task[Any]) -> None:
+        self._throttled.pop(task, None)
+        if self.is_mounted:
+            self._tick_throttle()
 
     def _throttle_over(self) -> None:
         """The current task's request is over (answered, or the SDK gave up on it): no
         wait of its own to count down. A 429 is reported before the SDK decides whether
-        to retry, so without this the banner counted a wait nobody was waiting for."""
+        to retry, so the banner counted a wait nobody was waiting for. (A task that
+        ends, a reveal or a detail that failed, is done with too: see _on_throttle.)"""
         if self._throttled.pop(asyncio.current_task(), None) is not None:
             self._tick_throttle()
 
@@ -553,15 +563,12 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         """``await fn(service)``; when the sign-in expired, sign in again and retry once."""
         generation = self._auth_generation
         try:
-            try:
-                return await fn(self.service)
-            except VaultError as exc:
-                required = sign_in_required(exc)
-                if required is None or not await self._sign_in_again(required, generation):
-                    raise
             return await fn(self.service)
-        finally:
-            self._throttle_over()
+        except VaultError as exc:
+            required = sign_in_required(exc)
+            if required is None or not await self._sign_in_again(required, generation):
+                raise
+        return await fn(self.service)
 
     # -- loading --------------------------------------------------------------------------
 
@@ -659,8 +666,6 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                         item.subject = cd.subject or None
                 except VaultError as exc:  # the detail pane says why, for the one shown
                     log.info("no detail for %s: %s", item.name, exc)
-                finally:
-                    self._throttle_over()
 
         await asyncio.gather(*(fill(i) for i in wanted))
         table.refresh_items()
