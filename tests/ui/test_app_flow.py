@@ -43,6 +43,7 @@ async def test_without_a_vault_the_user_types_one_and_can_open_another(
         modal.query_one(Input).value = kv.vault_url
         await pilot.press("enter")
         vault = await wait_screen(pilot, VaultScreen)
+        await wait_until(pilot, lambda: len(vault.loaders) == 3, "the tabs loading")
         names = vault.query_one("#table-secrets", ItemTable)
         await wait_until(pilot, lambda: names.total_count == 1, "the first vault's secret")
 
