@@ -142,7 +142,8 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
 - Click a column title to sort by it; **F6**/**F7** sort from the keyboard.
 - **r** reveals a secret's value until you move on; **c** copies it (the
   clipboard is cleared after a while).
-- **ctrl+r** reloads the tab; errors stay in their tab.
+- **ctrl+r** reloads the tab; errors stay in their tab. The rows on show stay
+  until the new list is complete, and stay, marked stale, if it fails.
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
