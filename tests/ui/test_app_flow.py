@@ -43,6 +43,7 @@ async def test_without_a_vault_the_user_types_one_and_can_open_another(
         modal.query_one(Input).value = kv.vault_url
         await pilot.press("enter")
         vault = await wait_screen(pilot, VaultScreen)
+        await wait_until(pilot, lambda: len(vault.loaders) == 3, "the tabs loading")
         names = vault.query_one("#table-secrets", ItemTable)
         await wait_until(pilot, lambda: names.total_count == 1, "the first vault's secret")
 
@@ -61,7 +62,10 @@ async def test_without_a_vault_the_user_types_one_and_can_open_another(
         assert isinstance(second, VaultScreen)
         await wait_until(
             pilot,
-            lambda: "0 secrets" in str(second.query_one("#status-secrets", Static).content),
+            lambda: (
+                len(second.loaders) == 3  # the tabs' widgets are mounted
+                and "0 secrets" in str(second.query_one("#status-secrets", Static).content)
+            ),
             "the other vault listed (empty)",
         )
 
@@ -81,6 +85,9 @@ async def test_a_vault_in_another_tenant_opens_without_a_second_sign_in(
         _, code = await code_on_screen(pilot)
         await asyncio.to_thread(approve_device_code, info, code)
         vault = await wait_screen(pilot, VaultScreen)
+        # The tabs' widgets are there once the loads have started (TabbedContent
+        # mounts its panes after the screen).
+        await wait_until(pilot, lambda: len(vault.loaders) == 3, "the tabs loading")
         status = vault.query_one("#status-secrets", Static)
         await wait_until(pilot, lambda: str(status.content) == "0 secrets", "the guest vault")
         assert vault.account.tenant_id == info.tenant_id  # signed in at home

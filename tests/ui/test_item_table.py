@@ -373,3 +373,35 @@ async def test_fifty_thousand_rows_in_pages_stay_usable() -> None:
 def _is_subsequence(needle: str, haystack: str) -> bool:
     it = iter(haystack)
     return all(ch in it for ch in needle)
+
+
+async def test_replace_items_keeps_filter_sort_and_cursor_in_one_step() -> None:
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(ItemTable)
+        table.append_items([item(f"db-{n:02}") for n in range(30)] + [item("web-1")])
+        table.sort_by("name", reverse=True)
+        table.set_filter("db-")
+        table.move_cursor(5)
+        chosen = table.cursor_item
+        assert chosen is not None and chosen.name == "db-24"
+        await pilot.pause()
+        app.events.clear()
+
+        fresh = [item(f"db-{n:02}") for n in range(0, 30, 2)] + [item("web-1"), item("db-99")]
+        table.replace_items(fresh)
+        assert table.total_count == len(fresh)
+        assert table.filter_text == "db-" and table.sort_reverse
+        assert [i.name for i in table.rows][:3] == ["db-99", "db-28", "db-26"]
+        new = table.cursor_item
+        assert new is not None and new.name == "db-24" and new is not chosen
+        await pilot.pause()
+        # The new item is announced (the detail pane reads it again), nothing in between.
+        assert app.events == [("highlighted", new)]
+        assert "db-24" in "".join(texts(table))
+
+        table.replace_items([item("other")])  # the highlighted one is gone: the first row
+        assert table.row_count == 0 and table.cursor_item is None
+        await pilot.pause()
+        assert app.events[-1] == ("highlighted", None)
+        assert "no items match" in "".join(texts(table))

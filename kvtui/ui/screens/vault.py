@@ -28,10 +28,11 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
-from textual.events import Resize
+from textual.events import DescendantBlur, DescendantFocus, Resize
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
@@ -70,6 +71,10 @@ TITLES = {Kind.SECRETS: "Secrets", Kind.KEYS: "Keys", Kind.CERTIFICATES: "Certif
 #: Below this width, the detail pane goes under the table (side by side, the table needs
 #: 86 columns to show every column, and a pane under 50 columns wraps every value).
 NARROW = 140
+#: Below this height, the screen is compact (app.tcss, ``.short``): a one-line filter
+#: box, a shorter error panel; under the table, the detail pane makes way for the
+#: rows while filtering and takes most of the height while a value is revealed.
+SHORT = 20
 #: Keys and certificates whose details are read in the background for the table.
 FILL_FIRST = 100
 #: Wait this long on an item before reading its details (holding an arrow key down).
@@ -133,7 +138,8 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
 - Click a column title to sort by it; **F6**/**F7** sort from the keyboard.
 - **r** reveals a secret's value until you move on; **c** copies it (the
   clipboard is cleared after a while).
-- **ctrl+r** reloads the tab; errors stay in their tab.
+- **ctrl+r** reloads the tab; errors stay in their tab. The rows on show stay
+  until the new list is complete, and stay, marked stale, if it fails.
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -265,7 +271,12 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         self.loaded: dict[Kind, int] = dict.fromkeys(KINDS, 0)
         self.errors: dict[Kind, VaultError | None] = dict.fromkeys(KINDS, None)
         self._details: dict[Kind, Detail | None] = dict.fromkeys(KINDS, None)
-        self._throttle_until = 0.0
+        self.stale: dict[Kind, bool] = dict.fromkeys(KINDS, False)
+        """The rows on show are from an earlier listing: a reload failed."""
+        self.relisted: dict[Kind, int | None] = dict.fromkeys(KINDS, None)
+        """While a reload lists in the background: how many items it has so far."""
+        self._throttled: dict[asyncio.Task[Any] | None, float] = {}
+        """Until when each task's request waits after a 429 (time.monotonic())."""
         self._status_due: set[Kind] = set()
         self._sign_in_lock = asyncio.Lock()
         self._auth_generation = 0
@@ -292,9 +303,18 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                     )
                     filter_input.display = False
                     yield filter_input
-                    error = Static("", id=f"error-{kind.value}", classes="vault-error")
-                    error.display = False
-                    yield error
+                    # The message scrolls (a real RBAC 403 is a dozen lines at 80
+                    # columns); what to do about it stays in view under it.
+                    box = Vertical(id=f"errorbox-{kind.value}", classes="vault-error")
+                    box.display = False
+                    with box:
+                        with VerticalScroll(
+                            id=f"error-scroll-{kind.value}", classes="vault-error-scroll"
+                        ):
+                            yield Static(
+                                "", id=f"error-{kind.value}", classes="vault-error-message"
+                            )
+                        yield Static("", id=f"error-hint-{kind.value}", classes="vault-error-hint")
                     with Horizontal(classes="kind-body"):
                         yield ItemTable(
                             kind,
@@ -319,7 +339,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
 
     def on_mount(self) -> None:
         keep_out_of_gc()  # what start-up made lives as long as the app
-        self._apply_width(self.app.size.width)
+        self._apply_size(self.app.size.width, self.app.size.height)
         self.set_interval(0.5, self._tick_throttle)
         self._start()
 
@@ -343,10 +363,23 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         log.info("closed the session of %s", self.vault_url)
 
     def on_resize(self, event: Resize) -> None:
-        self._apply_width(event.size.width)
+        self._apply_size(event.size.width, event.size.height)
 
-    def _apply_width(self, width: int) -> None:
+    def _apply_size(self, width: int, height: int) -> None:
         self.set_class(width < NARROW, "narrow")
+        self.set_class(height < SHORT, "short")
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        self._mark_filtering(event.widget)
+
+    def on_descendant_blur(self, event: DescendantBlur) -> None:
+        self._mark_filtering(self.focused)
+
+    def _mark_filtering(self, focused: Widget | None) -> None:
+        """``.filtering`` on a tab while its filter box has the focus (app.tcss)."""
+        box = focused if isinstance(focused, Input) and focused.has_class("vault-filter") else None
+        for main in self.query(".kind-main"):
+            main.set_class(box is not None and box.parent is main, "filtering")
 
     # -- widgets of a tab -----------------------------------------------------------------
 
@@ -381,7 +414,11 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         table = self._table(kind)
         noun = kind.value
         total = table.total_count
-        if self.listing[kind]:
+        relisted = self.relisted[kind]
+        if self.listing[kind] and relisted is not None:
+            shown = f"{table.row_count:,} of the " if table.filter_text else "the "
+            text = f"Reloading… {relisted:,} {noun} so far; showing {shown}{total:,} listed before"
+        elif self.listing[kind]:
             text = f"Loading… {total:,} {noun}"
             if table.filter_text:
                 text += f", {table.row_count:,} match"
@@ -395,7 +432,9 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         if table.filter_text:
             status.append("  filter: ", style="dim")
             status.append_text(literal(table.filter_text, multiline=False))
-        if self.errors[kind] is not None and total:
+        if self.stale[kind] and not self.listing[kind]:
+            status.append("  stale: the reload failed (see above)", style="bold")
+        elif self.errors[kind] is not None and total:
             status.append("  (listing stopped: see above)", style="bold")
         # One line high (app.tcss): a new text needs no layout of the screen.
         self.query_one(f"#status-{kind.value}", Static).update(status, layout=False)
@@ -426,16 +465,18 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
 
     def _show_error(self, kind: Kind, exc: VaultError | None) -> None:
         self.errors[kind] = exc
-        panel = self.query_one(f"#error-{kind.value}", Static)
+        box = self.query_one(f"#errorbox-{kind.value}", Vertical)
+        message = self.query_one(f"#error-{kind.value}", Static)
+        hint = self.query_one(f"#error-hint-{kind.value}", Static)
         if exc is None:
-            panel.display = False
-            panel.update("")
+            box.display = message.display = False
+            message.update("")
+            hint.update("")
         else:
-            message = literal(f"⚠ {exc}", "bold")
-            message.append("\n")
-            message.append(error_hint(exc))
-            panel.update(message)
-            panel.display = True
+            message.update(literal(f"⚠ {exc}", "bold"))
+            hint.update(error_hint(exc))
+            self.query_one(f"#error-scroll-{kind.value}", VerticalScroll).scroll_home(animate=False)
+            box.display = message.display = True
         self._update_status(kind)
 
     def _status_note(self, kind: Kind, note: str) -> None:
@@ -465,15 +506,37 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         self.context.vault_history().record_open(self.vault_url, name=name, tenant_id=tenant_id)
 
     def _on_throttle(self, retry_after: float | None, url: str) -> None:
-        """Called by the vault service (on the event loop) for every 429."""
+        """Called by the vault service (on the event loop) for every 429, in the task
+        that made the request (the SDK's pipeline runs in its caller's task)."""
         wait = retry_after if retry_after is not None else 1.0
-        self._throttle_until = max(self._throttle_until, time.monotonic() + wait)
+        task = asyncio.current_task()
+        if task is not None and task not in self._throttled:
+            # When the task ends, its request is over: no wait left to show.
+            task.add_done_callback(self._throttled_task_done)
+        self._throttled[task] = time.monotonic() + wait
         log.info("throttled: waiting %.1f s (%s)", wait, url)
         self._tick_throttle()
 
+    def _throttled_task_done(self, task: asyncio.Task[Any]) -> None:
+        self._throttled.pop(task, None)
+        if self.is_mounted:
+            self._tick_throttle()
+
+    def _throttle_over(self) -> None:
+        """The current task's request is over (answered, or the SDK gave up on it): no
+        wait of its own to count down. A 429 is reported before the SDK decides whether
+        to retry, so the banner counted a wait nobody was waiting for. (A task that
+        ends, a reveal or a detail that failed, is done with too: see _on_throttle.)"""
+        if self._throttled.pop(asyncio.current_task(), None) is not None:
+            self._tick_throttle()
+
     def _tick_throttle(self) -> None:
+        now = time.monotonic()
+        for task, until in list(self._throttled.items()):
+            if until <= now or (task is not None and task.done()):
+                del self._throttled[task]
         line = self.query_one("#vault-throttle", Static)
-        left = self._throttle_until - time.monotonic()
+        left = max(self._throttled.values(), default=now) - now
         if left <= 0:
             if line.display:
                 line.display = False
@@ -541,23 +604,35 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
 
     async def _load(self, kind: Kind) -> None:
         table = self._table(kind)
-        if table.total_count:
-            # A reload: the items listed before can go (the next collection walks
-            # everything once: 100-200 ms at 50,000 items).
-            gc.unfreeze()
         while True:
             generation = self._auth_generation
-            table.clear()
+            # A reload keeps the rows on show (and the cursor, the filter, the sort)
+            # until the new listing is complete, then swaps them in one step: a fault
+            # midway (a 429, a 403, the network) leaves the whole earlier list, marked
+            # stale, rather than none or half of it. The status line counts the new one.
+            earlier = table.total_count > 0
+            fresh: list[Item] = []
+            if not earlier:
+                table.clear()
+            self.relisted[kind] = 0 if earlier else None
             self._show_error(kind, None)
             self.listing[kind] = True
             self._update_status(kind)
             try:
                 async for page in self.service.list_pages(kind):
-                    table.append_items(page)
+                    self._throttle_over()
+                    if earlier:
+                        fresh.extend(page)
+                        self.relisted[kind] = len(fresh)
+                    else:
+                        table.append_items(page)
                     keep_out_of_gc()
                     self._update_status_soon(kind)
             except VaultError as exc:
+                self._throttle_over()
                 self.listing[kind] = False
+                self.relisted[kind] = None
+                self._set_stale(kind, earlier)
                 required = sign_in_required(exc)
                 if required is not None and await self._sign_in_again(required, generation):
                     continue
@@ -568,6 +643,16 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                 return
             finally:
                 self.listing[kind] = False
+                self.relisted[kind] = None
+            if earlier:
+                _carry_facts(table.items, fresh)
+                table.replace_items(fresh)
+                del fresh
+                # The items listed before can go (this collection walks everything
+                # once: 100-200 ms at 50,000 items).
+                gc.unfreeze()
+                keep_out_of_gc()
+            self._set_stale(kind, False)
             self._update_status(kind)
             if kind is not Kind.SECRETS and table.total_count:
                 filler: Worker[None] = self.run_worker(
@@ -578,6 +663,10 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                 )
                 log.debug("started %s", filler.name)
             return
+
+    def _set_stale(self, kind: Kind, stale: bool) -> None:
+        self.stale[kind] = stale
+        self._table(kind).set_class(stale, "-stale")
 
     async def _fill_types(self, kind: Kind) -> None:
         """Read the details of the first keys or certificates, so the table's third
@@ -622,13 +711,23 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             # each refresh rebuilds the footer (about 10 ms a keystroke while filtering).
             self.refresh_bindings()
         if event.item is not None:
-            reader: Worker[None] = self.run_worker(
-                partial(self._read_detail, kind, event.item),
-                group=f"detail-{kind.value}",
-                exclusive=True,
-                exit_on_error=False,
-            )
-            log.debug("started %s", reader.name)
+            self._start_detail(kind, event.item)
+
+    def _start_detail(self, kind: Kind, item: Item) -> None:
+        reader: Worker[None] = self.run_worker(
+            partial(self._read_detail, kind, item),
+            group=f"detail-{kind.value}",
+            exclusive=True,
+            exit_on_error=False,
+        )
+        log.debug("started %s", reader.name)
+
+    def _reread_detail(self, kind: Kind) -> None:
+        """Read the highlighted item's details again (what failed may work now)."""
+        pane = self._pane(kind)
+        item = self._table(kind).cursor_item
+        if item is not None and pane.item is item:
+            self._start_detail(kind, item)
 
     async def _read_detail(self, kind: Kind, item: Item) -> None:
         await asyncio.sleep(DETAIL_DELAY)
@@ -686,6 +785,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         box = self._filter(self.kind)
         box.display = True
         box.focus()
+        self._mark_filtering(box)  # this frame already: the rows get the room
 
     def _filter_changed(self, kind: Kind, value: str) -> None:
         self._table(kind).set_filter(value)
@@ -767,6 +867,10 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             return
         if pane.item is item and self.kind is kind:
             pane.show_value(present_value(value, item.content_type))
+            if pane.detail is None and pane.detail_error:
+                # The value was readable, so the details are too, now ("Listed
+                # attributes only" came from a 403 that no longer holds).
+                self._reread_detail(kind)
         del value
 
     @work(group="copy", exclusive=True, exit_on_error=False)
@@ -870,6 +974,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
 
     def action_reload(self) -> None:
         self.load(self.kind)
+        self._reread_detail(self.kind)
 
     def action_help(self) -> None:
         if self.query("HelpPanel"):
@@ -889,6 +994,19 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         url = await self.app.push_screen_wait(OpenVaultScreen(self.context))
         if url:
             self.app.switch_screen(VaultScreen(self.context, self.account, url))
+
+
+def _carry_facts(old: list[Item], new: list[Item]) -> None:
+    """What was read from the details of an item (key type, subject: the table's third
+    column) goes over to the same item in a new listing, when it was not updated since:
+    a reload does not blank the column until the details are read again."""
+    before = {(i.name, i.updated): i for i in old if i.key_type or i.subject}
+    for item in new:
+        was = before.get((item.name, item.updated))
+        if was is not None and item.updated is not None:
+            item.key_type, item.key_size, item.curve = was.key_type, was.key_size, was.curve
+            item.key_ops = was.key_ops
+            item.subject = was.subject
 
 
 def _copy_key_facts(item: Item, detail: KeyDetail) -> None:

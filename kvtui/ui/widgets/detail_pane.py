@@ -116,6 +116,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         """``"Reading the value…"`` or why it could not be read."""
         self.value_failed = False
         self._body_due = False
+        self._show_value_due = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-body", markup=False)
@@ -161,9 +162,13 @@ class DetailPane(VerticalScroll, can_focus=True):
         self._refresh_body()
 
     def show_value(self, view: ValueView) -> None:
+        """Reveal ``view``, scrolled into sight (in a short pane the value is below the
+        heading and the status, out of view)."""
         self.value = view
         self.value_note = None
         self.value_failed = False
+        self.set_class(True, "-revealed")
+        self._show_value_due = True
         self._refresh_body()
 
     def show_value_error(self, message: str) -> None:
@@ -183,6 +188,8 @@ class DetailPane(VerticalScroll, can_focus=True):
         self.value = None
         self.value_note = None
         self.value_failed = False
+        self._show_value_due = False
+        self.set_class(False, "-revealed")
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"detail-pane--{name}", partial=True)
@@ -200,6 +207,34 @@ class DetailPane(VerticalScroll, can_focus=True):
         self._body_due = False
         if self.is_mounted:
             self.query_one("#detail-body", Static).update(self._render_body())
+            if self._show_value_due:
+                self._show_value_due = False
+                self.call_after_refresh(self._scroll_to_value)
+
+    def _scroll_to_value(self) -> None:
+        """Scroll the revealed value's first line into view, with the "Value" heading
+        above it when both fit."""
+        if self.value is None or not self.is_mounted:
+            return
+        parts, value_at = self._body_parts()
+        if value_at is None:
+            return
+        section, first = value_at
+        width = max(1, self.scrollable_content_region.width)
+        height = self.scrollable_content_region.height
+        console = self.app.console
+        options = console.options.update_width(width)
+
+        def lines(n: int) -> int:
+            return len(console.render_lines(Group(*parts[:n]), options, pad=False))
+
+        value_line = lines(first)
+        top = int(self.scroll_y)
+        if height <= 0 or top <= value_line < top + height:
+            return
+        heading = lines(section) + 1  # the section starts with a blank line
+        y = heading if value_line - heading < height else value_line
+        self.scroll_to(y=y, animate=False, immediate=True)
 
     def _lit(self, value: object, style: Style | str = "") -> Text:
         text = literal(value, style, escape_style=self._style("escape"))
@@ -216,9 +251,16 @@ class DetailPane(VerticalScroll, can_focus=True):
         return grid
 
     def _render_body(self) -> RenderableType:
+        parts, _ = self._body_parts()
+        return Group(*parts)
+
+    def _body_parts(self) -> tuple[list[RenderableType], tuple[int, int] | None]:
+        """The body, part by part; with the indexes of the value section and of the
+        value's first line when a value is revealed."""
         item = self.item
         if item is None:
-            return Text("Nothing highlighted.", style=self._style("hint"))
+            return [Text("Nothing highlighted.", style=self._style("hint"))], None
+        value_at: tuple[int, int] | None = None
         parts: list[RenderableType] = []
         heading = Text(f"{item.kind.singular} ", style=self._style("label"))
         heading.append_text(self._lit(item.name, self._style("heading")))
@@ -236,7 +278,11 @@ class DetailPane(VerticalScroll, can_focus=True):
             parts.append(Text("◷ not yet valid", style=self._style("expiring")))
         # What the item is for first (where r shows a value), then its attributes.
         if item.kind is Kind.SECRETS:
-            parts.extend(self._value_parts())
+            section = len(parts)
+            value_parts = self._value_parts()
+            if self.value is not None:
+                value_at = (section, section + len(value_parts) - 1)
+            parts.extend(value_parts)
         elif isinstance(self.detail, KeyDetail):
             parts.extend(self._key_parts(self.detail))
         elif isinstance(self.detail, CertificateDetail):
@@ -250,7 +296,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         shown = self.detail.item if self.detail is not None else item
         parts += self._section("Attributes")
         parts.append(self._grid(self._attribute_rows(shown)))
-        return Group(*parts)
+        return parts, value_at
 
     def _attribute_rows(self, item: Item) -> list[tuple[str, Text | str]]:
         rows: list[tuple[str, Text | str]] = [("Id", item.id)]

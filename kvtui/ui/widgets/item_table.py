@@ -218,6 +218,10 @@ class ItemTable(ScrollView, can_focus=True):
         & > .item-table--empty {
             color: $text-muted;
         }
+        /* rows from an earlier listing (a reload failed): the status line says why */
+        &.-stale {
+            color: $text-muted;
+        }
     }
     """
 
@@ -360,6 +364,11 @@ class ItemTable(ScrollView, can_focus=True):
         return None if self._cursor_item is None else self._items[self._cursor_item]
 
     @property
+    def items(self) -> list[Item]:
+        """Every item held, filtered out or not, in the order added (a copy: O(n))."""
+        return list(self._items)
+
+    @property
     def rows(self) -> list[Item]:
         """The shown items, in display order (a copy: O(rows))."""
         return [self._items[i] for i in self._view]
@@ -385,6 +394,51 @@ class ItemTable(ScrollView, can_focus=True):
         self._ensure_layout()
         self._update_virtual_size()
         self.scroll_to(0, 0, animate=False)
+        self.refresh()
+
+    def replace_items(self, items: Iterable[Item]) -> None:
+        """Show ``items`` instead of the ones held (a reload that succeeded), in one step:
+        the filter, the sort, the scroll position and the highlighted row (by name,
+        when it is still listed) stay; no frame shows the table empty."""
+        name = self.cursor_item.name if self.cursor_item is not None else None
+        user_moved = self._user_moved
+        top = int(self.scroll_y)
+        screen_row = self._cursor - top
+        self._items.clear()
+        self._index.clear()
+        self._sort_keys.clear()
+        self._order.clear()
+        self._view.clear()
+        self._ranks.clear()
+        self._reset_natural()
+        self._line_cache.clear()
+        self._cursor_item = None  # the old index means nothing now: always post Highlighted
+        self._cursor = 0
+        new = list(items)
+        self._items.extend(new)
+        self._index.extend(new)
+        self._measure(new[:_SAMPLE])
+        self._sort_all()
+        self._matcher = compile_query(self._query, self._now(), self.warn_days)
+        if self._matcher.is_empty:
+            self._view = list(self._order)
+            self._ranks = {}
+        else:
+            selected, ranks = self._matcher.select(self._index, self._order)
+            self._ranks = ranks
+            self._view = order_by_rank(selected, ranks)
+        row = 0
+        if name is not None and user_moved:
+            row = next((n for n, i in enumerate(self._view) if self._items[i].name == name), 0)
+        self._user_moved = user_moved
+        self._ensure_layout()
+        self._update_virtual_size()
+        self._set_cursor(row)
+        if self._cursor_item is None:
+            self.post_message(self.Highlighted(self, None))
+        # The highlighted row stays where it was on screen.
+        self.scroll_to(y=max(0, self._cursor - screen_row), animate=False, force=True)
+        self._scroll_to_cursor()
         self.refresh()
 
     def append_items(self, items: Iterable[Item]) -> None:
@@ -469,11 +523,22 @@ class ItemTable(ScrollView, can_focus=True):
         """
         if column not in COLUMN_KEYS:
             raise ValueError(f"unknown column {column!r}")
+        self._sort_column = column
+        self._sort_reverse = reverse
+        self._sort_all()
+        if self._matcher.is_empty:
+            self._view = list(self._order)
+        else:
+            keep = set(self._view)
+            self._view = order_by_rank([i for i in self._order if i in keep], self._ranks)
+        self._after_reorder()
+
+    def _sort_all(self) -> None:
+        """Sort keys and order of every item, by the current column."""
+        column, reverse = self._sort_column, self._sort_reverse
         names = self._index.names
         values = _sort_values(self._items, column, self._kind)
         self._sort_keys = list(zip(values, names, strict=True))
-        self._sort_column = column
-        self._sort_reverse = reverse
         # Two stable passes (name, then value) are much faster than comparing tuples;
         # the order is the same as _bisect's: (value, name) reversed, ties by index.
         by_name = sorted(range(len(names)), key=names.__getitem__, reverse=reverse)
@@ -481,12 +546,6 @@ class ItemTable(ScrollView, can_focus=True):
             self._order = by_name
         else:
             self._order = sorted(by_name, key=values.__getitem__, reverse=reverse)
-        if self._matcher.is_empty:
-            self._view = list(self._order)
-        else:
-            keep = set(self._view)
-            self._view = order_by_rank([i for i in self._order if i in keep], self._ranks)
-        self._after_reorder()
 
     def move_cursor(self, row: int) -> None:
         """Highlight the row at ``row`` (clamped) and scroll it into view."""
@@ -542,6 +601,9 @@ class ItemTable(ScrollView, can_focus=True):
 
     def _on_resize(self, event: events.Resize) -> None:
         self._ensure_layout()
+        # Made shorter (a small terminal, the detail pane taking room for a value):
+        # the highlighted row stays in view.
+        self.call_after_refresh(self._scroll_to_cursor)
 
     def _on_focus(self, event: events.Focus) -> None:
         self._line_cache.clear()

@@ -1,0 +1,411 @@
+"""The vault screen under faults and in small terminals (issue 7, section 5), through
+Pilot against the emulator: a reload that fails keeps the rows it had (marked stale);
+a long RBAC 403 panel scrolls and keeps its hint in view; at 40x12 a revealed value
+and filter results are on screen; the throttle banner and "Listed attributes only" do
+not outlive what they report."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.widgets import Static
+
+from kvtui.core.errors import Throttled
+from kvtui.core.models import Kind
+from kvtui.emulator.store import Vault
+from kvtui.ui.app import KvtuiApp
+from kvtui.ui.launch import AppContext
+from kvtui.ui.screens.vault import VaultScreen
+from tests.emulator.admin_support import Admin
+from tests.ui.conftest import SIZE, wait_until
+from tests.ui.test_vault_screen import listed, pane, shown, table, vault_screen
+
+_LINE = re.compile(
+    r'<text [^>]*x="([\d.]+)"[^>]*clip-path="url\(#[\w-]+-line-(\d+)\)">([^<]*)</text>'
+)
+
+
+def screen_lines(app: KvtuiApp) -> list[str]:
+    """What the terminal shows, one string a line (from the app's own SVG export: what
+    is drawn, not what a widget holds)."""
+    svg = app.export_screenshot()
+    width = app.size.width
+    rows = [[" "] * width for _ in range(app.size.height)]
+    for x, line, text in _LINE.findall(svg):
+        row, column = int(line), round(float(x) / 12.2) - 1  # 12.2: one cell, in the SVG
+        for offset, ch in enumerate(html.unescape(text).replace("\xa0", " ")):
+            if 0 <= row < len(rows) and 0 <= column + offset < width:
+                rows[row][column + offset] = ch
+    return ["".join(r).rstrip() for r in rows]
+
+
+def on_screen(app: KvtuiApp, text: str) -> bool:
+    return any(text in line for line in screen_lines(app))
+
+
+def finished(vault: VaultScreen, kind: Kind) -> bool:
+    return vault.loaders[kind].is_finished and not vault.listing[kind]
+
+
+async def add_fault(admin: Admin, **fault: Any) -> str:
+    _, body = await admin.call("POST", "/faults", fault, expect=201)
+    return str(body["id"])
+
+
+# -- 1. ctrl+r during a fault keeps the rows, marked stale --------------------------------
+
+
+async def test_a_reload_that_fails_keeps_the_rows_marked_stale(
+    demo_vault: Vault,
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    app = KvtuiApp(make_context(demo_vault.url))
+    async with app.run_test(size=SIZE) as pilot:
+        vault = await vault_screen(pilot)
+        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+        secrets = table(vault, Kind.SECRETS)
+        await pilot.press("down", "down")
+        chosen = secrets.cursor_item
+        assert chosen is not None and secrets.total_count == 63
+        fault = await add_fault(
+            admin, type="throttle", vault=demo_vault.name, operation="secrets/list", retry_after=30
+        )
+
+        for _ in range(2):  # a persistent fault: ctrl+r again changes nothing
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the reload")
+            assert isinstance(vault.errors[Kind.SECRETS], Throttled)
+            assert secrets.total_count == 63 and secrets.row_count == 63
+            assert secrets.cursor_item is not None
+            assert secrets.cursor_item.name == chosen.name
+            status = shown(vault, "#status-secrets")
+            assert "63 secrets" in status and "stale" in status
+            assert secrets.has_class("-stale")
+            assert on_screen(app, chosen.name)
+            assert not on_screen(app, "no items")
+
+        await admin.call("DELETE", f"/faults/{fault}", expect=204)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the reload")
+        assert vault.errors[Kind.SECRETS] is None
+        assert secrets.total_count == 63 and not secrets.has_class("-stale")
+        assert "stale" not in shown(vault, "#status-secrets")
+        assert secrets.cursor_item is not None and secrets.cursor_item.name == chosen.name
+        assert secrets.cursor_item is not chosen  # the new listing's item
+
+
+async def test_a_reload_that_fails_midway_keeps_the_whole_earlier_list(
+    demo_vault: Vault,
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    app = KvtuiApp(make_context(demo_vault.url))
+    async with app.run_test(size=SIZE) as pilot:
+        vault = await vault_screen(pilot)
+        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+        secrets = table(vault, Kind.SECRETS)
+        before = [i.name for i in secrets.rows]
+        # Each page 2 s late: a fault added once the first page is in reaches the third
+        # request (63 secrets: pages of 25, 25, 13; a fault applies when a request
+        # arrives, before its latency).
+        await add_fault(
+            admin, type="latency", vault=demo_vault.name, operation="secrets/list", latency_ms=2000
+        )
+        await pilot.press("ctrl+r")
+        # While the new listing streams in, the earlier rows stay as they were.
+        await wait_until(
+            pilot, lambda: "Reloading… 25 secrets" in shown(vault, "#status-secrets"), "a page"
+        )
+        assert [i.name for i in secrets.rows] == before
+        await add_fault(
+            admin, type="status", vault=demo_vault.name, operation="secrets/list", status=500
+        )
+        await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the reload failed")
+        assert vault.errors[Kind.SECRETS] is not None
+        assert [i.name for i in secrets.rows] == before
+        assert "stale" in shown(vault, "#status-secrets")
+
+
+# -- 2. the RBAC 403 panel wraps and scrolls; its hint stays in view ---------------------
+
+
+@pytest.mark.parametrize("size", [SIZE, (80, 24), (40, 12)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_a_long_rbac_403_keeps_its_hint_in_view(
+    size: tuple[int, int],
+    new_vault: Callable[..., Vault],
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    v = new_vault("demo")
+    await admin.call("PATCH", f"/vaults/{v.name}", {"rbac": True}, expect=200)
+    rule = {"keys": ["all"], "certificates": ["all"]}  # secrets: nothing, not even list
+    await admin.call("PUT", f"/permissions/{v.name}/*", rule, expect=200)
+    app = KvtuiApp(make_context(v.url))
+    async with app.run_test(size=size) as pilot:
+        vault = await vault_screen(pilot)
+        await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the secrets' error")
+        assert vault.errors[Kind.SECRETS] is not None
+        message = shown(vault, "#error-secrets")
+        assert "Caller is not authorized" in message and "Vault:" in message
+        assert len(message) > 600  # the real RBAC 403 is long: many lines, wrapped
+        await pilot.pause()
+        lines = screen_lines(app)
+        assert any("ctrl+r to retry" in line for line in lines), "\n".join(lines)
+        assert any("⚠ Listing secrets" in line for line in lines)  # how it starts
+        # The rest of the message is a scroll away.
+        scroll = vault.query_one("#error-scroll-secrets")
+        assert scroll.max_scroll_y > 0 or size == SIZE
+        scroll.scroll_end(animate=False)
+        await pilot.pause()
+        assert on_screen(app, "location=westeurope")  # the end of the message
+        assert on_screen(app, "ctrl+r to retry")
+
+
+# -- 3. 40x12: r shows the value, / keeps result rows ------------------------------------
+
+
+@pytest.mark.parametrize("size", [(40, 12), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_a_small_terminal_shows_the_revealed_value(
+    size: tuple[int, int],
+    demo_vault: Vault,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    app = KvtuiApp(make_context(demo_vault.url))
+    async with app.run_test(size=size) as pilot:
+        vault = await vault_screen(pilot)
+        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+        secrets = table(vault, Kind.SECRETS)
+        detail = pane(vault, Kind.SECRETS)
+        await pilot.press("down", "down", "down")  # billing-db-connection: a short value
+        item = secrets.cursor_item
+        assert item is not None
+        await wait_until(pilot, lambda: detail.item is item, "the secret highlighted")
+
+        await pilot.press("r")
+        await wait_until(pilot, lambda: detail.revealed, "the value revealed")
+        assert detail.value is not None
+        first = next(line.strip() for line in detail.value.text.splitlines() if line.strip())
+        first = first[:12]
+        await wait_until(pilot, lambda: on_screen(app, first), "the value on screen")
+        assert on_screen(app, item.name[:10])  # the row it belongs to, too
+        await pilot.press("escape")
+        assert not detail.revealed
+        await pilot.pause()
+        assert not on_screen(app, first)
+
+
+@pytest.mark.parametrize("size", [(40, 12), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_a_small_terminal_shows_the_filtered_rows(
+    size: tuple[int, int],
+    demo_vault: Vault,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    app = KvtuiApp(make_context(demo_vault.url))
+    async with app.run_test(size=size) as pilot:
+        vault = await vault_screen(pilot)
+        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+        secrets = table(vault, Kind.SECRETS)
+        await pilot.press("slash", *"billing")
+        assert secrets.row_count == 6
+        names = [i.name for i in secrets.rows]
+        await pilot.pause()
+        lines = screen_lines(app)
+        visible = [n for n in names if any(n[:10] in line for line in lines)]
+        assert len(visible) >= 3, "\n".join(lines)
+        assert any("billing" in line for line in lines[:6])  # the box: what was typed
+        await pilot.press("enter")  # the box goes, the detail pane comes back
+        await pilot.pause()
+        assert secrets.cursor_item is not None
+        assert on_screen(app, secrets.cursor_item.name[:10])
+
+
+# -- 4. stale banners ------------------------------------------------------------------
+
+
+async def test_the_throttle_banner_goes_when_the_sdk_gives_up(
+    new_vault: Callable[..., Vault],
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    v = new_vault("demo")
+    await add_fault(admin, type="throttle", vault=v.name, operation="keys/list", retry_after=30)
+    app = KvtuiApp(make_context(v.url))  # retry_total=0: the SDK gives up at the first 429
+    async with app.run_test(size=SIZE) as pilot:
+        vault = await vault_screen(pilot)
+        await wait_until(pilot, lambda: finished(vault, Kind.KEYS), "the keys' error")
+        assert isinstance(vault.errors[Kind.KEYS], Throttled)
+        await pilot.pause()
+        banner = vault.query_one("#vault-throttle", Static)
+        assert not banner.display, str(banner.content)
+        assert not on_screen(app, "Vault is throttling")
+        assert "throttling" in shown(vault, "#error-keys")  # the error says it instead
+
+
+async def test_the_throttle_banner_goes_when_a_throttled_reveal_gives_up(
+    demo_vault: Vault,
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    app = KvtuiApp(make_context(demo_vault.url))
+    async with app.run_test(size=SIZE) as pilot:
+        vault = await vault_screen(pilot)
+        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+        detail = pane(vault, Kind.SECRETS)
+        await wait_until(pilot, lambda: detail.detail is not None, "the detail")
+        await add_fault(
+            admin, type="throttle", vault=demo_vault.name, operation="secrets/get", retry_after=30
+        )
+        await pilot.press("r")
+        await wait_until(pilot, lambda: detail.value_failed, "the reveal failed")
+        assert "throttling" in (detail.value_note or "")
+        banner = vault.query_one("#vault-throttle", Static)
+        # The reveal's worker is over: nobody waits the 30 s (within the app's next
+        # frames, not after the 30 s the banner used to count down).
+        await wait_until(pilot, lambda: not banner.display, "the banner gone")
+
+
+async def test_the_throttle_banner_shows_while_the_sdk_waits(
+    new_vault: Callable[..., Vault],
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    v = new_vault("demo")
+    await add_fault(
+        admin, type="throttle", vault=v.name, operation="keys/list", retry_after=2, count=1
+    )
+    ctx = make_context(v.url)
+    ctx.retry_total = 1  # the SDK waits the 2 s and tries again
+    app = KvtuiApp(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        vault = await vault_screen(pilot)
+        banner = vault.query_one("#vault-throttle", Static)
+        await wait_until(pilot, lambda: banner.display, "the banner")
+        assert "Vault is throttling: waiting" in str(banner.content)
+        await wait_until(pilot, lambda: listed(vault, Kind.KEYS), "the keys after the wait")
+        await pilot.pause()
+        assert not banner.display
+
+
+async def test_listed_attributes_only_goes_when_the_permission_is_back(
+    demo_vault: Vault,
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    path = f"/permissions/{demo_vault.name}/*"
+    list_only = {"secrets": ["list"], "keys": ["all"], "certificates": ["all"]}
+    await admin.call("PUT", path, list_only, expect=200)
+    app = KvtuiApp(make_context(demo_vault.url))
+    async with app.run_test(size=SIZE) as pilot:
+        vault = await vault_screen(pilot)
+        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+        detail = pane(vault, Kind.SECRETS)
+
+        def limited() -> bool:
+            return "Listed attributes only" in (detail.detail_error or "")
+
+        def full() -> bool:
+            return detail.detail is not None and not detail.detail_error
+
+        await wait_until(pilot, limited, "the list-only note")
+        await admin.call("DELETE", path, expect=204)
+        # r reads the value: the permission is back, so the details are read again.
+        await pilot.press("r")
+        await wait_until(pilot, lambda: detail.revealed, "the value")
+        await wait_until(pilot, full, "the details after r")
+        assert "Listed attributes only" not in detail.text
+        await pilot.press("escape")
+
+        # ctrl+r reads the highlighted item's details again.
+        await admin.call("PUT", path, list_only, expect=200)
+        await pilot.press("down")
+        await wait_until(pilot, limited, "the note on the next secret")
+        await admin.call("DELETE", path, expect=204)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, full, "the details after ctrl+r")
+        assert "Listed attributes only" not in detail.text
+
+        # Moving off the item and back reads them again.
+        await admin.call("PUT", path, list_only, expect=200)
+        await pilot.press("down")
+        await wait_until(pilot, limited, "the note again")
+        await admin.call("DELETE", path, expect=204)
+        await pilot.press("up", "down")
+        await wait_until(pilot, full, "the details after moving back")
+
+
+async def test_a_large_list_survives_a_failed_reload_and_is_swapped_in_one_step(
+    new_vault: Callable[..., Vault],
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    # 1,000 rows (40 pages): the same code path as 10,000, which took 20 s to list on
+    # a loaded 2-core machine; ItemTable.replace_items swapped 10,000 in 0.2 s.
+    v = new_vault("bulk:1000")
+    app = KvtuiApp(make_context(v.url))
+    async with app.run_test(size=SIZE) as pilot:
+        vault = await vault_screen(pilot)
+        secrets = table(vault, Kind.SECRETS)
+        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the 1,000 secrets")
+        assert secrets.total_count == 1_000
+        await pilot.press("end")
+        last = secrets.cursor_item
+        assert last is not None
+        fault = await add_fault(
+            admin, type="throttle", vault=v.name, operation="secrets/list", retry_after=30
+        )
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the reload failed")
+        assert secrets.total_count == 1_000 and secrets.cursor_item is last
+        assert "1,000 secrets" in shown(vault, "#status-secrets")
+        assert "stale" in shown(vault, "#status-secrets")
+
+        await admin.call("DELETE", f"/faults/{fault}", expect=204)
+        await pilot.press("ctrl+r")
+        # The earlier rows stay, every frame, until the new listing is complete.
+        for _ in range(1000):  # 20 s at most
+            assert secrets.total_count == 1_000
+            if finished(vault, Kind.SECRETS):
+                break
+            await pilot.pause(0.02)
+        assert vault.errors[Kind.SECRETS] is None and not vault.stale[Kind.SECRETS]
+        assert secrets.total_count == 1_000
+        assert secrets.cursor_item is not None and secrets.cursor_item.name == last.name
+        assert on_screen(app, last.name)
+
+
+async def test_a_reload_keeps_the_key_types_read_before(
+    demo_vault: Vault,
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    app = KvtuiApp(make_context(demo_vault.url))
+    async with app.run_test(size=SIZE) as pilot:
+        vault = await vault_screen(pilot)
+        keys = table(vault, Kind.KEYS)
+        await wait_until(pilot, lambda: listed(vault, Kind.KEYS), "the keys")
+        await wait_until(pilot, lambda: all(i.key_type for i in keys.rows), "the key types")
+        # Details are slow now: the types after the reload come from the earlier rows.
+        await add_fault(
+            admin, type="latency", vault=demo_vault.name, operation="keys/get", latency_ms=3000
+        )
+        await pilot.press("2", "ctrl+r")
+        await wait_until(pilot, lambda: finished(vault, Kind.KEYS), "the reload")
+        assert vault.errors[Kind.KEYS] is None
+        assert all(i.key_type for i in keys.rows)
+        assert any("RSA 2048" in line for line in screen_lines(app))
