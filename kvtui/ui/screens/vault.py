@@ -16,6 +16,7 @@ table's third column shows them for keys and certificates once their details are
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -43,6 +44,8 @@ from kvtui.core.errors import (
     NetworkError,
     PermissionDenied,
     Throttled,
+    TrustFailure,
+    UnknownVault,
     VaultError,
 )
 from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind
@@ -113,6 +116,10 @@ def sign_in_required(exc: BaseException) -> SignInRequired | None:
 
 def error_hint(exc: VaultError) -> str:
     """What to do about an error, after its message."""
+    if isinstance(exc, TrustFailure):
+        return "Retrying cannot help: start kvtui again with the right --ca-bundle."
+    if isinstance(exc, UnknownVault):
+        return "Retrying cannot help: press o to open another vault."
     if isinstance(exc, PermissionDenied):
         return "Once the permission is granted, press ctrl+r to retry."
     if isinstance(exc, FirewallDenied):
@@ -459,7 +466,9 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
 
         def update() -> None:
             self._status_due.discard(kind)
-            self._update_status(kind)
+            # The screen may have been taken down meanwhile (the app quit).
+            with contextlib.suppress(NoMatches):
+                self._update_status(kind)
 
         self.set_timer(STATUS_EVERY, update, name=f"status-{kind.value}")
 
