@@ -11,9 +11,28 @@ tests after the lint drive each error path against the emulator with hostile mes
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+from textual.notifications import Notification, Notify
+from textual.screen import Screen
+from textual.widgets import Static
 
 import kvtui
+from kvtui.core.models import Kind
+from kvtui.emulator import EmulatorInfo
+from kvtui.emulator.store import Vault
+from kvtui.ui.app import KvtuiApp
+from kvtui.ui.launch import AppContext
+from kvtui.ui.modals.versions import VersionsScreen
+from kvtui.ui.screens.login import LoginScreen
+from kvtui.ui.screens.picker import PickerScreen
+from kvtui.ui.screens.vault import VaultScreen
+from kvtui.ui.widgets.detail_pane import DetailPane
+from tests.emulator.admin_support import Admin
+from tests.ui.conftest import SIZE, wait_screen, wait_until
 
 # -- the lint -------------------------------------------------------------------------------
 
@@ -76,9 +95,12 @@ def raw_notify_calls(tree: ast.AST) -> list[tuple[int, str]]:
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
         if name != "notify":
             continue
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
-            if getattr(func.value.func, "id", None) == "super":
-                continue
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Call)
+            and getattr(func.value.func, "id", None) == "super"
+        ):
+            continue
         keywords = {k.arg: k.value for k in node.keywords}
         message = node.args[0] if node.args else keywords.get("message")
         if message is None or not safe_text(message):
@@ -122,3 +144,199 @@ def test_every_notify_call_in_kvtui_is_literal() -> None:
         for line, why in raw_notify_calls(ast.parse(path.read_text(encoding="utf-8")))
     ]
     assert problems == []
+
+
+# -- every error path the emulator's faults reach, with hostile text ------------------------
+
+#: A terminal title (OSC 0), a clipboard write (OSC 52 of "INJECTED"), a screen clear, an
+#: SGR, markup and a right-to-left override: what a hostile vault or identity platform
+#: could put in an error message.
+HOSTILE = (
+    "\x1b]0;PWNED\x07 \x1b]52;c;SU5KRUNURUQ=\x07 \x1b[2J\x1b[31m [bold]loud[/] "
+    "[link=https://x.example]y \u202eevil\u202c"
+)
+#: How each part of it must show (no spaces inside: a wrapped line keeps each whole).
+SHOWN = ("␛]0;PWNED␇", "␛]52;c;SU5KRUNURUQ=␇", "␛[2J␛[31m", "[bold]loud[/]", "<U+202E>evil<U+202C>")
+RAW = ("\x1b", "\x07", "\u202e", "\u202c")
+
+
+def assert_literal(text: str, *, upper: bool = False) -> None:
+    """Every hostile part is shown as its visible stand-in, markup as written; nothing
+    raw is left. ``upper``: the text went through ``str.upper()`` on the way."""
+    for part in SHOWN:
+        if upper:
+            assert part.upper() in text.upper(), (part, text)
+        else:
+            assert part in text, (part, text)
+    for ch in RAW:
+        assert ch not in text, (ch, text)
+
+
+class Notes:
+    """The notifications the app posts (``message_hook``), as Textual gets them."""
+
+    def __init__(self) -> None:
+        self.notes: list[Notification] = []
+
+    def __call__(self, message: Message) -> None:
+        if isinstance(message, Notify):
+            self.notes.append(message.notification)
+
+    def titled(self, title: str) -> list[Notification]:
+        return [n for n in self.notes if n.title == title]
+
+
+def static_text(screen: Screen[Any], selector: str) -> str:
+    return str(screen.query_one(selector, Static).content)
+
+
+async def test_app_notify_shows_any_text_literally(
+    make_context: Callable[..., AppContext],
+) -> None:
+    """The wrapper alone: a raw message and title, with markup asked for (as Textual's
+    own notifications do), still reach the toast as plain visible text."""
+    notes = Notes()
+    app = KvtuiApp(make_context(None))
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+        app.notify(HOSTILE, title=f"T {HOSTILE}", markup=False)
+        app.notify("Press [b]q[/b] to quit")  # markup on: tags dropped, not rendered
+        app.notify(HOSTILE)  # markup on, but not valid markup: shown as written
+        app.notify("bad[/x] markup")  # no crash either
+        await wait_until(pilot, lambda: len(notes.notes) == 4, "four notifications")
+        first, second, third, fourth = notes.notes
+        assert_literal(first.message)
+        assert_literal(first.title)
+        assert "\n" not in first.title
+        assert second.message == "Press q to quit"
+        assert_literal(third.message)
+        assert fourth.message == "bad[/x] markup"
+        assert not any(n.markup for n in notes.notes)
+
+
+async def test_vault_errors_show_escapes_markup_and_bidi_literally(
+    demo_vault: Vault,
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    """Listing, copy, reveal, key detail, save and versions errors, each carrying the
+    vault's hostile message (a 501: not retried)."""
+    name = demo_vault.name
+    faults: list[dict[str, Any]] = [
+        {"operation": "certificates/list"},
+        {"operation": "secrets/get"},
+        {"path": "/versions$"},
+        {"operation": "keys/get"},
+    ]
+    for fault in faults:
+        body = {"type": "status", "status": 501, "vault": name, "message": HOSTILE, **fault}
+        await admin.call("POST", "/faults", body, expect=201)
+    notes = Notes()
+    app = KvtuiApp(make_context(demo_vault.url))
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+        vault = await wait_screen(pilot, VaultScreen)
+        # Listing: the error panel of the certificates tab.
+        await wait_until(pilot, lambda: vault.errors[Kind.CERTIFICATES] is not None, "listing")
+        assert_literal(static_text(vault, "#error-certificates"))
+
+        secrets = vault.query_one("#detail-secrets", DetailPane)
+        await wait_until(pilot, lambda: secrets.item is not None, "a secret highlighted")
+        # Copy: the "Cannot copy" notification.
+        await pilot.press("c")
+        await wait_until(pilot, lambda: notes.titled("Cannot copy"), "the copy error")
+        assert_literal(notes.titled("Cannot copy")[0].message)
+        # Reveal: the value's error in the detail pane.
+        await pilot.press("r")
+        await wait_until(pilot, lambda: secrets.value_failed, "the reveal error")
+        assert_literal(secrets.text)
+
+        # Key detail: the pane's error.
+        await pilot.press("2")
+        keys = vault.query_one("#detail-keys", DetailPane)
+        await wait_until(pilot, lambda: keys.detail_error is not None, "the key detail error")
+        assert_literal(keys.text)
+        # Save: the "Cannot save" notification.
+        await pilot.press("s")
+        await wait_until(pilot, lambda: notes.titled("Cannot save"), "the save error")
+        assert_literal(notes.titled("Cannot save")[0].message)
+        # Versions: the modal's status line.
+        await pilot.press("v")
+        versions = await wait_screen(pilot, VersionsScreen)
+        status = versions.query_one("#versions-status", Static)
+        await wait_until(pilot, lambda: status.has_class("-error"), "the versions error")
+        assert_literal(str(status.content))
+        assert all(not n.markup for n in notes.notes)
+
+
+async def test_arm_errors_in_the_picker_are_literal(
+    info: EmulatorInfo,
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    fault = {"type": "status", "service": "arm", "status": 500, "message": HOSTILE}
+    await admin.call("POST", "/faults", {**fault, "path": "^/subscriptions$"}, expect=201)
+    app = KvtuiApp(make_context(None))
+    async with app.run_test(size=SIZE) as pilot:
+        picker = await wait_screen(pilot, PickerScreen)
+        await wait_until(pilot, lambda: not picker.searching, "ARM answered")
+        errors = static_text(picker, "#picker-errors")
+        assert "Azure Resource Manager failed (500)" in errors
+        assert_literal(errors)
+
+
+async def test_device_code_parts_and_sign_in_errors_are_literal(
+    info: EmulatorInfo,
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    identity: Callable[..., dict[str, Any]],
+) -> None:
+    """The code, the address and msal's message from the identity platform, the copy
+    notification, and an error while polling for the token."""
+    identity(approve="manual", user_code=HOSTILE, verification_uri=HOSTILE)
+    notes = Notes()
+    app = KvtuiApp(make_context(None))
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+        login = await wait_screen(pilot, LoginScreen)
+        await wait_until(pilot, lambda: login.phase == "code", "the device code")
+        assert_literal(static_text(login, "#device-code"), upper=True)
+        assert_literal(static_text(login, "#device-url"))
+        assert_literal(static_text(login, "#device-message"), upper=True)
+        await pilot.press("c")
+        await wait_until(pilot, lambda: notes.notes, "the copy notification")
+        assert notes.notes[0].message.startswith("Copied the code ")
+        assert_literal(notes.notes[0].message, upper=True)
+
+        fault = {
+            "type": "status",
+            "service": "identity",
+            "status": 400,
+            "path": "/token$",
+            "code": "invalid_grant",
+            "message": HOSTILE,
+            "count": 1,
+        }
+        await admin.call("POST", "/faults", fault, expect=201)
+        await wait_until(pilot, lambda: login.phase == "error", "the sign-in error")
+        assert_literal(static_text(login, "#error-message"))
+
+
+async def test_device_code_request_error_is_literal(
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    identity: Callable[..., dict[str, Any]],
+) -> None:
+    fault = {
+        "type": "status",
+        "service": "identity",
+        "status": 400,
+        "path": "/devicecode$",
+        "message": HOSTILE,
+        "count": 1,
+    }
+    await admin.call("POST", "/faults", fault, expect=201)
+    app = KvtuiApp(make_context(None))
+    async with app.run_test(size=SIZE) as pilot:
+        login = await wait_screen(pilot, LoginScreen)
+        await wait_until(pilot, lambda: login.phase == "error", "the sign-in error")
+        assert_literal(static_text(login, "#error-message"))
