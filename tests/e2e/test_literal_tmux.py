@@ -44,9 +44,9 @@ CODE = "K9\x1b]0;PWNED\x07\x1b]52;c;SU5KRUNURUQ=\x07\x1b[2J[B]X[/]\u202eZ"
 def emulator(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """``kvtui emulator --seed demo`` in its own process: its JSON line."""
     log = (tmp_path / "emulator.log").open("w")
+    command = [sys.executable, "-m", "kvtui", "emulator", "--seed", "demo"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kvtui", "emulator", "--seed", "demo"]
-        + ["--state-dir", str(tmp_path / "emulator")],
+        [*command, "--state-dir", str(tmp_path / "emulator")],
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
@@ -135,12 +135,24 @@ class Terminal:
             parts = [p.upper() for p in SHOWN] if upper else SHOWN
             return tag in screen and all(p in text for p in parts)
 
-        screen = self.tmux.wait(shown, f"{tag} with the stand-ins", timeout=30)
+        try:
+            screen = self.tmux.wait(shown, f"{tag} with the stand-ins", timeout=30)
+        except AssertionError as exc:
+            raise AssertionError(f"{self.damage()}\n{exc}") from None
         assert not any(ch in screen for ch in RAW)
         assert chrome in screen, f"the screen was cleared? no {chrome!r} in:\n{screen}"
-        assert self.pane_title() == self.title, "the pane title changed"
-        assert not any(INJECTED in b for b in self.buffers()), "a paste buffer was written"
+        assert not self.damage(), self.damage()
         return screen
+
+    def damage(self) -> str:
+        """What the escapes did to the terminal, if anything."""
+        done = []
+        title = self.pane_title()
+        if title != self.title:
+            done.append(f"the pane title changed to {title!r}")
+        if any(INJECTED in b for b in self.buffers()):
+            done.append(f"a paste buffer holds {INJECTED!r} (OSC 52)")
+        return "; ".join(done)
 
 
 def test_hostile_error_text_leaves_the_terminal_alone(
