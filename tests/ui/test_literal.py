@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from textual.command import Command, CommandList, CommandPalette
+from textual.content import Content
 from textual.message import Message
 from textual.notifications import Notification, Notify
 from textual.screen import Screen
@@ -30,6 +32,7 @@ from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.login import LoginScreen
 from kvtui.ui.screens.picker import PickerScreen
 from kvtui.ui.screens.vault import VaultScreen
+from kvtui.ui.text import literal_markup, visible
 from kvtui.ui.widgets.detail_pane import DetailPane
 from tests.emulator.admin_support import Admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
@@ -342,3 +345,34 @@ async def test_device_code_request_error_is_literal(
         login = await wait_screen(pilot, LoginScreen)
         await wait_until(pilot, lambda: login.phase == "error", "the sign-in error")
         assert_literal(static_text(login, "#error-message"))
+
+
+def test_literal_markup_shows_as_written() -> None:
+    """For APIs that take only markup (the command palette's help text)."""
+    for value in ["https://x.example/[/x]", "[bold]b[/bold]", "\\[q]", "\\\\[q] a\\b", HOSTILE]:
+        assert Content.from_markup(literal_markup(value)).plain == visible(value)
+
+
+async def test_palette_help_shows_a_recent_vaults_url_literally(
+    demo_vault: Vault, make_context: Callable[..., AppContext], signed_in: None
+) -> None:
+    """A recent vault's URL (it may come from ARM: a vault's ``vaultUri``) with escapes
+    and a right-to-left override in its host shows with stand-ins in the palette."""
+    url = "https://odd\x1bc\x07\u202eevil.example/"  # ESC c: a full terminal reset
+    context = make_context(demo_vault.url)
+    context.vault_history().record_open(url, name="odd")
+    app = KvtuiApp(context)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, VaultScreen)
+        await pilot.press("colon")
+        palette = await wait_screen(pilot, CommandPalette)
+        await pilot.press(*"odd")
+
+        def prompts() -> list[str]:
+            options = palette.query_one(CommandList).options
+            return [str(o.prompt) for o in options if isinstance(o, Command)]
+
+        await wait_until(pilot, lambda: any("odd" in p for p in prompts()), "the command")
+        shown = next(p for p in prompts() if "odd" in p)
+        assert "https://odd␛c␇<U+202E>evil.example/" in shown
+        assert not any(ch in shown for ch in RAW)
