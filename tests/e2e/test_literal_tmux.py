@@ -41,7 +41,7 @@ CODE = "K9\x1b]0;PWNED\x07\x1b]52;c;SU5KRUNURUQ=\x07\x1b[2J[B]X[/]\u202eZ"
 
 
 @pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def emulator_process(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """``kvtui emulator --seed demo`` in its own process: its JSON line."""
     log = (tmp_path / "emulator.log").open("w")
     command = [sys.executable, "-m", "kvtui", "emulator", "--seed", "demo"]
@@ -156,9 +156,9 @@ class Terminal:
 
 
 def test_hostile_error_text_leaves_the_terminal_alone(
-    tmp_path: Path, emulator: dict[str, Any]
+    tmp_path: Path, emulator_process: dict[str, Any]
 ) -> None:
-    info = emulator
+    info = emulator_process
     config = tmp_path / "tmux.conf"
     config.write_text("set-option -g set-clipboard on\n", encoding="utf-8")
     tmux = Tmux(f"kvtui-literal-{os.getpid()}-{tmp_path.name}", config)
@@ -211,7 +211,7 @@ def test_hostile_error_text_leaves_the_terminal_alone(
         )
         tmux.keys("r")
         tmux.wait(lambda s: "api-gateway" in s, "the vault's secrets", timeout=30)
-        footer = "^q Quit"  # on every vault screen, under a modal too
+        footer = "^p palette"  # on every vault screen (under a modal too), at any size
 
         # Reveal (r) and copy (c) of the highlighted secret.
         secret = "^/secrets/api-gateway/?$"
