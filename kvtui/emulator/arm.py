@@ -11,6 +11,7 @@ docs/emulator-identity.md.
 from __future__ import annotations
 
 import functools
+import http
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from aiohttp import web
 
 from kvtui.emulator.common import STATE_KEY, b64url_decode, b64url_encode
 from kvtui.emulator.directory import ARM_AUDIENCES, TokenError, cae_claims_challenge
+from kvtui.emulator.faults import Fault, drop_connection
 from kvtui.emulator.store import Vault
 
 if TYPE_CHECKING:
@@ -106,11 +108,11 @@ def token_error(state: EmulatorState, exc: TokenError) -> ArmError:
     return auth_error(state, "InvalidAuthenticationToken", "The access token is invalid.")
 
 
-def arm_route(handler: ArmHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+def arm_route(handler: ArmHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """Check api-version and the token, then run ``handler(request, claims)``."""
 
     @functools.wraps(handler)
-    async def wrapper(request: web.Request) -> web.Response:
+    async def wrapper(request: web.Request) -> web.StreamResponse:
         try:
             claims = authenticate(request)
             if not request.query.get("api-version"):
@@ -119,11 +121,38 @@ def arm_route(handler: ArmHandler) -> Callable[[web.Request], Awaitable[web.Resp
                     "MissingApiVersionParameter",
                     "The api-version query parameter (?api-version=) is required for all requests.",
                 )
+            fault = await request.app[STATE_KEY].faults.fire(request, "arm")
+            if fault is not None:
+                return fault_response(request, fault)
             return await handler(request, claims)
         except ArmError as exc:
             return exc.response()
 
     return wrapper
+
+
+def fault_response(request: web.Request, fault: Fault) -> web.StreamResponse:
+    """An injected fault (docs/emulator-admin.md, ``"service": "arm"``) in ARM's shape."""
+    if fault.type == "drop":
+        return drop_connection(request)
+    if fault.type == "response":  # a given answer, verbatim (e.g. a real one)
+        return web.json_response(fault.body, status=fault.status, headers=fault.headers)
+    if fault.type == "throttle":
+        return ArmError(
+            429,
+            fault.code or "TooManyRequests",
+            fault.message or "The request was throttled: too many requests. Retry later.",
+            {"Retry-After": str(fault.retry_after)},
+        ).response()
+    phrase = http.HTTPStatus(fault.status).phrase if fault.status in _STATUSES else "Error"
+    return ArmError(
+        fault.status,
+        fault.code or phrase.replace(" ", ""),
+        fault.message or f"The server could not process the request ({fault.status} {phrase}).",
+    ).response()
+
+
+_STATUSES = {s.value for s in http.HTTPStatus}
 
 
 # -- paging ---------------------------------------------------------------------------

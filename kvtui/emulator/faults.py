@@ -16,6 +16,7 @@ import asyncio
 import http
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 FAULT_TYPES = ("firewall", "throttle", "status", "latency", "drop", "response")
+#: Where a fault applies: the vaults' data plane (default), the ARM slice, or the identity
+#: platform's OAuth endpoints (discovery, devicecode, token).
+SERVICES = ("vault", "arm", "identity")
 
 ACCESS_POLICY_HELP = "https://go.microsoft.com/fwlink/?linkid=2125287"
 
@@ -188,10 +192,13 @@ class Fault:
     """``response`` faults: the JSON body answered as given (e.g. a real service's)."""
     headers: dict[str, str] | None = None
     """``response`` faults: extra response headers (e.g. ``Retry-After``)."""
+    service: str = "vault"
     _path_re: re.Pattern[str] | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "type": self.type, "vault": self.vault}
+        if self.service != "vault":
+            out["service"] = self.service
         for name in ("operation", "method", "path", "count", "code", "message", "body", "headers"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
@@ -205,12 +212,18 @@ class Fault:
             out[extra[self.type]] = getattr(self, extra[self.type])
         return out
 
-    def matches(self, request: web.Request, vault: Vault, op: tuple[str, str] | None) -> bool:
-        if self.vault != ANY and self.vault.lower() != vault.name.lower():
+    def matches_request(self, request: web.Request, service: str) -> bool:
+        """The service, method and path match (a vault's name and operation aside)."""
+        if self.service != service:
             return False
         if self.method and self.method.upper() != request.method:
             return False
-        if self._path_re is not None and not self._path_re.search(request.path):
+        return self._path_re is None or bool(self._path_re.search(request.path))
+
+    def matches(self, request: web.Request, vault: Vault, op: tuple[str, str] | None) -> bool:
+        if not self.matches_request(request, "vault"):
+            return False
+        if self.vault != ANY and self.vault.lower() != vault.name.lower():
             return False
         if self.operation:
             if op is None:
@@ -252,6 +265,7 @@ def parse_fault(fault_id: str, body: dict[str, Any]) -> Fault:
         "message",
         "body",
         "headers",
+        "service",
     }
     unknown = set(body) - known
     if unknown:
@@ -270,7 +284,18 @@ def parse_fault(fault_id: str, body: dict[str, Any]) -> Fault:
         for k, v in headers.items()
     ):
         raise RuleError("headers must be an object of one-line strings")
-    low = 400 if kind == "response" else 500
+    service = _str_field(body, "service") or "vault"
+    if service not in SERVICES:
+        raise RuleError(f"service must be one of {', '.join(SERVICES)}")
+    if service != "vault":
+        if kind == "firewall":
+            raise RuleError("firewall faults apply to vaults only")
+        given = [name for name in ("vault", "operation") if body.get(name) not in (None, ANY)]
+        if given:
+            raise RuleError(f"{' and '.join(given)} apply to vault faults only")
+    # The identity platform answers most errors with 400 (OAuth's error responses).
+    # A response fault replays any error answer, 4xx included.
+    lowest = 400 if service == "identity" or kind == "response" else 500
     fault = Fault(
         id=fault_id,
         type=kind,
@@ -279,13 +304,14 @@ def parse_fault(fault_id: str, body: dict[str, Any]) -> Fault:
         method=_str_field(body, "method"),
         path=_str_field(body, "path"),
         count=_int_field(body, "count", None, 1, 10**9),
-        status=_int_field(body, "status", 503, low, 599),
+        status=_int_field(body, "status", 503, lowest, 599),
         retry_after=_int_field(body, "retry_after", 1, 0, 86400),
         latency_ms=_int_field(body, "latency_ms", 0, 0, 600_000),
         code=_str_field(body, "code"),
         message=_str_field(body, "message"),
         body=answer if kind == "response" else None,
         headers=headers or None if kind == "response" else None,
+        service=service,
     )
     if fault.operation:
         kind_, _, perm = fault.operation.partition("/")
@@ -389,11 +415,14 @@ class Faults:
     def _take(self, request: web.Request, vault: Vault, op: tuple[str, str] | None) -> list[Fault]:
         """The faults this request triggers (latency ones, then at most one other),
         spending one of each one's ``count``."""
+        return self._spend(lambda fault: fault.matches(request, vault, op))
+
+    def _spend(self, matches: Callable[[Fault], bool]) -> list[Fault]:
         fired: list[Fault] = []
         for fault in list(self.faults.values()):
             if fault.type != "latency" and any(f.type != "latency" for f in fired):
                 continue
-            if not fault.matches(request, vault, op):
+            if not matches(fault):
                 continue
             fired.append(fault)
             if fault.count is not None:
@@ -401,6 +430,17 @@ class Faults:
                 if fault.count <= 0:
                     del self.faults[fault.id]
         return fired
+
+    async def fire(self, request: web.Request, service: str) -> Fault | None:
+        """For the ARM slice and the identity platform, whose error bodies differ from a
+        vault's: wait out the matching latency faults, then return the first other
+        matching fault (spent) for the caller to answer with (``drop``:
+        :func:`drop_connection`), or None to go on."""
+        fired = self._spend(lambda fault: fault.matches_request(request, service))
+        for fault in fired:
+            if fault.type == "latency":
+                await asyncio.sleep(fault.latency_ms / 1000)
+        return next((f for f in fired if f.type != "latency"), None)
 
     async def check(
         self,

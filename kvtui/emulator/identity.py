@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import secrets as pysecrets
 import time
 import uuid
@@ -25,6 +26,7 @@ from aiohttp import web
 
 from kvtui.emulator.common import STATE_KEY, KvError, json_body
 from kvtui.emulator.directory import ARM_RESOURCES, OIDC_SCOPES, VAULT_RESOURCE, User
+from kvtui.emulator.faults import drop_connection
 
 if TYPE_CHECKING:
     from kvtui.emulator.server import EmulatorState
@@ -292,8 +294,50 @@ def new_user_code() -> str:
     return "".join(pysecrets.choice(USER_CODE_ALPHABET) for _ in range(9))
 
 
-async def devicecode(request: web.Request) -> web.Response:
+async def injected_fault(request: web.Request) -> web.StreamResponse | None:
+    """The answer of an injected fault (docs/emulator-admin.md, ``"service": "identity"``)
+    in AAD's error shape, or None. ``message`` replaces the ``error_description`` (the
+    Trace ID, Correlation ID and Timestamp follow it, as always); ``error_codes`` holds
+    the number of its ``AADSTSnnnn:`` prefix, if it has one."""
+    fault = await request.app[STATE_KEY].faults.fire(request, "identity")
+    if fault is None:
+        return None
+    if fault.type == "drop":
+        return drop_connection(request)
+    if fault.type == "response":  # a given answer, verbatim (e.g. a real one)
+        return web.json_response(fault.body, status=fault.status, headers=fault.headers)
+    if fault.type == "throttle":
+        error, code, status = "temporarily_unavailable", 90055, 429
+        description = (
+            "AADSTS90055: TenantThrottlingError - There are too many incoming requests. "
+            "This exception is thrown for blocked tenants."
+        )
+    elif fault.status < 500:
+        error, code, status = "invalid_request", 900144, fault.status
+        description = (
+            "AADSTS900144: The request body must contain the following parameter: 'grant_type'."
+        )
+    else:
+        error, code, status = "temporarily_unavailable", 50000, fault.status
+        description = (
+            "AADSTS50000: There was an error issuing a token or an issue with our sign-in service."
+        )
+    codes = [code]
+    if fault.message is not None:
+        description = fault.message
+        given = re.match(r"AADSTS(\d+)", description)
+        codes = [int(given.group(1))] if given else []
+    response = aad_error(fault.code or error, description, status, codes)
+    if fault.type == "throttle":
+        response.headers["Retry-After"] = str(fault.retry_after)
+    return response
+
+
+async def devicecode(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
+    faulted = await injected_fault(request)
+    if faulted is not None:
+        return faulted
     ids = identity_state(state)
     form = await request.post()
     client_id = str(form.get("client_id", ""))
@@ -493,9 +537,12 @@ def client_credentials(state: EmulatorState, form: Any, segment: str) -> web.Res
     )
 
 
-async def token(request: web.Request) -> web.Response:
+async def token(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     identity_state(state).token_requests += 1
+    faulted = await injected_fault(request)
+    if faulted is not None:
+        return faulted
     form = await request.post()
     grant = str(form.get("grant_type", ""))
     segment = request.match_info["tenant"]

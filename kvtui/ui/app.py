@@ -4,6 +4,7 @@ login screen), then opens the vault (--vault, else the picker). The command pale
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from typing import ClassVar
@@ -12,7 +13,10 @@ from azure.core.exceptions import ClientAuthenticationError
 from textual import constants, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.driver import Driver
+from textual.markup import MarkupError
+from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
 from kvtui.core.auth import Account, AuthError
@@ -22,6 +26,7 @@ from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.screens.login import LoginScreen
 from kvtui.ui.screens.picker import PickerScreen
 from kvtui.ui.screens.vault import VaultScreen
+from kvtui.ui.text import visible
 
 log = logging.getLogger("kvtui.ui.app")
 
@@ -75,6 +80,35 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("Signing in…", id="starting")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification (``Widget.notify`` and Textual's own end here too) is shown
+        as plain text: control, bidirectional and invisible characters become visible
+        stand-ins (a vault's error message cannot retitle the terminal, write the
+        clipboard or clear the screen), and markup is never rendered as styles.
+
+        kvtui's own calls pass ``markup=False`` (tests/ui/test_literal.py checks), so a
+        vault's ``[bold]`` shows as written. Textual's few markup messages ("Press
+        [b]ctrl+q[/b] to quit") have their tags dropped instead of shown."""
+        text = visible(message)
+        if markup:
+            with contextlib.suppress(MarkupError):  # not markup after all: kept as written
+                text = Content.from_markup(text).plain
+        super().notify(
+            text,
+            title=visible(title, multiline=False),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def on_mount(self) -> None:
         self.start()

@@ -13,7 +13,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from kvtui.core.state import normalize_url
 from kvtui.ui.screens.picker import PickerScreen
-from kvtui.ui.text import literal
+from kvtui.ui.text import literal, literal_markup
 
 if TYPE_CHECKING:
     from kvtui.ui.app import KvtuiApp
@@ -42,7 +42,9 @@ class VaultCommands(Provider):
             name = saved.name or urlsplit(saved.url).netloc
             display = Text("Open vault: ")
             display.append_text(literal(name))
-            yield display, literal(saved.url).plain, partial(app.open_vault, saved.url)
+            # The palette renders help text as markup: escaped (a URL may come from ARM).
+            help_text = literal_markup(saved.url, multiline=False)
+            yield display, help_text, partial(app.open_vault, saved.url)
 
     async def discover(self) -> Hits:
         for display, help_text, callback in self.commands():

@@ -13,13 +13,20 @@ from rich.text import Text
 
 from kvtui.core.details import make_visible
 
-__all__ = ["literal", "visible"]
+__all__ = ["literal", "literal_markup", "visible"]
 
 
 def visible(value: object, *, multiline: bool = True) -> str:
     """``value`` as a plain string safe to show: control characters made visible. With
     ``multiline`` off, newlines and tabs are made visible too (one-line cells)."""
     return make_visible(str(value), keep_newlines=multiline, keep_tabs=multiline)
+
+
+def literal_markup(value: object, *, multiline: bool = True) -> str:
+    """``value`` as Textual content markup that shows it as written, for the few APIs
+    that take only markup strings (the command palette's help text): :func:`visible`,
+    then every ``[`` escaped (``\\[``; backslashes before it stay as they are)."""
+    return visible(value, multiline=multiline).replace("[", "\\[")
 
 
 def literal(

@@ -8,7 +8,7 @@ import logging
 
 from textual.worker import Worker, WorkerState
 
-from kvtui.ui.text import literal
+from kvtui.ui.text import visible
 
 log = logging.getLogger("kvtui.ui")
 
@@ -26,7 +26,7 @@ class ReportWorkerErrors:
             notify = getattr(self, "notify", None)
             if notify is not None:
                 notify(
-                    literal(f"{type(error).__name__}: {error}").plain,
+                    visible(f"{type(error).__name__}: {error}"),
                     title="Something went wrong",
                     severity="error",
                     markup=False,

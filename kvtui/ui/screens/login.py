@@ -27,7 +27,7 @@ from textual.widgets.option_list import Option
 
 from kvtui.core.auth import Account, AuthError, DeviceFlow, SignIn, SignInRequired
 from kvtui.ui.screens import ReportWorkerErrors
-from kvtui.ui.text import literal
+from kvtui.ui.text import literal, visible
 from kvtui.ui.widgets.qr import QRCode
 
 if TYPE_CHECKING:
@@ -301,7 +301,9 @@ code, and approve. kvtui continues by itself once you have.
     def action_copy_code(self) -> None:
         if self.flow is not None:
             self.app.copy_to_clipboard(self.flow.user_code)
-            self.notify(f"Copied the code {self.flow.user_code}", markup=False)
+            self.notify(
+                f"Copied the code {visible(self.flow.user_code, multiline=False)}", markup=False
+            )
 
     def action_restart(self) -> None:
         self.start_device_flow()

@@ -58,7 +58,7 @@ from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.screens.login import LoginScreen
 from kvtui.ui.screens.open_vault import OpenVaultScreen
-from kvtui.ui.text import literal
+from kvtui.ui.text import literal, visible
 from kvtui.ui.widgets.detail_pane import Detail, DetailPane
 from kvtui.ui.widgets.item_table import ItemTable
 
@@ -901,11 +901,11 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                 pem = await self._call(lambda s: s.certificate_pem(item.name))
                 what = "certificate"
         except VaultError as exc:
-            self.notify(str(exc), title="Cannot copy", severity="error", markup=False)
+            self.notify(visible(exc), title="Cannot copy", severity="error", markup=False)
             return
         self.app.copy_to_clipboard(pem.decode("ascii"))
         self.notify(
-            f"Copied the {what} of {literal(item.name, multiline=False).plain} as PEM.",
+            f"Copied the {visible(what)} of {visible(item.name, multiline=False)} as PEM.",
             markup=False,
         )
 
@@ -913,7 +913,8 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         """Copy a secret's value; kvtui/ui/clipboard.py clears it later (the clipboard,
         and tmux's buffers holding it) unless something else was copied meanwhile."""
         delay = self.settings.clipboard_clear_seconds
-        self.notify(SecretClipboard(self.app).copy(item.name, value, delay), markup=False)
+        said = SecretClipboard(self.app).copy(item.name, value, delay)
+        self.notify(visible(said), markup=False)
 
     @work(group="modal", exclusive=True, exit_on_error=False)
     async def action_copy_menu(self) -> None:
@@ -927,7 +928,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         try:
             choices = copy_choices(base, secret_id=secret_id)
         except VaultError as exc:
-            self.notify(str(exc), title="Cannot copy", severity="error", markup=False)
+            self.notify(visible(exc), title="Cannot copy", severity="error", markup=False)
             return
         if isinstance(detail, KeyDetail) and detail.item.name == item.name and detail.public_jwk:
             try:
@@ -942,7 +943,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         if chosen is None:
             return
         self.app.copy_to_clipboard(chosen.text)
-        self.notify(f"Copied: {chosen.label}.", markup=False)
+        self.notify(f"Copied: {visible(chosen.label)}.", markup=False)
 
     @work(group="modal", exclusive=True, exit_on_error=False)
     async def action_versions(self) -> None:
@@ -970,13 +971,13 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                 data = await self._call(lambda s: s.certificate_pem(item.name))
                 what, suffix = "certificate (PEM)", ".pem"
         except VaultError as exc:
-            self.notify(str(exc), title="Cannot save", severity="error", markup=False)
+            self.notify(visible(exc), title="Cannot save", severity="error", markup=False)
             return
         default = Path.cwd() / export_filename(item, suffix)
         written = await self.app.push_screen_wait(ExportScreen(default, data, what))
         if written is not None:
             self.notify(
-                f"Saved the {what} to {literal(written, multiline=False).plain}.", markup=False
+                f"Saved the {visible(what)} to {visible(written, multiline=False)}.", markup=False
             )
 
     # -- the rest -------------------------------------------------------------------------
