@@ -106,6 +106,16 @@ def sign_in_required(exc: BaseException) -> SignInRequired | None:
     return None
 
 
+def not_signed_in_message(required: SignInRequired) -> str:
+    """What a listing says when it stopped for want of a token."""
+    if required.after_sign_in:
+        return (
+            "Signed in, but still no token for this vault: "
+            f"{required.reason or 'no token'}. Press ctrl+r to sign in again."
+        )
+    return "Not signed in: press ctrl+r to sign in and retry."
+
+
 def error_hint(exc: VaultError) -> str:
     """What to do about an error, after its message."""
     if isinstance(exc, PermissionDenied):
@@ -471,6 +481,11 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         async with self._sign_in_lock:
             if self._auth_generation != generation:
                 return self._signed_in
+            if required.after_sign_in:
+                # Signed in with a device code a moment ago, and still no token: another
+                # code would fail the same way, forever. Show the error; ctrl+r asks.
+                log.warning("no token right after signing in: %s", required.reason)
+                return False
             log.info("sign-in required mid-session (tenant %s)", required.tenant)
             for kind in KINDS:
                 if self.listing[kind]:
@@ -544,7 +559,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                     continue
                 log.warning("listing %s failed: %s", kind.value, exc)
                 if required is not None:
-                    exc = VaultError("Not signed in: press ctrl+r to sign in and retry.")
+                    exc = VaultError(not_signed_in_message(required))
                 self._show_error(kind, exc)
                 return
             finally:
@@ -870,6 +885,8 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
     # -- the rest -------------------------------------------------------------------------
 
     def action_reload(self) -> None:
+        # The person asks: a sign-in that just failed to give a token may be tried again.
+        self.context.sign_in.fresh.discard(self.account.home_account_id)
         self.load(self.kind)
 
     def action_help(self) -> None:
