@@ -150,11 +150,16 @@ class AadError(Exception):
         return aad_error(self.error, self.description, self.status, [self.code])
 
 
-def tenant_not_found(segment: str) -> AadError:
+def tenant_not_found(segment: str, error: str = "invalid_request") -> AadError:
+    """AADSTS90002 as Entra ID words it. The OpenID configuration of an unknown tenant
+    answers 400 with ``error`` ``invalid_tenant`` (quoted in Azure/azure-cli #22145 and
+    james-gould/azure-keyvault-emulator #324, both from msal's discovery)."""
     return AadError(
-        "invalid_request",
+        error,
         f"AADSTS90002: Tenant '{segment}' not found. Check to make sure you have the "
-        "correct tenant ID and are signing into the correct cloud.",
+        "correct tenant ID and are signing into the correct cloud. Check with your "
+        "subscription administrator, this may happen if there are no active subscriptions "
+        "for the tenant.",
         90002,
     )
 
@@ -235,7 +240,7 @@ async def openid_configuration(request: web.Request) -> web.Response:
     if tenant in ("common", "organizations", "consumers"):
         issuer_tenant = "{tenantid}"
     if issuer_tenant is None:
-        return tenant_not_found(tenant).response()
+        return tenant_not_found(tenant, "invalid_tenant").response()
     return web.json_response(
         {
             "token_endpoint": f"{t}/oauth2/v2.0/token",
@@ -667,6 +672,41 @@ async def admin_revoke_sessions(request: web.Request) -> web.Response:
     )
 
 
+async def admin_add_user(request: web.Request) -> web.Response:
+    """A new user: ``{"upn", "name"?, "home_tenant"?, "tenants"?}``. A UPN may repeat:
+    Entra ID has one per tenant, so the same UPN can live in two tenants, and a deleted
+    and re-created user keeps its UPN with a new object id. ``home_tenant`` is a tenant
+    id of this emulator, or ``home``/``other``; ``tenants`` (default: the home tenant)
+    are those it may sign in to (home first, then those it is a guest in)."""
+    d = request.app[STATE_KEY].directory
+    body = await json_body(request)
+    known = {"home": d.state.home_tenant, "other": d.state.other_tenant}
+    valid = set(known.values())
+
+    def tenant_of(value: Any) -> str:
+        tenant = known.get(str(value), str(value))
+        if not isinstance(value, str) or tenant not in valid:
+            raise KvError(400, "BadRequest", f"Unknown tenant {value!r}.")
+        return tenant
+
+    upn = body.get("upn")
+    if not isinstance(upn, str) or "@" not in upn or not upn.strip():
+        raise KvError(400, "BadRequest", "upn must be a user principal name (name@domain).")
+    name = body.get("name", upn.split("@", 1)[0])
+    if not isinstance(name, str):
+        raise KvError(400, "BadRequest", "name must be a string.")
+    home = tenant_of(body.get("home_tenant", "home"))
+    tenants_raw = body.get("tenants", [home])
+    if not isinstance(tenants_raw, list):
+        raise KvError(400, "BadRequest", "tenants must be a list of tenant ids.")
+    tenants = list(dict.fromkeys([home, *(tenant_of(t) for t in tenants_raw)]))
+    user = d.add_user(upn=upn.strip(), name=name, home_tenant=home, tenants=tenants)
+    return web.json_response(
+        {"oid": user.oid, "upn": user.upn, "home_tenant": user.home_tenant, "tenants": user.tenants},
+        status=201,
+    )
+
+
 def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration)
@@ -677,6 +717,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/devicelogin", devicelogin_submit)
     r.add_get(ADMIN_BASE, admin_get)
     r.add_patch(f"{ADMIN_BASE}/settings", admin_settings)
+    r.add_post(f"{ADMIN_BASE}/users", admin_add_user)
     r.add_post(f"{ADMIN_BASE}/device-codes/{{user_code}}/{{action:approve|decline}}", admin_decide)
     r.add_post(f"{ADMIN_BASE}/refresh-tokens/revoke", admin_revoke_refresh_tokens)
     r.add_post(f"{ADMIN_BASE}/sessions/revoke", admin_revoke_sessions)
