@@ -62,10 +62,10 @@ class SignInRequired(ClientAuthenticationError):
         claims: str | None = None,
         after_sign_in: bool = False,
         reason: str = "",
-        error: str = "",
+        msal_error: str = "",
     ) -> None:
         super().__init__(message=message)
-        self.error = error
+        self.msal_error = msal_error
         """msal's error code (``invalid_grant``, ``no_account``, ``invalid_tenant``: the
         account's home tenant is gone, so this account can never sign in again)."""
         self.tenant = tenant
@@ -486,7 +486,7 @@ class MsalCredential:
                 claims=claims,
                 after_sign_in=home in self.sign_in.fresh,
                 reason=reason,
-                error=str(result.get("error", "")),
+                msal_error=str(result.get("error", "")),
             )
         self.sign_in.fresh.discard(home)
         now = int(time.time())

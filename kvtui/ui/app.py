@@ -144,7 +144,7 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
             await ctx.credential(candidate).get_token_info(ctx.vault_scope)
         except (AuthError, ClientAuthenticationError) as exc:
             log.info("silent sign-in as %s failed: %s", candidate.username, exc)
-            if isinstance(exc, SignInRequired) and exc.error == "invalid_tenant":
+            if isinstance(exc, SignInRequired) and exc.msal_error == "invalid_tenant":
                 # Its home tenant is gone (an emulator started afresh is the same as a
                 # deleted tenant): offering it would only lead to a dead end.
                 accounts = [a for a in accounts if a != candidate]
