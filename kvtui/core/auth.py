@@ -17,7 +17,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import msal
 import requests
@@ -25,6 +27,7 @@ from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOpt
 from azure.core.exceptions import ClientAuthenticationError
 
 log = logging.getLogger("kvtui.auth")
+T = TypeVar("T")
 
 #: Client capability "CP1": this client can handle claims challenges (CAE).
 CLIENT_CAPABILITIES = ["CP1"]
@@ -235,10 +238,38 @@ def default_cache_path() -> Path:
     return Path(user_cache_dir("kvtui")) / "msal_token_cache.bin"
 
 
+def _thread_safe_cache(persistence: Any) -> msal.SerializableTokenCache:
+    """msal-extensions' PersistedTokenCache with one lock for this process's threads.
+
+    Its file lock keeps other processes out of a write, but not a reader in another
+    thread: a search() that reloads while a write has just truncated the file reads it
+    empty, makes that the cache, and the next write saves it so. Measured: the account
+    a device code had just signed in was lost while a vault listing got a token in
+    another thread. Every search and modify (msal's add goes through modify) holds the
+    lock here."""
+    from msal_extensions import PersistedTokenCache
+
+    class ThreadSafeCache(PersistedTokenCache):  # type: ignore[misc]
+        def __init__(self, persistence: Any) -> None:
+            super().__init__(persistence)
+            self._threads = threading.RLock()
+
+        def modify(self, *args: Any, **kwargs: Any) -> Any:
+            with self._threads:
+                return super().modify(*args, **kwargs)
+
+        def search(self, *args: Any, **kwargs: Any) -> Any:
+            with self._threads:
+                return super().search(*args, **kwargs)
+
+    cache: msal.SerializableTokenCache = ThreadSafeCache(persistence)
+    return cache
+
+
 def open_token_cache(path: Path | None = None) -> msal.SerializableTokenCache:
     """msal's token cache persisted by msal-extensions: the platform's encrypted store if
     it has one that works, else a file of mode 0600 in a 0700 folder."""
-    from msal_extensions import FilePersistence, PersistedTokenCache, build_encrypted_persistence
+    from msal_extensions import FilePersistence, build_encrypted_persistence
 
     path = path or default_cache_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -250,7 +281,7 @@ def open_token_cache(path: Path | None = None) -> msal.SerializableTokenCache:
     except Exception as exc:  # no keyring, no libsecret/D-Bus on a headless box
         log.info("encrypted token cache unavailable (%s); using a 0600 file", exc)
         persistence = FilePersistence(str(path))
-    cache = PersistedTokenCache(persistence)
+    cache = _thread_safe_cache(persistence)
     if path.exists():
         os.chmod(path, 0o600)
     return cache
@@ -334,7 +365,13 @@ class SignIn:
         guest). A guest that never signed in to it is not offered: "Sign in with
         another account" reaches it. No network besides the OpenID configuration."""
         app = await self.app()
-        return await asyncio.to_thread(self._fitting_accounts, app)
+        return await asyncio.to_thread(self._locked, self._fitting_accounts, app)
+
+    def _locked(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` under token_lock: a cache read while another thread writes the
+        file can see it empty (see token_lock)."""
+        with self.token_lock:
+            return fn(*args)
 
     def _fitting_accounts(self, app: Any) -> list[Account]:
         tenant = self.tenant.lower()
@@ -408,12 +445,24 @@ class SignIn:
         # The account msal just stored, by its home_account_id: never by user name (two
         # accounts can share one, in two tenants or as a deleted and re-created user).
         home = home_account_id_of(result)
-        raws = await asyncio.to_thread(app.get_accounts)
-        for raw in raws:
-            if raw.get("home_account_id") == home:
-                self.fresh.add(home)
-                return Account.from_msal(raw)
-        raise AuthError("Signed in, but the account did not reach the token cache.")
+        raws = await asyncio.to_thread(self._locked, app.get_accounts)
+        account = next(
+            (Account.from_msal(r) for r in raws if r.get("home_account_id") == home), None
+        )
+        if account is None and "." in home and not home.startswith("."):
+            # msal stored it; the read raced a write of the cache file by another
+            # thread (seen as an empty cache). Its id is all the credential needs.
+            claims = result.get("id_token_claims") or {}
+            account = Account(
+                username=str(claims.get("preferred_username", "")),
+                home_account_id=home,
+                tenant_id=home.split(".", 1)[1],
+                environment=urlsplit(self.authority_host).netloc,
+            )
+        if account is None:
+            raise AuthError("Signed in, but the account did not reach the token cache.")
+        self.fresh.add(home)
+        return account
 
     @staticmethod
     def cancel(flow: DeviceFlow) -> None:

@@ -16,6 +16,7 @@ table's third column shows them for keys and certificates once their details are
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import hashlib
 import logging
@@ -34,7 +35,7 @@ from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
-from textual.worker import Worker
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from kvtui.core.auth import Account, SignInRequired
 from kvtui.core.details import cer_to_pem, present_value
@@ -755,15 +756,39 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             pane.mask()
             return
         pane.value_loading()
+        generation = self._auth_generation
         try:
             value = await self._call(lambda s: s.get_secret_value(item.name))
         except VaultError as exc:
             if pane.item is item:
                 pane.show_value_error(str(exc))
             return
+        if self._auth_generation != generation:
+            # Signed in again meanwhile: a listing waiting for the same sign-in reads
+            # the list again, with new rows. Carry the reveal out on the same secret.
+            await self._after_reload(kind)
+            current = self._table(kind).cursor_item
+            if current is not None and current.name == item.name and self.kind is kind:
+                if pane.item is not current:
+                    self._highlighted(ItemTable.Highlighted(self._table(kind), current))
+                item = current
+            elif pane.item is not item:
+                self.notify(
+                    f"Reveal of {literal(item.name, multiline=False).plain} dropped: the "
+                    "list changed while you signed in. Press r again.",
+                    severity="warning",
+                    markup=False,
+                )
         if pane.item is item and self.kind is kind:
             pane.show_value(present_value(value, item.content_type))
         del value
+
+    async def _after_reload(self, kind: Kind) -> None:
+        """Until a listing of ``kind`` under way has ended."""
+        loader = self.loaders.get(kind)
+        if loader is not None and not loader.is_finished:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await loader.wait()
 
     @work(group="copy", exclusive=True, exit_on_error=False)
     async def action_copy(self) -> None:
