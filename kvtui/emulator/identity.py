@@ -702,7 +702,12 @@ async def admin_add_user(request: web.Request) -> web.Response:
     tenants = list(dict.fromkeys([home, *(tenant_of(t) for t in tenants_raw)]))
     user = d.add_user(upn=upn.strip(), name=name, home_tenant=home, tenants=tenants)
     return web.json_response(
-        {"oid": user.oid, "upn": user.upn, "home_tenant": user.home_tenant, "tenants": user.tenants},
+        {
+            "oid": user.oid,
+            "upn": user.upn,
+            "home_tenant": user.home_tenant,
+            "tenants": user.tenants,
+        },
         status=201,
     )
 

@@ -55,7 +55,9 @@ async def test_only_accounts_that_fit_the_tenant_are_offered(
     first, second = twins(info)
     cache = tmp_path / "c.bin"
     a = await sign_in_as(make_sign_in(info, cache, tenant=info.tenant_id), info, first["oid"])
-    b = await sign_in_as(make_sign_in(info, cache, tenant=info.other_tenant_id), info, second["oid"])
+    b = await sign_in_as(
+        make_sign_in(info, cache, tenant=info.other_tenant_id), info, second["oid"]
+    )
 
     async def offered(tenant: str) -> set[str]:
         return {acc.home_account_id for acc in await make_sign_in(info, cache, tenant).accounts()}

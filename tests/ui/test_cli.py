@@ -106,7 +106,9 @@ async def test_logout_by_user_name_refuses_when_two_accounts_share_it(
     first, second = twins(info)
     cache = tmp_path / "cache" / "kvtui" / "msal_token_cache.bin"  # the default location
     a = await sign_in_as(make_sign_in(info, cache, tenant=info.tenant_id), info, first["oid"])
-    b = await sign_in_as(make_sign_in(info, cache, tenant=info.other_tenant_id), info, second["oid"])
+    b = await sign_in_as(
+        make_sign_in(info, cache, tenant=info.other_tenant_id), info, second["oid"]
+    )
     assert a.username == b.username
 
     listed = kvtui(xdg, "accounts")

@@ -757,8 +757,9 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             return
         pane.value_loading()
         generation = self._auth_generation
+        name = item.name
         try:
-            value = await self._call(lambda s: s.get_secret_value(item.name))
+            value = await self._call(lambda s: s.get_secret_value(name))
         except VaultError as exc:
             if pane.item is item:
                 pane.show_value_error(str(exc))
@@ -768,13 +769,13 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             # the list again, with new rows. Carry the reveal out on the same secret.
             await self._after_reload(kind)
             current = self._table(kind).cursor_item
-            if current is not None and current.name == item.name and self.kind is kind:
+            if current is not None and current.name == name and self.kind is kind:
                 if pane.item is not current:
                     self._highlighted(ItemTable.Highlighted(self._table(kind), current))
                 item = current
             elif pane.item is not item:
                 self.notify(
-                    f"Reveal of {literal(item.name, multiline=False).plain} dropped: the "
+                    f"Reveal of {literal(name, multiline=False).plain} dropped: the "
                     "list changed while you signed in. Press r again.",
                     severity="warning",
                     markup=False,
