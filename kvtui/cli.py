@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from kvtui.core.auth import Account
     from kvtui.core.config import Settings
 
 
@@ -161,7 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     who = logout.add_mutually_exclusive_group()
     who.add_argument("--all", action="store_true", default=False, help="remove every account")
     who.add_argument(
-        "account", nargs="?", default=None, metavar="ACCOUNT", help="user name of the account"
+        "account",
+        nargs="?",
+        default=None,
+        metavar="ACCOUNT",
+        help="the account's id (as `kvtui accounts` lists it), or its user name if only "
+        "one account has it",
     )
     return parser
 
@@ -185,6 +191,14 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(getattr(args, "config", None), flags=flags)
 
 
+def _account_line(acc: Account) -> str:
+    """One account as `kvtui accounts` lists it; its id is what `kvtui logout` takes."""
+    from kvtui.ui.text import visible
+
+    fields = (acc.username, f"tenant {acc.tenant_id}", acc.environment, f"id {acc.home_account_id}")
+    return "\t".join(visible(f, multiline=False) for f in fields)
+
+
 def _accounts(args: argparse.Namespace) -> int:
     from kvtui.ui.launch import cached_accounts, forget_accounts
 
@@ -198,15 +212,28 @@ def _accounts(args: argparse.Namespace) -> int:
         if not known:
             print("No accounts signed in.")
         for acc in known:
-            print(f"{acc.username}\ttenant {acc.tenant_id}\t{acc.environment}")
+            print(_account_line(acc))
         return 0
     if args.all:
         chosen = known
     elif args.account:
-        chosen = [a for a in known if a.username.lower() == args.account.lower()]
+        wanted = args.account.strip().lower()
+        # By id first: two accounts can share a user name (the same UPN in two tenants,
+        # or a deleted and re-created user), an id names one.
+        chosen = [a for a in known if a.home_account_id.lower() == wanted]
+        chosen = chosen or [a for a in known if a.username.lower() == wanted]
         if not chosen:
             print(f"kvtui logout: no account {args.account!r} in the cache", file=sys.stderr)
             return 1
+        if len(chosen) > 1:
+            print(
+                f"kvtui logout: {len(chosen)} accounts have the user name {args.account!r}; "
+                "name one by its id (or pass --all):",
+                file=sys.stderr,
+            )
+            for acc in chosen:
+                print(f"  {_account_line(acc)}", file=sys.stderr)
+            return 2
     elif len(known) == 1:
         chosen = known
     elif not known:

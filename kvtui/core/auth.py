@@ -8,14 +8,19 @@ worker thread, never on the event loop. No Textual here: the UI drives this modu
 from __future__ import annotations
 
 import asyncio
+import base64
 import errno
+import json
 import logging
 import os
+import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import msal
 import requests
@@ -23,11 +28,16 @@ from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOpt
 from azure.core.exceptions import ClientAuthenticationError
 
 log = logging.getLogger("kvtui.auth")
+T = TypeVar("T")
 
 #: Client capability "CP1": this client can handle claims challenges (CAE).
 CLIENT_CAPABILITIES = ["CP1"]
 #: AADSTS codes meaning a Conditional Access policy blocks the device-code flow.
 CONDITIONAL_ACCESS_CODES = {53003, 50097, 530003, 50158, 530034, 50076}
+#: Tenant path segments that are not one tenant: every work or school account fits them.
+MULTI_TENANT = {"organizations", "common"}
+#: The tenant of personal Microsoft accounts (what ``consumers`` signs in to).
+MSA_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
 
 class AuthError(Exception):
@@ -41,15 +51,32 @@ class AuthError(Exception):
 
 class SignInRequired(ClientAuthenticationError):
     """No token can be had silently (no account, dead refresh token, claims challenge):
-    the person has to sign in again, for ``tenant``."""
+    the person has to sign in again, for ``tenant``.
+
+    ``after_sign_in`` is set when the account has just signed in with a device code and
+    no token has been had for it since: another device code would most likely fail the
+    same way (an endless loop of codes), so the UI shows the error and stops instead."""
 
     def __init__(
-        self, message: str, *, tenant: str, scopes: tuple[str, ...], claims: str | None = None
+        self,
+        message: str,
+        *,
+        tenant: str,
+        scopes: tuple[str, ...],
+        claims: str | None = None,
+        after_sign_in: bool = False,
+        reason: str = "",
+        msal_error: str = "",
     ) -> None:
         super().__init__(message=message)
+        self.msal_error = msal_error
+        """msal's error code (``invalid_grant``, ``no_account``, ``invalid_tenant``: the
+        account's home tenant is gone, so this account can never sign in again)."""
         self.tenant = tenant
         self.scopes = scopes
         self.claims = claims
+        self.after_sign_in = after_sign_in
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -121,6 +148,45 @@ def describe_aad_error(result: dict[str, Any], *, tenant: str, client_id: str) -
     return AuthError(f"Sign-in failed: {desc or error or 'unknown error'}", code=error)
 
 
+def home_account_id_of(result: dict[str, Any]) -> str:
+    """The ``home_account_id`` msal gives the account of a token response: ``uid.utid``
+    from its ``client_info`` (the user's home tenant, also when it signed in to another
+    tenant as a guest), else ``oid.tid`` from the id token, as msal falls back to."""
+    raw = result.get("client_info")
+    if isinstance(raw, str) and raw:
+        try:
+            info = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        except ValueError:
+            info = None
+        if isinstance(info, dict) and info.get("uid") and info.get("utid"):
+            return f"{info['uid']}.{info['utid']}"
+    claims = result.get("id_token_claims") or {}
+    return f"{claims.get('oid') or claims.get('sub', '')}.{claims.get('tid', '')}"
+
+
+_AADSTS = re.compile(r"AADSTS\d+: [^\\\r\n]*?(?=\s*(?:Trace ID|\\r|\\n|\r|\n|\"|$))")
+
+
+def describe_discovery_error(exc: BaseException, *, tenant: str, authority: str) -> AuthError:
+    """An AuthError for msal's ValueError when the tenant's OpenID configuration cannot
+    be had (an unknown tenant answers 400 AADSTS90002 ``invalid_tenant``). msal wraps the
+    service's answer in a long text about authority formats; say what to check."""
+    chain = " ".join(str(e) for e in (exc, exc.__context__, exc.__cause__) if e is not None)
+    found = _AADSTS.search(chain)
+    # The first sentence of the service's answer ("AADSTS90002: Tenant 'x' not found.").
+    detail = found.group(0).split(". ")[0].rstrip(".") if found else "no OpenID configuration"
+    if "90002" in chain or "invalid_tenant" in chain:
+        lead = f"Tenant {tenant!r} was not found"
+    else:
+        lead = f"The identity endpoint {authority} did not accept tenant {tenant!r}"
+    return AuthError(
+        f"{lead} ({detail}). Check --tenant: a tenant id (GUID), a domain such as "
+        "contoso.onmicrosoft.com, organizations or common.",
+        code="tenant",
+        retry=False,
+    )
+
+
 def describe_transport_error(exc: BaseException, authority: str) -> AuthError:
     text = str(exc)
     if (
@@ -173,10 +239,38 @@ def default_cache_path() -> Path:
     return Path(user_cache_dir("kvtui")) / "msal_token_cache.bin"
 
 
+def _thread_safe_cache(persistence: Any) -> msal.SerializableTokenCache:
+    """msal-extensions' PersistedTokenCache with one lock for this process's threads.
+
+    Its file lock keeps other processes out of a write, but not a reader in another
+    thread: a search() that reloads while a write has just truncated the file reads it
+    empty, makes that the cache, and the next write saves it so. Measured: the account
+    a device code had just signed in was lost while a vault listing got a token in
+    another thread. Every search and modify (msal's add goes through modify) holds the
+    lock here."""
+    from msal_extensions import PersistedTokenCache
+
+    class ThreadSafeCache(PersistedTokenCache):  # type: ignore[misc]
+        def __init__(self, persistence: Any) -> None:
+            super().__init__(persistence)
+            self._threads = threading.RLock()
+
+        def modify(self, *args: Any, **kwargs: Any) -> Any:
+            with self._threads:
+                return super().modify(*args, **kwargs)
+
+        def search(self, *args: Any, **kwargs: Any) -> Any:
+            with self._threads:
+                return super().search(*args, **kwargs)
+
+    cache: msal.SerializableTokenCache = ThreadSafeCache(persistence)
+    return cache
+
+
 def open_token_cache(path: Path | None = None) -> msal.SerializableTokenCache:
     """msal's token cache persisted by msal-extensions: the platform's encrypted store if
     it has one that works, else a file of mode 0600 in a 0700 folder."""
-    from msal_extensions import FilePersistence, PersistedTokenCache, build_encrypted_persistence
+    from msal_extensions import FilePersistence, build_encrypted_persistence
 
     own_folder = path is None or not path.parent.exists()
     path = path or default_cache_path()
@@ -192,7 +286,7 @@ def open_token_cache(path: Path | None = None) -> msal.SerializableTokenCache:
     except Exception as exc:  # no keyring, no libsecret/D-Bus on a headless box
         log.info("encrypted token cache unavailable (%s); using a 0600 file", exc)
         persistence = FilePersistence(str(path))
-    cache = PersistedTokenCache(persistence)
+    cache = _thread_safe_cache(persistence)
     if path.exists():
         os.chmod(path, 0o600)
     return cache
@@ -219,6 +313,9 @@ class SignIn:
         self.validate_authority = validate_authority
         self._apps: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.fresh: set[str] = set()
+        """home_account_ids signed in with a device code that no token was had for since
+        (see SignInRequired.after_sign_in)."""
         self.token_lock = threading.Lock()
         """Held around each silent token request: msal-extensions re-reads the cache file
         without its lock, so a read during another thread's write saw an empty file (no
@@ -243,6 +340,10 @@ class SignIn:
                         client_capabilities=CLIENT_CAPABILITIES,
                     )
                 except ValueError as exc:
+                    if "authority configuration" in str(exc) or "Discovery" in str(exc):
+                        raise describe_discovery_error(
+                            exc, tenant=key, authority=self.authority_host
+                        ) from exc
                     raise AuthError(
                         f"The authority {authority} is not valid: {exc}",
                         code="authority",
@@ -259,13 +360,50 @@ class SignIn:
     # -- accounts --------------------------------------------------------------------------
 
     async def accounts(self) -> list[Account]:
+        """The cached accounts that can sign in to this authority and tenant.
+
+        msal's get_accounts() keeps those of the authority's host (and its aliases). Of
+        them, with ``organizations`` or ``common`` every work or school account fits;
+        with ``consumers``, personal accounts; with one tenant (its id, or a domain msal
+        resolved to its id), the accounts whose home tenant it is and those that have
+        signed in to it before (msal keeps an account record per tenant, as for a
+        guest). A guest that never signed in to it is not offered: "Sign in with
+        another account" reaches it. No network besides the OpenID configuration."""
         app = await self.app()
-        raw = await asyncio.to_thread(app.get_accounts)
+        return await asyncio.to_thread(self._locked, self._fitting_accounts, app)
+
+    def _locked(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` under token_lock: a cache read while another thread writes the
+        file can see it empty (see token_lock)."""
+        with self.token_lock:
+            return fn(*args)
+
+    def _fitting_accounts(self, app: Any) -> list[Account]:
+        tenant = self.tenant.lower()
+        resolved = str(getattr(app.authority, "tenant", "") or tenant).lower()
         seen: dict[str, Account] = {}
-        for r in raw:
-            acc = Account.from_msal(r)
-            seen.setdefault(acc.home_account_id, acc)
+        for raw in app.get_accounts():
+            acc = Account.from_msal(raw)
+            if acc.home_account_id in seen:
+                continue
+            if tenant in MULTI_TENANT or resolved in MULTI_TENANT:
+                fits = acc.tenant_id.lower() != MSA_TENANT or tenant == "common"
+            elif tenant == "consumers" or resolved == "consumers":
+                fits = acc.tenant_id.lower() == MSA_TENANT
+            else:
+                fits = resolved in self._realms(acc) or tenant in self._realms(acc)
+            if fits:
+                seen[acc.home_account_id] = acc
         return list(seen.values())
+
+    def _realms(self, account: Account) -> set[str]:
+        """The tenants ``account`` is known in: its home tenant and every tenant msal
+        keeps an account record of it for (one per tenant signed in to)."""
+        realms = {account.tenant_id.lower()}
+        query = {"home_account_id": account.home_account_id}
+        for raw in self.cache.search(msal.TokenCache.CredentialType.ACCOUNT, query=query):
+            realms.add(str(raw.get("realm", "")).lower())
+        return realms
 
     async def remove_account(self, account: Account) -> None:
         app = await self.app()
@@ -309,12 +447,27 @@ class SignIn:
             if result.get("error") == "authorization_pending" or flow.raw.get("expires_at") == 0:
                 raise AuthError("Sign-in was cancelled.", code="cancelled")
             raise describe_aad_error(result, tenant=flow.tenant, client_id=self.client_id)
-        claims = result.get("id_token_claims") or {}
-        home = f"{claims.get('oid', '')}.{claims.get('tid', '')}"
-        for acc in await self.accounts():
-            if acc.home_account_id == home or acc.username == claims.get("preferred_username"):
-                return acc
-        raise AuthError("Signed in, but the account did not reach the token cache.")
+        # The account msal just stored, by its home_account_id: never by user name (two
+        # accounts can share one, in two tenants or as a deleted and re-created user).
+        home = home_account_id_of(result)
+        raws = await asyncio.to_thread(self._locked, app.get_accounts)
+        account = next(
+            (Account.from_msal(r) for r in raws if r.get("home_account_id") == home), None
+        )
+        if account is None and "." in home and not home.startswith("."):
+            # msal stored it; the read raced a write of the cache file by another
+            # thread (seen as an empty cache). Its id is all the credential needs.
+            claims = result.get("id_token_claims") or {}
+            account = Account(
+                username=str(claims.get("preferred_username", "")),
+                home_account_id=home,
+                tenant_id=home.split(".", 1)[1],
+                environment=urlsplit(self.authority_host).netloc,
+            )
+        if account is None:
+            raise AuthError("Signed in, but the account did not reach the token cache.")
+        self.fresh.add(home)
+        return account
 
     @staticmethod
     def cancel(flow: DeviceFlow) -> None:
@@ -360,24 +513,36 @@ class MsalCredential:
         opts = options or {}
         tenant = opts.get("tenant_id") or self.account.tenant_id or self.sign_in.tenant
         claims = opts.get("claims")
+        home = self.account.home_account_id
         try:
             result = await asyncio.to_thread(self._silent, list(scopes), tenant, claims)
         except requests.RequestException as exc:
             raise ClientAuthenticationError(
                 message=str(describe_transport_error(exc, self.sign_in.authority_host))
             ) from exc
+        except AuthError as exc:
+            if exc.code != "tenant" or opts.get("tenant_id"):
+                raise
+            # The account's own home tenant is gone (a deleted tenant, or an emulator
+            # started afresh): this account cannot sign in any more; a new one can.
+            result = {"error": "invalid_tenant", "error_description": str(exc)}
         if "access_token" not in result:
             reason = (
                 "a claims challenge (Continuous Access Evaluation)"
                 if claims
                 else (result.get("error_description") or result.get("error") or "no token")
             )
+            reason = str(reason).split("\r\n")[0].split(" Trace ID")[0]
             raise SignInRequired(
                 f"Sign in again to continue: {reason}",
                 tenant=tenant,
                 scopes=tuple(scopes),
                 claims=claims,
+                after_sign_in=home in self.sign_in.fresh,
+                reason=reason,
+                msal_error=str(result.get("error", "")),
             )
+        self.sign_in.fresh.discard(home)
         now = int(time.time())
         expires_on = now + int(result.get("expires_in", 0))
         refresh_in = result.get("refresh_in")

@@ -217,6 +217,15 @@ class Directory:
     def app_by_client_id(self, client_id: str) -> ServicePrincipal | None:
         return next((a for a in self.state.apps if a.client_id == client_id), None)
 
+    def add_user(self, *, upn: str, name: str, home_tenant: str, tenants: list[str]) -> User:
+        """A new user with a new object id (its UPN may be another user's too)."""
+        user = User(
+            oid=str(uuid.uuid4()), name=name, upn=upn, home_tenant=home_tenant, tenants=tenants
+        )
+        self.state.users.append(user)
+        self.save()
+        return user
+
     def user_by_oid(self, oid: str) -> User | None:
         return next((u for u in self.state.users if u.oid == oid), None)
 

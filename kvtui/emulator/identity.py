@@ -762,6 +762,46 @@ async def admin_revoke_sessions(request: web.Request) -> web.Response:
     )
 
 
+async def admin_add_user(request: web.Request) -> web.Response:
+    """A new user: ``{"upn", "name"?, "home_tenant"?, "tenants"?}``. A UPN may repeat:
+    Entra ID has one per tenant, so the same UPN can live in two tenants, and a deleted
+    and re-created user keeps its UPN with a new object id. ``home_tenant`` is a tenant
+    id of this emulator, or ``home``/``other``; ``tenants`` (default: the home tenant)
+    are those it may sign in to (home first, then those it is a guest in)."""
+    d = request.app[STATE_KEY].directory
+    body = await json_body(request)
+    known = {"home": d.state.home_tenant, "other": d.state.other_tenant}
+    valid = set(known.values())
+
+    def tenant_of(value: Any) -> str:
+        tenant = known.get(str(value), str(value))
+        if not isinstance(value, str) or tenant not in valid:
+            raise KvError(400, "BadRequest", f"Unknown tenant {value!r}.")
+        return tenant
+
+    upn = body.get("upn")
+    if not isinstance(upn, str) or "@" not in upn or not upn.strip():
+        raise KvError(400, "BadRequest", "upn must be a user principal name (name@domain).")
+    name = body.get("name", upn.split("@", 1)[0])
+    if not isinstance(name, str):
+        raise KvError(400, "BadRequest", "name must be a string.")
+    home = tenant_of(body.get("home_tenant", "home"))
+    tenants_raw = body.get("tenants", [home])
+    if not isinstance(tenants_raw, list):
+        raise KvError(400, "BadRequest", "tenants must be a list of tenant ids.")
+    tenants = list(dict.fromkeys([home, *(tenant_of(t) for t in tenants_raw)]))
+    user = d.add_user(upn=upn.strip(), name=name, home_tenant=home, tenants=tenants)
+    return web.json_response(
+        {
+            "oid": user.oid,
+            "upn": user.upn,
+            "home_tenant": user.home_tenant,
+            "tenants": user.tenants,
+        },
+        status=201,
+    )
+
+
 def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration)
@@ -772,6 +812,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/devicelogin", devicelogin_submit)
     r.add_get(ADMIN_BASE, admin_get)
     r.add_patch(f"{ADMIN_BASE}/settings", admin_settings)
+    r.add_post(f"{ADMIN_BASE}/users", admin_add_user)
     r.add_post(f"{ADMIN_BASE}/device-codes/{{user_code}}/{{action:approve|decline}}", admin_decide)
     r.add_post(f"{ADMIN_BASE}/refresh-tokens/revoke", admin_revoke_refresh_tokens)
     r.add_post(f"{ADMIN_BASE}/sessions/revoke", admin_revoke_sessions)

@@ -19,7 +19,7 @@ from textual.markup import MarkupError
 from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
-from kvtui.core.auth import Account, AuthError
+from kvtui.core.auth import Account, AuthError, SignInRequired
 from kvtui.ui.commands import VaultCommands
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens import ReportWorkerErrors
@@ -189,6 +189,10 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
             await ctx.credential(candidate).get_token_info(ctx.vault_scope)
         except (AuthError, ClientAuthenticationError) as exc:
             log.info("silent sign-in as %s failed: %s", candidate.username, exc)
+            if isinstance(exc, SignInRequired) and exc.msal_error == "invalid_tenant":
+                # Its home tenant is gone (an emulator started afresh is the same as a
+                # deleted tenant): offering it would only lead to a dead end.
+                accounts = [a for a in accounts if a != candidate]
             return accounts, None
         log.info("signed in silently as %s", candidate.username)
         return accounts, candidate

@@ -15,6 +15,7 @@ from typing import Any
 
 import msal
 import pytest
+import requests
 from azure.core.exceptions import ClientAuthenticationError
 
 from kvtui.emulator import EmulatorInfo, EmulatorThread
@@ -99,6 +100,68 @@ def test_unknown_tenant_is_refused(info: EmulatorInfo) -> None:
         )
     assert resp.status_code == 400
     assert resp.json()["error_codes"] == [90002]
+
+
+def test_unknown_tenant_discovery_answers_as_entra_id(info: EmulatorInfo) -> None:
+    """400 ``invalid_tenant`` AADSTS90002 from the OpenID configuration, worded as in
+    Azure/azure-cli #22145 and james-gould/azure-keyvault-emulator #324; msal then
+    raises its "Unable to get authority configuration" ValueError."""
+    base = info.authority.rsplit("/", 1)[0]
+    with requests_session(info.ca_bundle) as http:
+        resp = http.get(f"{base}/no-such-tenant.example/v2.0/.well-known/openid-configuration")
+    assert resp.status_code == 400
+    body = resp.json()
+    assert body["error"] == "invalid_tenant"
+    assert body["error_codes"] == [90002]
+    # Worded as the full body quoted in tests/core/real_errors.py (Entra ID has also
+    # answered with the sentences in another order; either is real).
+    assert body["error_description"].startswith(
+        "AADSTS90002: Tenant 'no-such-tenant.example' not found. This may happen if there "
+        "are no active subscriptions for the tenant. Check to make sure you have the correct "
+        "tenant ID. Check with your subscription administrator."
+    )
+    assert body["error_uri"] == "https://login.microsoftonline.com/error?code=90002"
+    with pytest.raises(ValueError, match="Unable to get authority configuration"):
+        public_app(info, tenant="no-such-tenant.example")
+
+
+def test_a_second_user_with_the_same_upn_in_the_other_tenant(info: EmulatorInfo) -> None:
+    upn = f"same-{time.time_ns()}@kvtui-demo.example"
+    home = identity_admin(info, "POST", "/users", {"upn": upn})
+    other = identity_admin(info, "POST", "/users", {"upn": upn, "home_tenant": "other"})
+    assert home["upn"] == other["upn"] == upn
+    assert home["oid"] != other["oid"]
+    assert (home["home_tenant"], home["tenants"]) == (info.tenant_id, [info.tenant_id])
+    assert other["tenants"] == [info.other_tenant_id]
+    users = {u["oid"]: u for u in identity_admin(info, "GET")["users"]}
+    assert users[other["oid"]]["home_tenant"] == info.other_tenant_id
+    # Approved by the second one, a device code gives that user's tokens and account.
+    app = public_app(info, tenant=info.other_tenant_id)
+    flow = app.initiate_device_flow(scopes=[VAULT_SCOPE])
+    path = f"/device-codes/{flow['user_code']}/approve"
+    identity_admin(info, "POST", path, {"oid": other["oid"]})
+    result = app.acquire_token_by_device_flow(flow)
+    assert claims_of(result["access_token"])["oid"] == other["oid"]
+    [account] = app.get_accounts()
+    assert account["username"] == upn
+    assert account["home_account_id"] == f"{other['oid']}.{info.other_tenant_id}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"upn": "no-at-sign"},
+        {"upn": "x@y.example", "home_tenant": "elsewhere"},
+        {"upn": "x@y.example", "tenants": "home"},
+        {"upn": "x@y.example", "tenants": ["nowhere"]},
+        {"upn": "x@y.example", "name": 3},
+    ],
+)
+def test_admin_rejects_bad_users(info: EmulatorInfo, body: dict[str, Any]) -> None:
+    with pytest.raises(requests.HTTPError) as caught:
+        identity_admin(info, "POST", "/users", body)
+    assert caught.value.response.status_code == 400
 
 
 # -- device code sign-in -------------------------------------------------------------

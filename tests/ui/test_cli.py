@@ -266,3 +266,39 @@ def test_a_token_cache_that_cannot_be_created_is_one_line(
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"kvtui: token_cache '{blocker}/sub/tokens.bin' cannot be used: ")
+
+
+async def test_logout_by_user_name_refuses_when_two_accounts_share_it(
+    info: EmulatorInfo, tmp_path: Path, xdg: dict[str, str], identity: Any
+) -> None:
+    """The same UPN in two tenants: `kvtui logout NAME` names no single account; the
+    id that `kvtui accounts` lists does."""
+    from tests.core.test_accounts import sign_in_as, twins
+
+    first, second = twins(info)
+    cache = tmp_path / "cache" / "kvtui" / "msal_token_cache.bin"  # the default location
+    a = await sign_in_as(make_sign_in(info, cache, tenant=info.tenant_id), info, first["oid"])
+    b = await sign_in_as(
+        make_sign_in(info, cache, tenant=info.other_tenant_id), info, second["oid"]
+    )
+    assert a.username == b.username
+
+    listed = kvtui(xdg, "accounts")
+    assert f"id {a.home_account_id}" in listed.stdout
+    assert f"id {b.home_account_id}" in listed.stdout
+
+    refused = kvtui(xdg, "logout", a.username.upper())
+    assert refused.returncode == 2
+    assert "2 accounts have the user name" in refused.stderr
+    assert a.home_account_id in refused.stderr and b.home_account_id in refused.stderr
+    assert len(kvtui(xdg, "accounts").stdout.splitlines()) == 2  # nothing removed
+
+    out = kvtui(xdg, "logout", b.home_account_id)
+    assert out.returncode == 0, out.stderr
+    assert f"Signed out {b.username}" in out.stdout
+    left = kvtui(xdg, "accounts").stdout
+    assert f"id {a.home_account_id}" in left
+    assert b.home_account_id not in left
+    # Now the user name names one account.
+    assert kvtui(xdg, "logout", a.username).returncode == 0
+    assert "No accounts signed in." in kvtui(xdg, "accounts").stdout

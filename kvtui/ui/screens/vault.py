@@ -35,7 +35,7 @@ from textual.events import DescendantBlur, DescendantFocus, Resize
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
-from textual.worker import Worker
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from kvtui.core.auth import Account, SignInRequired
 from kvtui.core.details import cer_to_pem, present_value
@@ -112,6 +112,16 @@ def sign_in_required(exc: BaseException) -> SignInRequired | None:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+def not_signed_in_message(required: SignInRequired) -> str:
+    """What a listing says when it stopped for want of a token."""
+    if required.after_sign_in:
+        return (
+            "Signed in, but still no token for this vault: "
+            f"{required.reason or 'no token'}. Press ctrl+r to sign in again."
+        )
+    return "Not signed in: press ctrl+r to sign in and retry."
 
 
 def error_hint(exc: VaultError) -> str:
@@ -562,6 +572,11 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
         async with self._sign_in_lock:
             if self._auth_generation != generation:
                 return self._signed_in
+            if required.after_sign_in:
+                # Signed in with a device code a moment ago, and still no token: another
+                # code would fail the same way, forever. Show the error; ctrl+r asks.
+                log.warning("no token right after signing in: %s", required.reason)
+                return False
             log.info("sign-in required mid-session (tenant %s)", required.tenant)
             for kind in KINDS:
                 if self.listing[kind]:
@@ -647,7 +662,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                     continue
                 log.warning("listing %s failed: %s", kind.value, exc)
                 if required is not None:
-                    exc = VaultError("Not signed in: press ctrl+r to sign in and retry.")
+                    exc = VaultError(not_signed_in_message(required))
                 self._show_error(kind, exc)
                 return
             finally:
@@ -868,12 +883,30 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             pane.mask()
             return
         pane.value_loading()
+        generation = self._auth_generation
+        name = item.name
         try:
-            value = await self._call(lambda s: s.get_secret_value(item.name))
+            value = await self._call(lambda s: s.get_secret_value(name))
         except VaultError as exc:
             if pane.item is item:
                 pane.show_value_error(str(exc))
             return
+        if self._auth_generation != generation:
+            # Signed in again meanwhile: a listing waiting for the same sign-in reads
+            # the list again, with new rows. Carry the reveal out on the same secret.
+            await self._after_reload(kind)
+            current = self._table(kind).cursor_item
+            if current is not None and current.name == name and self.kind is kind:
+                if pane.item is not current:
+                    self._highlighted(ItemTable.Highlighted(self._table(kind), current))
+                item = current
+            elif pane.item is not item:
+                self.notify(
+                    f"Reveal of {literal(name, multiline=False).plain} dropped: the "
+                    "list changed while you signed in. Press r again.",
+                    severity="warning",
+                    markup=False,
+                )
         if pane.item is item and self.kind is kind:
             pane.show_value(present_value(value, item.content_type))
             if pane.detail is None and pane.detail_error:
@@ -881,6 +914,13 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                 # attributes only" came from a 403 that no longer holds).
                 self._reread_detail(kind)
         del value
+
+    async def _after_reload(self, kind: Kind) -> None:
+        """Until a listing of ``kind`` under way has ended."""
+        loader = self.loaders.get(kind)
+        if loader is not None and not loader.is_finished:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await loader.wait()
 
     @work(group="copy", exclusive=True, exit_on_error=False)
     async def action_copy(self) -> None:
@@ -983,6 +1023,8 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
     # -- the rest -------------------------------------------------------------------------
 
     def action_reload(self) -> None:
+        # The person asks: a sign-in that just failed to give a token may be tried again.
+        self.context.sign_in.fresh.discard(self.account.home_account_id)
         self.load(self.kind)
         self._reread_detail(self.kind)
 
