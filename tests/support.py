@@ -25,7 +25,7 @@ from kvtui.emulator import EmulatorInfo
 
 def requests_session(ca_bundle: str) -> requests.Session:
     """A requests session trusting exactly the emulator's CA, whatever the environment
-    says (these machines export REQUESTS_CA_BUNDLE): see FACTS.md."""
+    says (these machines export REQUESTS_CA_BUNDLE): see docs/facts.md."""
     s = requests.Session()
     s.verify = ca_bundle
     s.trust_env = False

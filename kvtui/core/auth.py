@@ -229,7 +229,7 @@ class _PinnedCaSession(requests.Session):
 
 def http_session(ca_bundle: str | None) -> requests.Session:
     """The HTTP session msal uses. With a CA bundle, trust comes from that file alone,
-    whatever REQUESTS_CA_BUNDLE and friends say (FACTS.md)."""
+    whatever REQUESTS_CA_BUNDLE and friends say (docs/facts.md)."""
     return _PinnedCaSession(ca_bundle) if ca_bundle else requests.Session()
 
 

@@ -1,5 +1,5 @@
 """The vault service: the official async Key Vault clients behind plain models and
-typed errors. One TLS connection pool for all three clients (FACTS.md)."""
+typed errors. One TLS connection pool for all three clients (docs/facts.md)."""
 
 from __future__ import annotations
 

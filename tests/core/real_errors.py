@@ -90,7 +90,7 @@ VAULT_ERRORS: list[RealVaultError] = [
     ),
     RealVaultError(
         name="access_policy_list",
-        source="turbot/steampipe-plugin-azure issue #127 (message; also in FACTS.md)",
+        source="turbot/steampipe-plugin-azure issue #127 (message)",
         status=403,
         body=_error(
             "Forbidden",
@@ -146,7 +146,7 @@ VAULT_ERRORS: list[RealVaultError] = [
     ),
     RealVaultError(
         name="rbac_get_secret_terraform",
-        source="piyushsachdeva/Terraform_AKS issue #2 (message; also in FACTS.md)",
+        source="piyushsachdeva/Terraform_AKS issue #2 (message)",
         status=403,
         body=_error(
             "Forbidden",
@@ -170,8 +170,7 @@ VAULT_ERRORS: list[RealVaultError] = [
     ),
     RealVaultError(
         name="policy_requires_on_behalf_of",
-        source="SparebankenVest/azure-key-vault-to-kubernetes issue #232 (message; also in "
-        "FACTS.md)",
+        source="SparebankenVest/azure-key-vault-to-kubernetes issue #232 (message)",
         status=403,
         body=_error(
             "Forbidden",

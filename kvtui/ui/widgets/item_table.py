@@ -1,7 +1,7 @@
 """A fast table of vault items: renders only the visible rows (Textual's line API).
 
 ``DataTable`` measures every cell up front and parses ``str`` cells as markup
-(docs/FACTS.md); this table keeps its rows as :class:`~kvtui.core.models.Item`
+(docs/facts.md); this table keeps its rows as :class:`~kvtui.core.models.Item`
 objects, sorts and filters positions (:mod:`kvtui.core.filtering`), and turns an
 item into a line only when that line is on screen. Every string from a vault is
 shown literally: control characters become visible escapes, nothing is parsed as
