@@ -13,21 +13,19 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from kvtui.emulator.common import STATE_KEY, Handler, KvError, error_response, json_body
+from kvtui.emulator.common import Handler, KvError, error_response, json_body
 from kvtui.emulator.faults import ANY, RuleError
 from kvtui.emulator.settings import SEED_RE
+from kvtui.emulator.state import STATE_KEY, EmulatorState, VaultHost
 from kvtui.emulator.store import Vault
-
-if TYPE_CHECKING:
-    from kvtui.emulator.server import Emulator, EmulatorState
 
 PREFIX = "/_emulator"
 VAULT_NAME_RE = re.compile(r"^(?!.*--)[a-zA-Z]([a-zA-Z0-9-]{0,22}[a-zA-Z0-9])?$")
-EMULATOR_KEY: web.AppKey[Emulator] = web.AppKey("kvtui_admin_emulator")
+EMULATOR_KEY: web.AppKey[VaultHost] = web.AppKey("kvtui_admin_emulator")
 
 
 def is_admin_path(path: str) -> bool:
@@ -270,8 +268,8 @@ async def reset(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def setup(app: web.Application, emulator: Emulator) -> None:
-    """Register the admin routes."""
+def setup(app: web.Application, emulator: VaultHost) -> None:
+    """Register the admin routes; ``emulator`` (server.py's ``Emulator``) adds vaults."""
     app[EMULATOR_KEY] = emulator
     r = app.router
     r.add_get(PREFIX, info)

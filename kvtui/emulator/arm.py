@@ -15,17 +15,15 @@ import http
 import json
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from kvtui.emulator.common import STATE_KEY, b64url_decode, b64url_encode
+from kvtui.emulator.common import b64url_decode, b64url_encode
 from kvtui.emulator.directory import ARM_AUDIENCES, TokenError, cae_claims_challenge
 from kvtui.emulator.faults import Fault, drop_connection
+from kvtui.emulator.state import STATE_KEY, EmulatorState, Subscription
 from kvtui.emulator.store import Vault
-
-if TYPE_CHECKING:
-    from kvtui.emulator.server import EmulatorState, Subscription
 
 VAULT_TYPE = "Microsoft.KeyVault/vaults"
 DEFAULT_TOP = 100

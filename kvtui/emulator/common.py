@@ -1,5 +1,6 @@
-"""HTTP plumbing shared by the emulator's endpoints: errors, JSON bodies, paging,
-operation tags (for permissions and faults) and the vault's bearer-token check."""
+"""HTTP plumbing shared by the emulator's endpoints: errors, JSON bodies, paging and
+operation tags (for permissions and faults). The vault's bearer-token check is in
+vaultauth.py. Imports no other emulator module but store.py."""
 
 from __future__ import annotations
 
@@ -10,22 +11,17 @@ import bisect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
-from kvtui.emulator.directory import VAULT_RESOURCE, TokenError, cae_claims_challenge
 from kvtui.emulator.store import Vault
-
-if TYPE_CHECKING:
-    from kvtui.emulator.server import EmulatorState
 
 log = logging.getLogger("kvtui.emulator")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
 
-STATE_KEY: web.AppKey[EmulatorState] = web.AppKey("kvtui_state")
 VAULT_KEY: web.AppKey[Vault] = web.AppKey("kvtui_vault", Vault)
 CLAIMS_KEY: web.RequestKey[dict[str, Any]] = web.RequestKey("kvtui_claims", dict)
 
@@ -200,35 +196,6 @@ def page(request: web.Request, entries: Sequence[tuple[str, dict[str, Any]]]) ->
     return page_of(request, [k for k, _ in entries], by_key.get)
 
 
-def challenge_header(
-    state: EmulatorState, vault: Vault, error: str | None = None, claims: str | None = None
-) -> str:
-    header = (
-        f'Bearer authorization="{state.directory.issuer_host}/{vault.tenant_id}", '
-        f'resource="{VAULT_RESOURCE}"'
-    )
-    if error:
-        header += f', error="{error}"'
-    if claims:
-        header += f', claims="{claims}"'
-    return header
-
-
-def unauthorized(
-    state: EmulatorState,
-    vault: Vault,
-    message: str,
-    error: str | None = None,
-    claims: str | None = None,
-) -> web.Response:
-    return error_response(
-        401,
-        "Unauthorized",
-        message,
-        headers={"WWW-Authenticate": challenge_header(state, vault, error, claims)},
-    )
-
-
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every error leaves as the service's JSON; nothing leaks a Python traceback."""
@@ -251,35 +218,3 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return error_response(500, "InternalServerError", "The emulator failed unexpectedly.")
-
-
-@web.middleware
-async def vault_auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The vault's 401 challenge, token validation, then faults and permissions."""
-    state = request.app[STATE_KEY]
-    vault = request.app[VAULT_KEY]
-    await state.faults.delay(vault.name)
-    auth = request.headers.get("Authorization", "")
-    if not auth.lower().startswith("bearer "):
-        return unauthorized(
-            state, vault, "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token."
-        )
-    try:
-        claims = state.directory.validate(auth[7:].strip(), (VAULT_RESOURCE,))
-    except TokenError as exc:
-        # A revoked token of a CAE-capable client (xms_cc=cp1) gets a claims challenge.
-        cae = cae_claims_challenge(exc)
-        error = "insufficient_claims" if cae else "invalid_token"
-        return unauthorized(state, vault, str(exc), error, cae)
-    if claims.get("tid") != vault.tenant_id:
-        return unauthorized(
-            state,
-            vault,
-            f"AKV10032: Invalid issuer. Expected one of "
-            f"https://sts.windows.net/{vault.tenant_id}/, found {claims.get('iss')}.",
-        )
-    request[CLAIMS_KEY] = claims
-    blocked = await state.faults.check(request, vault, operation_of(handler), claims)
-    if blocked is not None:
-        return blocked
-    return await handler(request)

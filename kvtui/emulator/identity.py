@@ -20,16 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from string import Template
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from kvtui.emulator.common import STATE_KEY, KvError, json_body
+from kvtui.emulator.common import KvError, json_body
 from kvtui.emulator.directory import ARM_RESOURCES, OIDC_SCOPES, VAULT_RESOURCE, User
 from kvtui.emulator.faults import drop_connection
-
-if TYPE_CHECKING:
-    from kvtui.emulator.server import EmulatorState
+from kvtui.emulator.state import STATE_KEY, EmulatorState
 
 EXT_KEY = "identity"
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ23456789"

@@ -1,6 +1,10 @@
 """Starts the emulator: one HTTPS listener for the identity platform, ARM and the admin
 endpoint, and one listener per vault (the SDK parses object ids from the URL path, so
-a vault cannot sit under a path prefix)."""
+a vault cannot sit under a path prefix).
+
+It composes the route modules: each registers its own routes with ``setup(app)`` and
+takes the shared state from state.py; none imports this module (import-linter checks it).
+"""
 
 from __future__ import annotations
 
@@ -13,93 +17,26 @@ import socket
 import tempfile
 import threading
 from collections.abc import Coroutine
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from secrets import token_urlsafe
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from kvtui.emulator import admin, arm, certificates, identity, keys, secrets
 from kvtui.emulator.admin import admin_guard_middleware
-from kvtui.emulator.common import STATE_KEY, VAULT_KEY, errors_middleware, vault_auth_middleware
-from kvtui.emulator.directory import Directory
-from kvtui.emulator.faults import Faults
+from kvtui.emulator.common import VAULT_KEY, errors_middleware
 from kvtui.emulator.seed import seed_vault
 from kvtui.emulator.settings import EmulatorSettings
+from kvtui.emulator.state import STATE_KEY, EmulatorInfo, EmulatorState, Subscription
 from kvtui.emulator.store import Vault
 from kvtui.emulator.tls import client_ssl_context, ensure_tls, server_ssl_context
+from kvtui.emulator.vaultauth import vault_auth_middleware
+
+__all__ = ["Emulator", "EmulatorInfo", "EmulatorState", "EmulatorThread", "Subscription"]
 
 log = logging.getLogger("kvtui.emulator")
 T = TypeVar("T")
 DATA_FILE = "data.json"
-
-
-@dataclass
-class EmulatorInfo:
-    """What a client needs to talk to a running emulator (the JSON line it prints)."""
-
-    vaults: dict[str, str]
-    authority: str
-    tenant_id: str
-    arm_url: str
-    ca_bundle: str
-    client_id: str
-    confidential_client: dict[str, str]
-    other_tenant_id: str = ""
-    admin_url: str = ""
-    admin_token: str = ""
-    """Needed by every ``admin_url`` request (``Authorization: Bearer <admin_token>``);
-    random, new for every run (``--persist`` does not keep it)."""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        d = asdict(self)
-        d.pop("extra")
-        return json.dumps(d, separators=(", ", ": "))
-
-    def admin_headers(self) -> dict[str, str]:
-        """The header an admin endpoint request needs."""
-        return {"Authorization": f"Bearer {self.admin_token}"}
-
-
-@dataclass
-class Subscription:
-    subscription_id: str
-    display_name: str
-    tenant_id: str
-
-
-class EmulatorState:
-    """Everything the endpoints share: settings, directory, vaults, faults."""
-
-    def __init__(self, settings: EmulatorSettings, state_dir: Path) -> None:
-        self.settings = settings
-        self.state_dir = state_dir
-        self.directory = Directory(state_dir, settings.token_lifetime)
-        self.faults = Faults(settings.latency_ms)
-        self.vaults: dict[str, Vault] = {}
-        home, other = self.directory.state.home_tenant, self.directory.state.other_tenant
-        # Stable ids derived from the tenants, so they survive restarts with the state.
-        self.subscriptions = [
-            Subscription(_derive(home, "prod"), "kvtui demo production", home),
-            Subscription(_derive(home, "dev"), "kvtui demo development", home),
-            Subscription(_derive(other, "partner"), "kvtui partner", other),
-        ]
-        self.admin_token = token_urlsafe(32)
-        """What the admin endpoint asks for (admin.py): new for every run."""
-        self.extensions: dict[str, Any] = {}
-        """Per-module state (identity's device codes, ...), keyed by module name."""
-
-    def subscription_for(self, tenant_id: str, index: int) -> Subscription:
-        subs = [s for s in self.subscriptions if s.tenant_id == tenant_id]
-        return subs[index % len(subs)]
-
-
-def _derive(seed: str, label: str) -> str:
-    import uuid
-
-    return str(uuid.uuid5(uuid.UUID(seed), label))
 
 
 def _bind(host: str, port: int) -> socket.socket:
