@@ -24,6 +24,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from kvtui.emulator.certstore import create_self_signed
 from kvtui.emulator.crypto import (
     CURVES,
     PrivateKey,
@@ -321,8 +322,6 @@ def _seed_demo_keys(vault: Vault, t: int, ids: _Fixed) -> None:
 
 
 def _seed_demo_certificates(vault: Vault, t: int, ids: _Fixed) -> None:
-    from kvtui.emulator.certificates import create_self_signed
-
     specs: list[tuple[str, str, list[str], int, int, str]] = [
         (
             "www-example",

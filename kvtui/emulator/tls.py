@@ -1,4 +1,5 @@
-"""The emulator's local certificate authority and its HTTPS server certificate.
+"""The emulator's local certificate authority and its HTTPS server certificate (built
+by x509build.py's ``sign_certificate``, the builder the certificates data plane uses).
 
 Both live in the state folder (never in the repository). The CA is kept across runs so a
 client that trusts it once keeps trusting it; the server certificate is re-issued when it
@@ -15,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from kvtui.emulator.x509build import private_key_pem, sign_certificate
 
 CA_CERT = "ca.pem"
 CA_KEY = "ca-key.pem"
@@ -37,14 +40,6 @@ def _write_private(path: Path, data: bytes) -> None:
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     os.chmod(path, 0o600)
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
 
 
 def _now() -> dt.datetime:
@@ -68,33 +63,30 @@ def _ensure_ca(state_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePriva
         ]
     )
     now = _now()
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
     )
-    _write_private(key_path, _key_pem(key))
+    cert = sign_certificate(
+        name,
+        key,
+        key,
+        now - dt.timedelta(minutes=5),
+        now + dt.timedelta(days=3650),
+        [
+            (x509.BasicConstraints(ca=True, path_length=0), True),
+            (usage, True),
+            (x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False),
+        ],
+    )
+    _write_private(key_path, private_key_pem(key))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     # A new CA invalidates any server certificate signed by the old one.
     (state_dir / SERVER_CERT).unlink(missing_ok=True)
@@ -131,24 +123,21 @@ def ensure_tls(state_dir: Path, extra_hosts: tuple[str, ...] = ()) -> TlsFiles:
             except ValueError:
                 alt.append(x509.DNSName(host))
         now = _now()
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-            .issuer_name(ca_cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=365))
-            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                critical=False,
-            )
-            .sign(ca_key, hashes.SHA256())
+        cert = sign_certificate(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]),
+            key,
+            ca_key,
+            now - dt.timedelta(minutes=5),
+            now + dt.timedelta(days=365),
+            [
+                (x509.SubjectAlternativeName(alt), False),
+                (x509.BasicConstraints(ca=False, path_length=None), True),
+                (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+                (x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False),
+            ],
+            issuer=ca_cert.subject,
         )
-        _write_private(key_path, _key_pem(key))
+        _write_private(key_path, private_key_pem(key))
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return TlsFiles(ca_cert=state_dir / CA_CERT, server_cert=cert_path, server_key=key_path)
 

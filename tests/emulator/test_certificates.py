@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from kvtui.emulator import EmulatorThread
-from kvtui.emulator.certificates import create_self_signed
+from kvtui.emulator.certstore import create_self_signed
 from tests.support import Clients, kv_clients
 
 

@@ -1,0 +1,242 @@
+"""Certificate state in a vault: a version with its backing key and secret (same name
+and version, both ``managed``), the policy and the last certificate operation (per-item
+state in ``Item.extra``); issuing at once (self-signed, or an issuer the emulator plays)
+or starting a pending request (issuer ``Unknown``). No routes: certificates.py serves
+these, seed.py uses ``create_self_signed``.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from kvtui.emulator.certpolicy import normalize_policy
+from kvtui.emulator.crypto import (
+    PrivateKey,
+    add_key_version,
+    generate_private_key,
+    jwk_from_private_key,
+    private_key_from_jwk,
+)
+from kvtui.emulator.secrets import add_secret_version
+from kvtui.emulator.store import Attributes, Item, Vault, Version, new_version, now
+from kvtui.emulator.x509build import PKCS12, build_certificate, build_csr, secret_value, thumbprint
+
+
+def _policy_key(vault: Vault, name: str, policy: dict[str, Any]) -> PrivateKey:
+    """A new key as the policy says, or the current one when ``reuse_key`` is set."""
+    kp = policy["key_props"]
+    existing = vault.keys.get(name)
+    if kp.get("reuse_key") and existing is not None and existing.versions:
+        jwk = existing.latest.data.get("jwk")
+        if jwk and str(jwk.get("kty", "")).startswith(kp["kty"].split("-")[0]):
+            return private_key_from_jwk(jwk)
+    return generate_private_key(kp["kty"], kp.get("key_size"), kp.get("crv"))
+
+
+def cert_item(vault: Vault, name: str) -> Item:
+    item = vault.certificates.get(name)
+    if item is None:
+        item = Item(name=name)
+        vault.certificates.put(item)
+    return item
+
+
+def store_version(
+    vault: Vault,
+    name: str,
+    policy: dict[str, Any],
+    key: PrivateKey,
+    cert: x509.Certificate,
+    chain: list[x509.Certificate],
+    *,
+    tags: dict[str, str] | None,
+    enabled: bool,
+    version: str | None = None,
+    when: int | None = None,
+) -> tuple[Item, Version]:
+    """Add a complete certificate version with its backing key and secret (same name and
+    version), and make ``policy`` the certificate's policy."""
+    version = version or new_version()
+    t = now() if when is None else when
+    der = cert.public_bytes(serialization.Encoding.DER)
+    nbf = int(cert.not_valid_before_utc.timestamp())
+    exp = int(cert.not_valid_after_utc.timestamp())
+    attrs = {"enabled": enabled, "nbf": nbf, "exp": exp}
+    kp = policy["key_props"]
+    jwk = jwk_from_private_key(key, hsm=kp["kty"].endswith("-HSM"))
+    add_key_version(
+        vault, name, jwk, tags=tags, attributes=attrs, managed=True, version=version, when=t
+    )
+    content_type = policy["secret_props"]["contentType"]
+    value = secret_value(cert, chain, key if kp["exportable"] else None, content_type)
+    add_secret_version(
+        vault,
+        name,
+        value,
+        content_type=content_type,
+        tags=tags,
+        attributes=attrs,
+        managed=True,
+        kid=f"keys/{name}/{version}",
+        version=version,
+        when=t,
+    )
+    item = cert_item(vault, name)
+    item.versions = [v for v in item.versions if v.version != version]
+    data = {"cer": base64.b64encode(der).decode(), "x5t": thumbprint(der)}
+    v = Version(
+        version, Attributes(enabled=enabled, nbf=nbf, exp=exp, created=t, updated=t), tags, data
+    )
+    item.versions.append(v)
+    item.extra["policy"] = policy
+    return item, v
+
+
+def new_operation(
+    issuer: dict[str, Any], csr: str, version: str, status: str = "inProgress"
+) -> dict[str, Any]:
+    return {
+        "issuer": dict(issuer),
+        "csr": csr,
+        "cancellation_requested": False,
+        "status": status,
+        "request_id": new_version(),
+        "version": version,
+    }
+
+
+def issue_certificate(
+    vault: Vault,
+    name: str,
+    policy: dict[str, Any],
+    *,
+    tags: dict[str, str] | None = None,
+    enabled: bool = True,
+    not_before: int | None = None,
+    key: PrivateKey | None = None,
+    serial: int | None = None,
+    version: str | None = None,
+    when: int | None = None,
+    deterministic: bool = False,
+) -> tuple[Item, Version]:
+    """Issue a certificate at once (self-signed) and record the completed operation.
+    ``key``, ``serial``, ``version``, ``when`` (the clock) and ``deterministic`` are for
+    reproducible seeds (see :func:`build_certificate`)."""
+    key = key or _policy_key(vault, name, policy)
+    t = now() if when is None else when
+    nbf = t if not_before is None else not_before
+    cert = build_certificate(
+        key, policy["x509_props"], nbf, serial=serial, deterministic=deterministic
+    )
+    stale = vault.certificates.get(name)
+    if stale is not None:  # a new issuance replaces an unfinished one
+        stale.versions = [v for v in stale.versions if not v.data.get("pending")]
+        stale.extra.pop("pending_policy", None)
+    item, v = store_version(
+        vault,
+        name,
+        policy,
+        key,
+        cert,
+        [],
+        tags=tags,
+        enabled=enabled,
+        version=version,
+        when=min(t, nbf),
+    )
+    op = new_operation(policy["issuer"], build_csr(key, policy["x509_props"]), v.version)
+    op["status"] = "completed"
+    item.extra["operation"] = op
+    return item, v
+
+
+def start_pending(
+    vault: Vault,
+    name: str,
+    policy: dict[str, Any],
+    *,
+    tags: dict[str, str] | None = None,
+    enabled: bool = True,
+) -> Item:
+    """Issuer ``Unknown``: a pending version holding the new key until the signed
+    certificate is merged."""
+    key = _policy_key(vault, name, policy)
+    version = new_version()
+    t = now()
+    item = cert_item(vault, name)
+    item.versions = [v for v in item.versions if not v.data.get("pending")]
+    data = {"pending": True, "jwk": jwk_from_private_key(key)}
+    item.versions.append(
+        Version(version, Attributes(enabled=enabled, created=t, updated=t), tags, data)
+    )
+    if not any(not v.data.get("pending") for v in item.versions):
+        item.extra["policy"] = policy
+    item.extra["pending_policy"] = policy
+    item.extra["operation"] = new_operation(
+        policy["issuer"], build_csr(key, policy["x509_props"]), version
+    )
+    return item
+
+
+def create_self_signed(
+    vault: Vault,
+    name: str,
+    *,
+    subject: str = "",
+    dns_names: list[str] | None = None,
+    validity_months: int = 12,
+    not_before: int | None = None,
+    key_type: str = "RSA",
+    key_size: int = 2048,
+    curve: str = "P-256",
+    content_type: str = PKCS12,
+    tags: dict[str, str] | None = None,
+    enabled: bool = True,
+    key: PrivateKey | None = None,
+    serial: int | None = None,
+    version: str | None = None,
+    when: int | None = None,
+    deterministic: bool = False,
+) -> Item:
+    """Create a complete self-signed certificate (backing key and secret, policy,
+    completed operation) synchronously; for seeds and demos. ``subject`` defaults to
+    ``CN=<name>``; ``not_before`` (unix seconds) back-dates it, e.g. to make an expired
+    or nearly expiring certificate. For a certificate that is the same every run, pass
+    its ``key`` (of ``key_type``), ``serial``, ``version``, ``when`` (the time it is
+    created at, default now) and ``deterministic=True``."""
+    key_props: dict[str, Any] = {"kty": key_type, "exportable": True, "reuse_key": False}
+    if key_type.upper().startswith("EC"):
+        key_props["crv"] = curve
+    else:
+        key_props["key_size"] = key_size
+    x509_props: dict[str, Any] = {
+        "subject": subject or f"CN={name}",
+        "validity_months": validity_months,
+    }
+    if dns_names:
+        x509_props["sans"] = {"dns_names": list(dns_names)}
+    raw = {
+        "key_props": key_props,
+        "secret_props": {"contentType": content_type},
+        "x509_props": x509_props,
+        "issuer": {"name": "Self"},
+    }
+    policy = normalize_policy(raw, default_issuer="Self")
+    item, _ = issue_certificate(
+        vault,
+        name,
+        policy,
+        tags=tags,
+        enabled=enabled,
+        not_before=not_before,
+        key=key,
+        serial=serial,
+        version=version,
+        when=when,
+        deterministic=deterministic,
+    )
+    return item
