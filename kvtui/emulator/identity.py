@@ -1,139 +1,32 @@
 """The Microsoft identity platform slice: openid-configuration, JWKS, the device code
-flow with its verification page, and the token endpoint (device code, refresh token and
+endpoint, and the token endpoint (device code, refresh token and
 client credentials grants), answering as Microsoft Entra ID does.
 
-The admin routes under ``/_emulator/identity`` (not in the real service) approve or
-decline device codes, change lifetimes, block device code sign-in as a Conditional
-Access policy would, and revoke refresh tokens and sessions (CAE).
-See docs/emulator-identity.md.
+Its state is in identitystate.py; the verification page (``/devicelogin``) in
+devicelogin.py; the admin routes under ``/_emulator/identity`` (not in the real
+service) in identityadmin.py. See docs/emulator-identity.md.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import secrets as pysecrets
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import resources
-from string import Template
 from typing import Any
 
 from aiohttp import web
 
-from kvtui.emulator.common import KvError, json_body
 from kvtui.emulator.directory import ARM_RESOURCES, OIDC_SCOPES, VAULT_RESOURCE, User
 from kvtui.emulator.faults import drop_connection
+from kvtui.emulator.identitystate import DeviceCode, identity_state
 from kvtui.emulator.state import STATE_KEY, EmulatorState
 
-EXT_KEY = "identity"
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ23456789"
 GRAPH_AUDIENCE = "00000003-0000-0000-c000-000000000000"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-ADMIN_BASE = "/_emulator/identity"
-FORM_TOKEN_LIFETIME = 900.0
-FORM_TOKENS_MAX = 1000
-
-
-# -- state ---------------------------------------------------------------------------
-
-
-@dataclass
-class DeviceCode:
-    device_code: str
-    user_code: str
-    client_id: str
-    tenant_segment: str
-    scope: str
-    created: float
-    expires_at: float
-    status: str = "pending"
-    """pending, approved, declined or redeemed."""
-    oid: str = ""
-    """The user who approved."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "user_code": self.user_code,
-            "client_id": self.client_id,
-            "tenant": self.tenant_segment,
-            "scope": self.scope,
-            "status": self.status,
-            "expires_at": int(self.expires_at),
-        }
-
-
-@dataclass
-class IdentityState:
-    """What the identity platform keeps besides the directory (not persisted)."""
-
-    approve: str
-    approve_delay: float
-    interval: int = 5
-    expires_in: int = 900
-    block_device_code: bool = False
-    """A Conditional Access policy blocking the device code flow (AADSTS53003)."""
-    user_code: str = ""
-    """Fixed user code for new device codes ("" = random): deterministic screenshots."""
-    verification_uri: str = ""
-    """Address reported in place of this listener's /devicelogin ("" = the real one):
-    screenshots that do not depend on the port."""
-    codes: dict[str, DeviceCode] = field(default_factory=dict)
-    token_requests: int = 0
-    form_tokens: dict[str, float] = field(default_factory=dict)
-    """The device page's one-time form tokens and when each expires (CSRF guard)."""
-
-    def new_form_token(self) -> str:
-        now = time.time()
-        for old in [t for t, until in self.form_tokens.items() if until < now]:
-            del self.form_tokens[old]
-        while len(self.form_tokens) >= FORM_TOKENS_MAX:  # the oldest go first
-            del self.form_tokens[next(iter(self.form_tokens))]
-        token = pysecrets.token_urlsafe(24)
-        self.form_tokens[token] = now + FORM_TOKEN_LIFETIME
-        return token
-
-    def use_form_token(self, token: str) -> bool:
-        """Whether ``token`` was handed out by the page and is still valid (once only)."""
-        until = self.form_tokens.pop(token, None)
-        return until is not None and until >= time.time()
-
-    def settings(self, token_lifetime: int) -> dict[str, Any]:
-        return {
-            "approve": self.approve,
-            "approve_delay": self.approve_delay,
-            "interval": self.interval,
-            "expires_in": self.expires_in,
-            "token_lifetime": token_lifetime,
-            "block_device_code": self.block_device_code,
-            "user_code": self.user_code,
-            "verification_uri": self.verification_uri,
-        }
-
-    def by_user_code(self, user_code: str) -> DeviceCode | None:
-        wanted = user_code.strip().upper()
-        return next((c for c in self.codes.values() if c.user_code == wanted), None)
-
-    def refresh(self, code: DeviceCode, default_oid: str) -> None:
-        """Apply the automatic approval once its delay has passed."""
-        if (
-            code.status == "pending"
-            and self.approve == "auto"
-            and time.time() >= code.created + self.approve_delay
-        ):
-            code.status, code.oid = "approved", default_oid
-
-
-def identity_state(state: EmulatorState) -> IdentityState:
-    ids = state.extensions.get(EXT_KEY)
-    if ids is None:
-        s = state.settings
-        ids = state.extensions[EXT_KEY] = IdentityState(s.approve, s.approve_delay)
-    assert isinstance(ids, IdentityState)
-    return ids
 
 
 # -- AAD's error shape ----------------------------------------------------------------
@@ -569,248 +462,11 @@ async def token(request: web.Request) -> web.StreamResponse:
         return exc.response()
 
 
-# -- the verification page ------------------------------------------------------------
-
-
-def render_page(title: str, body: str, status: int = 200) -> web.Response:
-    """The page template with ``body`` (already escaped HTML) filled in."""
-    template = resources.files("kvtui.emulator").joinpath("device_page.html").read_text()
-    text = Template(template).substitute(title=html.escape(title), body=body)
-    return web.Response(
-        text=text,
-        status=status,
-        content_type="text/html",
-        headers={
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-            "form-action 'self'",
-            "X-Frame-Options": "DENY",
-            "Cache-Control": "no-store",
-        },
-    )
-
-
-def code_form(form_token: str, prefill: str = "", error: str = "") -> str:
-    message = f'<p class="error">{html.escape(error)}</p>' if error else ""
-    return (
-        "<p>Enter the code displayed on your app or device.</p>"
-        f"{message}"
-        '<form method="post" action="/devicelogin">'
-        f'<input type="hidden" name="form_token" value="{html.escape(form_token)}">'
-        '<label for="code">Code</label> '
-        f'<input id="code" name="code" autocomplete="off" value="{html.escape(prefill)}" '
-        "autofocus required> "
-        '<button name="action" value="approve" type="submit">Approve</button> '
-        '<button name="action" value="decline" type="submit">Decline</button>'
-        "</form>"
-    )
-
-
-async def devicelogin_page(request: web.Request) -> web.Response:
-    ids = identity_state(request.app[STATE_KEY])
-    return render_page("Enter code", code_form(ids.new_form_token(), request.query.get("code", "")))
-
-
-def _cross_origin(request: web.Request) -> bool:
-    """Whether a browser says this post comes from another site's page. The real page
-    needs the user's own session; here the one-time form token stands in for it, and
-    this is a second line."""
-    origin = request.headers.get("Origin")
-    if origin is not None and origin != f"{request.scheme}://{request.host}":
-        return True
-    return request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none")
-
-
-async def devicelogin_submit(request: web.Request) -> web.Response:
-    state = request.app[STATE_KEY]
-    ids = identity_state(state)
-    form = await request.post()
-    entered, action = str(form.get("code", "")), str(form.get("action", "approve"))
-    if _cross_origin(request) or not ids.use_form_token(str(form.get("form_token", ""))):
-        # A page elsewhere must not approve a code in the user's name (CSRF): only a
-        # form this listener served, once, within its lifetime.
-        error = "This form has expired or did not come from this page. Enter the code again."
-        return render_page("Enter code", code_form(ids.new_form_token(), entered, error), 403)
-    code = ids.by_user_code(entered)
-    if code is None:
-        error = f"The code {entered} wasn't found. Check the code and try again."
-        return render_page("Enter code", code_form(ids.new_form_token(), entered, error), 400)
-    try:
-        decide(state, code, action == "approve", state.directory.default_user.oid)
-    except ValueError as exc:
-        return render_page("Code not usable", f"<p>{html.escape(str(exc))}</p>", 400)
-    user = state.directory.default_user
-    if action == "approve":
-        text = (
-            f"<p>{html.escape(user.upn)} signed in to the application "
-            f"{html.escape(code.client_id)} on your device.</p>"
-            "<p>You may now close this window.</p>"
-        )
-        return render_page("Signed in", text)
-    text = "<p>You declined to sign in to the application on your device.</p>"
-    return render_page("Sign-in declined", text + "<p>You may now close this window.</p>")
-
-
-def decide(state: EmulatorState, code: DeviceCode, approve: bool, oid: str) -> None:
-    """Approve or decline a pending code; ValueError says why it cannot be."""
-    ids = identity_state(state)
-    ids.refresh(code, state.directory.default_user.oid)
-    if time.time() > code.expires_at:
-        raise ValueError(f"The code {code.user_code} has expired. Request a new code.")
-    if code.status != "pending":
-        raise ValueError(f"The code {code.user_code} was already used ({code.status}).")
-    code.status, code.oid = ("approved" if approve else "declined"), oid
-
-
-# -- admin routes ---------------------------------------------------------------------
-
-
-async def admin_get(request: web.Request) -> web.Response:
-    state = request.app[STATE_KEY]
-    ids = identity_state(state)
-    d = state.directory
-    for code in ids.codes.values():
-        ids.refresh(code, d.default_user.oid)
-    return web.json_response(
-        {
-            "settings": ids.settings(d.token_lifetime),
-            "device_codes": [c.to_json() for c in ids.codes.values()],
-            "token_requests": ids.token_requests,
-            "users": [
-                {"oid": u.oid, "upn": u.upn, "home_tenant": u.home_tenant, "tenants": u.tenants}
-                for u in d.state.users
-            ],
-            "revoked_before": d.revoked_before,
-        }
-    )
-
-
-SETTING_TYPES: dict[str, tuple[type, ...]] = {
-    "approve": (str,),
-    "approve_delay": (int, float),
-    "interval": (int,),
-    "expires_in": (int,),
-    "token_lifetime": (int,),
-    "block_device_code": (bool,),
-    "user_code": (str,),
-    "verification_uri": (str,),
-}
-
-
-def check_setting(key: str, value: Any) -> None:
-    kinds = SETTING_TYPES.get(key)
-    if kinds is None:
-        raise KvError(400, "BadRequest", f"Unknown setting {key!r}.")
-    if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
-        raise KvError(400, "BadRequest", f"Invalid value for {key}: {value!r}.")
-    if key == "approve" and value not in ("auto", "manual"):
-        raise KvError(400, "BadRequest", "approve must be auto or manual.")
-    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-        raise KvError(400, "BadRequest", f"{key} must not be negative.")
-
-
-async def admin_settings(request: web.Request) -> web.Response:
-    state = request.app[STATE_KEY]
-    ids = identity_state(state)
-    body = await json_body(request)
-    for key, value in body.items():
-        check_setting(key, value)
-    for key, value in body.items():
-        if key == "token_lifetime":
-            state.directory.token_lifetime = value
-        else:
-            setattr(ids, key, value)
-    return web.json_response(ids.settings(state.directory.token_lifetime))
-
-
-async def admin_decide(request: web.Request) -> web.Response:
-    state = request.app[STATE_KEY]
-    body = await json_body(request, required=False)
-    code = identity_state(state).by_user_code(request.match_info["user_code"])
-    if code is None:
-        raise KvError(404, "NotFound", "No device code has this user code.")
-    oid = str(body.get("oid") or state.directory.default_user.oid)
-    if state.directory.user_by_oid(oid) is None:
-        raise KvError(404, "NotFound", f"No user has the object id {oid}.")
-    try:
-        decide(state, code, request.match_info["action"] == "approve", oid)
-    except ValueError as exc:
-        raise KvError(409, "Conflict", str(exc)) from exc
-    return web.json_response(code.to_json())
-
-
-async def admin_revoke_refresh_tokens(request: web.Request) -> web.Response:
-    body = await json_body(request, required=False)
-    oid = body.get("oid")
-    n = request.app[STATE_KEY].directory.revoke_refresh_tokens(str(oid) if oid else None)
-    return web.json_response({"revoked": n})
-
-
-async def admin_revoke_sessions(request: web.Request) -> web.Response:
-    d = request.app[STATE_KEY].directory
-    body = await json_body(request, required=False)
-    oid = str(body.get("oid") or d.default_user.oid)
-    if oid not in {u.oid for u in d.state.users} | {a.oid for a in d.state.apps}:
-        raise KvError(404, "NotFound", f"No principal has the object id {oid}.")
-    revoked_before = d.revoke_sessions(oid)
-    refresh = 0
-    if body.get("refresh_tokens", True):
-        refresh = d.revoke_refresh_tokens(oid)
-    return web.json_response(
-        {"oid": oid, "revoked_before": revoked_before, "refresh_tokens_revoked": refresh}
-    )
-
-
-async def admin_add_user(request: web.Request) -> web.Response:
-    """A new user: ``{"upn", "name"?, "home_tenant"?, "tenants"?}``. A UPN may repeat:
-    Entra ID has one per tenant, so the same UPN can live in two tenants, and a deleted
-    and re-created user keeps its UPN with a new object id. ``home_tenant`` is a tenant
-    id of this emulator, or ``home``/``other``; ``tenants`` (default: the home tenant)
-    are those it may sign in to (home first, then those it is a guest in)."""
-    d = request.app[STATE_KEY].directory
-    body = await json_body(request)
-    known = {"home": d.state.home_tenant, "other": d.state.other_tenant}
-    valid = set(known.values())
-
-    def tenant_of(value: Any) -> str:
-        tenant = known.get(str(value), str(value))
-        if not isinstance(value, str) or tenant not in valid:
-            raise KvError(400, "BadRequest", f"Unknown tenant {value!r}.")
-        return tenant
-
-    upn = body.get("upn")
-    if not isinstance(upn, str) or "@" not in upn or not upn.strip():
-        raise KvError(400, "BadRequest", "upn must be a user principal name (name@domain).")
-    name = body.get("name", upn.split("@", 1)[0])
-    if not isinstance(name, str):
-        raise KvError(400, "BadRequest", "name must be a string.")
-    home = tenant_of(body.get("home_tenant", "home"))
-    tenants_raw = body.get("tenants", [home])
-    if not isinstance(tenants_raw, list):
-        raise KvError(400, "BadRequest", "tenants must be a list of tenant ids.")
-    tenants = list(dict.fromkeys([home, *(tenant_of(t) for t in tenants_raw)]))
-    user = d.add_user(upn=upn.strip(), name=name, home_tenant=home, tenants=tenants)
-    return web.json_response(
-        {
-            "oid": user.oid,
-            "upn": user.upn,
-            "home_tenant": user.home_tenant,
-            "tenants": user.tenants,
-        },
-        status=201,
-    )
-
-
 def setup(app: web.Application) -> None:
+    """Register the OAuth and discovery routes (the verification page and the admin
+    routes register themselves: devicelogin.py, identityadmin.py)."""
     r = app.router
     r.add_get("/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration)
     r.add_get("/{tenant}/discovery/v2.0/keys", jwks)
     r.add_post("/{tenant}/oauth2/v2.0/devicecode", devicecode)
     r.add_post("/{tenant}/oauth2/v2.0/token", token)
-    r.add_get("/devicelogin", devicelogin_page)
-    r.add_post("/devicelogin", devicelogin_submit)
-    r.add_get(ADMIN_BASE, admin_get)
-    r.add_patch(f"{ADMIN_BASE}/settings", admin_settings)
-    r.add_post(f"{ADMIN_BASE}/users", admin_add_user)
-    r.add_post(f"{ADMIN_BASE}/device-codes/{{user_code}}/{{action:approve|decline}}", admin_decide)
-    r.add_post(f"{ADMIN_BASE}/refresh-tokens/revoke", admin_revoke_refresh_tokens)
-    r.add_post(f"{ADMIN_BASE}/sessions/revoke", admin_revoke_sessions)

@@ -22,7 +22,16 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from kvtui.emulator import admin, arm, certificates, identity, keys, secrets
+from kvtui.emulator import (
+    admin,
+    arm,
+    certificates,
+    devicelogin,
+    identity,
+    identityadmin,
+    keys,
+    secrets,
+)
 from kvtui.emulator.admin import admin_guard_middleware
 from kvtui.emulator.common import VAULT_KEY, errors_middleware
 from kvtui.emulator.seed import seed_vault
@@ -84,6 +93,8 @@ class Emulator:
         )
         main[STATE_KEY] = state
         identity.setup(main)
+        devicelogin.setup(main)
+        identityadmin.setup(main)
         arm.setup(main)
         admin.setup(main, self)
         sock = _bind(s.host, s.port)
