@@ -2,7 +2,8 @@
 JWK dicts a key version stores, and adding key versions to a vault.
 
 A key Version's ``data`` holds ``{"jwk": <private JWK, base64url fields>}``; the
-``kid`` is never stored (it is the version's URL). Shared by keys.py and certificates.py.
+``kid`` is never stored (it is the version's URL). Shared by keys.py and the certificates
+(certstore.py, certificates.py).
 """
 
 from __future__ import annotations
