@@ -25,7 +25,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from kvtui.emulator.certpolicy import merge_policy, normalize_policy
-from kvtui.emulator.certstore import issue_certificate, start_pending, store_version
+from kvtui.emulator.certstore import (
+    CertificateOperation,
+    issue_certificate,
+    start_pending,
+    store_version,
+)
 from kvtui.emulator.common import VAULT_KEY, KvError, bad_parameter, json_body, operation, page
 from kvtui.emulator.crypto import private_key_from_jwk
 from kvtui.emulator.keys import KEYS
@@ -95,7 +100,7 @@ def item_json(vault: Vault, item: Item, v: Version, with_version: bool) -> dict[
 
 
 def operation_json(
-    vault: Vault, item: Item, op: dict[str, Any], status: str | None = None
+    vault: Vault, item: Item, op: CertificateOperation, status: str | None = None
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": f"{vault.object_id(KIND, item.name)}/pending",
@@ -249,7 +254,7 @@ async def update_policy(request: web.Request) -> web.Response:
 # -- the pending operation ------------------------------------------------------------------
 
 
-def _pending(vault: Vault, name: str) -> tuple[Item, dict[str, Any]]:
+def _pending(vault: Vault, name: str) -> tuple[Item, CertificateOperation]:
     item = vault.certificates.get(name)
     op = item.extra.get("operation") if item is not None else None
     if item is None or not op:

@@ -7,7 +7,7 @@ Answers a bad policy with the service's 400 BadParameter. No vault state, no rou
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -33,7 +33,56 @@ DEFAULT_EKUS = [
 ]
 
 
-def _key_props(raw: dict[str, Any], key: PrivateKey | None) -> dict[str, Any]:
+class _KeyProps(TypedDict):
+    exportable: bool
+    kty: str
+    """RSA, RSA-HSM, EC or EC-HSM."""
+    reuse_key: bool
+
+
+class KeyProps(_KeyProps, total=False):
+    """A policy's ``key_props`` (as stored, so as the service answers them)."""
+
+    key_size: int
+    crv: str
+    """EC keys only: P-256, P-384, P-521 or P-256K."""
+
+
+class _X509Props(TypedDict):
+    subject: str
+    ekus: list[str]
+    key_usage: list[str]
+    validity_months: int
+
+
+class X509Props(_X509Props, total=False):
+    """A policy's ``x509_props``."""
+
+    sans: dict[str, list[str]]
+    """dns_names, emails, upns, uris, ipAddresses: only those given."""
+
+
+class PolicyAttributes(TypedDict):
+    enabled: bool
+    created: int
+    updated: int
+
+
+class CertificatePolicy(TypedDict):
+    """A certificate's policy as the service stores it (``Item.extra["policy"]``; a
+    plain dict at run time, so it persists and answers as JSON unchanged)."""
+
+    key_props: KeyProps
+    secret_props: dict[str, str]
+    """``{"contentType": PKCS12 or PEM}``."""
+    x509_props: X509Props
+    lifetime_actions: list[dict[str, Any]]
+    issuer: dict[str, Any]
+    """``name`` (Self, Unknown or an issuer of the vault) and what the client gave."""
+    attributes: PolicyAttributes
+
+
+def _key_props(raw: dict[str, Any], key: PrivateKey | None) -> KeyProps:
     kty = str(raw.get("kty") or "").upper() or None
     if key is not None:
         base = "EC" if isinstance(key, ec.EllipticCurvePrivateKey) else "RSA"
@@ -60,12 +109,12 @@ def _key_props(raw: dict[str, Any], key: PrivateKey | None) -> dict[str, Any]:
         out["key_size"] = CURVES[crv].key_size
         out["crv"] = crv
     out["reuse_key"] = bool(raw.get("reuse_key") or False)
-    return out
+    return cast(KeyProps, out)
 
 
-def _x509_props(raw: dict[str, Any], kty: str, cert: x509.Certificate | None) -> dict[str, Any]:
+def _x509_props(raw: dict[str, Any], kty: str, cert: x509.Certificate | None) -> X509Props:
     if cert is not None:
-        return props_from_certificate(cert)
+        return cast(X509Props, props_from_certificate(cert))
     sans = {k: list(v) for k, v in (raw.get("sans") or {}).items() if v}
     subject = raw.get("subject") or ""
     if not subject and not sans:
@@ -93,7 +142,7 @@ def _x509_props(raw: dict[str, Any], kty: str, cert: x509.Certificate | None) ->
     out["key_usage"] = list(usages)
     out["validity_months"] = months
     san_names(sans)
-    return out
+    return cast(X509Props, out)
 
 
 def normalize_policy(
@@ -103,7 +152,7 @@ def normalize_policy(
     key: PrivateKey | None = None,
     cert: x509.Certificate | None = None,
     when: int | None = None,
-) -> dict[str, Any]:
+) -> CertificatePolicy:
     """The full policy the service stores, from what a client sent (defaults filled in;
     for an import, key and x509 properties come from the imported key and certificate)."""
     raw = raw or {}
@@ -136,9 +185,9 @@ def normalize_policy(
     }
 
 
-def merge_policy(old: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+def merge_policy(old: CertificatePolicy, patch: dict[str, Any]) -> CertificatePolicy:
     """A policy PATCH: each given section's given fields replace the stored ones."""
-    raw = copy.deepcopy(old)
+    raw: dict[str, Any] = copy.deepcopy(cast(dict[str, Any], old))
     for section in ("key_props", "secret_props", "x509_props", "issuer"):
         given = patch.get(section)
         if isinstance(given, dict):

@@ -8,12 +8,12 @@ these, seed.py uses ``create_self_signed``.
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, TypedDict
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from kvtui.emulator.certpolicy import normalize_policy
+from kvtui.emulator.certpolicy import CertificatePolicy, normalize_policy
 from kvtui.emulator.crypto import (
     PrivateKey,
     add_key_version,
@@ -26,7 +26,26 @@ from kvtui.emulator.store import Attributes, Item, Vault, Version, new_version, 
 from kvtui.emulator.x509build import PKCS12, build_certificate, build_csr, secret_value, thumbprint
 
 
-def _policy_key(vault: Vault, name: str, policy: dict[str, Any]) -> PrivateKey:
+class _Operation(TypedDict):
+    issuer: dict[str, Any]
+    csr: str
+    """base64 DER PKCS#10 (build_csr)."""
+    cancellation_requested: bool
+    status: str
+    """inProgress, completed (or cancelled, failed)."""
+    request_id: str
+    version: str
+    """The certificate version the operation makes."""
+
+
+class CertificateOperation(_Operation, total=False):
+    """A certificate's last operation (``Item.extra["operation"]``; a plain dict at run
+    time, so it persists unchanged)."""
+
+    error: dict[str, Any]
+
+
+def _policy_key(vault: Vault, name: str, policy: CertificatePolicy) -> PrivateKey:
     """A new key as the policy says, or the current one when ``reuse_key`` is set."""
     kp = policy["key_props"]
     existing = vault.keys.get(name)
@@ -48,7 +67,7 @@ def cert_item(vault: Vault, name: str) -> Item:
 def store_version(
     vault: Vault,
     name: str,
-    policy: dict[str, Any],
+    policy: CertificatePolicy,
     key: PrivateKey,
     cert: x509.Certificate,
     chain: list[x509.Certificate],
@@ -98,7 +117,7 @@ def store_version(
 
 def new_operation(
     issuer: dict[str, Any], csr: str, version: str, status: str = "inProgress"
-) -> dict[str, Any]:
+) -> CertificateOperation:
     return {
         "issuer": dict(issuer),
         "csr": csr,
@@ -112,7 +131,7 @@ def new_operation(
 def issue_certificate(
     vault: Vault,
     name: str,
-    policy: dict[str, Any],
+    policy: CertificatePolicy,
     *,
     tags: dict[str, str] | None = None,
     enabled: bool = True,
@@ -157,7 +176,7 @@ def issue_certificate(
 def start_pending(
     vault: Vault,
     name: str,
-    policy: dict[str, Any],
+    policy: CertificatePolicy,
     *,
     tags: dict[str, str] | None = None,
     enabled: bool = True,

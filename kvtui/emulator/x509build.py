@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cryptography import x509
@@ -136,7 +136,7 @@ def utc(t: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(t, dt.timezone.utc)
 
 
-def san_names(sans: dict[str, Any]) -> list[x509.GeneralName]:
+def san_names(sans: Mapping[str, Any]) -> list[x509.GeneralName]:
     names: list[x509.GeneralName] = []
     names += [x509.DNSName(d) for d in sans.get("dns_names") or []]
     names += [x509.RFC822Name(e) for e in sans.get("emails") or []]
@@ -160,7 +160,7 @@ def der_len(n: int) -> bytes:
 
 
 def policy_extensions(
-    key: SigningKey, x509_props: dict[str, Any]
+    key: SigningKey, x509_props: Mapping[str, Any]
 ) -> list[tuple[x509.ExtensionType, bool]]:
     exts: list[tuple[x509.ExtensionType, bool]] = []
     sans = san_names(x509_props.get("sans") or {})
@@ -224,7 +224,7 @@ def sign_certificate(
 
 def build_certificate(
     key: SigningKey,
-    x509_props: dict[str, Any],
+    x509_props: Mapping[str, Any],
     not_before: int,
     *,
     serial: int | None = None,
@@ -248,7 +248,7 @@ def build_certificate(
     )
 
 
-def build_csr(key: SigningKey, x509_props: dict[str, Any]) -> str:
+def build_csr(key: SigningKey, x509_props: Mapping[str, Any]) -> str:
     """The operation's ``csr``: base64 DER PKCS#10."""
     subject = parse_dn(x509_props["subject"]) if x509_props.get("subject") else x509.Name([])
     builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
