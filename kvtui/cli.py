@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from kvtui.core.config import Settings
 
 
-def _add_emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_emulator_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser(
         "emulator",
         help="run the bundled Azure Key Vault emulator",
