@@ -906,10 +906,11 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
                     self._highlighted(ItemTable.Highlighted(self._table(kind), current))
                 item = current
             elif pane.item is not item:
+                again = key_for(self, "vault.reveal")
                 self.notify(
                     f"Reveal of {literal(name, multiline=False).plain} dropped: the "
-                    f"list changed while you signed in. Press {key_for(self, 'vault.reveal')} "
-                    "again.",
+                    "list changed while you signed in. Press "
+                    f"{literal(again, multiline=False).plain} again.",
                     severity="warning",
                     markup=False,
                 )
