@@ -7,14 +7,14 @@ import contextlib
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from kvtui.core.auth import Account
     from kvtui.core.config import Settings
 
 
-def _add_emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_emulator_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser(
         "emulator",
         help="run the bundled Azure Key Vault emulator",
@@ -125,8 +125,17 @@ def _add_app_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr, exit status 2, like every
+    other refusal of kvtui's (argparse prints its usage first); ``--help`` unchanged."""
+
+    def error(self, message: str) -> NoReturn:
+        line = " ".join(message.split())
+        self.exit(2, f"{self.prog}: {line} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="kvtui",
         description="A terminal UI for Azure Key Vault. Without a command: sign in and open "
         "the vault.",
@@ -288,14 +297,26 @@ def _check_keymap(args: argparse.Namespace, settings: Settings) -> None:
         return
     from kvtui.core.config import ConfigError, default_config_path
     from kvtui.core.validation import shown
-    from kvtui.ui.keymap import unknown_ids
+    from kvtui.ui.keymap import clashes, unknown_ids
 
+    path = getattr(args, "config", None) or default_config_path()
     unknown = unknown_ids(settings.keymap)
     if unknown:
         name, close = unknown[0]
         hint = f" (did you mean {shown(close)}?)" if close else " (press ? in kvtui for the ids)"
-        path = getattr(args, "config", None) or default_config_path()
         raise ConfigError(f"{path}: keymap: no binding has the id {shown(name)}{hint}")
+    clash = clashes(settings.keymap)
+    if clash:
+        from textual.binding import Binding
+
+        from kvtui.ui.keys import key_text
+
+        key, first, second = clash[0]
+        shown_key = shown(key_text(Binding(key, "")))
+        raise ConfigError(
+            f"{path}: keymap: {shown(first)} and {shown(second)} are both on the key "
+            f"{shown_key}: give one of them another key"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,8 +7,16 @@ override). Every field below may appear in it, e.g.::
     vault = "my-vault"
     read_only = true
     expiry_warning_days = 14
-    [keymap]
-    vault.reveal = "x"          # binding id = keys (``?`` lists the bindings)
+
+    [keymap]                    # binding id = key(s), after every other setting
+    "vault.reveal" = "x"        # quote ids: they have dots
+    "vault.copy_menu" = "ctrl+y,Y"
+
+A binding id is ``<screen>.<action>`` (``vault.reveal``, ``login.restart``,
+``picker.pin``, ``app.quit``). An unknown id (named with the closest known one), or two
+bindings of one screen (or one of a screen and one of the app) on the same key, end
+kvtui at start. TOML reads an unquoted ``vault.reveal = "x"`` as a nested table; it is
+accepted too, but the quoted form is the one that reads as what it is.
 """
 
 from __future__ import annotations
@@ -62,7 +70,7 @@ class Settings:
     log_file: str | None = None
     """Log file (default: under the user's state directory). Never the terminal."""
     keymap: dict[str, str] = field(default_factory=dict)
-    """Binding id -> keys, e.g. ``{"reveal": "ctrl+r"}``."""
+    """Binding id -> keys, e.g. ``{"vault.reveal": "x", "vault.copy_menu": "ctrl+y,Y"}``."""
 
 
 BOOL_TRUE = {"1", "true", "yes", "on"}

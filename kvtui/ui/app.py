@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from collections.abc import Mapping
 from typing import ClassVar
 
 from azure.core.exceptions import ClientAuthenticationError
@@ -69,6 +70,13 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
             show=False,
         ),
     ]
+
+    keymap_in_use: dict[str, str] = {}  # noqa: RUF012  (replaced, never changed in place)
+    """The keymap given to :meth:`set_keymap` (kvtui.ui.keys reads it: Textual's is private)."""
+
+    def set_keymap(self, keymap: Mapping[str, str]) -> None:
+        self.keymap_in_use = dict(keymap)
+        super().set_keymap(keymap)
 
     def __init__(self, context: AppContext) -> None:
         super().__init__(driver_class=driver_class())

@@ -5,6 +5,7 @@ instead of being ignored without a word (``App.set_keymap`` skips unknown ids)."
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -38,3 +39,67 @@ def unknown_ids(keymap: dict[str, str]) -> list[tuple[str, str | None]]:
         for name in keymap
         if name not in known
     ]
+
+
+def _name(binding: Binding) -> str:
+    return binding.id or f"Textual's {binding.action}"
+
+
+def _clashes_in(
+    pairs: list[tuple[str, Binding]], keymap: dict[str, str]
+) -> Iterator[tuple[str, str, str]]:
+    """(key, name, name) for each key two bindings of one place have, one of them moved
+    there by ``keymap``."""
+    by_key: dict[str, list[Binding]] = {}
+    for key, binding in pairs:
+        same = by_key.setdefault(key, [])
+        if all((b.id or b.action) != (binding.id or binding.action) for b in same):
+            same.append(binding)
+    for key, bindings in by_key.items():
+        for moved in (b for b in bindings if b.id in keymap):
+            for other in bindings:
+                if other is not moved:
+                    first, second = sorted([_name(moved), _name(other)])
+                    yield key, first, second
+
+
+def clashes(keymap: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(key, id, other) for each key ``keymap`` puts on two bindings that answer in the
+    same place: two of one screen, modal or widget of kvtui's, or one of a screen and
+    one of the app. Textual would keep one and drop the other without a word
+    (``BindingsMap.apply_keymap``); a key the keymap moves a binding away from is free.
+    Only clashes the keymap makes are named; clashes between two ids come first
+    (``other`` is an id, or Textual's action for a binding of Textual's with no id)."""
+    from textual.screen import Screen
+
+    from kvtui.ui.app import KvtuiApp
+    from kvtui.ui.keys import binding_keys
+
+    app_keys = list(binding_keys(KvtuiApp, keymap))
+    found: dict[tuple[str, str, str], None] = dict.fromkeys(_clashes_in(app_keys, keymap))
+    for cls in sorted(_kvtui_classes(), key=lambda c: f"{c.__module__}.{c.__qualname__}"):
+        pairs = list(binding_keys(cls, keymap))
+        if issubclass(cls, Screen):
+            pairs += app_keys
+        found.update(dict.fromkeys(_clashes_in(pairs, keymap)))
+    return sorted(found, key=lambda c: c[1].startswith("Textual") or c[2].startswith("Textual"))
+
+
+def _kvtui_classes() -> list[type[DOMNode]]:
+    """kvtui's widgets, screens and modals (the app apart)."""
+    from textual.app import App
+
+    import kvtui.ui.app  # noqa: F401  (the screens, modals and widgets)
+
+    out: list[type[DOMNode]] = []
+    todo: list[type[DOMNode]] = [DOMNode]
+    seen: set[type[DOMNode]] = set()
+    while todo:
+        cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("kvtui.") and not issubclass(cls, App):
+            out.append(cls)
+    return out

@@ -302,3 +302,105 @@ async def test_logout_by_user_name_refuses_when_two_accounts_share_it(
     # Now the user name names one account.
     assert kvtui(xdg, "logout", a.username).returncode == 0
     assert "No accounts signed in." in kvtui(xdg, "accounts").stdout
+
+
+# -- keymap clashes, the config's keymap example, argparse errors (issue 8) -----------------
+
+
+@pytest.mark.parametrize(
+    ("keymap", "first", "second", "key"),
+    [
+        ('"vault.reveal" = "c"', "vault.copy", "vault.reveal", "c"),  # one screen
+        ('"vault.reveal" = "ctrl+r"', "vault.reload", "vault.reveal", "ctrl+r"),
+        ('"vault.reveal" = "q"', "app.quit_q", "vault.reveal", "q"),  # a screen and the app
+        ('"login.restart" = "c"', "login.copy_code", "login.restart", "c"),
+        ('vault.reveal = "x"\nvault.copy = "x"', "vault.copy", "vault.reveal", "x"),  # nested
+        ('"app.quit_q" = "?"', "app.quit_q", "vault.help", "?"),
+    ],
+)
+def test_a_keymap_clash_ends_kvtui_naming_both_ids(
+    xdg: dict[str, str], tmp_path: Path, keymap: str, first: str, second: str, key: str
+) -> None:
+    """Before: Textual kept one of the two bindings and dropped the other, silently."""
+    config = tmp_path / "config.toml"
+    config.write_text(f"[keymap]\n{keymap}\n")
+    result = kvtui(xdg, "--config", str(config), timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"kvtui: {config}: keymap: '{first}' and '{second}' are both on the key '{key}': "
+        "give one of them another key"
+    ]
+
+
+def test_a_keymap_that_swaps_or_frees_keys_is_no_clash() -> None:
+    from kvtui.ui.keymap import clashes
+
+    assert clashes({}) == []
+    assert clashes({"vault.reveal": "x"}) == []
+    assert clashes({"vault.reveal": "c", "vault.copy": "r"}) == []  # swapped
+    assert clashes({"vault.reload": "f5", "vault.reveal": "ctrl+r"}) == []  # freed first
+    assert clashes({"versions.reload": "c"}) == []  # another screen's c
+    assert clashes({"vault.reveal": "tab"}) == [("tab", "Textual's app.focus_next", "vault.reveal")]
+
+
+def test_the_config_docstrings_keymap_examples_work(tmp_path: Path) -> None:
+    """Before: the Settings.keymap example named an id no binding has ("reveal"), on a
+    key vault.reload has (ctrl+r)."""
+    import ast
+    import textwrap
+
+    import kvtui.core.config as config_module
+    from kvtui.core.config import load_settings
+    from kvtui.ui.keymap import clashes, unknown_ids
+
+    assert config_module.__doc__ is not None
+    example = textwrap.dedent(config_module.__doc__.split("::", 1)[1].split("\nA binding id")[0])
+    config = tmp_path / "config.toml"
+    config.write_text(example)
+    settings = load_settings(config, env={})
+    assert settings.keymap and "vault.reveal" in settings.keymap
+    examples = [settings.keymap]
+    source = Path(config_module.__file__).read_text()
+    tree = ast.parse(source)
+    settings_class = next(
+        n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings"
+    )
+    body = settings_class.body
+    for i, node in enumerate(body):
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(target, ast.Name) and target.id == "keymap":
+            doc = body[i + 1]
+            assert isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant)
+            literal = str(doc.value.value).split("``")[1]
+            examples.append(ast.literal_eval(literal))
+    assert len(examples) == 2
+    for keymap in examples:
+        assert unknown_ids(keymap) == [], keymap
+        assert clashes(keymap) == [], keymap
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--bogus"], "kvtui: unrecognized arguments: --bogus"),
+        (["demo", "--bogus"], "unrecognized arguments: --bogus"),
+        (["logout", "--all", "someone"], "kvtui logout: argument ACCOUNT: not allowed"),
+        (["--cloud"], "kvtui: argument --cloud: expected one argument"),
+        (["nope"], "invalid choice: 'nope'"),
+    ],
+)
+def test_an_argparse_error_is_one_line(xdg: dict[str, str], args: list[str], needle: str) -> None:
+    """Before: argparse's usage (three lines), then the error."""
+    result = kvtui(xdg, *args, timeout=30)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+    assert "usage:" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_is_argparses_own() -> None:
+    result = kvtui(dict(os.environ), "--help", timeout=30)
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: kvtui ") and "--vault NAME|URL" in result.stdout

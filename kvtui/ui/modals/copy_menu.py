@@ -21,6 +21,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from kvtui.core.references import CopyChoice
+from kvtui.ui.keys import KeyedHelp, with_keys
 from kvtui.ui.text import literal as literal_text
 
 _NUMBERED = 9
@@ -48,12 +49,12 @@ def choice_prompt(number: int | None, choice: CopyChoice) -> Content:
 class CopyMenu(ModalScreen[CopyChoice | None]):
     """Pick what to copy. Dismissed with the choice, or None."""
 
-    HELP = """\
+    HELP = KeyedHelp("""\
 ## Copy
 
 Each line shows what it copies. Press its number (1-9), or move to it and press
-**enter**. **esc** copies nothing.
-"""
+**enter**. **{copy_menu.cancel}** copies nothing.
+""")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="copy_menu.cancel", tooltip="Copy nothing"),
@@ -85,7 +86,11 @@ Each line shows what it copies. Press its number (1-9), or move to it and press
                 ),
                 id="copy-menu-list",
             )
-            hint = "1-9 or enter: copy · esc: cancel" if self.choices else "Nothing to copy."
+            hint = (
+                with_keys(self, "1-9 or enter: copy · {copy_menu.cancel}: cancel")
+                if self.choices
+                else "Nothing to copy."
+            )
             yield Static(hint, id="copy-menu-hint", classes="dialog-hint", markup=False)
 
     def on_mount(self) -> None:

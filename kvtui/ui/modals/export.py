@@ -24,6 +24,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Static
 
 from kvtui.core.references import ExportError, write_export
+from kvtui.ui.keys import KeyedHelp, with_keys
 from kvtui.ui.text import literal
 
 
@@ -71,13 +72,13 @@ def _size(data: bytes) -> str:
 class ExportScreen(ModalScreen[Path | None]):
     """Choose where to save ``data``. Dismissed with the path written, or None."""
 
-    HELP = """\
+    HELP = KeyedHelp("""\
 ## Export
 
 Type the file to save to (``~`` is your home folder) and press **enter**. An
-existing file is never replaced unless you answer **y** to "Overwrite it?".
-**esc** saves nothing.
-"""
+existing file is never replaced unless you answer **{export.overwrite}** to "Overwrite it?".
+**{export.cancel}** saves nothing.
+""")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="export.cancel", tooltip="Save nothing"),
@@ -115,10 +116,11 @@ existing file is never replaced unless you answer **y** to "Overwrite it?".
             )
             yield Static("", id="export-error", markup=False)
             with Horizontal(id="export-confirm"):
-                yield Static("Overwrite it? (y/n)", id="export-confirm-question", markup=False)
+                question = with_keys(self, "Overwrite it? ({export.overwrite}/{export.keep})")
+                yield Static(question, id="export-confirm-question", markup=False)
                 yield Button("Overwrite", id="export-overwrite", variant="warning", compact=True)
                 yield Button("Keep it", id="export-keep", compact=True)
-            hint = Text("enter: save · esc: cancel", end="")
+            hint = Text(with_keys(self, "enter: save · {export.cancel}: cancel"), end="")
             if not self.default_path.is_absolute():
                 hint.append(" · relative to ")
                 hint.append_text(literal(Path.cwd(), multiline=False))

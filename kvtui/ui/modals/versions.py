@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Static
 
 from kvtui.core.errors import VaultError
 from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind, Status
+from kvtui.ui.keys import KeyedHelp, with_keys
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.text import literal
 from kvtui.ui.widgets.item_table import status_marker
@@ -74,14 +75,14 @@ class _Lines:
 class VersionsScreen(ReportWorkerErrors, ModalScreen[None]):
     """The versions of one item. Dismissed with None."""
 
-    HELP = """\
+    HELP = KeyedHelp("""\
 ## Versions
 
 Every version, newest first; the first is the current one. Expired versions are
 marked ✖, versions expiring soon ⚠. Move with the arrow keys to see a version's
-details below (a secret's properties, never its value). **r** lists again,
-**esc** closes.
-"""
+details below (a secret's properties, never its value). **{versions.reload}** lists
+again, **{versions.close}** closes.
+""")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="versions.close", tooltip="Close the versions"),
@@ -131,7 +132,10 @@ details below (a secret's properties, never its value). **r** lists again,
             with VerticalScroll(id="versions-detail-scroll"):
                 yield Static("", id="versions-detail", markup=False)
             yield Static(
-                "↑↓: choose a version · r: reload · esc: close",
+                with_keys(
+                    self,
+                    "↑↓: choose a version · {versions.reload}: reload · {versions.close}: close",
+                ),
                 classes="dialog-hint",
                 id="versions-hint",
                 markup=False,

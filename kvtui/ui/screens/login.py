@@ -26,6 +26,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kvtui.core.auth import Account, AuthError, DeviceFlow, SignIn, SignInRequired
+from kvtui.ui.keys import KeyedHelp, key_for, with_keys
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.text import literal, visible
 from kvtui.ui.widgets.qr import QRCode
@@ -49,16 +50,16 @@ def format_seconds(seconds: float) -> str:
 class LoginScreen(ReportWorkerErrors, Screen[Account | None]):
     """Sign in: choose a known account, or approve a device code elsewhere."""
 
-    HELP = """
+    HELP = KeyedHelp("""
 ## Signing in
 
 Open the address shown on any device (your phone can scan the QR code), enter the
 code, and approve. kvtui continues by itself once you have.
 
-- **c** copies the code (through your terminal, also over SSH)
-- **r** asks for a new code
-- **esc** cancels
-"""
+- **{login.copy_code}** copies the code (through your terminal, also over SSH)
+- **{login.restart}** asks for a new code
+- **{login.cancel}** cancels
+""")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="login.cancel", tooltip="Stop signing in"),
@@ -129,7 +130,11 @@ code, and approve. kvtui continues by itself once you have.
                     yield Static("", id="device-code")
                     yield Static("", id="device-countdown")
                     yield Static(
-                        "Waiting for you to approve… (c copies the code, r new code, esc cancels)",
+                        with_keys(
+                            self,
+                            "Waiting for you to approve… ({login.copy_code} copies the code, "
+                            "{login.restart} new code, {login.cancel} cancels)",
+                        ),
                         id="device-waiting",
                     )
                 yield QRCode(id="device-qr")
@@ -204,17 +209,19 @@ code, and approve. kvtui continues by itself once you have.
         text = (
             f"The code expires in {format_seconds(left)}"
             if left > 0
-            else "The code has expired: press r for a new one"
+            else f"The code has expired: press {key_for(self, 'login.restart')} for a new one"
         )
         self.query_one("#device-countdown", Static).update(text)
 
     def _show_error(self, error: AuthError) -> None:
         self.error = error
         self.query_one("#error-message", Static).update(literal(error))
-        hint = (
-            "Press r to try again, esc to cancel."
+        hint = with_keys(
+            self,
+            "Press {login.restart} to try again, {login.cancel} to cancel."
             if error.retry
-            else "Fix the cause above, then press r to try again, or esc to cancel."
+            else "Fix the cause above, then press {login.restart} to try again, or "
+            "{login.cancel} to cancel.",
         )
         self.query_one("#error-hint", Static).update(hint)
         self._show("error")

@@ -22,6 +22,7 @@ from textual.widgets.data_table import RowDoesNotExist
 from kvtui.core.arm import ArmClient, Subscription, VaultRef
 from kvtui.core.errors import VaultError
 from kvtui.core.state import SavedVault, normalize_url
+from kvtui.ui.keys import KeyedHelp, key_for
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.screens.open_vault import OpenVaultScreen
 from kvtui.ui.text import literal
@@ -86,14 +87,14 @@ def _subsequence(needle: str, hay: str) -> bool:
 class PickerScreen(ReportWorkerErrors, ModalScreen[str | None]):
     """Pick a vault. ``PickerScreen(context, account)``; dismissed with its URL."""
 
-    HELP = """\
+    HELP = KeyedHelp("""\
 ## Open a vault
 
 Type to filter by name, subscription, resource group or location.
-**↑/↓** choose, **enter** opens, **tab** then **p** pins or unpins (pinned and
-recent vaults come first), **ctrl+o** opens a vault by name or URL (one ARM does
-not list), **esc** closes.
-"""
+**{picker.up}/{picker.down}** choose, **enter** opens, **tab** then **{picker.pin}** pins or
+unpins (pinned and recent vaults come first), **{picker.by_url}** opens a vault by name
+or URL (one ARM does not list), **{picker.cancel}** closes.
+""")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Close", id="picker.cancel", tooltip="Open no vault"),
@@ -186,7 +187,8 @@ not list), **esc** closes.
         for line in self.errors:
             text.append_text(literal(line))
             text.append("\n")
-        text.append("A vault that is not listed opens by name or URL: ctrl+o.", style="dim")
+        by_url = key_for(self, "picker.by_url")
+        text.append(f"A vault that is not listed opens by name or URL: {by_url}.", style="dim")
         self.query_one("#picker-errors", Static).update(text)
         self.query_one("#picker-errors", Static).add_class("-shown")
 

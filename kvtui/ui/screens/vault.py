@@ -52,6 +52,7 @@ from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind
 from kvtui.core.references import CopyChoice, copy_choices, export_filename
 from kvtui.core.vault import VaultService, key_detail_pem
 from kvtui.ui.clipboard import SecretClipboard
+from kvtui.ui.keys import KeyedHelp, key_for
 from kvtui.ui.modals.copy_menu import CopyMenu
 from kvtui.ui.modals.export import ExportScreen
 from kvtui.ui.modals.versions import VersionsScreen
@@ -114,50 +115,54 @@ def sign_in_required(exc: BaseException) -> SignInRequired | None:
     return None
 
 
-def not_signed_in_message(required: SignInRequired) -> str:
-    """What a listing says when it stopped for want of a token."""
+def not_signed_in_message(required: SignInRequired, reload: str = "ctrl+r") -> str:
+    """What a listing says when it stopped for want of a token (``reload``: the key of
+    vault.reload, :func:`kvtui.ui.keys.key_for`)."""
     if required.after_sign_in:
         return (
             "Signed in, but still no token for this vault: "
-            f"{required.reason or 'no token'}. Press ctrl+r to sign in again."
+            f"{required.reason or 'no token'}. Press {reload} to sign in again."
         )
-    return "Not signed in: press ctrl+r to sign in and retry."
+    return f"Not signed in: press {reload} to sign in and retry."
 
 
-def error_hint(exc: VaultError) -> str:
-    """What to do about an error, after its message."""
+def error_hint(exc: VaultError, reload: str = "ctrl+r", open_vault: str = "o") -> str:
+    """What to do about an error, after its message (``reload`` and ``open_vault``: the
+    keys of vault.reload and vault.open, :func:`kvtui.ui.keys.key_for`)."""
     if isinstance(exc, TrustFailure):
         return "Retrying cannot help: start kvtui again with the right --ca-bundle."
     if isinstance(exc, UnknownVault):
-        return "Retrying cannot help: press o to open another vault."
+        return f"Retrying cannot help: press {open_vault} to open another vault."
     if isinstance(exc, PermissionDenied):
-        return "Once the permission is granted, press ctrl+r to retry."
+        return f"Once the permission is granted, press {reload} to retry."
     if isinstance(exc, FirewallDenied):
-        return "From an allowed network, press ctrl+r to retry."
+        return f"From an allowed network, press {reload} to retry."
     if isinstance(exc, NetworkError):
-        return "The network may be down: press ctrl+r to retry."
+        return f"The network may be down: press {reload} to retry."
     if isinstance(exc, Throttled):
-        return "Wait a moment, then press ctrl+r to retry."
-    return "Press ctrl+r to retry."
+        return f"Wait a moment, then press {reload} to retry."
+    return f"Press {reload} to retry."
 
 
 class VaultScreen(ReportWorkerErrors, Screen[None]):
     """One open vault."""
 
-    HELP = """\
+    HELP = KeyedHelp("""\
 ## The vault
 
-Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
+Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
+**{vault.tab_keys}**, **{vault.tab_certificates}**).
 
-- **/** filters as you type: words match names (substring, then fuzzy);
+- **{vault.filter}** filters as you type: words match names (substring, then fuzzy);
   `tag:env=prod`, `type:json`, `status:expired` narrow further.
-  **enter** keeps the filter, **esc** clears it.
-- Click a column title to sort by it; **F6**/**F7** sort from the keyboard.
-- **r** reveals a secret's value until you move on; **c** copies it (the
-  clipboard is cleared after a while).
-- **ctrl+r** reloads the tab; errors stay in their tab. The rows on show stay
+  **enter** keeps the filter, **{vault.back}** clears it.
+- Click a column title to sort by it; **{vault.sort_name}**/**{vault.sort_expires}**
+  sort from the keyboard.
+- **{vault.reveal}** reveals a secret's value until you move on; **{vault.copy}**
+  copies it (the clipboard is cleared after a while).
+- **{vault.reload}** reloads the tab; errors stay in their tab. The rows on show stay
   until the new list is complete, and stay, marked stale, if it fails.
-"""
+""")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -493,7 +498,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
             hint.update("")
         else:
             message.update(literal(f"⚠ {exc}", "bold"))
-            hint.update(error_hint(exc))
+            hint.update(error_hint(exc, key_for(self, "vault.reload"), key_for(self, "vault.open")))
             self.query_one(f"#error-scroll-{kind.value}", VerticalScroll).scroll_home(animate=False)
             box.display = message.display = True
         self._update_status(kind)
@@ -662,7 +667,7 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                     continue
                 log.warning("listing %s failed: %s", kind.value, exc)
                 if required is not None:
-                    exc = VaultError(not_signed_in_message(required))
+                    exc = VaultError(not_signed_in_message(required, key_for(self, "vault.reload")))
                 self._show_error(kind, exc)
                 return
             finally:
@@ -901,9 +906,11 @@ Secrets, keys and certificates, one tab each (**1**, **2**, **3**).
                     self._highlighted(ItemTable.Highlighted(self._table(kind), current))
                 item = current
             elif pane.item is not item:
+                again = key_for(self, "vault.reveal")
                 self.notify(
                     f"Reveal of {literal(name, multiline=False).plain} dropped: the "
-                    "list changed while you signed in. Press r again.",
+                    "list changed while you signed in. Press "
+                    f"{literal(again, multiline=False).plain} again.",
                     severity="warning",
                     markup=False,
                 )

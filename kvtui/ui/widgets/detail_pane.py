@@ -38,6 +38,7 @@ from kvtui.core.models import (
     SecretDetail,
     Status,
 )
+from kvtui.ui.keys import key_for, with_keys
 from kvtui.ui.text import literal
 
 __all__ = ["Detail", "DetailPane", "format_time"]
@@ -422,7 +423,8 @@ class DetailPane(VerticalScroll, can_focus=True):
             note = view.note or ("plain text" if view.form == "text" else view.form)
             if view.lines > 1 and "lines" not in note:
                 note = f"{note}, {view.lines} lines"
-            parts.append(Text(f"{note} · esc or moving on hides it", style=self._style("hint")))
+            back = key_for(self, "vault.back", "esc")
+            parts.append(Text(f"{note} · {back} or moving on hides it", style=self._style("hint")))
             value = self._lit(view.text) if view.text else Text("(empty)", style="italic")
             parts.append(value)
         elif self.value_note is not None:
@@ -430,5 +432,6 @@ class DetailPane(VerticalScroll, can_focus=True):
             parts.append(self._lit(self.value_note, style))
         else:
             parts.append(Text(MASK))
-            parts.append(Text("r reveals · c copies · y copy menu", style=self._style("hint")))
+            hint = "{vault.reveal} reveals · {vault.copy} copies · {vault.copy_menu} copy menu"
+            parts.append(Text(with_keys(self, hint), style=self._style("hint")))
         return parts
