@@ -292,6 +292,39 @@ def open_token_cache(path: Path | None = None) -> msal.SerializableTokenCache:
     return cache
 
 
+#: Errors of a device-code poll that mean "ask again later" (msal's own list).
+_PENDING = ("authorization_pending", "slow_down")
+
+
+def poll_device_flow(app: Any, flow: dict[str, Any]) -> dict[str, Any]:
+    """msal's device-code poll, one request at a time, stopping within 0.2 s once
+    ``flow["expires_at"]`` has passed (:meth:`SignIn.cancel` sets it to 0). Blocking:
+    call in a thread.
+
+    msal's own loop checks for the end only between its sleeps, one second per unit of
+    ``interval``: with ``interval`` 0 (a local identity platform polled at full speed)
+    it never checks and polls until the code expires, so a cancelled sign-in kept a
+    thread (and the process's exit) waiting for minutes."""
+    interval = float(flow.get("interval", 5) or 0)
+    once = {**flow, "interval": 1}  # msal returns after one poll when told to exit
+    while True:
+        result: dict[str, Any] = app.acquire_token_by_device_flow(
+            once, exit_condition=lambda _flow: True
+        )
+        if result.get("error") not in _PENDING:
+            return result
+        if result.get("error") == "slow_down":
+            interval += 5
+        until = time.monotonic() + interval
+        while True:
+            if float(flow.get("expires_at", 0)) < time.time():
+                return result
+            left = until - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(0.2, left))
+
+
 class SignIn:
     """One msal PublicClientApplication per tenant, all sharing one token cache."""
 
@@ -440,7 +473,7 @@ class SignIn:
         """Poll until the code is approved, declined or expired (or cancel() is called)."""
         app = await self.app(flow.tenant)
         try:
-            result = await asyncio.to_thread(app.acquire_token_by_device_flow, flow.raw)
+            result = await asyncio.to_thread(poll_device_flow, app, flow.raw)
         except requests.RequestException as exc:
             raise describe_transport_error(exc, self.authority_host) from exc
         if "access_token" not in result:

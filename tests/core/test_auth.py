@@ -88,6 +88,22 @@ async def test_cancel_stops_the_poll(
     assert time.monotonic() - started < 3
 
 
+async def test_cancel_stops_the_poll_at_full_speed(
+    info: EmulatorInfo, tmp_path: Path, fast_identity: None
+) -> None:
+    """With ``interval`` 0 msal's own loop never looked at the cancel: the poll (and the
+    process's exit, which waits for its thread) went on until the code expired."""
+    sign_in = make_sign_in(info, tmp_path / "c.bin")
+    flow = await sign_in.start_device_flow([VAULT_SCOPE])
+    assert flow.raw["interval"] == 0
+    task = asyncio.create_task(sign_in.complete_device_flow(flow))
+    for _ in range(3):
+        await asyncio.sleep(0)  # the poll's thread starts
+    sign_in.cancel(flow)
+    with pytest.raises(AuthError, match="cancelled"):
+        await asyncio.wait_for(task, 10)  # a cap against the hang, not a speed target
+
+
 async def test_refresh_after_expiry_then_dead_refresh_token_needs_sign_in(
     info: EmulatorInfo, vault_url: str, tmp_path: Path, fast_identity: None
 ) -> None:
