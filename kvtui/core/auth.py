@@ -292,14 +292,16 @@ def open_token_cache(path: Path | None = None) -> msal.SerializableTokenCache:
     return cache
 
 
+#: Seconds past a code's expiry that polling goes on, waiting for expired_token.
+EXPIRY_GRACE = 30
 #: Errors of a device-code poll that mean "ask again later" (msal's own list).
 _PENDING = ("authorization_pending", "slow_down")
 
 
 def poll_device_flow(app: Any, flow: dict[str, Any]) -> dict[str, Any]:
-    """msal's device-code poll, one request at a time, stopping within 0.2 s once
-    ``flow["expires_at"]`` has passed (:meth:`SignIn.cancel` sets it to 0). Blocking:
-    call in a thread.
+    """msal's device-code poll, one request at a time, until the code is approved,
+    declined or expired, or within 0.2 s of :meth:`SignIn.cancel` (which sets
+    ``flow["expires_at"]`` to 0). Blocking: call in a thread.
 
     msal's own loop checks for the end only between its sleeps, one second per unit of
     ``interval``: with ``interval`` 0 (a local identity platform polled at full speed)
@@ -317,7 +319,11 @@ def poll_device_flow(app: Any, flow: dict[str, Any]) -> dict[str, Any]:
             interval += 5
         until = time.monotonic() + interval
         while True:
-            if float(flow.get("expires_at", 0)) < time.time():
+            expires_at = float(flow.get("expires_at", 0))
+            # 0: cancelled. Past the code's expiry, the identity platform answers
+            # expired_token (worded for the person) on the next poll; a grace period
+            # only guards against one that never does.
+            if expires_at == 0 or time.time() > expires_at + EXPIRY_GRACE:
                 return result
             left = until - time.monotonic()
             if left <= 0:
