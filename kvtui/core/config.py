@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -175,34 +176,22 @@ def check_settings(settings: Settings, sources: dict[str, str] | None = None) ->
             f"not {shown(settings.cloud)}"
         )
     cloud = CLOUDS[settings.cloud]
-    try:
-        check.tenant(settings.tenant)
-    except ValueError as exc:
-        raise fail("tenant", exc) from None
-    try:
-        check.guid(settings.client_id, "the client id")
-    except ValueError as exc:
-        raise fail("client_id", exc) from None
-    if settings.authority is not None:
+    checks: tuple[tuple[str, Callable[[str], object]], ...] = (
+        ("tenant", check.tenant),
+        ("client_id", lambda v: check.guid(v, "the client id")),
+        ("authority", check.authority),
+        ("arm_url", lambda v: check.https_url(v, "the ARM URL")),
+        ("ca_bundle", check.ca_bundle),
+        ("vault", lambda v: check.vault_url(v, cloud.vault_suffix)),
+    )
+    for name, checker in checks:
+        value = getattr(settings, name)
+        if value is None:
+            continue
         try:
-            check.authority(settings.authority)
+            checker(value)
         except ValueError as exc:
-            raise fail("authority", exc) from None
-    if settings.arm_url is not None:
-        try:
-            check.https_url(settings.arm_url, "the ARM URL")
-        except ValueError as exc:
-            raise fail("arm_url", exc) from None
-    if settings.ca_bundle is not None:
-        try:
-            check.ca_bundle(settings.ca_bundle)
-        except ValueError as exc:
-            raise fail("ca_bundle", exc) from None
-    if settings.vault is not None:
-        try:
-            check.vault_url(settings.vault, cloud.vault_suffix)
-        except ValueError as exc:
-            raise fail("vault", exc) from None
+            raise fail(name, exc) from None
     for name in ("token_cache", "log_file"):
         value = getattr(settings, name)
         if value is not None and Path(value).expanduser().is_dir():
