@@ -228,7 +228,7 @@ code, and approve. kvtui continues by itself once you have.
 
     def _cancel_flow(self) -> None:
         if self.flow is not None:
-            SignIn.cancel(self.flow)
+            self.flow.cancel()
             self.flow = None
 
     @work(exclusive=True, group="sign-in", exit_on_error=False)
