@@ -50,6 +50,102 @@ def format_seconds(seconds: float) -> str:
 class LoginScreen(ReportWorkerErrors, Screen[Account | None]):
     """Sign in: choose a known account, or approve a device code elsewhere."""
 
+    DEFAULT_CSS = """
+    LoginScreen {
+        #login {
+            padding: 1 2;
+            height: 1fr;
+        }
+
+        #login-title {
+            color: $text;
+            margin-bottom: 1;
+        }
+
+        #login-reason {
+            color: $warning;
+            margin-bottom: 1;
+        }
+
+        .login-heading {
+            color: $text-muted;
+        }
+
+        #login-accounts {
+            height: auto;
+        }
+
+        #account-list {
+            height: auto;
+            max-height: 12;
+            margin-top: 1;
+        }
+
+        #login-status {
+            color: $text-muted;
+        }
+
+        #login-device {
+            height: auto;
+        }
+
+        #device-text {
+            width: 1fr;
+            height: auto;
+            padding-right: 2;
+        }
+
+        #device-message {
+            color: $text-muted;
+            margin-bottom: 1;
+        }
+
+        #device-url {
+            text-style: bold underline;
+            color: $accent;
+            margin-bottom: 1;
+        }
+
+        #device-code {
+            width: auto;
+            text-style: bold;
+            color: $text-accent;
+            background: $boost;
+            border: tall $accent;
+            padding: 1 4;
+            margin-bottom: 1;
+        }
+
+        #device-countdown {
+            color: $text-warning;
+        }
+
+        #device-waiting {
+            color: $text-muted;
+            margin-top: 1;
+        }
+
+        #device-qr {
+            margin-left: 2;
+        }
+
+        #login-error {
+            height: auto;
+            border: round $error;
+            padding: 0 1;
+        }
+
+        #error-message {
+            color: $text-error;
+            margin: 1 0;
+        }
+
+        #error-hint {
+            color: $text-muted;
+        }
+    }
+    """
+
     HELP = KeyedHelp("""
 ## Signing in
 
