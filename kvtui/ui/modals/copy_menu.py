@@ -119,6 +119,28 @@ Each line shows what it copies. Press its number (1-9), or move to it and press
             options.highlighted = 0
         options.focus()
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_list)
+
+    def _fit_list(self) -> None:
+        """The list no taller than the room its frame leaves it: a list cut off by the
+        frame instead would scroll its highlighted choice out of sight (40x12)."""
+        frame = self.query_one("#copy-menu")
+        options = self.query_one("#copy-menu-list", OptionList)
+        limit = frame.styles.max_height
+        if limit is None or not self.size.height:
+            return
+        others = sum(
+            w.outer_size.height + w.styles.margin.height for w in frame.children if w is not options
+        )
+        room = (
+            int(limit.resolve(self.size, self.app.size))
+            - frame.styles.gutter.height
+            - others
+            - options.styles.margin.height
+        )
+        options.styles.max_height = max(2, min(24, room))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pick":
             index = parameters[0] if parameters else -1
