@@ -97,12 +97,15 @@ async def test_cancel_stops_the_poll_at_full_speed(
     sign_in = make_sign_in(info, tmp_path / "c.bin")
     flow = await sign_in.start_device_flow([VAULT_SCOPE])
     assert flow.raw["interval"] == 0
+    msal_flow = dict(flow.raw)
     task = asyncio.create_task(sign_in.complete_device_flow(flow))
     for _ in range(3):
         await asyncio.sleep(0)  # the poll's thread starts
     flow.cancel()
     with pytest.raises(AuthError, match="cancelled"):
         await asyncio.wait_for(task, 10)  # a cap against the hang, not a speed target
+    assert flow.cancelled
+    assert flow.raw == msal_flow  # msal's flow dict is left as msal gave it
 
 
 async def test_refresh_after_expiry_then_dead_refresh_token_needs_sign_in(
