@@ -238,3 +238,21 @@ async def test_hostile_text_from_flags_and_errors_is_shown_literally(
         await pilot.press("r")  # retrying shows the same error again, still no crash
         await wait_until(pilot, lambda: login.phase == "error", "the error panel again")
         assert app.is_running
+
+
+async def test_at_40x12_the_address_code_and_countdown_show_whole(
+    vault_url: str, make_context: Callable[..., AppContext], identity: Any
+) -> None:
+    app = KvtuiApp(make_context(vault_url))
+    async with app.run_test(size=(40, 12)) as pilot:
+        login = await wait_screen(pilot, LoginScreen)
+        await wait_until(pilot, lambda: login.phase == "code", "a device code on screen")
+        await pilot.pause()
+        screen = login.region
+        for selector in ("#device-url", "#device-code", "#device-countdown"):
+            widget = login.query_one(selector, Static)
+            assert widget.region.height > 0, selector
+            assert screen.contains_region(widget.region), (selector, widget.region)
+        assert login.flow is not None
+        assert login.flow.user_code in shown(login, "#device-code")
+        await pilot.press("escape")

@@ -26,6 +26,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kvtui.core.auth import Account, AuthError, DeviceFlow, SignIn, SignInRequired
+from kvtui.ui.dialog import SHORT
 from kvtui.ui.keys import KeyedHelp, key_for, with_keys
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.text import literal, visible
@@ -143,8 +144,31 @@ class LoginScreen(ReportWorkerErrors, Screen[Account | None]):
         #error-hint {
             color: $text-muted;
         }
+
+        /* A short terminal (40x12): msal's own sentence goes (the address and the
+           code say it), and with it every blank line; the code keeps its colours. */
+        &.-short {
+            #login {
+                padding: 0 1;
+            }
+            #login-title, #login-reason, #device-url, #device-code, #error-message {
+                margin: 0;
+            }
+            #device-message {
+                display: none;
+            }
+            #device-code {
+                border: none;
+                padding: 0 1;
+            }
+            #device-waiting, #account-list {
+                margin-top: 0;
+            }
+        }
     }
     """
+
+    VERTICAL_BREAKPOINTS: list[tuple[int, str]] | None = [(0, "-short"), (SHORT, "-tall")]  # noqa: RUF012
 
     HELP = KeyedHelp("""
 ## Signing in
