@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from kvtui.core.state import normalize_url
+from kvtui.ui.screens.login import LoginScreen
 from kvtui.ui.screens.picker import PickerScreen
 from kvtui.ui.text import literal, literal_markup
 
@@ -63,7 +64,7 @@ class AccountCommands(Provider):
 
     def commands(self) -> Iterator[tuple[Text, str, Callable[[], object]]]:
         app = cast("KvtuiApp", self.app)
-        if app.account is None or isinstance(self.screen, PickerScreen):
+        if app.account is None or isinstance(self.screen, PickerScreen | LoginScreen):
             return
         display = Text("Sign out ")
         display.append_text(literal(app.account.username or app.account.home_account_id))
