@@ -121,6 +121,9 @@ class PickerScreen(ReportWorkerErrors, Dialog[str | None]):
             #picker-filter, #picker-table {
                 margin: 0;
             }
+            #picker-errors {
+                max-height: 2;  /* the table keeps rows; the footer names ctrl+o */
+            }
         }
     }
     """
