@@ -36,7 +36,7 @@ from kvtui.emulator.crypto import private_key_from_jwk
 from kvtui.emulator.keys import KEYS
 from kvtui.emulator.lifecycle import ObjectKind, add_routes
 from kvtui.emulator.secrets import SECRETS
-from kvtui.emulator.store import Item, Vault, Version, now
+from kvtui.emulator.store import Item, Vault, Version
 from kvtui.emulator.x509build import PEM, PKCS12, load_import, spki
 
 KIND = "certificates"
@@ -169,7 +169,9 @@ async def create_certificate(request: web.Request) -> web.Response:
     _check_new(vault, name)
     body = await json_body(request)
     tags = parse_tags(body)
-    policy = normalize_policy(body.get("policy"), default_issuer="Unknown")
+    policy = normalize_policy(
+        body.get("policy"), default_issuer="Unknown", now=vault.clock.now()
+    )
     issuer = policy["issuer"]["name"]
     if issuer.lower() == "unknown":
         item = start_pending(vault, name, policy, tags=tags, enabled=_enabled(body))
@@ -201,7 +203,9 @@ async def import_certificate(request: web.Request) -> web.Response:
         except (binascii.Error, ValueError) as exc:
             raise bad_parameter("The certificate to import is not valid base64.") from exc
     key, cert, chain = load_import(data, body.get("pwd"), content_type)
-    policy = normalize_policy(raw_policy, default_issuer="Unknown", key=key, cert=cert)
+    policy = normalize_policy(
+        raw_policy, default_issuer="Unknown", key=key, cert=cert, now=vault.clock.now()
+    )
     item, v = store_version(
         vault, name, policy, key, cert, chain, tags=tags, enabled=_enabled(body)
     )
@@ -227,10 +231,12 @@ async def update_certificate(request: web.Request) -> web.Response:
     attrs = {k: a for k, a in (body.get("attributes") or {}).items() if k == "enabled"}
     for target in [v, *_backing(vault, name, v.version)]:
         target.attributes.apply(attrs)
-        target.attributes.updated = now()
+        target.attributes.updated = vault.clock.now()
         target.tags = tags
     if isinstance(body.get("policy"), dict):
-        item.extra["policy"] = merge_policy(item.extra["policy"], body["policy"])
+        item.extra["policy"] = merge_policy(
+            item.extra["policy"], body["policy"], vault.clock.now()
+        )
     return web.json_response(bundle_json(vault, item, v, with_policy=version is None))
 
 
@@ -246,8 +252,7 @@ async def update_policy(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     item, _ = CERTIFICATES.lookup(vault, request.match_info["name"])
     body = await json_body(request)
-    item.extra["policy"] = merge_policy(item.extra["policy"], body)
-    item.extra["policy"]["attributes"]["updated"] = now()
+    item.extra["policy"] = merge_policy(item.extra["policy"], body, vault.clock.now())
     return web.json_response(policy_json(vault, item))
 
 
@@ -395,7 +400,7 @@ def issuer_json(vault: Vault, name: str, issuer: dict[str, Any]) -> dict[str, An
     return out
 
 
-def _issuer_fields(issuer: dict[str, Any], body: dict[str, Any]) -> None:
+def _issuer_fields(issuer: dict[str, Any], body: dict[str, Any], t: int) -> None:
     if body.get("provider") is not None:
         if not isinstance(body["provider"], str) or not body["provider"]:
             raise bad_parameter("The issuer provider must be a non-empty string.")
@@ -406,7 +411,7 @@ def _issuer_fields(issuer: dict[str, Any], body: dict[str, Any]) -> None:
     attrs = body.get("attributes") or {}
     if attrs.get("enabled") is not None:
         issuer["attributes"]["enabled"] = bool(attrs["enabled"])
-    issuer["attributes"]["updated"] = now()
+    issuer["attributes"]["updated"] = t
 
 
 def _issuer(vault: Vault, name: str) -> dict[str, Any]:
@@ -424,9 +429,9 @@ async def set_issuer(request: web.Request) -> web.Response:
     body = await json_body(request)
     if not body.get("provider"):
         raise bad_parameter("The parameter 'provider' is required.")
-    t = now()
+    t = vault.clock.now()
     issuer: dict[str, Any] = {"name": name, "attributes": {"enabled": True, "created": t}}
-    _issuer_fields(issuer, body)
+    _issuer_fields(issuer, body, t)
     vault.issuers[name.lower()] = issuer
     return web.json_response(issuer_json(vault, name, issuer))
 
@@ -436,7 +441,7 @@ async def update_issuer(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["issuer"]
     issuer = _issuer(vault, name)
-    _issuer_fields(issuer, await json_body(request))
+    _issuer_fields(issuer, await json_body(request), vault.clock.now())
     return web.json_response(issuer_json(vault, name, issuer))
 
 

@@ -15,7 +15,6 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from kvtui.emulator.common import bad_parameter
 from kvtui.emulator.crypto import CURVES, PrivateKey
-from kvtui.emulator.store import now
 from kvtui.emulator.x509build import (
     KEY_USAGES,
     PEM,
@@ -151,7 +150,7 @@ def normalize_policy(
     default_issuer: str,
     key: PrivateKey | None = None,
     cert: x509.Certificate | None = None,
-    when: int | None = None,
+    now: int,
 ) -> CertificatePolicy:
     """The full policy the service stores, from what a client sent (defaults filled in;
     for an import, key and x509 properties come from the imported key and certificate)."""
@@ -169,7 +168,7 @@ def normalize_policy(
     if not actions:
         kind = "EmailContacts" if issuer["name"].lower() == "unknown" else "AutoRenew"
         actions = [{"trigger": {"lifetime_percentage": 80}, "action": {"action_type": kind}}]
-    t = now() if when is None else when
+    t = now
     attrs = raw.get("attributes") or {}
     return {
         "key_props": key_props,
@@ -185,8 +184,9 @@ def normalize_policy(
     }
 
 
-def merge_policy(old: CertificatePolicy, patch: dict[str, Any]) -> CertificatePolicy:
-    """A policy PATCH: each given section's given fields replace the stored ones."""
+def merge_policy(old: CertificatePolicy, patch: dict[str, Any], now: int) -> CertificatePolicy:
+    """A policy PATCH: each given section's given fields replace the stored ones;
+    ``now`` (unix seconds): the time it is updated at."""
     raw: dict[str, Any] = copy.deepcopy(cast(dict[str, Any], old))
     for section in ("key_props", "secret_props", "x509_props", "issuer"):
         given = patch.get(section)
@@ -196,7 +196,9 @@ def merge_policy(old: CertificatePolicy, patch: dict[str, Any]) -> CertificatePo
         raw["lifetime_actions"] = patch["lifetime_actions"]
     if isinstance(patch.get("attributes"), dict) and patch["attributes"].get("enabled") is not None:
         raw["attributes"]["enabled"] = bool(patch["attributes"]["enabled"])
-    policy = normalize_policy(raw, default_issuer=raw["issuer"].get("name") or "Unknown")
+    policy = normalize_policy(
+        raw, default_issuer=raw["issuer"].get("name") or "Unknown", now=now
+    )
     policy["attributes"]["created"] = old["attributes"]["created"]
     policy["attributes"]["enabled"] = raw["attributes"].get("enabled", True)
     return policy

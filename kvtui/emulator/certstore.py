@@ -22,7 +22,7 @@ from kvtui.emulator.crypto import (
     private_key_from_jwk,
 )
 from kvtui.emulator.secrets import add_secret_version
-from kvtui.emulator.store import Attributes, Item, Vault, Version, new_version, now
+from kvtui.emulator.store import Attributes, Item, Vault, Version, new_version
 from kvtui.emulator.x509build import PKCS12, build_certificate, build_csr, secret_value, thumbprint
 
 
@@ -75,24 +75,26 @@ def store_version(
     tags: dict[str, str] | None,
     enabled: bool,
     version: str | None = None,
-    when: int | None = None,
+    created: int | None = None,
 ) -> tuple[Item, Version]:
     """Add a complete certificate version with its backing key and secret (same name and
-    version), and make ``policy`` the certificate's policy."""
+    version), and make ``policy`` the certificate's policy. ``created``: when the three
+    were made (a back-dated issue); default: the vault's time."""
     version = version or new_version()
-    t = now() if when is None else when
-    der = cert.public_bytes(serialization.Encoding.DER)
+    t = vault.clock.now() if created is None else created
     nbf = int(cert.not_valid_before_utc.timestamp())
+    der = cert.public_bytes(serialization.Encoding.DER)
     exp = int(cert.not_valid_after_utc.timestamp())
     attrs = {"enabled": enabled, "nbf": nbf, "exp": exp}
     kp = policy["key_props"]
     jwk = jwk_from_private_key(key, hsm=kp["kty"].endswith("-HSM"))
-    add_key_version(
-        vault, name, jwk, tags=tags, attributes=attrs, managed=True, version=version, when=t
+    _, key_version = add_key_version(
+        vault, name, jwk, tags=tags, attributes=attrs, managed=True, version=version
     )
+    key_version.attributes.created = key_version.attributes.updated = t
     content_type = policy["secret_props"]["contentType"]
     value = secret_value(cert, chain, key if kp["exportable"] else None, content_type)
-    add_secret_version(
+    _, secret_version = add_secret_version(
         vault,
         name,
         value,
@@ -102,8 +104,8 @@ def store_version(
         managed=True,
         kid=f"keys/{name}/{version}",
         version=version,
-        when=t,
     )
+    secret_version.attributes.created = secret_version.attributes.updated = t
     item = cert_item(vault, name)
     item.versions = [v for v in item.versions if v.version != version]
     data = {"cer": base64.b64encode(der).decode(), "x5t": thumbprint(der)}
@@ -139,17 +141,16 @@ def issue_certificate(
     key: PrivateKey | None = None,
     serial: int | None = None,
     version: str | None = None,
-    when: int | None = None,
-    deterministic: bool = False,
 ) -> tuple[Item, Version]:
-    """Issue a certificate at once (self-signed) and record the completed operation.
-    ``key``, ``serial``, ``version``, ``when`` (the clock) and ``deterministic`` are for
-    reproducible seeds (see :func:`build_certificate`)."""
+    """Issue a certificate at once (self-signed) and record the completed operation,
+    valid from the vault's time (or ``not_before``). ``key``, ``serial`` and ``version``
+    are for reproducible seeds; on a fixed clock (``Clock.fixed``) an EC key signs
+    deterministically (see :func:`build_certificate`)."""
     key = key or _policy_key(vault, name, policy)
-    t = now() if when is None else when
+    t = vault.clock.now()
     nbf = t if not_before is None else not_before
     cert = build_certificate(
-        key, policy["x509_props"], nbf, serial=serial, deterministic=deterministic
+        key, policy["x509_props"], nbf, serial=serial, deterministic=vault.clock.fixed
     )
     stale = vault.certificates.get(name)
     if stale is not None:  # a new issuance replaces an unfinished one
@@ -165,7 +166,7 @@ def issue_certificate(
         tags=tags,
         enabled=enabled,
         version=version,
-        when=min(t, nbf),
+        created=min(t, nbf),
     )
     op = new_operation(policy["issuer"], build_csr(key, policy["x509_props"]), v.version)
     op["status"] = "completed"
@@ -185,7 +186,7 @@ def start_pending(
     certificate is merged."""
     key = _policy_key(vault, name, policy)
     version = new_version()
-    t = now()
+    t = vault.clock.now()
     item = cert_item(vault, name)
     item.versions = [v for v in item.versions if not v.data.get("pending")]
     data = {"pending": True, "jwk": jwk_from_private_key(key)}
@@ -218,15 +219,13 @@ def create_self_signed(
     key: PrivateKey | None = None,
     serial: int | None = None,
     version: str | None = None,
-    when: int | None = None,
-    deterministic: bool = False,
 ) -> Item:
     """Create a complete self-signed certificate (backing key and secret, policy,
     completed operation) synchronously; for seeds and demos. ``subject`` defaults to
     ``CN=<name>``; ``not_before`` (unix seconds) back-dates it, e.g. to make an expired
-    or nearly expiring certificate. For a certificate that is the same every run, pass
-    its ``key`` (of ``key_type``), ``serial``, ``version``, ``when`` (the time it is
-    created at, default now) and ``deterministic=True``."""
+    or nearly expiring certificate. Created at the vault's time (``vault.clock``); for a
+    certificate that is the same every run, pass its ``key`` (of ``key_type``),
+    ``serial`` and ``version``, on a fixed clock."""
     key_props: dict[str, Any] = {"kty": key_type, "exportable": True, "reuse_key": False}
     if key_type.upper().startswith("EC"):
         key_props["crv"] = curve
@@ -244,7 +243,7 @@ def create_self_signed(
         "x509_props": x509_props,
         "issuer": {"name": "Self"},
     }
-    policy = normalize_policy(raw, default_issuer="Self")
+    policy = normalize_policy(raw, default_issuer="Self", now=vault.clock.now())
     item, _ = issue_certificate(
         vault,
         name,
@@ -255,7 +254,5 @@ def create_self_signed(
         key=key,
         serial=serial,
         version=version,
-        when=when,
-        deterministic=deterministic,
     )
     return item

@@ -126,10 +126,9 @@ def add_key_version(
     attributes: dict[str, Any] | None = None,
     managed: bool = False,
     version: str | None = None,
-    when: int | None = None,
 ) -> tuple[Item, Version]:
-    """Add a new version of a key (creating the key if needed) holding the private JWK.
-    The caller validated the name and the inputs."""
+    """Add a new version of a key (creating the key if needed) holding the private JWK,
+    created at the vault's time. The caller validated the name and the inputs."""
     return add_version(
         vault.keys,
         name,
@@ -138,7 +137,7 @@ def add_key_version(
         attributes=attributes,
         managed=managed,
         version=version,
-        when=when,
+        now=vault.clock.now(),
     )
 
 

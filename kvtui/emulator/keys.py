@@ -28,7 +28,7 @@ from kvtui.emulator.common import (
     operation,
 )
 from kvtui.emulator.lifecycle import ObjectKind, add_routes, version_of
-from kvtui.emulator.store import Item, Vault, Version, now
+from kvtui.emulator.store import Item, Vault, Version
 
 KIND = "keys"
 RSA_SIZES = (2048, 3072, 4096)
@@ -289,7 +289,7 @@ async def update_key(request: web.Request) -> web.Response:
     if "release_policy" in body:
         v.data["release_policy"] = policy
     v.attributes.apply(attributes)
-    v.attributes.updated = now()
+    v.attributes.updated = vault.clock.now()
     return _bundle_response(vault, item, v)
 
 
@@ -343,7 +343,9 @@ def _parse_action(raw: object) -> dict[str, Any]:
     return {"trigger": {field: value}, "action": {"type": kind.capitalize()}}
 
 
-def _parse_policy(body: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+def _parse_policy(
+    body: dict[str, Any], previous: dict[str, Any] | None, now: int
+) -> dict[str, Any]:
     raw_actions = body.get("lifetimeActions") or []
     if not isinstance(raw_actions, list):
         raise bad_parameter("lifetimeActions must be an array.")
@@ -361,7 +363,7 @@ def _parse_policy(body: dict[str, Any], previous: dict[str, Any] | None) -> dict
     )
     if rotate_before_expiry and expiry is None:
         raise bad_parameter("A Rotate action with timeBeforeExpiry requires an expiryTime.")
-    t = now()
+    t = now
     created = (previous or {}).get("attributes", {}).get("created") or t
     out_attrs: dict[str, Any] = {"created": created, "updated": t}
     if expiry is not None:
@@ -385,7 +387,9 @@ async def set_rotation_policy(request: web.Request) -> web.Response:
     if item.extra.get("managed"):
         raise KEYS.managed_forbidden(name, "setrotationpolicy")
     body = await json_body(request)
-    item.extra["rotation_policy"] = _parse_policy(body, item.extra.get("rotation_policy"))
+    item.extra["rotation_policy"] = _parse_policy(
+        body, item.extra.get("rotation_policy"), vault.clock.now()
+    )
     return web.json_response(_policy_json(vault, item))
 
 
@@ -412,7 +416,7 @@ async def rotate_key(request: web.Request) -> web.Response:
     expiry = ((item.extra.get("rotation_policy") or {}).get("attributes") or {}).get("expiryTime")
     seconds = duration_seconds(expiry) if expiry else None
     if seconds:
-        attributes["exp"] = now() + seconds
+        attributes["exp"] = vault.clock.now() + seconds
     tags = dict(old.tags) if old.tags is not None else None
     item, v = crypto.add_key_version(vault, name, new_jwk, tags=tags, attributes=attributes)
     if old.data.get("release_policy") is not None:

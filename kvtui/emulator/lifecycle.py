@@ -39,7 +39,6 @@ from kvtui.emulator.store import (
     decode_backup,
     encode_backup,
     new_version,
-    now,
     valid_name,
 )
 
@@ -84,11 +83,12 @@ def add_version(
     attributes: dict[str, Any] | None = None,
     managed: bool = False,
     version: str | None = None,
-    when: int | None = None,
+    now: int,
 ) -> tuple[Item, Version]:
-    """Add a new version holding ``data`` (creating the item if needed); ``managed``
-    marks the item as a certificate's. The caller validated the name and the inputs."""
-    t = now() if when is None else when
+    """Add a new version holding ``data`` (creating the item if needed), created at
+    ``now`` (the vault's clock); ``managed`` marks the item as a certificate's. The
+    caller validated the name and the inputs."""
+    t = now
     attrs = Attributes(created=t, updated=t)
     attrs.apply(attributes)
     v = Version(version or new_version(), attrs, tags, data)
@@ -293,7 +293,7 @@ async def _delete(kind: ObjectKind, vault: Vault, request: web.Request) -> web.R
     item, v = kind.lookup(vault, name)
     if item.extra.get("managed"):
         raise kind.managed_forbidden(name, "delete")
-    deleted = kind.collection(vault).soft_delete(name)
+    deleted = kind.collection(vault).soft_delete(name, vault.clock.now())
     assert deleted is not None
     for backing in kind.backing:
         backing.collection(vault).soft_delete(name, deleted.deleted_date)

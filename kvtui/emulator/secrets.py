@@ -9,7 +9,7 @@ from aiohttp import web
 
 from kvtui.emulator.common import VAULT_KEY, KvError, bad_parameter, json_body, operation
 from kvtui.emulator.lifecycle import ObjectKind, add_routes, add_version, version_of
-from kvtui.emulator.store import Item, Vault, Version, now
+from kvtui.emulator.store import Item, Vault, Version
 
 KIND = "secrets"
 MAX_VALUE_BYTES = 25 * 1024
@@ -82,11 +82,10 @@ def add_secret_version(
     managed: bool = False,
     kid: str | None = None,
     version: str | None = None,
-    when: int | None = None,
 ) -> tuple[Item, Version]:
     """Add a new version (creating the secret if needed); the caller validated inputs.
     ``kid``: the backing key of a certificate's secret, relative to the vault
-    (``keys/name/version``)."""
+    (``keys/name/version``). Created at the vault's time (``vault.clock``)."""
     data: dict[str, Any] = {"value": value}
     if content_type is not None:
         data["contentType"] = content_type
@@ -100,7 +99,7 @@ def add_secret_version(
         attributes=attributes,
         managed=managed,
         version=version,
-        when=when,
+        now=vault.clock.now(),
     )
 
 
@@ -159,7 +158,7 @@ async def update_secret(request: web.Request) -> web.Response:
     if "tags" in body:
         v.tags = SECRETS.parse_tags(body)
     v.attributes.apply(body.get("attributes"))
-    v.attributes.updated = now()
+    v.attributes.updated = vault.clock.now()
     return web.json_response(secret_bundle_json(vault, item, v, with_value=False))
 
 

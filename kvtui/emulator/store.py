@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from kvtui.emulator.clock import Clock
+
 NAME_RE = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
 RECOVERABLE_DAYS = 90
 RECOVERY_LEVEL = "Recoverable+Purgeable"
 DAY = 86400
-
-
-def now() -> int:
-    """Unix seconds, the service's time format."""
-    return int(time.time())
 
 
 def new_version() -> str:
@@ -41,8 +37,9 @@ class Attributes:
     enabled: bool = True
     nbf: int | None = None
     exp: int | None = None
-    created: int = field(default_factory=now)
-    updated: int = field(default_factory=now)
+    created: int = 0
+    updated: int = 0
+    """Unix seconds, from the vault's clock (``Vault.clock``)."""
     recovery_level: str = RECOVERY_LEVEL
     recoverable_days: int = RECOVERABLE_DAYS
     exportable: bool | None = None
@@ -218,11 +215,12 @@ class Collection:
     def sorted_deleted(self) -> list[DeletedItem]:
         return [self.deleted[k] for k in self.deleted_keys()]
 
-    def soft_delete(self, name: str, when: int | None = None) -> DeletedItem | None:
+    def soft_delete(self, name: str, when: int) -> DeletedItem | None:
+        """Move a live item to the deleted ones, deleted at ``when`` (unix seconds)."""
         item = self.remove(name)
         if item is None:
             return None
-        t = now() if when is None else when
+        t = when
         days = item.latest.attributes.recoverable_days if item.versions else RECOVERABLE_DAYS
         deleted = DeletedItem(item, t, t + days * DAY)
         self.deleted[name.lower()] = deleted
@@ -276,6 +274,9 @@ class Vault:
     contacts: list[dict[str, Any]] | None = None
     issuers: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    clock: Clock = field(default_factory=Clock, repr=False)
+    """Where every time stamped on this vault's objects comes from (the emulator's one
+    clock, ``EmulatorState.clock``)."""
 
     @property
     def resource_id(self) -> str:
