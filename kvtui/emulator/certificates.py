@@ -169,9 +169,7 @@ async def create_certificate(request: web.Request) -> web.Response:
     _check_new(vault, name)
     body = await json_body(request)
     tags = parse_tags(body)
-    policy = normalize_policy(
-        body.get("policy"), default_issuer="Unknown", now=vault.clock.now()
-    )
+    policy = normalize_policy(body.get("policy"), default_issuer="Unknown", now=vault.clock.now())
     issuer = policy["issuer"]["name"]
     if issuer.lower() == "unknown":
         item = start_pending(vault, name, policy, tags=tags, enabled=_enabled(body))
@@ -234,9 +232,7 @@ async def update_certificate(request: web.Request) -> web.Response:
         target.attributes.updated = vault.clock.now()
         target.tags = tags
     if isinstance(body.get("policy"), dict):
-        item.extra["policy"] = merge_policy(
-            item.extra["policy"], body["policy"], vault.clock.now()
-        )
+        item.extra["policy"] = merge_policy(item.extra["policy"], body["policy"], vault.clock.now())
     return web.json_response(bundle_json(vault, item, v, with_policy=version is None))
 
 

@@ -196,9 +196,7 @@ def merge_policy(old: CertificatePolicy, patch: dict[str, Any], now: int) -> Cer
         raw["lifetime_actions"] = patch["lifetime_actions"]
     if isinstance(patch.get("attributes"), dict) and patch["attributes"].get("enabled") is not None:
         raw["attributes"]["enabled"] = bool(patch["attributes"]["enabled"])
-    policy = normalize_policy(
-        raw, default_issuer=raw["issuer"].get("name") or "Unknown", now=now
-    )
+    policy = normalize_policy(raw, default_issuer=raw["issuer"].get("name") or "Unknown", now=now)
     policy["attributes"]["created"] = old["attributes"]["created"]
     policy["attributes"]["enabled"] = raw["attributes"].get("enabled", True)
     return policy

@@ -33,6 +33,8 @@ ARM_AUDIENCES = (
     "https://management.azure.com",
     "https://management.core.windows.net",
 )
+#: How far in the future a token's ``nbf`` may be (clocks differ a little).
+NBF_SKEW = 300
 #: Scopes msal adds to every request; they are not resources.
 OIDC_SCOPES = {"openid", "profile", "offline_access", "email"}
 
@@ -366,12 +368,22 @@ class Directory:
                 token,
                 self.key.public_key(),
                 algorithms=["RS256"],
-                options={"verify_aud": False, "verify_exp": False, "verify_iat": False},
+                # Times are checked below, on the emulator's clock, not the machine's.
+                options={
+                    "verify_aud": False,
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
         except jwt.PyJWTError as exc:
             raise TokenError(
                 "AKV10032: Invalid issuer. The token signature is invalid.", "issuer"
             ) from exc
+        if int(claims.get("nbf", 0)) > self.clock.time() + NBF_SKEW:
+            raise TokenError(
+                "AKV10032: Invalid issuer. The token signature is invalid.", "issuer", claims
+            )
         if claims.get("aud") not in audiences:
             raise TokenError(
                 f"AKV10022: Invalid audience. Expected {audiences[0]}, found: {claims.get('aud')}.",
