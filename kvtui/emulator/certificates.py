@@ -5,7 +5,8 @@ the vault state a version makes in certstore.py).
 A certificate version is stored in ``vault.certificates`` (``data``: ``cer``, ``x5t``);
 its private key lives in the backing key and its PFX/PEM in the backing secret, both
 of the same name and version, both marked ``managed`` (as in the service). The policy
-and the last certificate operation are per-item state (``Item.extra``).
+and the last certificate operation are per-item state (``Item.policy``,
+``Item.operation``: dataclasses of policies.py; their JSON shapes are built here).
 
 Issuer ``Self`` (or any issuer configured in the vault, which the emulator issues
 itself) completes at once: the 202 answers ``inProgress`` as the service does, and the
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 from typing import Any
 
 from aiohttp import web
@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives import serialization
 
 from kvtui.emulator.certpolicy import merge_policy, normalize_policy
 from kvtui.emulator.certstore import (
-    CertificateOperation,
     issue_certificate,
     start_pending,
     store_version,
@@ -35,6 +34,7 @@ from kvtui.emulator.common import VAULT_KEY, KvError, bad_parameter, json_body, 
 from kvtui.emulator.crypto import private_key_from_jwk
 from kvtui.emulator.keys import KEYS
 from kvtui.emulator.lifecycle import ObjectKind, add_routes
+from kvtui.emulator.policies import CertificateOperation, CertificatePolicy
 from kvtui.emulator.secrets import SECRETS
 from kvtui.emulator.store import Item, Vault, Version
 from kvtui.emulator.x509build import PEM, PKCS12, load_import, spki
@@ -61,11 +61,15 @@ def pending_not_found(name: str) -> KvError:
 # -- JSON shapes ----------------------------------------------------------------------------
 
 
+def _policy(item: Item) -> CertificatePolicy:
+    """The certificate's policy (every certificate has one, pending ones too)."""
+    if item.policy is None:
+        raise KvError(404, "CertificatePolicyNotFound", f"Policy not found: {item.name}")
+    return item.policy
+
+
 def policy_json(vault: Vault, item: Item) -> dict[str, Any]:
-    return {
-        "id": f"{vault.object_id(KIND, item.name)}/policy",
-        **copy.deepcopy(item.extra["policy"]),
-    }
+    return {"id": f"{vault.object_id(KIND, item.name)}/policy", **_policy(item).to_json()}
 
 
 def bundle_json(vault: Vault, item: Item, v: Version, with_policy: bool = True) -> dict[str, Any]:
@@ -81,7 +85,7 @@ def bundle_json(vault: Vault, item: Item, v: Version, with_policy: bool = True) 
     out["attributes"] = v.attributes.to_json()
     if v.tags is not None:
         out["tags"] = v.tags
-    if with_policy and "policy" in item.extra:
+    if with_policy and item.policy is not None:
         out["policy"] = policy_json(vault, item)
     return out
 
@@ -104,18 +108,18 @@ def operation_json(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": f"{vault.object_id(KIND, item.name)}/pending",
-        "issuer": op["issuer"],
-        "csr": op["csr"],
-        "cancellation_requested": op["cancellation_requested"],
-        "status": status or op["status"],
+        "issuer": op.issuer.to_json(),
+        "csr": op.csr,
+        "cancellation_requested": op.cancellation_requested,
+        "status": status or op.status,
     }
     if out["status"] == "inProgress":
         out["status_details"] = PENDING_DETAILS
-    if op.get("error"):
-        out["error"] = op["error"]
+    if op.error:
+        out["error"] = op.error
     if out["status"] == "completed":
         out["target"] = vault.object_id(KIND, item.name)
-    out["request_id"] = op["request_id"]
+    out["request_id"] = op.request_id
     return out
 
 
@@ -170,15 +174,16 @@ async def create_certificate(request: web.Request) -> web.Response:
     body = await json_body(request)
     tags = parse_tags(body)
     policy = normalize_policy(body.get("policy"), default_issuer="Unknown", now=vault.clock.now())
-    issuer = policy["issuer"]["name"]
-    if issuer.lower() == "unknown":
+    issuer = policy.issuer.name
+    if policy.issuer.unknown:
         item = start_pending(vault, name, policy, tags=tags, enabled=_enabled(body))
     else:
         if issuer.lower() != "self" and issuer.lower() not in vault.issuers:
             raise bad_parameter(f"Issuer {issuer} was not found in this key vault.")
         item, _ = issue_certificate(vault, name, policy, tags=tags, enabled=_enabled(body))
     # The service always answers inProgress; the operation reads completed on the first poll.
-    op = operation_json(vault, item, item.extra["operation"], status="inProgress")
+    assert item.operation is not None
+    op = operation_json(vault, item, item.operation, status="inProgress")
     return web.json_response(op, status=202, headers={"Retry-After": "0"})
 
 
@@ -232,7 +237,7 @@ async def update_certificate(request: web.Request) -> web.Response:
         target.attributes.updated = vault.clock.now()
         target.tags = tags
     if isinstance(body.get("policy"), dict):
-        item.extra["policy"] = merge_policy(item.extra["policy"], body["policy"], vault.clock.now())
+        item.policy = merge_policy(_policy(item), body["policy"], vault.clock.now())
     return web.json_response(bundle_json(vault, item, v, with_policy=version is None))
 
 
@@ -248,7 +253,7 @@ async def update_policy(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     item, _ = CERTIFICATES.lookup(vault, request.match_info["name"])
     body = await json_body(request)
-    item.extra["policy"] = merge_policy(item.extra["policy"], body, vault.clock.now())
+    item.policy = merge_policy(_policy(item), body, vault.clock.now())
     return web.json_response(policy_json(vault, item))
 
 
@@ -257,7 +262,7 @@ async def update_policy(request: web.Request) -> web.Response:
 
 def _pending(vault: Vault, name: str) -> tuple[Item, CertificateOperation]:
     item = vault.certificates.get(name)
-    op = item.extra.get("operation") if item is not None else None
+    op = item.operation if item is not None else None
     if item is None or not op:
         raise pending_not_found(name)
     return item, op
@@ -275,8 +280,8 @@ async def update_operation(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     item, op = _pending(vault, request.match_info["name"])
     body = await json_body(request)
-    if body.get("cancellation_requested") is True and op["status"] == "inProgress":
-        op["cancellation_requested"] = True
+    if body.get("cancellation_requested") is True and op.status == "inProgress":
+        op.cancellation_requested = True
     return web.json_response(operation_json(vault, item, op))
 
 
@@ -286,7 +291,7 @@ async def delete_operation(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     item, op = _pending(vault, name)
     body = operation_json(vault, item, op)
-    del item.extra["operation"]
+    item.operation = None
     item.versions = [v for v in item.versions if not v.data.get("pending")]
     if not item.versions:
         vault.certificates.remove(name)
@@ -298,8 +303,8 @@ async def merge_certificate(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["name"]
     item, op = _pending(vault, name)
-    pending = item.get(op["version"])
-    if op["status"] != "inProgress" or pending is None or not pending.data.get("pending"):
+    pending = item.get(op.version)
+    if op.status != "inProgress" or pending is None or not pending.data.get("pending"):
         raise pending_not_found(name)
     body = await json_body(request)
     x5c = body.get("x5c")
@@ -315,7 +320,7 @@ async def merge_certificate(request: web.Request) -> web.Response:
     )
     if spki(certs[0]) != pub:
         raise bad_parameter("Public key from x5c does not match the pending certificate's key.")
-    policy = item.extra.pop("pending_policy", item.extra["policy"])
+    policy, item.pending_policy = item.pending_policy or _policy(item), None
     tags = parse_tags(body) if "tags" in body else pending.tags
     enabled = _enabled(body) if "attributes" in body else pending.attributes.enabled
     item, v = store_version(
@@ -327,9 +332,9 @@ async def merge_certificate(request: web.Request) -> web.Response:
         certs[1:],
         tags=tags,
         enabled=enabled,
-        version=op["version"],
+        version=op.version,
     )
-    op["status"] = "completed"
+    op.status = "completed"
     return web.json_response(bundle_json(vault, item, v), status=201)
 
 

@@ -1,19 +1,19 @@
 """Certificate state in a vault: a version with its backing key and secret (same name
-and version, both ``managed``), the policy and the last certificate operation (per-item
-state in ``Item.extra``); issuing at once (self-signed, or an issuer the emulator plays)
-or starting a pending request (issuer ``Unknown``). No routes: certificates.py serves
-these, seed.py uses ``create_self_signed``.
+and version, both ``managed``), the policy and the last certificate operation
+(``Item.policy``, ``Item.operation``: policies.py); issuing at once (self-signed, or
+an issuer the emulator plays) or starting a pending request (issuer ``Unknown``). No
+routes: certificates.py serves these, seed.py uses ``create_self_signed``.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Any, TypedDict
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from kvtui.emulator.certpolicy import CertificatePolicy, normalize_policy
+from kvtui.emulator.certpolicy import normalize_policy
 from kvtui.emulator.crypto import (
     PrivateKey,
     add_key_version,
@@ -21,39 +21,21 @@ from kvtui.emulator.crypto import (
     jwk_from_private_key,
     private_key_from_jwk,
 )
+from kvtui.emulator.policies import CertificateOperation, CertificatePolicy, IssuerParameters
 from kvtui.emulator.secrets import add_secret_version
 from kvtui.emulator.store import Attributes, Item, Vault, Version, new_version
 from kvtui.emulator.x509build import PKCS12, build_certificate, build_csr, secret_value, thumbprint
 
 
-class _Operation(TypedDict):
-    issuer: dict[str, Any]
-    csr: str
-    """base64 DER PKCS#10 (build_csr)."""
-    cancellation_requested: bool
-    status: str
-    """inProgress, completed (or cancelled, failed)."""
-    request_id: str
-    version: str
-    """The certificate version the operation makes."""
-
-
-class CertificateOperation(_Operation, total=False):
-    """A certificate's last operation (``Item.extra["operation"]``; a plain dict at run
-    time, so it persists unchanged)."""
-
-    error: dict[str, Any]
-
-
 def _policy_key(vault: Vault, name: str, policy: CertificatePolicy) -> PrivateKey:
     """A new key as the policy says, or the current one when ``reuse_key`` is set."""
-    kp = policy["key_props"]
+    kp = policy.key_props
     existing = vault.keys.get(name)
-    if kp.get("reuse_key") and existing is not None and existing.versions:
+    if kp.reuse_key and existing is not None and existing.versions:
         jwk = existing.latest.data.get("jwk")
-        if jwk and str(jwk.get("kty", "")).startswith(kp["kty"].split("-")[0]):
+        if jwk and str(jwk.get("kty", "")).startswith(kp.kty.split("-")[0]):
             return private_key_from_jwk(jwk)
-    return generate_private_key(kp["kty"], kp.get("key_size"), kp.get("crv"))
+    return generate_private_key(kp.kty, kp.key_size, kp.crv)
 
 
 def cert_item(vault: Vault, name: str) -> Item:
@@ -86,14 +68,14 @@ def store_version(
     der = cert.public_bytes(serialization.Encoding.DER)
     exp = int(cert.not_valid_after_utc.timestamp())
     attrs = {"enabled": enabled, "nbf": nbf, "exp": exp}
-    kp = policy["key_props"]
-    jwk = jwk_from_private_key(key, hsm=kp["kty"].endswith("-HSM"))
+    kp = policy.key_props
+    jwk = jwk_from_private_key(key, hsm=kp.kty.endswith("-HSM"))
     _, key_version = add_key_version(
         vault, name, jwk, tags=tags, attributes=attrs, managed=True, version=version
     )
     key_version.attributes.created = key_version.attributes.updated = t
-    content_type = policy["secret_props"]["contentType"]
-    value = secret_value(cert, chain, key if kp["exportable"] else None, content_type)
+    content_type = policy.content_type
+    value = secret_value(cert, chain, key if kp.exportable else None, content_type)
     _, secret_version = add_secret_version(
         vault,
         name,
@@ -113,21 +95,17 @@ def store_version(
         version, Attributes(enabled=enabled, nbf=nbf, exp=exp, created=t, updated=t), tags, data
     )
     item.versions.append(v)
-    item.extra["policy"] = policy
+    item.policy = policy
     return item, v
 
 
-def new_operation(
-    issuer: dict[str, Any], csr: str, version: str, status: str = "inProgress"
-) -> CertificateOperation:
-    return {
-        "issuer": dict(issuer),
-        "csr": csr,
-        "cancellation_requested": False,
-        "status": status,
-        "request_id": new_version(),
-        "version": version,
-    }
+def new_operation(issuer: IssuerParameters, csr: str, version: str) -> CertificateOperation:
+    return CertificateOperation(
+        IssuerParameters(issuer.name, issuer.cty, issuer.cert_transparency),
+        csr,
+        version,
+        request_id=new_version(),
+    )
 
 
 def issue_certificate(
@@ -149,13 +127,12 @@ def issue_certificate(
     key = key or _policy_key(vault, name, policy)
     t = vault.clock.now()
     nbf = t if not_before is None else not_before
-    cert = build_certificate(
-        key, policy["x509_props"], nbf, serial=serial, deterministic=vault.clock.fixed
-    )
+    x509_props = policy.x509_props.to_json()
+    cert = build_certificate(key, x509_props, nbf, serial=serial, deterministic=vault.clock.fixed)
     stale = vault.certificates.get(name)
     if stale is not None:  # a new issuance replaces an unfinished one
         stale.versions = [v for v in stale.versions if not v.data.get("pending")]
-        stale.extra.pop("pending_policy", None)
+        stale.pending_policy = None
     item, v = store_version(
         vault,
         name,
@@ -168,9 +145,9 @@ def issue_certificate(
         version=version,
         created=min(t, nbf),
     )
-    op = new_operation(policy["issuer"], build_csr(key, policy["x509_props"]), v.version)
-    op["status"] = "completed"
-    item.extra["operation"] = op
+    op = new_operation(policy.issuer, build_csr(key, x509_props), v.version)
+    op.status = "completed"
+    item.operation = op
     return item, v
 
 
@@ -194,10 +171,10 @@ def start_pending(
         Version(version, Attributes(enabled=enabled, created=t, updated=t), tags, data)
     )
     if not any(not v.data.get("pending") for v in item.versions):
-        item.extra["policy"] = policy
-    item.extra["pending_policy"] = policy
-    item.extra["operation"] = new_operation(
-        policy["issuer"], build_csr(key, policy["x509_props"]), version
+        item.policy = policy
+    item.pending_policy = policy
+    item.operation = new_operation(
+        policy.issuer, build_csr(key, policy.x509_props.to_json()), version
     )
     return item
 

@@ -28,6 +28,7 @@ from kvtui.emulator.common import (
     operation,
 )
 from kvtui.emulator.lifecycle import ObjectKind, add_routes, version_of
+from kvtui.emulator.policies import RotationAction, RotationPolicy
 from kvtui.emulator.store import Item, Vault, Version
 
 KIND = "keys"
@@ -65,7 +66,7 @@ def key_item_json(vault: Vault, item: Item, version: Version, with_version: bool
     }
     if version.tags is not None:
         out["tags"] = version.tags
-    if item.extra.get("managed"):
+    if item.managed:
         out["managed"] = True
     return out
 
@@ -77,7 +78,7 @@ def key_bundle_json(vault: Vault, item: Item, version: Version) -> dict[str, Any
     out: dict[str, Any] = {"key": key, "attributes": _attributes_json(version)}
     if version.tags is not None:
         out["tags"] = version.tags
-    if item.extra.get("managed"):
+    if item.managed:
         out["managed"] = True
     if version.data.get("release_policy") is not None:
         out["release_policy"] = version.data["release_policy"]
@@ -273,7 +274,7 @@ async def update_key(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     item, v = KEYS.lookup(vault, name, version_of(request))
     body = await json_body(request, required=False)
-    if item.extra.get("managed"):
+    if item.managed:
         raise KEYS.managed_forbidden(name, "update")
     jwk = _jwk(v)
     ops = parse_key_ops(body.get("key_ops"), str(jwk["kty"]))
@@ -304,22 +305,12 @@ def duration_seconds(text: str) -> int | None:
     return sum(int(g or 0) * unit for g, unit in zip(m.groups(), DURATION_SECONDS, strict=True))
 
 
-def default_rotation_policy() -> dict[str, Any]:
-    """What the service answers for a key whose policy was never set."""
-    return {
-        "lifetimeActions": [
-            {"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "Notify"}}
-        ],
-        "attributes": {"created": None, "updated": None},
-    }
-
-
 def _policy_json(vault: Vault, item: Item) -> dict[str, Any]:
-    policy = copy.deepcopy(item.extra.get("rotation_policy") or default_rotation_policy())
-    return {"id": f"{vault.object_id(KIND, item.name)}/rotationpolicy", **policy}
+    policy = item.rotation_policy or RotationPolicy.default()
+    return {"id": f"{vault.object_id(KIND, item.name)}/rotationpolicy", **policy.to_json()}
 
 
-def _parse_action(raw: object) -> dict[str, Any]:
+def _parse_action(raw: object) -> RotationAction:
     if not isinstance(raw, dict):
         raise bad_parameter("A lifetime action must be an object.")
     action = raw.get("action") or {}
@@ -340,12 +331,14 @@ def _parse_action(raw: object) -> dict[str, Any]:
         raise bad_parameter(f"{field} must be an ISO 8601 duration, e.g. P90D: {value}")
     if kind.lower() == "notify" and field != "timeBeforeExpiry":
         raise bad_parameter("A Notify action can only be triggered by timeBeforeExpiry.")
-    return {"trigger": {field: value}, "action": {"type": kind.capitalize()}}
+    if field == "timeAfterCreate":
+        return RotationAction(kind.capitalize(), time_after_create=value)
+    return RotationAction(kind.capitalize(), time_before_expiry=value)
 
 
 def _parse_policy(
-    body: dict[str, Any], previous: dict[str, Any] | None, now: int
-) -> dict[str, Any]:
+    body: dict[str, Any], previous: RotationPolicy | None, now: int
+) -> RotationPolicy:
     raw_actions = body.get("lifetimeActions") or []
     if not isinstance(raw_actions, list):
         raise bad_parameter("lifetimeActions must be an array.")
@@ -359,16 +352,12 @@ def _parse_policy(
                 f"expiryTime must be an ISO 8601 duration of at least 28 days: {expiry}"
             )
     rotate_before_expiry = any(
-        "timeBeforeExpiry" in a["trigger"] for a in actions if a["action"]["type"] == "Rotate"
+        a.time_before_expiry is not None for a in actions if a.type == "Rotate"
     )
     if rotate_before_expiry and expiry is None:
         raise bad_parameter("A Rotate action with timeBeforeExpiry requires an expiryTime.")
-    t = now
-    created = (previous or {}).get("attributes", {}).get("created") or t
-    out_attrs: dict[str, Any] = {"created": created, "updated": t}
-    if expiry is not None:
-        out_attrs = {"expiryTime": expiry, **out_attrs}
-    return {"lifetimeActions": actions, "attributes": out_attrs}
+    created = previous.created if previous is not None and previous.created else now
+    return RotationPolicy(actions, expiry_time=expiry, created=created, updated=now)
 
 
 @operation(KIND, "getrotationpolicy")
@@ -384,12 +373,10 @@ async def set_rotation_policy(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["name"]
     item, _ = KEYS.lookup(vault, name)
-    if item.extra.get("managed"):
+    if item.managed:
         raise KEYS.managed_forbidden(name, "setrotationpolicy")
     body = await json_body(request)
-    item.extra["rotation_policy"] = _parse_policy(
-        body, item.extra.get("rotation_policy"), vault.clock.now()
-    )
+    item.rotation_policy = _parse_policy(body, item.rotation_policy, vault.clock.now())
     return web.json_response(_policy_json(vault, item))
 
 
@@ -400,7 +387,7 @@ async def rotate_key(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["name"]
     item, _ = KEYS.lookup(vault, name)
-    if item.extra.get("managed"):
+    if item.managed:
         raise KEYS.managed_forbidden(name, "rotate")
     old = item.latest
     jwk = _jwk(old)
@@ -413,7 +400,7 @@ async def rotate_key(request: web.Request) -> web.Response:
         raise KEYS.not_found(name)  # deleted while the new key was being generated
     new_jwk = crypto.jwk_from_private_key(key, list(jwk["key_ops"]), hsm=kty.endswith("-HSM"))
     attributes: dict[str, Any] = {"exportable": old.attributes.exportable}
-    expiry = ((item.extra.get("rotation_policy") or {}).get("attributes") or {}).get("expiryTime")
+    expiry = item.rotation_policy.expiry_time if item.rotation_policy else None
     seconds = duration_seconds(expiry) if expiry else None
     if seconds:
         attributes["exp"] = vault.clock.now() + seconds

@@ -97,7 +97,7 @@ def add_version(
         item = Item(name=name)
         collection.put(item)
     if managed:
-        item.extra["managed"] = True
+        item.managed = True
     item.versions.append(v)
     return item, v
 
@@ -213,7 +213,7 @@ class ObjectKind:
         if collection.get_deleted(name):
             raise self.deleted_conflict(name)
         existing = collection.get(name)
-        if existing is not None and existing.extra.get("managed"):
+        if existing is not None and existing.managed:
             raise self.managed_forbidden(name, op)
 
     def deleted_json(
@@ -238,11 +238,10 @@ class ObjectKind:
         if not self.backing:
             return item
         bundle = copy.deepcopy(item)
-        bundle.extra["backing"] = {}
         for kind in self.backing:
             other = kind.collection(vault).get(item.name)
             if other is not None:
-                bundle.extra["backing"][kind.name] = other.to_dict()
+                bundle.backing[kind.name] = other  # encoded at once, never changed
         return bundle
 
 
@@ -291,7 +290,7 @@ async def _list_versions(kind: ObjectKind, vault: Vault, request: web.Request) -
 async def _delete(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
     name = request.match_info["name"]
     item, v = kind.lookup(vault, name)
-    if item.extra.get("managed"):
+    if item.managed:
         raise kind.managed_forbidden(name, "delete")
     deleted = kind.collection(vault).soft_delete(name, vault.clock.now())
     assert deleted is not None
@@ -337,7 +336,7 @@ async def _recover(kind: ObjectKind, vault: Vault, request: web.Request) -> web.
 async def _purge(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
     name = request.match_info["name"]
     deleted = kind.deleted(vault, name)
-    if deleted.item.extra.get("managed"):
+    if deleted.item.managed:
         raise kind.managed_forbidden(name, "purge")
     for k in (kind, *kind.backing):
         k.collection(vault).purge(name)
@@ -347,7 +346,7 @@ async def _purge(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Re
 async def _backup(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
     name = request.match_info["name"]
     item, _ = kind.lookup(vault, name)
-    if item.extra.get("managed"):
+    if item.managed:
         raise kind.managed_forbidden(name, "backup")
     blob = encode_backup(kind.name, vault, kind.backup_item(vault, item))
     return web.json_response({"value": b64url_encode(blob)})
@@ -372,10 +371,10 @@ async def _restore(kind: ObjectKind, vault: Vault, request: web.Request) -> web.
         raise kind.restore_conflict(name)
     if kind.collection(vault).get_deleted(name) is not None:
         raise kind.deleted_conflict(name)
-    backing = item.extra.pop("backing", {}) if kind.backing else {}
+    backing, item.backing = (item.backing if kind.backing else {}), {}
     for k in kind.backing:
         if k.name in backing:
-            k.collection(vault).put(Item.from_dict(backing[k.name]))
+            k.collection(vault).put(backing[k.name])
     kind.collection(vault).put(item)
     return web.json_response(kind.bundle_json(vault, item, kind.current(item)))
 

@@ -30,7 +30,7 @@ def secret_item_json(
         out["tags"] = version.tags
     if version.data.get("contentType") is not None:
         out["contentType"] = version.data["contentType"]
-    if item.extra.get("managed"):
+    if item.managed:
         out["managed"] = True
     return out
 
@@ -54,7 +54,7 @@ def secret_bundle_json(
         # another port; older state may hold an absolute URL: keep only its path.
         path = kid.split("/", 3)[3] if kid.startswith("https://") else kid
         out["kid"] = f"{vault.url}{path}"
-    if item.extra.get("managed"):
+    if item.managed:
         out["managed"] = True
     return out
 
@@ -149,7 +149,7 @@ async def update_secret(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     item, v = SECRETS.lookup(vault, name, version_of(request))
     body = await json_body(request, required=False)
-    if item.extra.get("managed"):
+    if item.managed:
         raise SECRETS.managed_forbidden(name, "update")
     if "contentType" in body:
         if body["contentType"] is not None and not isinstance(body["contentType"], str):

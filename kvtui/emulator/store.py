@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kvtui.emulator.clock import Clock
+from kvtui.emulator.policies import CertificateOperation, CertificatePolicy, RotationPolicy
 
 NAME_RE = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
 RECOVERABLE_DAYS = 90
@@ -111,13 +112,23 @@ class Version:
 
 @dataclass
 class Item:
-    """A named object with its versions, oldest first; the last one is current."""
+    """A named object with its versions, oldest first; the last one is current; and the
+    state it has besides its versions (policies.py)."""
 
     name: str
     versions: list[Version] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Per-item state that is not per-version: a key's rotation policy, a certificate's
-    policy and pending operation, and so on."""
+    managed: bool = False
+    """A certificate's backing key or secret: read-only but through the certificate."""
+    rotation_policy: RotationPolicy | None = None
+    """Keys: the rotation policy, once set."""
+    policy: CertificatePolicy | None = None
+    """Certificates: the policy of the current version."""
+    pending_policy: CertificatePolicy | None = None
+    """Certificates: the policy of a version awaiting its merge."""
+    operation: CertificateOperation | None = None
+    """Certificates: the last certificate operation."""
+    backing: dict[str, Item] = field(default_factory=dict)
+    """Only in a backup of a certificate: its backing key and secret, by kind."""
 
     @property
     def latest(self) -> Version:
@@ -132,18 +143,44 @@ class Item:
         return None
 
     def to_dict(self) -> dict[str, Any]:
+        """As persisted and backed up (``extra``: what is not a version)."""
+        extra: dict[str, Any] = {}
+        if self.managed:
+            extra["managed"] = True
+        if self.rotation_policy is not None:
+            extra["rotation_policy"] = self.rotation_policy.to_json()
+        if self.policy is not None:
+            extra["policy"] = self.policy.to_json()
+        if self.pending_policy is not None:
+            extra["pending_policy"] = self.pending_policy.to_json()
+        if self.operation is not None:
+            extra["operation"] = self.operation.to_json()
+        if self.backing:
+            extra["backing"] = {kind: item.to_dict() for kind, item in self.backing.items()}
         return {
             "name": self.name,
             "versions": [v.to_dict() for v in self.versions],
-            "extra": self.extra,
+            "extra": extra,
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Item:
+        extra = d.get("extra") or {}
+
+        def policy(key: str) -> CertificatePolicy | None:
+            return CertificatePolicy.from_json(extra[key]) if extra.get(key) else None
+
+        rotation = extra.get("rotation_policy")
+        operation = extra.get("operation")
         return cls(
             name=d["name"],
             versions=[Version.from_dict(v) for v in d["versions"]],
-            extra=d.get("extra") or {},
+            managed=bool(extra.get("managed")),
+            rotation_policy=RotationPolicy.from_json(rotation) if rotation else None,
+            policy=policy("policy"),
+            pending_policy=policy("pending_policy"),
+            operation=CertificateOperation.from_json(operation) if operation else None,
+            backing={k: Item.from_dict(v) for k, v in (extra.get("backing") or {}).items()},
         )
 
 
