@@ -2,11 +2,11 @@
 (the routes and the JSON shapes; X.509 is in x509build.py, policies in certpolicy.py,
 the vault state a version makes in certstore.py).
 
-A certificate version is stored in ``vault.certificates`` (``data``: ``cer``, ``x5t``);
+A certificate version is stored in ``vault.certificates`` (``CertificateData``);
 its private key lives in the backing key and its PFX/PEM in the backing secret, both
 of the same name and version, both marked ``managed`` (as in the service). The policy
 and the last certificate operation are per-item state (``Item.policy``,
-``Item.operation``: dataclasses of policies.py; their JSON shapes are built here).
+``Item.operation``: dataclasses of policies.py); their JSON shapes are built here.
 
 Issuer ``Self`` (or any issuer configured in the vault, which the emulator issues
 itself) completes at once: the 202 answers ``inProgress`` as the service does, and the
@@ -36,7 +36,7 @@ from kvtui.emulator.keys import KEYS
 from kvtui.emulator.lifecycle import ObjectKind, add_routes
 from kvtui.emulator.policies import CertificateOperation, CertificatePolicy
 from kvtui.emulator.secrets import SECRETS
-from kvtui.emulator.store import Item, Vault, Version
+from kvtui.emulator.store import CertificateData, Item, Vault, Version
 from kvtui.emulator.x509build import PEM, PKCS12, load_import, spki
 
 KIND = "certificates"
@@ -61,27 +61,29 @@ def pending_not_found(name: str) -> KvError:
 # -- JSON shapes ----------------------------------------------------------------------------
 
 
-def _policy(item: Item) -> CertificatePolicy:
+def _policy(item: Item[CertificateData]) -> CertificatePolicy:
     """The certificate's policy (every certificate has one, pending ones too)."""
     if item.policy is None:
         raise KvError(404, "CertificatePolicyNotFound", f"Policy not found: {item.name}")
     return item.policy
 
 
-def policy_json(vault: Vault, item: Item) -> dict[str, Any]:
+def policy_json(vault: Vault, item: Item[CertificateData]) -> dict[str, Any]:
     return {"id": f"{vault.object_id(KIND, item.name)}/policy", **_policy(item).to_json()}
 
 
-def bundle_json(vault: Vault, item: Item, v: Version, with_policy: bool = True) -> dict[str, Any]:
+def bundle_json(
+    vault: Vault, item: Item[CertificateData], v: Version[CertificateData], with_policy: bool = True
+) -> dict[str, Any]:
     """CertificateBundle; a pending version has no sid, cer or x5t."""
     out: dict[str, Any] = {
         "id": vault.object_id(KIND, item.name, v.version),
         "kid": vault.object_id("keys", item.name, v.version),
     }
-    if not v.data.get("pending"):
+    if not v.data.pending:
         out["sid"] = vault.object_id("secrets", item.name, v.version)
-        out["x5t"] = v.data["x5t"]
-        out["cer"] = v.data["cer"]
+        out["x5t"] = v.data.x5t
+        out["cer"] = v.data.cer
     out["attributes"] = v.attributes.to_json()
     if v.tags is not None:
         out["tags"] = v.tags
@@ -90,13 +92,15 @@ def bundle_json(vault: Vault, item: Item, v: Version, with_policy: bool = True) 
     return out
 
 
-def item_json(vault: Vault, item: Item, v: Version, with_version: bool) -> dict[str, Any]:
+def item_json(
+    vault: Vault, item: Item[CertificateData], v: Version[CertificateData], with_version: bool
+) -> dict[str, Any]:
     """CertificateItem: what lists return."""
     out: dict[str, Any] = {
         "id": vault.object_id(KIND, item.name, v.version if with_version else None)
     }
-    if v.data.get("x5t"):
-        out["x5t"] = v.data["x5t"]
+    if v.data.x5t:
+        out["x5t"] = v.data.x5t
     out["attributes"] = v.attributes.to_json()
     if v.tags is not None:
         out["tags"] = v.tags
@@ -104,7 +108,7 @@ def item_json(vault: Vault, item: Item, v: Version, with_version: bool) -> dict[
 
 
 def operation_json(
-    vault: Vault, item: Item, op: CertificateOperation, status: str | None = None
+    vault: Vault, item: Item[CertificateData], op: CertificateOperation, status: str | None = None
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": f"{vault.object_id(KIND, item.name)}/pending",
@@ -123,8 +127,8 @@ def operation_json(
     return out
 
 
-def _is_pending(v: Version) -> bool:
-    return bool(v.data.get("pending"))
+def _is_pending(v: Version[CertificateData]) -> bool:
+    return v.data.pending
 
 
 CERTIFICATES = ObjectKind(
@@ -152,11 +156,11 @@ def _check_new(vault: Vault, name: str) -> None:
         raise CERTIFICATES.deleted_conflict(name)
 
 
-def _backing(vault: Vault, name: str, version: str) -> list[Version]:
+def _backing(vault: Vault, name: str, version: str) -> list[Version[Any]]:
     """The backing key and secret versions of a certificate version."""
-    out = []
+    out: list[Version[Any]] = []
     for coll in (vault.keys, vault.secrets):
-        item = coll.get(name)
+        item: Item[Any] | None = coll.get(name)
         v = item.get(version) if item is not None else None
         if v is not None:
             out.append(v)
@@ -260,7 +264,7 @@ async def update_policy(request: web.Request) -> web.Response:
 # -- the pending operation ------------------------------------------------------------------
 
 
-def _pending(vault: Vault, name: str) -> tuple[Item, CertificateOperation]:
+def _pending(vault: Vault, name: str) -> tuple[Item[CertificateData], CertificateOperation]:
     item = vault.certificates.get(name)
     op = item.operation if item is not None else None
     if item is None or not op:
@@ -292,7 +296,7 @@ async def delete_operation(request: web.Request) -> web.Response:
     item, op = _pending(vault, name)
     body = operation_json(vault, item, op)
     item.operation = None
-    item.versions = [v for v in item.versions if not v.data.get("pending")]
+    item.versions = [v for v in item.versions if not v.data.pending]
     if not item.versions:
         vault.certificates.remove(name)
     return web.json_response(body)
@@ -304,7 +308,7 @@ async def merge_certificate(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     item, op = _pending(vault, name)
     pending = item.get(op.version)
-    if op.status != "inProgress" or pending is None or not pending.data.get("pending"):
+    if op.status != "inProgress" or pending is None or not pending.data.pending:
         raise pending_not_found(name)
     body = await json_body(request)
     x5c = body.get("x5c")
@@ -314,7 +318,8 @@ async def merge_certificate(request: web.Request) -> web.Response:
         certs = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in x5c]
     except (ValueError, TypeError, binascii.Error) as exc:
         raise bad_parameter("The x5c certificates are not valid base64 DER.") from exc
-    key = private_key_from_jwk(pending.data["jwk"])
+    assert pending.data.jwk is not None
+    key = private_key_from_jwk(pending.data.jwk)
     pub = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )

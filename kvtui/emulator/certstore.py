@@ -23,7 +23,14 @@ from kvtui.emulator.crypto import (
 )
 from kvtui.emulator.policies import CertificateOperation, CertificatePolicy, IssuerParameters
 from kvtui.emulator.secrets import add_secret_version
-from kvtui.emulator.store import Attributes, Item, Vault, Version, new_version
+from kvtui.emulator.store import (
+    Attributes,
+    CertificateData,
+    Item,
+    Vault,
+    Version,
+    new_version,
+)
 from kvtui.emulator.x509build import PKCS12, build_certificate, build_csr, secret_value, thumbprint
 
 
@@ -32,13 +39,13 @@ def _policy_key(vault: Vault, name: str, policy: CertificatePolicy) -> PrivateKe
     kp = policy.key_props
     existing = vault.keys.get(name)
     if kp.reuse_key and existing is not None and existing.versions:
-        jwk = existing.latest.data.get("jwk")
+        jwk = existing.latest.data.jwk
         if jwk and str(jwk.get("kty", "")).startswith(kp.kty.split("-")[0]):
             return private_key_from_jwk(jwk)
     return generate_private_key(kp.kty, kp.key_size, kp.crv)
 
 
-def cert_item(vault: Vault, name: str) -> Item:
+def cert_item(vault: Vault, name: str) -> Item[CertificateData]:
     item = vault.certificates.get(name)
     if item is None:
         item = Item(name=name)
@@ -58,7 +65,7 @@ def store_version(
     enabled: bool,
     version: str | None = None,
     created: int | None = None,
-) -> tuple[Item, Version]:
+) -> tuple[Item[CertificateData], Version[CertificateData]]:
     """Add a complete certificate version with its backing key and secret (same name and
     version), and make ``policy`` the certificate's policy. ``created``: when the three
     were made (a back-dated issue); default: the vault's time."""
@@ -90,7 +97,7 @@ def store_version(
     secret_version.attributes.created = secret_version.attributes.updated = t
     item = cert_item(vault, name)
     item.versions = [v for v in item.versions if v.version != version]
-    data = {"cer": base64.b64encode(der).decode(), "x5t": thumbprint(der)}
+    data = CertificateData(cer=base64.b64encode(der).decode(), x5t=thumbprint(der))
     v = Version(
         version, Attributes(enabled=enabled, nbf=nbf, exp=exp, created=t, updated=t), tags, data
     )
@@ -119,7 +126,7 @@ def issue_certificate(
     key: PrivateKey | None = None,
     serial: int | None = None,
     version: str | None = None,
-) -> tuple[Item, Version]:
+) -> tuple[Item[CertificateData], Version[CertificateData]]:
     """Issue a certificate at once (self-signed) and record the completed operation,
     valid from the vault's time (or ``not_before``). ``key``, ``serial`` and ``version``
     are for reproducible seeds; on a fixed clock (``Clock.fixed``) an EC key signs
@@ -131,7 +138,7 @@ def issue_certificate(
     cert = build_certificate(key, x509_props, nbf, serial=serial, deterministic=vault.clock.fixed)
     stale = vault.certificates.get(name)
     if stale is not None:  # a new issuance replaces an unfinished one
-        stale.versions = [v for v in stale.versions if not v.data.get("pending")]
+        stale.versions = [v for v in stale.versions if not v.data.pending]
         stale.pending_policy = None
     item, v = store_version(
         vault,
@@ -158,19 +165,19 @@ def start_pending(
     *,
     tags: dict[str, str] | None = None,
     enabled: bool = True,
-) -> Item:
+) -> Item[CertificateData]:
     """Issuer ``Unknown``: a pending version holding the new key until the signed
     certificate is merged."""
     key = _policy_key(vault, name, policy)
     version = new_version()
     t = vault.clock.now()
     item = cert_item(vault, name)
-    item.versions = [v for v in item.versions if not v.data.get("pending")]
-    data = {"pending": True, "jwk": jwk_from_private_key(key)}
+    item.versions = [v for v in item.versions if not v.data.pending]
+    data = CertificateData(pending=True, jwk=jwk_from_private_key(key))
     item.versions.append(
         Version(version, Attributes(enabled=enabled, created=t, updated=t), tags, data)
     )
-    if not any(not v.data.get("pending") for v in item.versions):
+    if not any(not v.data.pending for v in item.versions):
         item.policy = policy
     item.pending_policy = policy
     item.operation = new_operation(
@@ -196,7 +203,7 @@ def create_self_signed(
     key: PrivateKey | None = None,
     serial: int | None = None,
     version: str | None = None,
-) -> Item:
+) -> Item[CertificateData]:
     """Create a complete self-signed certificate (backing key and secret, policy,
     completed operation) synchronously; for seeds and demos. ``subject`` defaults to
     ``CN=<name>``; ``not_before`` (unix seconds) back-dates it, e.g. to make an expired

@@ -29,7 +29,7 @@ from kvtui.emulator.common import (
 )
 from kvtui.emulator.lifecycle import ObjectKind, add_routes, version_of
 from kvtui.emulator.policies import RotationAction, RotationPolicy
-from kvtui.emulator.store import Item, Vault, Version
+from kvtui.emulator.store import Item, KeyData, Vault, Version
 
 KIND = "keys"
 RSA_SIZES = (2048, 3072, 4096)
@@ -47,18 +47,19 @@ DURATION_SECONDS = (365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600, 60, 1)
 # -- JSON shapes ----------------------------------------------------------------------------
 
 
-def _jwk(version: Version) -> dict[str, Any]:
-    jwk: dict[str, Any] = version.data["jwk"]
-    return jwk
+def _jwk(version: Version[KeyData]) -> dict[str, Any]:
+    return version.data.jwk
 
 
-def _attributes_json(version: Version) -> dict[str, Any]:
+def _attributes_json(version: Version[KeyData]) -> dict[str, Any]:
     attrs = version.attributes.to_json()
     attrs.setdefault("exportable", False)
     return attrs
 
 
-def key_item_json(vault: Vault, item: Item, version: Version, with_version: bool) -> dict[str, Any]:
+def key_item_json(
+    vault: Vault, item: Item[KeyData], version: Version[KeyData], with_version: bool
+) -> dict[str, Any]:
     """KeyItem: what lists return (no key material)."""
     out: dict[str, Any] = {
         "kid": vault.object_id(KIND, item.name, version.version if with_version else None),
@@ -71,7 +72,7 @@ def key_item_json(vault: Vault, item: Item, version: Version, with_version: bool
     return out
 
 
-def key_bundle_json(vault: Vault, item: Item, version: Version) -> dict[str, Any]:
+def key_bundle_json(vault: Vault, item: Item[KeyData], version: Version[KeyData]) -> dict[str, Any]:
     """KeyBundle: the public JWK with its ``kid``, attributes, tags, release policy."""
     key = {"kid": vault.object_id(KIND, item.name, version.version)}
     key.update(crypto.public_jwk(_jwk(version)))
@@ -80,12 +81,12 @@ def key_bundle_json(vault: Vault, item: Item, version: Version) -> dict[str, Any
         out["tags"] = version.tags
     if item.managed:
         out["managed"] = True
-    if version.data.get("release_policy") is not None:
-        out["release_policy"] = version.data["release_policy"]
+    if version.data.release_policy is not None:
+        out["release_policy"] = version.data.release_policy
     return out
 
 
-def _bundle_response(vault: Vault, item: Item, version: Version) -> web.Response:
+def _bundle_response(vault: Vault, item: Item[KeyData], version: Version[KeyData]) -> web.Response:
     return web.json_response(key_bundle_json(vault, item, version))
 
 
@@ -207,7 +208,7 @@ def _store_version(
     if v.attributes.exportable is None:
         v.attributes.exportable = False
     if policy is not None:
-        v.data["release_policy"] = policy
+        v.data.release_policy = policy
     return _bundle_response(vault, item, v)
 
 
@@ -281,14 +282,14 @@ async def update_key(request: web.Request) -> web.Response:
     tags = KEYS.parse_tags(body)
     attributes = _attributes(body)
     exportable = attributes.get("exportable", v.attributes.exportable)
-    policy = body.get("release_policy", v.data.get("release_policy"))
+    policy = body.get("release_policy", v.data.release_policy)
     parse_release_policy({"release_policy": policy}, bool(exportable))
     if ops is not None:
         jwk["key_ops"] = ops
     if "tags" in body:
         v.tags = tags
     if "release_policy" in body:
-        v.data["release_policy"] = policy
+        v.data.release_policy = policy
     v.attributes.apply(attributes)
     v.attributes.updated = vault.clock.now()
     return _bundle_response(vault, item, v)
@@ -305,7 +306,7 @@ def duration_seconds(text: str) -> int | None:
     return sum(int(g or 0) * unit for g, unit in zip(m.groups(), DURATION_SECONDS, strict=True))
 
 
-def _policy_json(vault: Vault, item: Item) -> dict[str, Any]:
+def _policy_json(vault: Vault, item: Item[KeyData]) -> dict[str, Any]:
     policy = item.rotation_policy or RotationPolicy.default()
     return {"id": f"{vault.object_id(KIND, item.name)}/rotationpolicy", **policy.to_json()}
 
@@ -406,15 +407,15 @@ async def rotate_key(request: web.Request) -> web.Response:
         attributes["exp"] = vault.clock.now() + seconds
     tags = dict(old.tags) if old.tags is not None else None
     item, v = crypto.add_key_version(vault, name, new_jwk, tags=tags, attributes=attributes)
-    if old.data.get("release_policy") is not None:
-        v.data["release_policy"] = copy.deepcopy(old.data["release_policy"])
+    if old.data.release_policy is not None:
+        v.data.release_policy = copy.deepcopy(old.data.release_policy)
     return _bundle_response(vault, item, v)
 
 
 # -- cryptographic operations ---------------------------------------------------------------
 
 
-def _usable_key(request: web.Request, op: str) -> tuple[Item, Version]:
+def _usable_key(request: web.Request, op: str) -> tuple[Item[KeyData], Version[KeyData]]:
     """The key version for a cryptographic operation, refused as the service refuses it:
     403 KeyDisabled for private operations on a disabled key, 403 KeyOperationForbidden
     when the key's key_ops do not include the operation."""
@@ -507,7 +508,7 @@ async def release_key(request: web.Request) -> web.Response:
     _, v = KEYS.lookup(vault, name, version_of(request))
     if not isinstance(body.get("target"), str) or not body["target"]:
         raise bad_parameter("Property 'target' is required.")
-    if not v.attributes.exportable or v.data.get("release_policy") is None:
+    if not v.attributes.exportable or v.data.release_policy is None:
         raise KvError(
             403,
             "Forbidden",

@@ -35,7 +35,7 @@ from kvtui.emulator.crypto import (
     jwk_from_private_key,
 )
 from kvtui.emulator.secrets import add_secret_version
-from kvtui.emulator.store import DAY, Item, Vault, Version
+from kvtui.emulator.store import DAY, D, Item, Vault, Version
 
 SERVICES = [
     "billing",
@@ -88,7 +88,7 @@ def _value(rng: random.Random, kind: str, service: str, env: str) -> str:
     return f"demo-{token}"
 
 
-def _dated(made: tuple[Item, Version], when: int) -> Version:
+def _dated(made: tuple[Item[D], Version[D]], when: int) -> Version[D]:
     """Back-date a version a seed just made (made at the vault's time) to ``when``."""
     _, version = made
     version.attributes.created = version.attributes.updated = when

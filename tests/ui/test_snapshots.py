@@ -84,7 +84,7 @@ def _demo_tokens() -> set[str]:
     tokens: set[str] = set()
     for item in vault.secrets:
         for version in item.versions:
-            tokens.update(re.findall(r"[A-Za-z0-9+/]{16,}", str(version.data.get("value", ""))))
+            tokens.update(re.findall(r"[A-Za-z0-9+/]{16,}", version.data.value))
     return tokens
 
 
