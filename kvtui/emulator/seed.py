@@ -35,7 +35,7 @@ from kvtui.emulator.crypto import (
     jwk_from_private_key,
 )
 from kvtui.emulator.secrets import add_secret_version
-from kvtui.emulator.store import DAY, D, Item, Vault, Version
+from kvtui.emulator.store import DAY, Vault, backdated
 
 SERVICES = [
     "billing",
@@ -86,13 +86,6 @@ def _value(rng: random.Random, kind: str, service: str, env: str) -> str:
             f"&sp=rl&se=2027-01-01T00:00:00Z&sig=demo{token}"
         )
     return f"demo-{token}"
-
-
-def _dated(made: tuple[Item[D], Version[D]], when: int) -> Version[D]:
-    """Back-date a version a seed just made (made at the vault's time) to ``when``."""
-    _, version = made
-    version.attributes.created = version.attributes.updated = when
-    return version
 
 
 # -- a demo that is the same every run (on a fixed clock) --------------------------------
@@ -266,7 +259,7 @@ def _seed_demo_secrets(vault: Vault, rng: random.Random, t: int, ids: _Fixed) ->
                     attributes=attributes if last else None,
                     version=ids.version("secrets", name),
                 )
-                _dated(made, min(when, t - 3600))
+                backdated(made, min(when, t - 3600))
             count += 1
     # A few that show how odd content looks: multi-line, Unicode, and markup-like text.
     made = add_secret_version(
@@ -278,7 +271,7 @@ def _seed_demo_secrets(vault: Vault, rng: random.Random, t: int, ids: _Fixed) ->
         tags={"env": "prod"},
         version=ids.version("secrets", "tls-private-key-pem"),
     )
-    _dated(made, t - 40 * DAY)
+    backdated(made, t - 40 * DAY)
     made = add_secret_version(
         vault,
         "motd",
@@ -287,7 +280,7 @@ def _seed_demo_secrets(vault: Vault, rng: random.Random, t: int, ids: _Fixed) ->
         tags={"note": "tags=[prod]"},
         version=ids.version("secrets", "motd"),
     )
-    _dated(made, t - 5 * DAY)
+    backdated(made, t - 5 * DAY)
     made = add_secret_version(
         vault,
         "ssh-known-hosts",
@@ -295,7 +288,7 @@ def _seed_demo_secrets(vault: Vault, rng: random.Random, t: int, ids: _Fixed) ->
         tags={"env": "prod"},
         version=ids.version("secrets", "ssh-known-hosts"),
     )
-    _dated(made, t - 200 * DAY)
+    backdated(made, t - 200 * DAY)
 
 
 def _seed_demo_keys(vault: Vault, t: int, ids: _Fixed) -> None:
@@ -317,7 +310,7 @@ def _seed_demo_keys(vault: Vault, t: int, ids: _Fixed) -> None:
             attributes=attributes or None,
             version=ids.version("keys", name),
         )
-        _dated(made, t - 120 * DAY)
+        backdated(made, t - 120 * DAY)
     jwk = jwk_from_private_key(ids.key("keys/data-encryption-key/2", "RSA", 2048))
     made = add_key_version(
         vault,
@@ -326,7 +319,7 @@ def _seed_demo_keys(vault: Vault, t: int, ids: _Fixed) -> None:
         tags={"purpose": "data", "rotated": "yes"},
         version=ids.version("keys", "data-encryption-key"),
     )
-    _dated(made, t - 10 * DAY)
+    backdated(made, t - 10 * DAY)
 
 
 def _seed_demo_certificates(vault: Vault, t: int, ids: _Fixed) -> None:
@@ -385,12 +378,12 @@ def seed_demo(vault: Vault) -> None:
     # Soft-deleted items: visible in the deleted lists, recoverable.
     for name in ("retired-ftp-password", "old-partner-api-key"):
         version = ids.version("secrets", name)
-        _dated(add_secret_version(vault, name, f"demo-{name}", version=version), t - 300 * DAY)
+        backdated(add_secret_version(vault, name, f"demo-{name}", version=version), t - 300 * DAY)
         vault.secrets.soft_delete(name, when=t - 3 * DAY)
     jwk = jwk_from_private_key(ids.key("keys/deprecated-signing-key/1", "EC", crv="P-256"))
     version = ids.version("keys", "deprecated-signing-key")
     made = add_key_version(vault, "deprecated-signing-key", jwk, version=version)
-    _dated(made, t - 300 * DAY)
+    backdated(made, t - 300 * DAY)
     vault.keys.soft_delete("deprecated-signing-key", when=t - 7 * DAY)
 
 
@@ -406,7 +399,7 @@ def seed_bulk(vault: Vault, count: int) -> None:
             tags={"batch": str(i // 1000)},
             attributes={"exp": t + ((i % 120) - 20) * DAY} if i % 10 == 0 else None,
         )
-        _dated(made, t - (count - i))
+        backdated(made, t - (count - i))
 
 
 def seed_vault(vault: Vault, seed: str) -> None:

@@ -438,6 +438,15 @@ class Vault:
         self.issuers = d.get("issuers") or {}
 
 
+def backdated(made: tuple[Item[D], Version[D]], when: int) -> tuple[Item[D], Version[D]]:
+    """``made`` (an item and the version just added to it, at the vault's time) with
+    the version created and updated at ``when`` instead: how seeds and tests make
+    versions dated in the past without a time threaded through every signature."""
+    _, version = made
+    version.attributes.created = version.attributes.updated = when
+    return made
+
+
 BACKUP_MAGIC = b"KVTUI-EMULATOR-BACKUP-1\n"
 
 
