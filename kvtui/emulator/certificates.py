@@ -34,7 +34,7 @@ from kvtui.emulator.common import VAULT_KEY, KvError, bad_parameter, json_body, 
 from kvtui.emulator.crypto import private_key_from_jwk
 from kvtui.emulator.keys import KEYS
 from kvtui.emulator.lifecycle import ObjectKind, add_routes
-from kvtui.emulator.policies import CertificateOperation, CertificatePolicy
+from kvtui.emulator.policies import CertificateIssuer, CertificateOperation, CertificatePolicy
 from kvtui.emulator.secrets import SECRETS
 from kvtui.emulator.store import CertificateData, Item, Vault, Version
 from kvtui.emulator.x509build import PEM, PKCS12, load_import, spki
@@ -391,36 +391,41 @@ async def delete_contacts(request: web.Request) -> web.Response:
 # -- issuers --------------------------------------------------------------------------------
 
 
-def issuer_json(vault: Vault, name: str, issuer: dict[str, Any]) -> dict[str, Any]:
+def issuer_json(vault: Vault, issuer: CertificateIssuer) -> dict[str, Any]:
     """IssuerBundle; the credentials' password is never returned."""
     out: dict[str, Any] = {
-        "id": f"{vault.url}{KIND}/issuers/{issuer['name']}",
-        "provider": issuer["provider"],
+        "id": f"{vault.url}{KIND}/issuers/{issuer.name}",
+        "provider": issuer.provider,
     }
-    creds = {k: v for k, v in (issuer.get("credentials") or {}).items() if k != "pwd"}
+    creds = {k: v for k, v in (issuer.credentials or {}).items() if k != "pwd"}
     if creds:
         out["credentials"] = creds
-    if issuer.get("org_details"):
-        out["org_details"] = issuer["org_details"]
-    out["attributes"] = issuer["attributes"]
+    if issuer.org_details:
+        out["org_details"] = issuer.org_details
+    out["attributes"] = {
+        "enabled": issuer.enabled,
+        "created": issuer.created,
+        "updated": issuer.updated,
+    }
     return out
 
 
-def _issuer_fields(issuer: dict[str, Any], body: dict[str, Any], t: int) -> None:
+def _issuer_fields(issuer: CertificateIssuer, body: dict[str, Any], t: int) -> None:
     if body.get("provider") is not None:
         if not isinstance(body["provider"], str) or not body["provider"]:
             raise bad_parameter("The issuer provider must be a non-empty string.")
-        issuer["provider"] = body["provider"]
-    for field in ("credentials", "org_details"):
-        if isinstance(body.get(field), dict):
-            issuer[field] = {k: v for k, v in body[field].items() if v is not None}
+        issuer.provider = body["provider"]
+    if isinstance(body.get("credentials"), dict):
+        issuer.credentials = {k: v for k, v in body["credentials"].items() if v is not None}
+    if isinstance(body.get("org_details"), dict):
+        issuer.org_details = {k: v for k, v in body["org_details"].items() if v is not None}
     attrs = body.get("attributes") or {}
     if attrs.get("enabled") is not None:
-        issuer["attributes"]["enabled"] = bool(attrs["enabled"])
-    issuer["attributes"]["updated"] = t
+        issuer.enabled = bool(attrs["enabled"])
+    issuer.updated = t
 
 
-def _issuer(vault: Vault, name: str) -> dict[str, Any]:
+def _issuer(vault: Vault, name: str) -> CertificateIssuer:
     issuer = vault.issuers.get(name.lower())
     if issuer is None:
         raise KvError(404, "CertificateIssuerNotFound", f"Issuer not found: {name}")
@@ -436,10 +441,10 @@ async def set_issuer(request: web.Request) -> web.Response:
     if not body.get("provider"):
         raise bad_parameter("The parameter 'provider' is required.")
     t = vault.clock.now()
-    issuer: dict[str, Any] = {"name": name, "attributes": {"enabled": True, "created": t}}
+    issuer = CertificateIssuer(name, "", created=t, updated=t)
     _issuer_fields(issuer, body, t)
     vault.issuers[name.lower()] = issuer
-    return web.json_response(issuer_json(vault, name, issuer))
+    return web.json_response(issuer_json(vault, issuer))
 
 
 @operation(KIND, "setissuers")
@@ -448,14 +453,14 @@ async def update_issuer(request: web.Request) -> web.Response:
     name = request.match_info["issuer"]
     issuer = _issuer(vault, name)
     _issuer_fields(issuer, await json_body(request), vault.clock.now())
-    return web.json_response(issuer_json(vault, name, issuer))
+    return web.json_response(issuer_json(vault, issuer))
 
 
 @operation(KIND, "getissuers")
 async def get_issuer(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["issuer"]
-    return web.json_response(issuer_json(vault, name, _issuer(vault, name)))
+    return web.json_response(issuer_json(vault, _issuer(vault, name)))
 
 
 @operation(KIND, "deleteissuers")
@@ -464,14 +469,14 @@ async def delete_issuer(request: web.Request) -> web.Response:
     name = request.match_info["issuer"]
     issuer = _issuer(vault, name)
     del vault.issuers[name.lower()]
-    return web.json_response(issuer_json(vault, name, issuer))
+    return web.json_response(issuer_json(vault, issuer))
 
 
 @operation(KIND, "listissuers")
 async def list_issuers(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     entries = [
-        (key, {"id": f"{vault.url}{KIND}/issuers/{i['name']}", "provider": i["provider"]})
+        (key, {"id": f"{vault.url}{KIND}/issuers/{i.name}", "provider": i.provider})
         for key, i in sorted(vault.issuers.items())
     ]
     return page(request, entries)

@@ -1,5 +1,5 @@
 """Per-item state that is not a version, as dataclasses: a certificate's policy and its
-last operation, a key's rotation policy.
+last operation, a key's rotation policy; and a vault's certificate issuers.
 
 Each builds its JSON shape (``to_json``: what the service answers, and what persistence
 and backups store) and reads it back (``from_json``) in one place. Plain data: what
@@ -224,6 +224,48 @@ class CertificateOperation:
             status=str(d.get("status") or "inProgress"),
             cancellation_requested=bool(d.get("cancellation_requested")),
             error=d.get("error"),
+        )
+
+
+@dataclass
+class CertificateIssuer:
+    """A certificate issuer configured in a vault (``/certificates/issuers/{name}``)."""
+
+    name: str
+    provider: str
+    created: int
+    updated: int
+    enabled: bool = True
+    credentials: dict[str, Any] | None = None
+    """``account_id`` and ``pwd`` as the client gave them (the password is never answered)."""
+    org_details: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """As persisted (certificates.py's ``issuer_json`` is the service's shape)."""
+        out: dict[str, Any] = {"name": self.name, "provider": self.provider}
+        if self.credentials is not None:
+            out["credentials"] = self.credentials
+        if self.org_details is not None:
+            out["org_details"] = self.org_details
+        out["attributes"] = {
+            "enabled": self.enabled,
+            "created": self.created,
+            "updated": self.updated,
+        }
+        return out
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> CertificateIssuer:
+        attrs = d.get("attributes") or {}
+        created = int(attrs.get("created") or 0)
+        return cls(
+            name=str(d["name"]),
+            provider=str(d.get("provider") or ""),
+            created=created,
+            updated=int(attrs.get("updated") or created),
+            enabled=attrs.get("enabled", True) is not False,
+            credentials=d.get("credentials"),
+            org_details=d.get("org_details"),
         )
 
 

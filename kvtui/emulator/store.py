@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from kvtui.emulator.clock import Clock
-from kvtui.emulator.policies import CertificateOperation, CertificatePolicy, RotationPolicy
+from kvtui.emulator.policies import (
+    CertificateIssuer,
+    CertificateOperation,
+    CertificatePolicy,
+    RotationPolicy,
+)
 
 NAME_RE = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
 RECOVERABLE_DAYS = 90
@@ -396,7 +401,8 @@ class Vault:
         default_factory=lambda: Collection(CertificateData)
     )
     contacts: list[dict[str, Any]] | None = None
-    issuers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    issuers: dict[str, CertificateIssuer] = field(default_factory=dict)
+    """By lower-case name."""
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     clock: Clock = field(default_factory=Clock, repr=False)
     """Where every time stamped on this vault's objects comes from (the emulator's one
@@ -425,7 +431,7 @@ class Vault:
             "keys": self.keys.to_dict(),
             "certificates": self.certificates.to_dict(),
             "contacts": self.contacts,
-            "issuers": self.issuers,
+            "issuers": {k: i.to_json() for k, i in self.issuers.items()},
         }
 
     def load(self, d: dict[str, Any]) -> None:
@@ -435,7 +441,9 @@ class Vault:
         self.keys.load(d.get("keys", {}))
         self.certificates.load(d.get("certificates", {}))
         self.contacts = d.get("contacts")
-        self.issuers = d.get("issuers") or {}
+        self.issuers = {
+            k: CertificateIssuer.from_json(i) for k, i in (d.get("issuers") or {}).items()
+        }
 
 
 def backdated(made: tuple[Item[D], Version[D]], when: int) -> tuple[Item[D], Version[D]]:

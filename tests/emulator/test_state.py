@@ -176,3 +176,18 @@ def test_a_certificate_backup_carries_its_backing_key_and_secret() -> None:
     assert isinstance(restored.backing["keys"].latest.data, KeyData)
     assert isinstance(restored.backing["secrets"].latest.data, SecretData)
     assert decode_backup("keys", encode_backup("certificates", vault, bundle), KeyData) is None
+
+
+def test_a_vaults_issuers_load_from_their_saved_shape() -> None:
+    saved_issuer = {
+        "name": "DigiCert",
+        "attributes": {"enabled": True, "created": T0, "updated": T0 + 9},
+        "provider": "DigiCert",
+        "credentials": {"account_id": "acct", "pwd": "p"},
+    }
+    vault = Vault("demo", "tenant", "sub")
+    vault.load({"issuers": {"digicert": saved_issuer}})
+    issuer = vault.issuers["digicert"]
+    assert (issuer.provider, issuer.created, issuer.updated) == ("DigiCert", T0, T0 + 9)
+    assert issuer.credentials == {"account_id": "acct", "pwd": "p"}
+    assert vault.to_dict()["issuers"] == {"digicert": saved_issuer}
