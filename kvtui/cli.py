@@ -39,8 +39,8 @@ def _add_emulator_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         "--seed-time",
         default=None,
         metavar="ISO",
-        help="the seed's clock, e.g. 2026-01-15T09:00:00Z: the demo seed is then the same "
-        "every run (dates, version ids, keys, certificates)",
+        help="start the emulator's clock there, frozen, e.g. 2026-01-15T09:00:00Z: the demo "
+        "seed is then the same every run (dates, version ids, keys, certificates)",
     )
     p.add_argument(
         "--approve",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,6 +150,51 @@ def identity_admin(
 
 def approve_device_code(info: EmulatorInfo, user_code: str, action: str = "approve") -> None:
     identity_admin(info, "POST", f"/device-codes/{user_code}/{action}")
+
+
+class EmulatorClock:
+    """The emulator's clock through its admin endpoint (``/_emulator/clock``), as a
+    test moves it instead of sleeping; :func:`emulator_clock` resets it afterwards."""
+
+    def __init__(self, info: EmulatorInfo) -> None:
+        self.info = info
+
+    def call(self, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """GET the clock, or POST ``body`` to it; its state (``now``, ``time``, ...)."""
+        with requests_session(self.info.ca_bundle) as http:
+            resp = http.request(
+                "POST" if body is not None else "GET",
+                f"{self.info.admin_url}/clock",
+                json=body,
+                headers=self.info.admin_headers(),
+                timeout=10,
+            )
+        resp.raise_for_status()
+        result: dict[str, Any] = resp.json()
+        return result
+
+    def time(self) -> float:
+        return float(self.call()["time"])
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        return self.call({"advance_seconds": seconds})
+
+    def freeze(self) -> dict[str, Any]:
+        return self.call({"frozen": True})
+
+    def reset(self) -> dict[str, Any]:
+        return self.call({"reset": True})
+
+
+@contextmanager
+def emulator_clock(info: EmulatorInfo) -> Iterator[EmulatorClock]:
+    """The emulator's clock for one test: back as the emulator started it afterwards
+    (the tokens other tests hold must not look expired)."""
+    clock = EmulatorClock(info)
+    try:
+        yield clock
+    finally:
+        clock.reset()
 
 
 class UserMsalCredential:

@@ -3,8 +3,8 @@
 JSON in and out, on the main listener. Every request needs the run's admin token
 (``Authorization: Bearer <admin_token>``, from the JSON line) and any body must be
 ``application/json``: :func:`admin_guard_middleware` checks both for every
-``/_emulator`` route, the identity ones included. Vaults, principals, permissions and
-injected faults; documented in docs/emulator-admin.md. Handlers run on the emulator's
+``/_emulator`` route, the identity ones included. Vaults, principals, permissions,
+injected faults and the clock; documented in docs/emulator-admin.md. Handlers run on the emulator's
 event loop, so they edit the shared state without locks.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from kvtui.emulator.clock import parse_time
 from kvtui.emulator.common import Handler, KvError, error_response, json_body
 from kvtui.emulator.faults import ANY, RuleError
 from kvtui.emulator.settings import SEED_RE
@@ -264,8 +265,68 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    _state(request).faults.reset()
+    """Faults and permissions cleared, the clock back as it started."""
+    state = _state(request)
+    state.faults.reset()
+    state.clock.reset()
     return web.Response(status=204)
+
+
+# -- the clock --------------------------------------------------------------------------------
+
+CLOCK_FIELDS = ("reset", "frozen", "now", "advance_seconds")
+
+
+def _number(value: object) -> float | None:
+    """A JSON number (not a boolean), or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+async def get_clock(request: web.Request) -> web.Response:
+    return web.json_response(_state(request).clock.to_json())
+
+
+async def set_clock(request: web.Request) -> web.Response:
+    """``{"reset"?, "frozen"?, "now"?, "advance_seconds"?}``, checked first, then applied
+    in that order."""
+    body = await json_body(request)
+    unknown = sorted(set(body) - set(CLOCK_FIELDS))
+    if unknown:
+        raise _bad(f"unknown field {unknown[0]!r}: the clock takes {', '.join(CLOCK_FIELDS)}")
+    reset = _bool_field(body, "reset", False)
+    frozen = body.get("frozen")
+    if frozen is not None and not isinstance(frozen, bool):
+        raise _bad("frozen must be true or false")
+    when: float | None = None
+    if body.get("now") is not None:
+        raw = body["now"]
+        when = _number(raw)
+        if when is None and isinstance(raw, str):
+            try:
+                when = parse_time(raw)
+            except ValueError as exc:
+                raise _bad(f"now: {exc}") from None
+        if when is None or not 0 <= when < 253402300800:  # before year 10000
+            raise _bad("now must be an ISO 8601 time (e.g. 2026-01-01T00:00:00Z) or unix seconds")
+    advance = None
+    if body.get("advance_seconds") is not None:
+        advance = _number(body["advance_seconds"])
+        if advance is None or not 0 <= advance <= 100 * 365 * 86400:
+            raise _bad("advance_seconds must be a number of seconds, 0 or more")
+    clock = _state(request).clock
+    if reset:
+        clock.reset()
+    if frozen is True:
+        clock.freeze()
+    elif frozen is False:
+        clock.resume()
+    if when is not None:
+        clock.set(when)
+    if advance is not None:
+        clock.advance(advance)
+    return web.json_response(clock.to_json())
 
 
 def setup(app: web.Application, emulator: VaultHost) -> None:
@@ -290,3 +351,5 @@ def setup(app: web.Application, emulator: VaultHost) -> None:
     r.add_get(f"{PREFIX}/faults/{{id}}", get_fault)
     r.add_delete(f"{PREFIX}/faults/{{id}}", delete_fault)
     r.add_post(f"{PREFIX}/reset", reset)
+    r.add_get(f"{PREFIX}/clock", get_clock)
+    r.add_post(f"{PREFIX}/clock", set_clock)

@@ -2,10 +2,11 @@
 (the routes and the JSON shapes; X.509 is in x509build.py, policies in certpolicy.py,
 the vault state a version makes in certstore.py).
 
-A certificate version is stored in ``vault.certificates`` (``data``: ``cer``, ``x5t``);
+A certificate version is stored in ``vault.certificates`` (``CertificateData``);
 its private key lives in the backing key and its PFX/PEM in the backing secret, both
 of the same name and version, both marked ``managed`` (as in the service). The policy
-and the last certificate operation are per-item state (``Item.extra``).
+and the last certificate operation are per-item state (``Item.policy``,
+``Item.operation``: dataclasses of policies.py); their JSON shapes are built here.
 
 Issuer ``Self`` (or any issuer configured in the vault, which the emulator issues
 itself) completes at once: the 202 answers ``inProgress`` as the service does, and the
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 from typing import Any
 
 from aiohttp import web
@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives import serialization
 
 from kvtui.emulator.certpolicy import merge_policy, normalize_policy
 from kvtui.emulator.certstore import (
-    CertificateOperation,
     issue_certificate,
     start_pending,
     store_version,
@@ -35,8 +34,9 @@ from kvtui.emulator.common import VAULT_KEY, KvError, bad_parameter, json_body, 
 from kvtui.emulator.crypto import private_key_from_jwk
 from kvtui.emulator.keys import KEYS
 from kvtui.emulator.lifecycle import ObjectKind, add_routes
+from kvtui.emulator.policies import CertificateIssuer, CertificateOperation, CertificatePolicy
 from kvtui.emulator.secrets import SECRETS
-from kvtui.emulator.store import Item, Vault, Version, now
+from kvtui.emulator.store import CertificateData, Item, Vault, Version
 from kvtui.emulator.x509build import PEM, PKCS12, load_import, spki
 
 KIND = "certificates"
@@ -61,38 +61,46 @@ def pending_not_found(name: str) -> KvError:
 # -- JSON shapes ----------------------------------------------------------------------------
 
 
-def policy_json(vault: Vault, item: Item) -> dict[str, Any]:
-    return {
-        "id": f"{vault.object_id(KIND, item.name)}/policy",
-        **copy.deepcopy(item.extra["policy"]),
-    }
+def _policy(item: Item[CertificateData]) -> CertificatePolicy:
+    """The certificate's policy (every certificate has one, pending ones too)."""
+    if item.policy is None:
+        raise KvError(404, "CertificatePolicyNotFound", f"Policy not found: {item.name}")
+    return item.policy
 
 
-def bundle_json(vault: Vault, item: Item, v: Version, with_policy: bool = True) -> dict[str, Any]:
+def policy_json(vault: Vault, item: Item[CertificateData]) -> dict[str, Any]:
+    return {"id": f"{vault.object_id(KIND, item.name)}/policy", **_policy(item).to_json()}
+
+
+def bundle_json(
+    vault: Vault, item: Item[CertificateData], v: Version[CertificateData], with_policy: bool = True
+) -> dict[str, Any]:
     """CertificateBundle; a pending version has no sid, cer or x5t."""
     out: dict[str, Any] = {
         "id": vault.object_id(KIND, item.name, v.version),
         "kid": vault.object_id("keys", item.name, v.version),
     }
-    if not v.data.get("pending"):
+    if not v.data.pending:
         out["sid"] = vault.object_id("secrets", item.name, v.version)
-        out["x5t"] = v.data["x5t"]
-        out["cer"] = v.data["cer"]
+        out["x5t"] = v.data.x5t
+        out["cer"] = v.data.cer
     out["attributes"] = v.attributes.to_json()
     if v.tags is not None:
         out["tags"] = v.tags
-    if with_policy and "policy" in item.extra:
+    if with_policy and item.policy is not None:
         out["policy"] = policy_json(vault, item)
     return out
 
 
-def item_json(vault: Vault, item: Item, v: Version, with_version: bool) -> dict[str, Any]:
+def item_json(
+    vault: Vault, item: Item[CertificateData], v: Version[CertificateData], with_version: bool
+) -> dict[str, Any]:
     """CertificateItem: what lists return."""
     out: dict[str, Any] = {
         "id": vault.object_id(KIND, item.name, v.version if with_version else None)
     }
-    if v.data.get("x5t"):
-        out["x5t"] = v.data["x5t"]
+    if v.data.x5t:
+        out["x5t"] = v.data.x5t
     out["attributes"] = v.attributes.to_json()
     if v.tags is not None:
         out["tags"] = v.tags
@@ -100,27 +108,27 @@ def item_json(vault: Vault, item: Item, v: Version, with_version: bool) -> dict[
 
 
 def operation_json(
-    vault: Vault, item: Item, op: CertificateOperation, status: str | None = None
+    vault: Vault, item: Item[CertificateData], op: CertificateOperation, status: str | None = None
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": f"{vault.object_id(KIND, item.name)}/pending",
-        "issuer": op["issuer"],
-        "csr": op["csr"],
-        "cancellation_requested": op["cancellation_requested"],
-        "status": status or op["status"],
+        "issuer": op.issuer.to_json(),
+        "csr": op.csr,
+        "cancellation_requested": op.cancellation_requested,
+        "status": status or op.status,
     }
     if out["status"] == "inProgress":
         out["status_details"] = PENDING_DETAILS
-    if op.get("error"):
-        out["error"] = op["error"]
+    if op.error:
+        out["error"] = op.error
     if out["status"] == "completed":
         out["target"] = vault.object_id(KIND, item.name)
-    out["request_id"] = op["request_id"]
+    out["request_id"] = op.request_id
     return out
 
 
-def _is_pending(v: Version) -> bool:
-    return bool(v.data.get("pending"))
+def _is_pending(v: Version[CertificateData]) -> bool:
+    return v.data.pending
 
 
 CERTIFICATES = ObjectKind(
@@ -148,11 +156,11 @@ def _check_new(vault: Vault, name: str) -> None:
         raise CERTIFICATES.deleted_conflict(name)
 
 
-def _backing(vault: Vault, name: str, version: str) -> list[Version]:
+def _backing(vault: Vault, name: str, version: str) -> list[Version[Any]]:
     """The backing key and secret versions of a certificate version."""
-    out = []
+    out: list[Version[Any]] = []
     for coll in (vault.keys, vault.secrets):
-        item = coll.get(name)
+        item: Item[Any] | None = coll.get(name)
         v = item.get(version) if item is not None else None
         if v is not None:
             out.append(v)
@@ -169,16 +177,17 @@ async def create_certificate(request: web.Request) -> web.Response:
     _check_new(vault, name)
     body = await json_body(request)
     tags = parse_tags(body)
-    policy = normalize_policy(body.get("policy"), default_issuer="Unknown")
-    issuer = policy["issuer"]["name"]
-    if issuer.lower() == "unknown":
+    policy = normalize_policy(body.get("policy"), default_issuer="Unknown", now=vault.clock.now())
+    issuer = policy.issuer.name
+    if policy.issuer.unknown:
         item = start_pending(vault, name, policy, tags=tags, enabled=_enabled(body))
     else:
         if issuer.lower() != "self" and issuer.lower() not in vault.issuers:
             raise bad_parameter(f"Issuer {issuer} was not found in this key vault.")
         item, _ = issue_certificate(vault, name, policy, tags=tags, enabled=_enabled(body))
     # The service always answers inProgress; the operation reads completed on the first poll.
-    op = operation_json(vault, item, item.extra["operation"], status="inProgress")
+    assert item.operation is not None
+    op = operation_json(vault, item, item.operation, status="inProgress")
     return web.json_response(op, status=202, headers={"Retry-After": "0"})
 
 
@@ -201,7 +210,9 @@ async def import_certificate(request: web.Request) -> web.Response:
         except (binascii.Error, ValueError) as exc:
             raise bad_parameter("The certificate to import is not valid base64.") from exc
     key, cert, chain = load_import(data, body.get("pwd"), content_type)
-    policy = normalize_policy(raw_policy, default_issuer="Unknown", key=key, cert=cert)
+    policy = normalize_policy(
+        raw_policy, default_issuer="Unknown", key=key, cert=cert, now=vault.clock.now()
+    )
     item, v = store_version(
         vault, name, policy, key, cert, chain, tags=tags, enabled=_enabled(body)
     )
@@ -227,10 +238,10 @@ async def update_certificate(request: web.Request) -> web.Response:
     attrs = {k: a for k, a in (body.get("attributes") or {}).items() if k == "enabled"}
     for target in [v, *_backing(vault, name, v.version)]:
         target.attributes.apply(attrs)
-        target.attributes.updated = now()
+        target.attributes.updated = vault.clock.now()
         target.tags = tags
     if isinstance(body.get("policy"), dict):
-        item.extra["policy"] = merge_policy(item.extra["policy"], body["policy"])
+        item.policy = merge_policy(_policy(item), body["policy"], vault.clock.now())
     return web.json_response(bundle_json(vault, item, v, with_policy=version is None))
 
 
@@ -246,17 +257,16 @@ async def update_policy(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     item, _ = CERTIFICATES.lookup(vault, request.match_info["name"])
     body = await json_body(request)
-    item.extra["policy"] = merge_policy(item.extra["policy"], body)
-    item.extra["policy"]["attributes"]["updated"] = now()
+    item.policy = merge_policy(_policy(item), body, vault.clock.now())
     return web.json_response(policy_json(vault, item))
 
 
 # -- the pending operation ------------------------------------------------------------------
 
 
-def _pending(vault: Vault, name: str) -> tuple[Item, CertificateOperation]:
+def _pending(vault: Vault, name: str) -> tuple[Item[CertificateData], CertificateOperation]:
     item = vault.certificates.get(name)
-    op = item.extra.get("operation") if item is not None else None
+    op = item.operation if item is not None else None
     if item is None or not op:
         raise pending_not_found(name)
     return item, op
@@ -274,8 +284,8 @@ async def update_operation(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     item, op = _pending(vault, request.match_info["name"])
     body = await json_body(request)
-    if body.get("cancellation_requested") is True and op["status"] == "inProgress":
-        op["cancellation_requested"] = True
+    if body.get("cancellation_requested") is True and op.status == "inProgress":
+        op.cancellation_requested = True
     return web.json_response(operation_json(vault, item, op))
 
 
@@ -285,8 +295,8 @@ async def delete_operation(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     item, op = _pending(vault, name)
     body = operation_json(vault, item, op)
-    del item.extra["operation"]
-    item.versions = [v for v in item.versions if not v.data.get("pending")]
+    item.operation = None
+    item.versions = [v for v in item.versions if not v.data.pending]
     if not item.versions:
         vault.certificates.remove(name)
     return web.json_response(body)
@@ -297,8 +307,8 @@ async def merge_certificate(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["name"]
     item, op = _pending(vault, name)
-    pending = item.get(op["version"])
-    if op["status"] != "inProgress" or pending is None or not pending.data.get("pending"):
+    pending = item.get(op.version)
+    if op.status != "inProgress" or pending is None or not pending.data.pending:
         raise pending_not_found(name)
     body = await json_body(request)
     x5c = body.get("x5c")
@@ -308,13 +318,14 @@ async def merge_certificate(request: web.Request) -> web.Response:
         certs = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in x5c]
     except (ValueError, TypeError, binascii.Error) as exc:
         raise bad_parameter("The x5c certificates are not valid base64 DER.") from exc
-    key = private_key_from_jwk(pending.data["jwk"])
+    assert pending.data.jwk is not None
+    key = private_key_from_jwk(pending.data.jwk)
     pub = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     if spki(certs[0]) != pub:
         raise bad_parameter("Public key from x5c does not match the pending certificate's key.")
-    policy = item.extra.pop("pending_policy", item.extra["policy"])
+    policy, item.pending_policy = item.pending_policy or _policy(item), None
     tags = parse_tags(body) if "tags" in body else pending.tags
     enabled = _enabled(body) if "attributes" in body else pending.attributes.enabled
     item, v = store_version(
@@ -326,9 +337,9 @@ async def merge_certificate(request: web.Request) -> web.Response:
         certs[1:],
         tags=tags,
         enabled=enabled,
-        version=op["version"],
+        version=op.version,
     )
-    op["status"] = "completed"
+    op.status = "completed"
     return web.json_response(bundle_json(vault, item, v), status=201)
 
 
@@ -380,36 +391,41 @@ async def delete_contacts(request: web.Request) -> web.Response:
 # -- issuers --------------------------------------------------------------------------------
 
 
-def issuer_json(vault: Vault, name: str, issuer: dict[str, Any]) -> dict[str, Any]:
+def issuer_json(vault: Vault, issuer: CertificateIssuer) -> dict[str, Any]:
     """IssuerBundle; the credentials' password is never returned."""
     out: dict[str, Any] = {
-        "id": f"{vault.url}{KIND}/issuers/{issuer['name']}",
-        "provider": issuer["provider"],
+        "id": f"{vault.url}{KIND}/issuers/{issuer.name}",
+        "provider": issuer.provider,
     }
-    creds = {k: v for k, v in (issuer.get("credentials") or {}).items() if k != "pwd"}
+    creds = {k: v for k, v in (issuer.credentials or {}).items() if k != "pwd"}
     if creds:
         out["credentials"] = creds
-    if issuer.get("org_details"):
-        out["org_details"] = issuer["org_details"]
-    out["attributes"] = issuer["attributes"]
+    if issuer.org_details:
+        out["org_details"] = issuer.org_details
+    out["attributes"] = {
+        "enabled": issuer.enabled,
+        "created": issuer.created,
+        "updated": issuer.updated,
+    }
     return out
 
 
-def _issuer_fields(issuer: dict[str, Any], body: dict[str, Any]) -> None:
+def _issuer_fields(issuer: CertificateIssuer, body: dict[str, Any], t: int) -> None:
     if body.get("provider") is not None:
         if not isinstance(body["provider"], str) or not body["provider"]:
             raise bad_parameter("The issuer provider must be a non-empty string.")
-        issuer["provider"] = body["provider"]
-    for field in ("credentials", "org_details"):
-        if isinstance(body.get(field), dict):
-            issuer[field] = {k: v for k, v in body[field].items() if v is not None}
+        issuer.provider = body["provider"]
+    if isinstance(body.get("credentials"), dict):
+        issuer.credentials = {k: v for k, v in body["credentials"].items() if v is not None}
+    if isinstance(body.get("org_details"), dict):
+        issuer.org_details = {k: v for k, v in body["org_details"].items() if v is not None}
     attrs = body.get("attributes") or {}
     if attrs.get("enabled") is not None:
-        issuer["attributes"]["enabled"] = bool(attrs["enabled"])
-    issuer["attributes"]["updated"] = now()
+        issuer.enabled = bool(attrs["enabled"])
+    issuer.updated = t
 
 
-def _issuer(vault: Vault, name: str) -> dict[str, Any]:
+def _issuer(vault: Vault, name: str) -> CertificateIssuer:
     issuer = vault.issuers.get(name.lower())
     if issuer is None:
         raise KvError(404, "CertificateIssuerNotFound", f"Issuer not found: {name}")
@@ -424,11 +440,11 @@ async def set_issuer(request: web.Request) -> web.Response:
     body = await json_body(request)
     if not body.get("provider"):
         raise bad_parameter("The parameter 'provider' is required.")
-    t = now()
-    issuer: dict[str, Any] = {"name": name, "attributes": {"enabled": True, "created": t}}
-    _issuer_fields(issuer, body)
+    t = vault.clock.now()
+    issuer = CertificateIssuer(name, "", created=t, updated=t)
+    _issuer_fields(issuer, body, t)
     vault.issuers[name.lower()] = issuer
-    return web.json_response(issuer_json(vault, name, issuer))
+    return web.json_response(issuer_json(vault, issuer))
 
 
 @operation(KIND, "setissuers")
@@ -436,15 +452,15 @@ async def update_issuer(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["issuer"]
     issuer = _issuer(vault, name)
-    _issuer_fields(issuer, await json_body(request))
-    return web.json_response(issuer_json(vault, name, issuer))
+    _issuer_fields(issuer, await json_body(request), vault.clock.now())
+    return web.json_response(issuer_json(vault, issuer))
 
 
 @operation(KIND, "getissuers")
 async def get_issuer(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["issuer"]
-    return web.json_response(issuer_json(vault, name, _issuer(vault, name)))
+    return web.json_response(issuer_json(vault, _issuer(vault, name)))
 
 
 @operation(KIND, "deleteissuers")
@@ -453,14 +469,14 @@ async def delete_issuer(request: web.Request) -> web.Response:
     name = request.match_info["issuer"]
     issuer = _issuer(vault, name)
     del vault.issuers[name.lower()]
-    return web.json_response(issuer_json(vault, name, issuer))
+    return web.json_response(issuer_json(vault, issuer))
 
 
 @operation(KIND, "listissuers")
 async def list_issuers(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     entries = [
-        (key, {"id": f"{vault.url}{KIND}/issuers/{i['name']}", "provider": i["provider"]})
+        (key, {"id": f"{vault.url}{KIND}/issuers/{i.name}", "provider": i.provider})
         for key, i in sorted(vault.issuers.items())
     ]
     return page(request, entries)

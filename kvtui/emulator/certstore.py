@@ -1,19 +1,19 @@
 """Certificate state in a vault: a version with its backing key and secret (same name
-and version, both ``managed``), the policy and the last certificate operation (per-item
-state in ``Item.extra``); issuing at once (self-signed, or an issuer the emulator plays)
-or starting a pending request (issuer ``Unknown``). No routes: certificates.py serves
-these, seed.py uses ``create_self_signed``.
+and version, both ``managed``), the policy and the last certificate operation
+(``Item.policy``, ``Item.operation``: policies.py); issuing at once (self-signed, or
+an issuer the emulator plays) or starting a pending request (issuer ``Unknown``). No
+routes: certificates.py serves these, seed.py uses ``create_self_signed``.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Any, TypedDict
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from kvtui.emulator.certpolicy import CertificatePolicy, normalize_policy
+from kvtui.emulator.certpolicy import normalize_policy
 from kvtui.emulator.crypto import (
     PrivateKey,
     add_key_version,
@@ -21,42 +21,31 @@ from kvtui.emulator.crypto import (
     jwk_from_private_key,
     private_key_from_jwk,
 )
+from kvtui.emulator.policies import CertificateOperation, CertificatePolicy, IssuerParameters
 from kvtui.emulator.secrets import add_secret_version
-from kvtui.emulator.store import Attributes, Item, Vault, Version, new_version, now
+from kvtui.emulator.store import (
+    Attributes,
+    CertificateData,
+    Item,
+    Vault,
+    Version,
+    new_version,
+)
 from kvtui.emulator.x509build import PKCS12, build_certificate, build_csr, secret_value, thumbprint
-
-
-class _Operation(TypedDict):
-    issuer: dict[str, Any]
-    csr: str
-    """base64 DER PKCS#10 (build_csr)."""
-    cancellation_requested: bool
-    status: str
-    """inProgress, completed (or cancelled, failed)."""
-    request_id: str
-    version: str
-    """The certificate version the operation makes."""
-
-
-class CertificateOperation(_Operation, total=False):
-    """A certificate's last operation (``Item.extra["operation"]``; a plain dict at run
-    time, so it persists unchanged)."""
-
-    error: dict[str, Any]
 
 
 def _policy_key(vault: Vault, name: str, policy: CertificatePolicy) -> PrivateKey:
     """A new key as the policy says, or the current one when ``reuse_key`` is set."""
-    kp = policy["key_props"]
+    kp = policy.key_props
     existing = vault.keys.get(name)
-    if kp.get("reuse_key") and existing is not None and existing.versions:
-        jwk = existing.latest.data.get("jwk")
-        if jwk and str(jwk.get("kty", "")).startswith(kp["kty"].split("-")[0]):
+    if kp.reuse_key and existing is not None and existing.versions:
+        jwk = existing.latest.data.jwk
+        if jwk and str(jwk.get("kty", "")).startswith(kp.kty.split("-")[0]):
             return private_key_from_jwk(jwk)
-    return generate_private_key(kp["kty"], kp.get("key_size"), kp.get("crv"))
+    return generate_private_key(kp.kty, kp.key_size, kp.crv)
 
 
-def cert_item(vault: Vault, name: str) -> Item:
+def cert_item(vault: Vault, name: str) -> Item[CertificateData]:
     item = vault.certificates.get(name)
     if item is None:
         item = Item(name=name)
@@ -75,24 +64,26 @@ def store_version(
     tags: dict[str, str] | None,
     enabled: bool,
     version: str | None = None,
-    when: int | None = None,
-) -> tuple[Item, Version]:
+    created: int | None = None,
+) -> tuple[Item[CertificateData], Version[CertificateData]]:
     """Add a complete certificate version with its backing key and secret (same name and
-    version), and make ``policy`` the certificate's policy."""
+    version), and make ``policy`` the certificate's policy. ``created``: when the three
+    were made (a back-dated issue); default: the vault's time."""
     version = version or new_version()
-    t = now() if when is None else when
-    der = cert.public_bytes(serialization.Encoding.DER)
+    t = vault.clock.now() if created is None else created
     nbf = int(cert.not_valid_before_utc.timestamp())
+    der = cert.public_bytes(serialization.Encoding.DER)
     exp = int(cert.not_valid_after_utc.timestamp())
     attrs = {"enabled": enabled, "nbf": nbf, "exp": exp}
-    kp = policy["key_props"]
-    jwk = jwk_from_private_key(key, hsm=kp["kty"].endswith("-HSM"))
-    add_key_version(
-        vault, name, jwk, tags=tags, attributes=attrs, managed=True, version=version, when=t
+    kp = policy.key_props
+    jwk = jwk_from_private_key(key, hsm=kp.kty.endswith("-HSM"))
+    _, key_version = add_key_version(
+        vault, name, jwk, tags=tags, attributes=attrs, managed=True, version=version
     )
-    content_type = policy["secret_props"]["contentType"]
-    value = secret_value(cert, chain, key if kp["exportable"] else None, content_type)
-    add_secret_version(
+    key_version.attributes.created = key_version.attributes.updated = t
+    content_type = policy.content_type
+    value = secret_value(cert, chain, key if kp.exportable else None, content_type)
+    _, secret_version = add_secret_version(
         vault,
         name,
         value,
@@ -102,30 +93,26 @@ def store_version(
         managed=True,
         kid=f"keys/{name}/{version}",
         version=version,
-        when=t,
     )
+    secret_version.attributes.created = secret_version.attributes.updated = t
     item = cert_item(vault, name)
     item.versions = [v for v in item.versions if v.version != version]
-    data = {"cer": base64.b64encode(der).decode(), "x5t": thumbprint(der)}
+    data = CertificateData(cer=base64.b64encode(der).decode(), x5t=thumbprint(der))
     v = Version(
         version, Attributes(enabled=enabled, nbf=nbf, exp=exp, created=t, updated=t), tags, data
     )
     item.versions.append(v)
-    item.extra["policy"] = policy
+    item.policy = policy
     return item, v
 
 
-def new_operation(
-    issuer: dict[str, Any], csr: str, version: str, status: str = "inProgress"
-) -> CertificateOperation:
-    return {
-        "issuer": dict(issuer),
-        "csr": csr,
-        "cancellation_requested": False,
-        "status": status,
-        "request_id": new_version(),
-        "version": version,
-    }
+def new_operation(issuer: IssuerParameters, csr: str, version: str) -> CertificateOperation:
+    return CertificateOperation(
+        IssuerParameters(issuer.name, issuer.cty, issuer.cert_transparency),
+        csr,
+        version,
+        request_id=new_version(),
+    )
 
 
 def issue_certificate(
@@ -139,22 +126,20 @@ def issue_certificate(
     key: PrivateKey | None = None,
     serial: int | None = None,
     version: str | None = None,
-    when: int | None = None,
-    deterministic: bool = False,
-) -> tuple[Item, Version]:
-    """Issue a certificate at once (self-signed) and record the completed operation.
-    ``key``, ``serial``, ``version``, ``when`` (the clock) and ``deterministic`` are for
-    reproducible seeds (see :func:`build_certificate`)."""
+) -> tuple[Item[CertificateData], Version[CertificateData]]:
+    """Issue a certificate at once (self-signed) and record the completed operation,
+    valid from the vault's time (or ``not_before``). ``key``, ``serial`` and ``version``
+    are for reproducible seeds; on a fixed clock (``Clock.fixed``) an EC key signs
+    deterministically (see :func:`build_certificate`)."""
     key = key or _policy_key(vault, name, policy)
-    t = now() if when is None else when
+    t = vault.clock.now()
     nbf = t if not_before is None else not_before
-    cert = build_certificate(
-        key, policy["x509_props"], nbf, serial=serial, deterministic=deterministic
-    )
+    x509_props = policy.x509_props.to_json()
+    cert = build_certificate(key, x509_props, nbf, serial=serial, deterministic=vault.clock.fixed)
     stale = vault.certificates.get(name)
     if stale is not None:  # a new issuance replaces an unfinished one
-        stale.versions = [v for v in stale.versions if not v.data.get("pending")]
-        stale.extra.pop("pending_policy", None)
+        stale.versions = [v for v in stale.versions if not v.data.pending]
+        stale.pending_policy = None
     item, v = store_version(
         vault,
         name,
@@ -165,11 +150,11 @@ def issue_certificate(
         tags=tags,
         enabled=enabled,
         version=version,
-        when=min(t, nbf),
+        created=min(t, nbf),
     )
-    op = new_operation(policy["issuer"], build_csr(key, policy["x509_props"]), v.version)
-    op["status"] = "completed"
-    item.extra["operation"] = op
+    op = new_operation(policy.issuer, build_csr(key, x509_props), v.version)
+    op.status = "completed"
+    item.operation = op
     return item, v
 
 
@@ -180,23 +165,23 @@ def start_pending(
     *,
     tags: dict[str, str] | None = None,
     enabled: bool = True,
-) -> Item:
+) -> Item[CertificateData]:
     """Issuer ``Unknown``: a pending version holding the new key until the signed
     certificate is merged."""
     key = _policy_key(vault, name, policy)
     version = new_version()
-    t = now()
+    t = vault.clock.now()
     item = cert_item(vault, name)
-    item.versions = [v for v in item.versions if not v.data.get("pending")]
-    data = {"pending": True, "jwk": jwk_from_private_key(key)}
+    item.versions = [v for v in item.versions if not v.data.pending]
+    data = CertificateData(pending=True, jwk=jwk_from_private_key(key))
     item.versions.append(
         Version(version, Attributes(enabled=enabled, created=t, updated=t), tags, data)
     )
-    if not any(not v.data.get("pending") for v in item.versions):
-        item.extra["policy"] = policy
-    item.extra["pending_policy"] = policy
-    item.extra["operation"] = new_operation(
-        policy["issuer"], build_csr(key, policy["x509_props"]), version
+    if not any(not v.data.pending for v in item.versions):
+        item.policy = policy
+    item.pending_policy = policy
+    item.operation = new_operation(
+        policy.issuer, build_csr(key, policy.x509_props.to_json()), version
     )
     return item
 
@@ -218,15 +203,13 @@ def create_self_signed(
     key: PrivateKey | None = None,
     serial: int | None = None,
     version: str | None = None,
-    when: int | None = None,
-    deterministic: bool = False,
-) -> Item:
+) -> Item[CertificateData]:
     """Create a complete self-signed certificate (backing key and secret, policy,
     completed operation) synchronously; for seeds and demos. ``subject`` defaults to
     ``CN=<name>``; ``not_before`` (unix seconds) back-dates it, e.g. to make an expired
-    or nearly expiring certificate. For a certificate that is the same every run, pass
-    its ``key`` (of ``key_type``), ``serial``, ``version``, ``when`` (the time it is
-    created at, default now) and ``deterministic=True``."""
+    or nearly expiring certificate. Created at the vault's time (``vault.clock``); for a
+    certificate that is the same every run, pass its ``key`` (of ``key_type``),
+    ``serial`` and ``version``, on a fixed clock."""
     key_props: dict[str, Any] = {"kty": key_type, "exportable": True, "reuse_key": False}
     if key_type.upper().startswith("EC"):
         key_props["crv"] = curve
@@ -244,7 +227,7 @@ def create_self_signed(
         "x509_props": x509_props,
         "issuer": {"name": "Self"},
     }
-    policy = normalize_policy(raw, default_issuer="Self")
+    policy = normalize_policy(raw, default_issuer="Self", now=vault.clock.now())
     item, _ = issue_certificate(
         vault,
         name,
@@ -255,7 +238,5 @@ def create_self_signed(
         key=key,
         serial=serial,
         version=version,
-        when=when,
-        deterministic=deterministic,
     )
     return item

@@ -4,34 +4,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import ipaddress
 import logging
 import signal
 import sys
 
 from kvtui.emulator.admin import valid_vault_name
+from kvtui.emulator.clock import parse_time
 from kvtui.emulator.server import Emulator
 from kvtui.emulator.settings import EmulatorSettings
 
 
 def parse_seed_time(text: str | None) -> int | None:
-    """``--seed-time``: an ISO 8601 date or time (UTC unless it says otherwise) as unix
-    seconds; ValueError (one line, for the user) if it is not one."""
+    """``--seed-time`` (where the emulator's clock starts, frozen): an ISO 8601 date or
+    time (UTC unless it says otherwise) as unix seconds; ValueError (one line, for the
+    user) if it is not one."""
     if not text:
         return None
-    value = text.strip()
-    if value.endswith(("Z", "z")):  # Python 3.10's fromisoformat does not take "Z"
-        value = value[:-1] + "+00:00"
     try:
-        when = dt.datetime.fromisoformat(value)
+        return int(parse_time(text))
     except ValueError:
         raise ValueError(
             f"--seed-time {text!r}: give an ISO 8601 time, e.g. 2026-01-15T09:00:00Z"
         ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return int(when.timestamp())
 
 
 def exposure_warning(host: str) -> str | None:
@@ -79,7 +74,7 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
     return EmulatorSettings(
         vaults=vaults,
         seed=args.seed,
-        seed_time=parse_seed_time(getattr(args, "seed_time", None)),
+        start_time=parse_seed_time(getattr(args, "seed_time", None)),
         approve=args.approve,
         approve_delay=args.approve_delay,
         token_lifetime=args.token_lifetime,

@@ -1,7 +1,7 @@
 """JSON Web Keys for the emulator: conversions between ``cryptography`` keys and the
 JWK dicts a key version stores, and adding key versions to a vault.
 
-A key Version's ``data`` holds ``{"jwk": <private JWK, base64url fields>}``; the
+A key version's ``data`` (``KeyData``) holds the private JWK (base64url fields); the
 ``kid`` is never stored (it is the version's URL). Shared by keys.py and the certificates
 (certstore.py, certificates.py).
 """
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 from kvtui.emulator.common import b64url_decode, b64url_encode
 from kvtui.emulator.lifecycle import add_version
-from kvtui.emulator.store import Item, Vault, Version
+from kvtui.emulator.store import Item, KeyData, Vault, Version
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -126,19 +126,18 @@ def add_key_version(
     attributes: dict[str, Any] | None = None,
     managed: bool = False,
     version: str | None = None,
-    when: int | None = None,
-) -> tuple[Item, Version]:
-    """Add a new version of a key (creating the key if needed) holding the private JWK.
-    The caller validated the name and the inputs."""
+) -> tuple[Item[KeyData], Version[KeyData]]:
+    """Add a new version of a key (creating the key if needed) holding the private JWK,
+    created at the vault's time. The caller validated the name and the inputs."""
     return add_version(
         vault.keys,
         name,
-        {"jwk": jwk},
+        KeyData(jwk),
         tags=tags,
         attributes=attributes,
         managed=managed,
         version=version,
-        when=when,
+        now=vault.clock.now(),
     )
 
 

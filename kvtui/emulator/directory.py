@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import secrets as pysecrets
-import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from kvtui.emulator.clock import Clock
 from kvtui.emulator.settings import AZURE_CLI_CLIENT_ID
 
 VAULT_RESOURCE = "https://vault.azure.net"
@@ -33,6 +33,8 @@ ARM_AUDIENCES = (
     "https://management.azure.com",
     "https://management.core.windows.net",
 )
+#: How far in the future a token's ``nbf`` may be (clocks differ a little).
+NBF_SKEW = 300
 #: Scopes msal adds to every request; they are not resources.
 OIDC_SCOPES = {"openid", "profile", "offline_access", "email"}
 
@@ -145,8 +147,12 @@ def _load_state(d: dict[str, Any]) -> DirectoryState:
 class Directory:
     """Tenants, principals and the token signing key of one emulator."""
 
-    def __init__(self, state_dir: Path, token_lifetime: int = 3600) -> None:
+    def __init__(
+        self, state_dir: Path, token_lifetime: int = 3600, clock: Clock | None = None
+    ) -> None:
         self.state_dir = state_dir
+        self.clock = clock or Clock()
+        """Tokens are issued, expire and are revoked on it."""
         self.token_lifetime = token_lifetime
         self.issuer_host = ""
         """``https://host:port`` of the identity platform; set by the server."""
@@ -179,7 +185,7 @@ class Directory:
     # -- persistence -------------------------------------------------------------------
 
     def save(self) -> None:
-        now = int(time.time())
+        now = self.clock.now()
         self.state.refresh_tokens = {
             k: v for k, v in self.state.refresh_tokens.items() if v.expires_on > now
         }
@@ -256,7 +262,7 @@ class Directory:
     ) -> tuple[str, int]:
         """A signed access token and its lifetime in seconds."""
         life = self.token_lifetime if lifetime is None else lifetime
-        t = int(time.time())
+        t = self.clock.now()
         claims: dict[str, Any] = {
             "aud": audience,
             "iss": self.issuer(tenant),
@@ -281,7 +287,7 @@ class Directory:
         return self.sign(claims), life
 
     def id_token(self, user: User, tenant: str, client_id: str) -> str:
-        t = int(time.time())
+        t = self.clock.now()
         return self.sign(
             {
                 "aud": client_id,
@@ -304,13 +310,14 @@ class Directory:
 
     def new_refresh_token(self, oid: str, client_id: str, lifetime: int = 90 * 86400) -> str:
         token = "rt." + pysecrets.token_urlsafe(32)
-        self.state.refresh_tokens[token] = RefreshToken(oid, client_id, int(time.time()) + lifetime)
+        self.state.refresh_tokens[token] = RefreshToken(oid, client_id, self.clock.now() + lifetime)
         self.save()
         return token
 
     def redeem_refresh_token(self, token: str, client_id: str) -> RefreshToken | None:
         rt = self.state.refresh_tokens.get(token)
-        if rt is None or rt.revoked or rt.expires_on < time.time() or rt.client_id != client_id:
+        expired = rt is not None and rt.expires_on < self.clock.time()
+        if rt is None or rt.revoked or expired or rt.client_id != client_id:
             return None
         return rt
 
@@ -322,14 +329,14 @@ class Directory:
             return "unknown"
         if rt.revoked:
             return "revoked"
-        if rt.expires_on < time.time():
+        if rt.expires_on < self.clock.time():
             return "expired"
         return "client" if rt.client_id != client_id else None
 
     def revoke_sessions(self, oid: str) -> int:
         """Revoke every access token of ``oid`` issued until now (CAE); returns the time."""
         # Tokens issued in the second of an earlier revocation carry the next second.
-        t = max(int(time.time()), self.revoked_before.get(oid, -1) + 1)
+        t = max(self.clock.now(), self.revoked_before.get(oid, -1) + 1)
         self.revoked_before[oid] = t
         return t
 
@@ -361,19 +368,29 @@ class Directory:
                 token,
                 self.key.public_key(),
                 algorithms=["RS256"],
-                options={"verify_aud": False, "verify_exp": False, "verify_iat": False},
+                # Times are checked below, on the emulator's clock, not the machine's.
+                options={
+                    "verify_aud": False,
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
         except jwt.PyJWTError as exc:
             raise TokenError(
                 "AKV10032: Invalid issuer. The token signature is invalid.", "issuer"
             ) from exc
+        if int(claims.get("nbf", 0)) > self.clock.time() + NBF_SKEW:
+            raise TokenError(
+                "AKV10032: Invalid issuer. The token signature is invalid.", "issuer", claims
+            )
         if claims.get("aud") not in audiences:
             raise TokenError(
                 f"AKV10022: Invalid audience. Expected {audiences[0]}, found: {claims.get('aud')}.",
                 "audience",
                 claims,
             )
-        if int(claims.get("exp", 0)) < time.time():
+        if int(claims.get("exp", 0)) < self.clock.time():
             raise TokenError(
                 "AKV10031: Token has expired. Please acquire a new token.", "expired", claims
             )

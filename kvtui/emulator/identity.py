@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import secrets as pysecrets
-import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -242,7 +241,7 @@ async def devicecode(request: web.Request) -> web.StreamResponse:
         check_scope(scope)
     except AadError as exc:
         return exc.response()
-    now = time.time()
+    now = ids.clock.time()
     code = DeviceCode(
         device_code=pysecrets.token_urlsafe(48),
         user_code=ids.user_code.upper() or new_user_code(),
@@ -286,7 +285,7 @@ def redeem_device_code(state: EmulatorState, form: Any) -> tuple[User, DeviceCod
             "It has already been redeemed.",
             70000,
         )
-    if time.time() > code.expires_at:
+    if ids.clock.time() > code.expires_at:
         raise AadError(
             "expired_token",
             "AADSTS70020: The provided value for the input parameter 'device_code' is not "

@@ -7,10 +7,10 @@ routes (identityadmin.py).
 from __future__ import annotations
 
 import secrets as pysecrets
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from kvtui.emulator.clock import Clock
 from kvtui.emulator.state import EmulatorState
 
 EXT_KEY = "identity"
@@ -49,6 +49,9 @@ class IdentityState:
 
     approve: str
     approve_delay: float
+    clock: Clock = field(default_factory=Clock)
+    """The emulator's: device codes are created, expire and are approved on it (the
+    polling ``interval`` is the client's to sleep, in real time)."""
     interval: int = 5
     expires_in: int = 900
     block_device_code: bool = False
@@ -64,7 +67,7 @@ class IdentityState:
     """The device page's one-time form tokens and when each expires (CSRF guard)."""
 
     def new_form_token(self) -> str:
-        now = time.time()
+        now = self.clock.time()
         for old in [t for t, until in self.form_tokens.items() if until < now]:
             del self.form_tokens[old]
         while len(self.form_tokens) >= FORM_TOKENS_MAX:  # the oldest go first
@@ -76,7 +79,7 @@ class IdentityState:
     def use_form_token(self, token: str) -> bool:
         """Whether ``token`` was handed out by the page and is still valid (once only)."""
         until = self.form_tokens.pop(token, None)
-        return until is not None and until >= time.time()
+        return until is not None and until >= self.clock.time()
 
     def settings(self, token_lifetime: int) -> dict[str, Any]:
         return {
@@ -99,7 +102,7 @@ class IdentityState:
         if (
             code.status == "pending"
             and self.approve == "auto"
-            and time.time() >= code.created + self.approve_delay
+            and self.clock.time() >= code.created + self.approve_delay
         ):
             code.status, code.oid = "approved", default_oid
 
@@ -108,7 +111,9 @@ def identity_state(state: EmulatorState) -> IdentityState:
     ids = state.extensions.get(EXT_KEY)
     if ids is None:
         s = state.settings
-        ids = state.extensions[EXT_KEY] = IdentityState(s.approve, s.approve_delay)
+        ids = state.extensions[EXT_KEY] = IdentityState(
+            s.approve, s.approve_delay, clock=state.clock
+        )
     assert isinstance(ids, IdentityState)
     return ids
 
@@ -117,7 +122,7 @@ def decide(state: EmulatorState, code: DeviceCode, approve: bool, oid: str) -> N
     """Approve or decline a pending code; ValueError says why it cannot be."""
     ids = identity_state(state)
     ids.refresh(code, state.directory.default_user.oid)
-    if time.time() > code.expires_at:
+    if ids.clock.time() > code.expires_at:
         raise ValueError(f"The code {code.user_code} has expired. Request a new code.")
     if code.status != "pending":
         raise ValueError(f"The code {code.user_code} was already used ({code.status}).")

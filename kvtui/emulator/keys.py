@@ -28,7 +28,8 @@ from kvtui.emulator.common import (
     operation,
 )
 from kvtui.emulator.lifecycle import ObjectKind, add_routes, version_of
-from kvtui.emulator.store import Item, Vault, Version, now
+from kvtui.emulator.policies import RotationAction, RotationPolicy
+from kvtui.emulator.store import Item, KeyData, Vault, Version
 
 KIND = "keys"
 RSA_SIZES = (2048, 3072, 4096)
@@ -46,18 +47,19 @@ DURATION_SECONDS = (365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600, 60, 1)
 # -- JSON shapes ----------------------------------------------------------------------------
 
 
-def _jwk(version: Version) -> dict[str, Any]:
-    jwk: dict[str, Any] = version.data["jwk"]
-    return jwk
+def _jwk(version: Version[KeyData]) -> dict[str, Any]:
+    return version.data.jwk
 
 
-def _attributes_json(version: Version) -> dict[str, Any]:
+def _attributes_json(version: Version[KeyData]) -> dict[str, Any]:
     attrs = version.attributes.to_json()
     attrs.setdefault("exportable", False)
     return attrs
 
 
-def key_item_json(vault: Vault, item: Item, version: Version, with_version: bool) -> dict[str, Any]:
+def key_item_json(
+    vault: Vault, item: Item[KeyData], version: Version[KeyData], with_version: bool
+) -> dict[str, Any]:
     """KeyItem: what lists return (no key material)."""
     out: dict[str, Any] = {
         "kid": vault.object_id(KIND, item.name, version.version if with_version else None),
@@ -65,26 +67,26 @@ def key_item_json(vault: Vault, item: Item, version: Version, with_version: bool
     }
     if version.tags is not None:
         out["tags"] = version.tags
-    if item.extra.get("managed"):
+    if item.managed:
         out["managed"] = True
     return out
 
 
-def key_bundle_json(vault: Vault, item: Item, version: Version) -> dict[str, Any]:
+def key_bundle_json(vault: Vault, item: Item[KeyData], version: Version[KeyData]) -> dict[str, Any]:
     """KeyBundle: the public JWK with its ``kid``, attributes, tags, release policy."""
     key = {"kid": vault.object_id(KIND, item.name, version.version)}
     key.update(crypto.public_jwk(_jwk(version)))
     out: dict[str, Any] = {"key": key, "attributes": _attributes_json(version)}
     if version.tags is not None:
         out["tags"] = version.tags
-    if item.extra.get("managed"):
+    if item.managed:
         out["managed"] = True
-    if version.data.get("release_policy") is not None:
-        out["release_policy"] = version.data["release_policy"]
+    if version.data.release_policy is not None:
+        out["release_policy"] = version.data.release_policy
     return out
 
 
-def _bundle_response(vault: Vault, item: Item, version: Version) -> web.Response:
+def _bundle_response(vault: Vault, item: Item[KeyData], version: Version[KeyData]) -> web.Response:
     return web.json_response(key_bundle_json(vault, item, version))
 
 
@@ -206,7 +208,7 @@ def _store_version(
     if v.attributes.exportable is None:
         v.attributes.exportable = False
     if policy is not None:
-        v.data["release_policy"] = policy
+        v.data.release_policy = policy
     return _bundle_response(vault, item, v)
 
 
@@ -273,23 +275,23 @@ async def update_key(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     item, v = KEYS.lookup(vault, name, version_of(request))
     body = await json_body(request, required=False)
-    if item.extra.get("managed"):
+    if item.managed:
         raise KEYS.managed_forbidden(name, "update")
     jwk = _jwk(v)
     ops = parse_key_ops(body.get("key_ops"), str(jwk["kty"]))
     tags = KEYS.parse_tags(body)
     attributes = _attributes(body)
     exportable = attributes.get("exportable", v.attributes.exportable)
-    policy = body.get("release_policy", v.data.get("release_policy"))
+    policy = body.get("release_policy", v.data.release_policy)
     parse_release_policy({"release_policy": policy}, bool(exportable))
     if ops is not None:
         jwk["key_ops"] = ops
     if "tags" in body:
         v.tags = tags
     if "release_policy" in body:
-        v.data["release_policy"] = policy
+        v.data.release_policy = policy
     v.attributes.apply(attributes)
-    v.attributes.updated = now()
+    v.attributes.updated = vault.clock.now()
     return _bundle_response(vault, item, v)
 
 
@@ -304,22 +306,12 @@ def duration_seconds(text: str) -> int | None:
     return sum(int(g or 0) * unit for g, unit in zip(m.groups(), DURATION_SECONDS, strict=True))
 
 
-def default_rotation_policy() -> dict[str, Any]:
-    """What the service answers for a key whose policy was never set."""
-    return {
-        "lifetimeActions": [
-            {"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "Notify"}}
-        ],
-        "attributes": {"created": None, "updated": None},
-    }
+def _policy_json(vault: Vault, item: Item[KeyData]) -> dict[str, Any]:
+    policy = item.rotation_policy or RotationPolicy.default()
+    return {"id": f"{vault.object_id(KIND, item.name)}/rotationpolicy", **policy.to_json()}
 
 
-def _policy_json(vault: Vault, item: Item) -> dict[str, Any]:
-    policy = copy.deepcopy(item.extra.get("rotation_policy") or default_rotation_policy())
-    return {"id": f"{vault.object_id(KIND, item.name)}/rotationpolicy", **policy}
-
-
-def _parse_action(raw: object) -> dict[str, Any]:
+def _parse_action(raw: object) -> RotationAction:
     if not isinstance(raw, dict):
         raise bad_parameter("A lifetime action must be an object.")
     action = raw.get("action") or {}
@@ -340,10 +332,14 @@ def _parse_action(raw: object) -> dict[str, Any]:
         raise bad_parameter(f"{field} must be an ISO 8601 duration, e.g. P90D: {value}")
     if kind.lower() == "notify" and field != "timeBeforeExpiry":
         raise bad_parameter("A Notify action can only be triggered by timeBeforeExpiry.")
-    return {"trigger": {field: value}, "action": {"type": kind.capitalize()}}
+    if field == "timeAfterCreate":
+        return RotationAction(kind.capitalize(), time_after_create=value)
+    return RotationAction(kind.capitalize(), time_before_expiry=value)
 
 
-def _parse_policy(body: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+def _parse_policy(
+    body: dict[str, Any], previous: RotationPolicy | None, now: int
+) -> RotationPolicy:
     raw_actions = body.get("lifetimeActions") or []
     if not isinstance(raw_actions, list):
         raise bad_parameter("lifetimeActions must be an array.")
@@ -357,16 +353,12 @@ def _parse_policy(body: dict[str, Any], previous: dict[str, Any] | None) -> dict
                 f"expiryTime must be an ISO 8601 duration of at least 28 days: {expiry}"
             )
     rotate_before_expiry = any(
-        "timeBeforeExpiry" in a["trigger"] for a in actions if a["action"]["type"] == "Rotate"
+        a.time_before_expiry is not None for a in actions if a.type == "Rotate"
     )
     if rotate_before_expiry and expiry is None:
         raise bad_parameter("A Rotate action with timeBeforeExpiry requires an expiryTime.")
-    t = now()
-    created = (previous or {}).get("attributes", {}).get("created") or t
-    out_attrs: dict[str, Any] = {"created": created, "updated": t}
-    if expiry is not None:
-        out_attrs = {"expiryTime": expiry, **out_attrs}
-    return {"lifetimeActions": actions, "attributes": out_attrs}
+    created = previous.created if previous is not None and previous.created else now
+    return RotationPolicy(actions, expiry_time=expiry, created=created, updated=now)
 
 
 @operation(KIND, "getrotationpolicy")
@@ -382,10 +374,10 @@ async def set_rotation_policy(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["name"]
     item, _ = KEYS.lookup(vault, name)
-    if item.extra.get("managed"):
+    if item.managed:
         raise KEYS.managed_forbidden(name, "setrotationpolicy")
     body = await json_body(request)
-    item.extra["rotation_policy"] = _parse_policy(body, item.extra.get("rotation_policy"))
+    item.rotation_policy = _parse_policy(body, item.rotation_policy, vault.clock.now())
     return web.json_response(_policy_json(vault, item))
 
 
@@ -396,7 +388,7 @@ async def rotate_key(request: web.Request) -> web.Response:
     vault = request.app[VAULT_KEY]
     name = request.match_info["name"]
     item, _ = KEYS.lookup(vault, name)
-    if item.extra.get("managed"):
+    if item.managed:
         raise KEYS.managed_forbidden(name, "rotate")
     old = item.latest
     jwk = _jwk(old)
@@ -409,21 +401,21 @@ async def rotate_key(request: web.Request) -> web.Response:
         raise KEYS.not_found(name)  # deleted while the new key was being generated
     new_jwk = crypto.jwk_from_private_key(key, list(jwk["key_ops"]), hsm=kty.endswith("-HSM"))
     attributes: dict[str, Any] = {"exportable": old.attributes.exportable}
-    expiry = ((item.extra.get("rotation_policy") or {}).get("attributes") or {}).get("expiryTime")
+    expiry = item.rotation_policy.expiry_time if item.rotation_policy else None
     seconds = duration_seconds(expiry) if expiry else None
     if seconds:
-        attributes["exp"] = now() + seconds
+        attributes["exp"] = vault.clock.now() + seconds
     tags = dict(old.tags) if old.tags is not None else None
     item, v = crypto.add_key_version(vault, name, new_jwk, tags=tags, attributes=attributes)
-    if old.data.get("release_policy") is not None:
-        v.data["release_policy"] = copy.deepcopy(old.data["release_policy"])
+    if old.data.release_policy is not None:
+        v.data.release_policy = copy.deepcopy(old.data.release_policy)
     return _bundle_response(vault, item, v)
 
 
 # -- cryptographic operations ---------------------------------------------------------------
 
 
-def _usable_key(request: web.Request, op: str) -> tuple[Item, Version]:
+def _usable_key(request: web.Request, op: str) -> tuple[Item[KeyData], Version[KeyData]]:
     """The key version for a cryptographic operation, refused as the service refuses it:
     403 KeyDisabled for private operations on a disabled key, 403 KeyOperationForbidden
     when the key's key_ops do not include the operation."""
@@ -516,7 +508,7 @@ async def release_key(request: web.Request) -> web.Response:
     _, v = KEYS.lookup(vault, name, version_of(request))
     if not isinstance(body.get("target"), str) or not body["target"]:
         raise bad_parameter("Property 'target' is required.")
-    if not v.attributes.exportable or v.data.get("release_policy") is None:
+    if not v.attributes.exportable or v.data.release_policy is None:
         raise KvError(
             403,
             "Forbidden",

@@ -14,7 +14,7 @@ import binascii
 import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic
 
 from aiohttp import web
 
@@ -32,6 +32,7 @@ from kvtui.emulator.common import (
 from kvtui.emulator.store import (
     Attributes,
     Collection,
+    D,
     DeletedItem,
     Item,
     Vault,
@@ -39,7 +40,6 @@ from kvtui.emulator.store import (
     decode_backup,
     encode_backup,
     new_version,
-    now,
     valid_name,
 )
 
@@ -48,13 +48,8 @@ MAX_TAGS = 15
 BLOB_REQUIRED = "The parameter 'value' (the backup blob) is required."
 BLOB_INVALID = "A value is not valid base64url."
 
-ItemJson = Callable[[Vault, Item, Version, bool], dict[str, Any]]
-"""(vault, item, version, with_version): the JSON a list shows for one version."""
-BundleJson = Callable[[Vault, Item, Version], dict[str, Any]]
-"""The JSON delete, get-deleted, recover and restore answer with (no secret value)."""
 
-
-def _never_pending(version: Version) -> bool:
+def _never_pending(version: Version[Any]) -> bool:
     return False
 
 
@@ -76,19 +71,20 @@ def parse_tags(body: dict[str, Any], noun: str) -> dict[str, str] | None:
 
 
 def add_version(
-    collection: Collection,
+    collection: Collection[D],
     name: str,
-    data: dict[str, Any],
+    data: D,
     *,
     tags: dict[str, str] | None = None,
     attributes: dict[str, Any] | None = None,
     managed: bool = False,
     version: str | None = None,
-    when: int | None = None,
-) -> tuple[Item, Version]:
-    """Add a new version holding ``data`` (creating the item if needed); ``managed``
-    marks the item as a certificate's. The caller validated the name and the inputs."""
-    t = now() if when is None else when
+    now: int,
+) -> tuple[Item[D], Version[D]]:
+    """Add a new version holding ``data`` (creating the item if needed), created at
+    ``now`` (the vault's clock); ``managed`` marks the item as a certificate's. The
+    caller validated the name and the inputs."""
+    t = now
     attrs = Attributes(created=t, updated=t)
     attrs.apply(attributes)
     v = Version(version or new_version(), attrs, tags, data)
@@ -97,13 +93,13 @@ def add_version(
         item = Item(name=name)
         collection.put(item)
     if managed:
-        item.extra["managed"] = True
+        item.managed = True
     item.versions.append(v)
     return item, v
 
 
 @dataclass(frozen=True)
-class ObjectKind:
+class ObjectKind(Generic[D]):
     """One kind of vault object, as far as its lifecycle is the same for every kind."""
 
     name: str
@@ -111,14 +107,16 @@ class ObjectKind:
     (permissions, faults) and the kind a backup blob is of."""
     noun: str
     """``Secret``, ``Key``, ``Certificate``: how the service's messages name one."""
-    collection: Callable[[Vault], Collection]
-    item_json: ItemJson
-    bundle_json: BundleJson
-    pending: Callable[[Version], bool] = _never_pending
+    collection: Callable[[Vault], Collection[D]]
+    item_json: Callable[[Vault, Item[D], Version[D], bool], dict[str, Any]]
+    """(vault, item, version, with_version): the JSON a list shows for one version."""
+    bundle_json: Callable[[Vault, Item[D], Version[D]], dict[str, Any]]
+    """The JSON delete, get-deleted, recover and restore answer with (no secret value)."""
+    pending: Callable[[Version[D]], bool] = _never_pending
     """Whether a version is still being made (a certificate awaiting its merge): it is
     not current while a complete one exists; lists show it only with
     ``includePending=true``, version lists never."""
-    backing: tuple[ObjectKind, ...] = ()
+    backing: tuple[ObjectKind[Any], ...] = ()
     """Kinds whose same-named object belongs to an object of this kind (a certificate's
     key and secret): deleted, recovered, purged, backed up and restored with it."""
 
@@ -184,12 +182,14 @@ class ObjectKind:
 
     # -- state ---------------------------------------------------------------------------
 
-    def current(self, item: Item) -> Version:
+    def current(self, item: Item[D]) -> Version[D]:
         """The version GET answers: the newest complete one, else the newest."""
         done = [v for v in item.versions if not self.pending(v)]
         return done[-1] if done else item.latest
 
-    def lookup(self, vault: Vault, name: str, version: str | None = None) -> tuple[Item, Version]:
+    def lookup(
+        self, vault: Vault, name: str, version: str | None = None
+    ) -> tuple[Item[D], Version[D]]:
         """The live object and the version asked for (the current one when None), or 404."""
         item = self.collection(vault).get(name)
         if item is None or not item.versions:
@@ -199,7 +199,7 @@ class ObjectKind:
             raise self.not_found(name, version)
         return item, v
 
-    def deleted(self, vault: Vault, name: str) -> DeletedItem:
+    def deleted(self, vault: Vault, name: str) -> DeletedItem[D]:
         """The soft-deleted object, or 404."""
         deleted = self.collection(vault).get_deleted(name)
         if deleted is None or not deleted.item.versions:
@@ -213,11 +213,11 @@ class ObjectKind:
         if collection.get_deleted(name):
             raise self.deleted_conflict(name)
         existing = collection.get(name)
-        if existing is not None and existing.extra.get("managed"):
+        if existing is not None and existing.managed:
             raise self.managed_forbidden(name, op)
 
     def deleted_json(
-        self, vault: Vault, deleted: DeletedItem, body: dict[str, Any]
+        self, vault: Vault, deleted: DeletedItem[D], body: dict[str, Any]
     ) -> dict[str, Any]:
         return {
             "recoveryId": f"{vault.url}deleted{self.name}/{deleted.item.name}",
@@ -226,32 +226,31 @@ class ObjectKind:
             **body,
         }
 
-    def listed(self, item: Item, include_pending: bool) -> Version | None:
+    def listed(self, item: Item[D], include_pending: bool) -> Version[D] | None:
         """The version a list shows for ``item``, or None to leave the item out."""
         if not item.versions:
             return None
         v = self.current(item)
         return None if self.pending(v) and not include_pending else v
 
-    def backup_item(self, vault: Vault, item: Item) -> Item:
+    def backup_item(self, vault: Vault, item: Item[D]) -> Item[D]:
         """What a backup holds: the object, with its backing objects when it has some."""
         if not self.backing:
             return item
         bundle = copy.deepcopy(item)
-        bundle.extra["backing"] = {}
         for kind in self.backing:
             other = kind.collection(vault).get(item.name)
             if other is not None:
-                bundle.extra["backing"][kind.name] = other.to_dict()
+                bundle.backing[kind.name] = other  # encoded at once, never changed
         return bundle
 
 
 # -- the lifecycle operations -------------------------------------------------------------
 
-Operation = Callable[[ObjectKind, Vault, web.Request], Awaitable[web.Response]]
+Operation = Callable[[ObjectKind[Any], Vault, web.Request], Awaitable[web.Response]]
 
 
-def _handler(kind: ObjectKind, permission: str, op: Operation) -> Handler:
+def _handler(kind: ObjectKind[Any], permission: str, op: Operation) -> Handler:
     """``op`` as the request handler of ``kind``, tagged ``@operation(kind, permission)``."""
 
     @operation(kind.name, permission)
@@ -265,7 +264,7 @@ def _include_pending(request: web.Request) -> bool:
     return request.query.get("includePending", "").lower() == "true"
 
 
-async def _list(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+async def _list(kind: ObjectKind[Any], vault: Vault, request: web.Request) -> web.Response:
     include = _include_pending(request)
     collection = kind.collection(vault)
 
@@ -277,7 +276,7 @@ async def _list(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Res
     return page_of(request, collection.item_keys(), build)
 
 
-async def _list_versions(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+async def _list_versions(kind: ObjectKind[Any], vault: Vault, request: web.Request) -> web.Response:
     item = kind.collection(vault).get(request.match_info["name"])
     versions = sorted(item.versions, key=lambda v: v.version) if item else []
     entries = [
@@ -288,12 +287,12 @@ async def _list_versions(kind: ObjectKind, vault: Vault, request: web.Request) -
     return page(request, entries)
 
 
-async def _delete(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+async def _delete(kind: ObjectKind[Any], vault: Vault, request: web.Request) -> web.Response:
     name = request.match_info["name"]
     item, v = kind.lookup(vault, name)
-    if item.extra.get("managed"):
+    if item.managed:
         raise kind.managed_forbidden(name, "delete")
-    deleted = kind.collection(vault).soft_delete(name)
+    deleted = kind.collection(vault).soft_delete(name, vault.clock.now())
     assert deleted is not None
     for backing in kind.backing:
         backing.collection(vault).soft_delete(name, deleted.deleted_date)
@@ -301,7 +300,7 @@ async def _delete(kind: ObjectKind, vault: Vault, request: web.Request) -> web.R
     return web.json_response(kind.deleted_json(vault, deleted, body))
 
 
-async def _list_deleted(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+async def _list_deleted(kind: ObjectKind[Any], vault: Vault, request: web.Request) -> web.Response:
     include = _include_pending(request)
     collection = kind.collection(vault)
 
@@ -315,13 +314,13 @@ async def _list_deleted(kind: ObjectKind, vault: Vault, request: web.Request) ->
     return page_of(request, collection.deleted_keys(), build)
 
 
-async def _get_deleted(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+async def _get_deleted(kind: ObjectKind[Any], vault: Vault, request: web.Request) -> web.Response:
     d = kind.deleted(vault, request.match_info["name"])
     body = kind.bundle_json(vault, d.item, kind.current(d.item))
     return web.json_response(kind.deleted_json(vault, d, body))
 
 
-async def _recover(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+async def _recover(kind: ObjectKind[Any], vault: Vault, request: web.Request) -> web.Response:
     name = request.match_info["name"]
     collection = kind.collection(vault)
     kind.deleted(vault, name)  # 404 "... was not found in this key vault" unless deleted
@@ -334,26 +333,26 @@ async def _recover(kind: ObjectKind, vault: Vault, request: web.Request) -> web.
     return web.json_response(kind.bundle_json(vault, item, kind.current(item)))
 
 
-async def _purge(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+async def _purge(kind: ObjectKind[Any], vault: Vault, request: web.Request) -> web.Response:
     name = request.match_info["name"]
     deleted = kind.deleted(vault, name)
-    if deleted.item.extra.get("managed"):
+    if deleted.item.managed:
         raise kind.managed_forbidden(name, "purge")
     for k in (kind, *kind.backing):
         k.collection(vault).purge(name)
     return web.Response(status=204)
 
 
-async def _backup(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
+async def _backup(kind: ObjectKind[Any], vault: Vault, request: web.Request) -> web.Response:
     name = request.match_info["name"]
     item, _ = kind.lookup(vault, name)
-    if item.extra.get("managed"):
+    if item.managed:
         raise kind.managed_forbidden(name, "backup")
     blob = encode_backup(kind.name, vault, kind.backup_item(vault, item))
     return web.json_response({"value": b64url_encode(blob)})
 
 
-def _backup_blob(kind: ObjectKind, body: dict[str, Any]) -> bytes:
+def _backup_blob(kind: ObjectKind[Any], body: dict[str, Any]) -> bytes:
     raw = body.get("value")
     if not isinstance(raw, str):
         raise bad_parameter(BLOB_REQUIRED)
@@ -363,8 +362,9 @@ def _backup_blob(kind: ObjectKind, body: dict[str, Any]) -> bytes:
         raise bad_parameter(BLOB_INVALID) from exc
 
 
-async def _restore(kind: ObjectKind, vault: Vault, request: web.Request) -> web.Response:
-    item = decode_backup(kind.name, _backup_blob(kind, await json_body(request)))
+async def _restore(kind: ObjectKind[Any], vault: Vault, request: web.Request) -> web.Response:
+    blob = _backup_blob(kind, await json_body(request))
+    item = decode_backup(kind.name, blob, kind.collection(vault).payload)
     if item is None:
         raise bad_parameter("Backup blob contains invalid or corrupt version.")
     name = item.name
@@ -372,15 +372,15 @@ async def _restore(kind: ObjectKind, vault: Vault, request: web.Request) -> web.
         raise kind.restore_conflict(name)
     if kind.collection(vault).get_deleted(name) is not None:
         raise kind.deleted_conflict(name)
-    backing = item.extra.pop("backing", {}) if kind.backing else {}
+    backing, item.backing = (item.backing if kind.backing else {}), {}
     for k in kind.backing:
         if k.name in backing:
-            k.collection(vault).put(Item.from_dict(backing[k.name]))
+            k.collection(vault).put(backing[k.name])
     kind.collection(vault).put(item)
     return web.json_response(kind.bundle_json(vault, item, kind.current(item)))
 
 
-def add_routes(router: web.UrlDispatcher, kind: ObjectKind) -> None:
+def add_routes(router: web.UrlDispatcher, kind: ObjectKind[Any]) -> None:
     """Register the lifecycle operations of ``kind``; before the kind's own
     ``/{kind}/{name}/{version}`` routes, which would take ``/versions`` for a version."""
     base, deleted = f"/{kind.name}", f"/deleted{kind.name}"

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from kvtui.emulator.common import VAULT_KEY, KvError, bad_parameter, json_body, operation
 from kvtui.emulator.lifecycle import ObjectKind, add_routes, add_version, version_of
-from kvtui.emulator.store import Item, Vault, Version, now
+from kvtui.emulator.store import Item, SecretData, Vault, Version
 
 KIND = "secrets"
 MAX_VALUE_BYTES = 25 * 1024
@@ -19,7 +19,7 @@ MAX_VALUE_BYTES = 25 * 1024
 
 
 def secret_item_json(
-    vault: Vault, item: Item, version: Version, with_version: bool
+    vault: Vault, item: Item[SecretData], version: Version[SecretData], with_version: bool
 ) -> dict[str, Any]:
     """SecretItem: what lists return (no value)."""
     out: dict[str, Any] = {
@@ -28,33 +28,33 @@ def secret_item_json(
     }
     if version.tags is not None:
         out["tags"] = version.tags
-    if version.data.get("contentType") is not None:
-        out["contentType"] = version.data["contentType"]
-    if item.extra.get("managed"):
+    if version.data.content_type is not None:
+        out["contentType"] = version.data.content_type
+    if item.managed:
         out["managed"] = True
     return out
 
 
 def secret_bundle_json(
-    vault: Vault, item: Item, version: Version, with_value: bool
+    vault: Vault, item: Item[SecretData], version: Version[SecretData], with_value: bool
 ) -> dict[str, Any]:
     """SecretBundle: get/set answer with the value; update/delete/recover without."""
     out: dict[str, Any] = {}
     if with_value:
-        out["value"] = version.data.get("value", "")
+        out["value"] = version.data.value
     out["id"] = vault.object_id(KIND, item.name, version.version)
-    if version.data.get("contentType") is not None:
-        out["contentType"] = version.data["contentType"]
+    if version.data.content_type is not None:
+        out["contentType"] = version.data.content_type
     out["attributes"] = version.attributes.to_json()
     if version.tags is not None:
         out["tags"] = version.tags
-    kid = version.data.get("kid")
+    kid = version.data.kid
     if kid:
         # Stored relative to the vault ("keys/name/version"), so it follows the vault to
         # another port; older state may hold an absolute URL: keep only its path.
         path = kid.split("/", 3)[3] if kid.startswith("https://") else kid
         out["kid"] = f"{vault.url}{path}"
-    if item.extra.get("managed"):
+    if item.managed:
         out["managed"] = True
     return out
 
@@ -82,25 +82,19 @@ def add_secret_version(
     managed: bool = False,
     kid: str | None = None,
     version: str | None = None,
-    when: int | None = None,
-) -> tuple[Item, Version]:
+) -> tuple[Item[SecretData], Version[SecretData]]:
     """Add a new version (creating the secret if needed); the caller validated inputs.
     ``kid``: the backing key of a certificate's secret, relative to the vault
-    (``keys/name/version``)."""
-    data: dict[str, Any] = {"value": value}
-    if content_type is not None:
-        data["contentType"] = content_type
-    if kid:
-        data["kid"] = kid
+    (``keys/name/version``). Created at the vault's time (``vault.clock``)."""
     return add_version(
         vault.secrets,
         name,
-        data,
+        SecretData(value, content_type, kid or None),
         tags=tags,
         attributes=attributes,
         managed=managed,
         version=version,
-        when=when,
+        now=vault.clock.now(),
     )
 
 
@@ -150,16 +144,16 @@ async def update_secret(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     item, v = SECRETS.lookup(vault, name, version_of(request))
     body = await json_body(request, required=False)
-    if item.extra.get("managed"):
+    if item.managed:
         raise SECRETS.managed_forbidden(name, "update")
     if "contentType" in body:
         if body["contentType"] is not None and not isinstance(body["contentType"], str):
             raise bad_parameter("contentType must be a string.")
-        v.data["contentType"] = body["contentType"]
+        v.data.content_type = body["contentType"]
     if "tags" in body:
         v.tags = SECRETS.parse_tags(body)
     v.attributes.apply(body.get("attributes"))
-    v.attributes.updated = now()
+    v.attributes.updated = vault.clock.now()
     return web.json_response(secret_bundle_json(vault, item, v, with_value=False))
 
 

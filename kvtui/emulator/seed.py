@@ -4,11 +4,13 @@
 - ``demo``: a vault worth a screenshot: about 60 secrets of varied content types, tags
   and version counts (some disabled, expired, or expiring within 30 days), RSA and EC
   keys, self-signed certificates with varied expiry, and a few soft-deleted items.
-  Names and values are the same every time; dates are relative to now. Every value is
-  made up for the demo. ``seed_demo(vault, now=T0)`` (``kvtui emulator --seed-time``)
-  makes the whole vault the same every run, for snapshots and screenshots: dates
-  relative to T0, version ids, keys, certificate serials and signatures derived from
-  the names (never from the vault: two vaults seeded at T0 are alike).
+  Names and values are the same every time; dates are relative to the vault's clock
+  (``vault.clock``, the emulator's). Every value is made up for the demo. On a fixed
+  clock (started at a given time T0: ``kvtui emulator --seed-time``,
+  ``EmulatorSettings.start_time``, ``Clock(T0)``) the whole vault is the same every
+  run, for snapshots and screenshots: dates relative to T0, version ids, keys,
+  certificate serials and signatures derived from the names (never from the vault: two
+  vaults seeded at T0 are alike).
 - ``bulk:N``: N small secrets, for benchmarks (10,000 in well under a second).
 """
 
@@ -33,8 +35,7 @@ from kvtui.emulator.crypto import (
     jwk_from_private_key,
 )
 from kvtui.emulator.secrets import add_secret_version
-from kvtui.emulator.store import DAY, Vault
-from kvtui.emulator.store import now as _now
+from kvtui.emulator.store import DAY, Vault, backdated
 
 SERVICES = [
     "billing",
@@ -87,7 +88,7 @@ def _value(rng: random.Random, kind: str, service: str, env: str) -> str:
     return f"demo-{token}"
 
 
-# -- a demo that is the same every run (seed_demo(vault, now=T0)) -----------------------
+# -- a demo that is the same every run (on a fixed clock) --------------------------------
 
 
 @functools.cache
@@ -249,7 +250,7 @@ def _seed_demo_secrets(vault: Vault, rng: random.Random, t: int, ids: _Fixed) ->
             for n in range(versions):
                 when = start + n * rng.randint(1, 20) * DAY
                 last = n == versions - 1
-                add_secret_version(
+                made = add_secret_version(
                     vault,
                     name,
                     _value(rng, kind, service, env),
@@ -257,11 +258,11 @@ def _seed_demo_secrets(vault: Vault, rng: random.Random, t: int, ids: _Fixed) ->
                     tags=tags if last else {"service": service},
                     attributes=attributes if last else None,
                     version=ids.version("secrets", name),
-                    when=min(when, t - 3600),
                 )
+                backdated(made, min(when, t - 3600))
             count += 1
     # A few that show how odd content looks: multi-line, Unicode, and markup-like text.
-    add_secret_version(
+    made = add_secret_version(
         vault,
         "tls-private-key-pem",
         "-----BEGIN PRIVATE KEY-----\n"
@@ -269,25 +270,25 @@ def _seed_demo_secrets(vault: Vault, rng: random.Random, t: int, ids: _Fixed) ->
         content_type="application/x-pem-file",
         tags={"env": "prod"},
         version=ids.version("secrets", "tls-private-key-pem"),
-        when=t - 40 * DAY,
     )
-    add_secret_version(
+    backdated(made, t - 40 * DAY)
+    made = add_secret_version(
         vault,
         "motd",
         "Bienvenue ✓ 日本語 — [not markup] \\[x]\nline two",
         content_type="text/plain; charset=utf-8",
         tags={"note": "tags=[prod]"},
         version=ids.version("secrets", "motd"),
-        when=t - 5 * DAY,
     )
-    add_secret_version(
+    backdated(made, t - 5 * DAY)
+    made = add_secret_version(
         vault,
         "ssh-known-hosts",
         "jump.example ssh-ed25519 AAAAdemo\nbastion.example ssh-ed25519 AAAAdemo2\n",
         tags={"env": "prod"},
         version=ids.version("secrets", "ssh-known-hosts"),
-        when=t - 200 * DAY,
     )
+    backdated(made, t - 200 * DAY)
 
 
 def _seed_demo_keys(vault: Vault, t: int, ids: _Fixed) -> None:
@@ -301,24 +302,24 @@ def _seed_demo_keys(vault: Vault, t: int, ids: _Fixed) -> None:
     ]
     for name, kty, size, crv, attributes in specs:
         jwk = jwk_from_private_key(ids.key(f"keys/{name}/1", kty, size, crv))
-        add_key_version(
+        made = add_key_version(
             vault,
             name,
             jwk,
             tags={"purpose": name.split("-")[0]},
             attributes=attributes or None,
             version=ids.version("keys", name),
-            when=t - 120 * DAY,
         )
+        backdated(made, t - 120 * DAY)
     jwk = jwk_from_private_key(ids.key("keys/data-encryption-key/2", "RSA", 2048))
-    add_key_version(
+    made = add_key_version(
         vault,
         "data-encryption-key",
         jwk,
         tags={"purpose": "data", "rotated": "yes"},
         version=ids.version("keys", "data-encryption-key"),
-        when=t - 10 * DAY,
     )
+    backdated(made, t - 10 * DAY)
 
 
 def _seed_demo_certificates(vault: Vault, t: int, ids: _Fixed) -> None:
@@ -362,54 +363,53 @@ def _seed_demo_certificates(vault: Vault, t: int, ids: _Fixed) -> None:
             key=ids.key(f"certificates/{name}/1", key_type, 2048, "P-256") if ids.fixed else None,
             serial=ids.serial(f"certificates/{name}/1"),
             version=ids.version("certificates", name),
-            when=t,
-            deterministic=ids.fixed,
         )
 
 
-def seed_demo(vault: Vault, now: int | None = None) -> None:
-    """The demo vault. ``now`` (unix seconds): the same vault every run, dated
-    relative to ``now`` (see the module's docstring); None: dated relative to the
-    current time, with fresh keys and version ids."""
+def seed_demo(vault: Vault) -> None:
+    """The demo vault, dated relative to the vault's clock; on a fixed clock the same
+    vault every run (see the module's docstring), else with fresh keys and version ids."""
     rng = random.Random(20261126)
-    ids = _Fixed(now is not None)
-    t = _now() if now is None else now
+    ids = _Fixed(vault.clock.fixed)
+    t = vault.clock.now()
     _seed_demo_secrets(vault, rng, t, ids)
     _seed_demo_keys(vault, t, ids)
     _seed_demo_certificates(vault, t, ids)
     # Soft-deleted items: visible in the deleted lists, recoverable.
     for name in ("retired-ftp-password", "old-partner-api-key"):
         version = ids.version("secrets", name)
-        add_secret_version(vault, name, f"demo-{name}", version=version, when=t - 300 * DAY)
+        backdated(add_secret_version(vault, name, f"demo-{name}", version=version), t - 300 * DAY)
         vault.secrets.soft_delete(name, when=t - 3 * DAY)
     jwk = jwk_from_private_key(ids.key("keys/deprecated-signing-key/1", "EC", crv="P-256"))
     version = ids.version("keys", "deprecated-signing-key")
-    add_key_version(vault, "deprecated-signing-key", jwk, version=version, when=t - 300 * DAY)
+    made = add_key_version(vault, "deprecated-signing-key", jwk, version=version)
+    backdated(made, t - 300 * DAY)
     vault.keys.soft_delete("deprecated-signing-key", when=t - 7 * DAY)
 
 
-def seed_bulk(vault: Vault, count: int, now: int | None = None) -> None:
-    t = _now() if now is None else now
+def seed_bulk(vault: Vault, count: int) -> None:
+    """``count`` small secrets, the last one made a second before the vault's time."""
+    t = vault.clock.now()
     for i in range(count):
-        add_secret_version(
+        made = add_secret_version(
             vault,
             f"bulk-secret-{i:06d}",
             f"value-{i}",
             content_type="text/plain" if i % 3 == 0 else None,
             tags={"batch": str(i // 1000)},
             attributes={"exp": t + ((i % 120) - 20) * DAY} if i % 10 == 0 else None,
-            when=t - (count - i),
         )
+        backdated(made, t - (count - i))
 
 
-def seed_vault(vault: Vault, seed: str, now: int | None = None) -> None:
-    """Fill ``vault`` as ``seed`` says; ``now`` (unix seconds) fixes the seed's clock."""
+def seed_vault(vault: Vault, seed: str) -> None:
+    """Fill ``vault`` as ``seed`` says, at the time of its clock (``vault.clock``)."""
     if seed == "empty":
         return
     if seed == "demo":
-        seed_demo(vault, now)
+        seed_demo(vault)
         return
     if seed.startswith("bulk:"):
-        seed_bulk(vault, int(seed.split(":", 1)[1]), now)
+        seed_bulk(vault, int(seed.split(":", 1)[1]))
         return
     raise ValueError(f"unknown seed {seed!r}")

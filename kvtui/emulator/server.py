@@ -33,6 +33,7 @@ from kvtui.emulator import (
     secrets,
 )
 from kvtui.emulator.admin import admin_guard_middleware
+from kvtui.emulator.clock import Clock
 from kvtui.emulator.common import VAULT_KEY, errors_middleware
 from kvtui.emulator.seed import seed_vault
 from kvtui.emulator.settings import EmulatorSettings
@@ -74,6 +75,17 @@ class Emulator:
         self.info: EmulatorInfo | None = None
         self._ssl: Any = None
         self._next_port = 0
+        self._clock: Clock | None = None
+
+    @property
+    def clock(self) -> Clock:
+        """The emulator's one clock (clock.py): set it, freeze it, move it on. Before
+        :meth:`start`, the clock the emulator will start with."""
+        if self.state is not None:
+            return self.state.clock
+        if self._clock is None:
+            self._clock = Clock(self.settings.start_time)
+        return self._clock
 
     async def start(self) -> EmulatorInfo:
         s = self.settings
@@ -85,7 +97,7 @@ class Emulator:
             state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         tls = ensure_tls(state_dir, (s.host,))
         self._ssl = server_ssl_context(tls)
-        state = self.state = EmulatorState(s, state_dir)
+        state = self.state = EmulatorState(s, state_dir, self._clock)
         state.extensions["ca_bundle"] = str(tls.ca_cert)
 
         main = web.Application(
@@ -153,7 +165,11 @@ class Emulator:
         tenant_id = tenant or state.directory.state.home_tenant
         sub = state.subscription_for(tenant_id, len(state.vaults))
         vault = Vault(
-            name=name, tenant_id=tenant_id, subscription_id=sub.subscription_id, rbac=rbac
+            name=name,
+            tenant_id=tenant_id,
+            subscription_id=sub.subscription_id,
+            rbac=rbac,
+            clock=state.clock,
         )
         if saved:
             vault.load(saved)
@@ -173,7 +189,7 @@ class Emulator:
         self._vault_runners[name] = await self._serve(app, sock)
         state.vaults[name] = vault
         if seed:
-            seed_vault(vault, seed, self.settings.seed_time)
+            seed_vault(vault, seed)
         if self.info is not None:
             self.info.vaults[name] = vault.url
         return vault

@@ -20,10 +20,12 @@ class EmulatorSettings:
     """Names of the vaults to serve, each on its own port."""
     seed: str = "empty"
     """What the vaults start with: ``empty``, ``demo`` or ``bulk:N`` (N secrets)."""
-    seed_time: int | None = None
-    """The seed's clock (unix seconds). Set, the demo seed is the same every run: dates
-    relative to it, version ids, keys and certificates derived from the names (for
-    snapshots and screenshots). None: dated relative to the start, fresh keys."""
+    start_time: float | None = None
+    """Where the emulator's clock starts (unix seconds; ``--seed-time``). Set, the clock
+    is frozen there and moves only when told (``Emulator.clock``, ``POST
+    /_emulator/clock``), and the demo seed is the same every run: dates relative to it,
+    version ids, keys and certificates derived from the names (for snapshots and
+    screenshots). None: the machine's time; fresh keys."""
     approve: str = "auto"
     """Device codes: ``auto`` approves by itself after ``approve_delay``; ``manual`` waits
     for a person on the verification page (or the admin endpoint)."""

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from kvtui.emulator.clock import Clock
 from kvtui.emulator.directory import Directory
 from kvtui.emulator.faults import Faults
 from kvtui.emulator.settings import EmulatorSettings
@@ -59,12 +60,17 @@ class Subscription:
 
 
 class EmulatorState:
-    """Everything the endpoints share: settings, directory, vaults, faults."""
+    """Everything the endpoints share: settings, clock, directory, vaults, faults."""
 
-    def __init__(self, settings: EmulatorSettings, state_dir: Path) -> None:
+    def __init__(
+        self, settings: EmulatorSettings, state_dir: Path, clock: Clock | None = None
+    ) -> None:
         self.settings = settings
         self.state_dir = state_dir
-        self.directory = Directory(state_dir, settings.token_lifetime)
+        self.clock = clock or Clock(settings.start_time)
+        """The emulator's one clock (clock.py): every vault's, the directory's, the
+        identity platform's."""
+        self.directory = Directory(state_dir, settings.token_lifetime, self.clock)
         self.faults = Faults(settings.latency_ms)
         self.vaults: dict[str, Vault] = {}
         home, other = self.directory.state.home_tenant, self.directory.state.other_tenant

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+from kvtui.emulator.clock import Clock
+from kvtui.emulator.policies import (
+    CertificateIssuer,
+    CertificateOperation,
+    CertificatePolicy,
+    RotationPolicy,
+)
 
 NAME_RE = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
 RECOVERABLE_DAYS = 90
 RECOVERY_LEVEL = "Recoverable+Purgeable"
 DAY = 86400
-
-
-def now() -> int:
-    """Unix seconds, the service's time format."""
-    return int(time.time())
 
 
 def new_version() -> str:
@@ -41,8 +43,9 @@ class Attributes:
     enabled: bool = True
     nbf: int | None = None
     exp: int | None = None
-    created: int = field(default_factory=now)
-    updated: int = field(default_factory=now)
+    created: int = 0
+    updated: int = 0
+    """Unix seconds, from the vault's clock (``Vault.clock``)."""
     recovery_level: str = RECOVERY_LEVEL
     recoverable_days: int = RECOVERABLE_DAYS
     exportable: bool | None = None
@@ -83,50 +86,137 @@ class Attributes:
         return cls(**d)
 
 
+# -- what a version holds, per kind --------------------------------------------------------
+
+
 @dataclass
-class Version:
+class SecretData:
+    """A secret version's payload."""
+
+    value: str
+    content_type: str | None = None
+    kid: str | None = None
+    """A certificate's secret: its backing key, relative to the vault
+    (``keys/name/version``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"value": self.value}
+        if self.content_type is not None:
+            out["contentType"] = self.content_type
+        if self.kid:
+            out["kid"] = self.kid
+        return out
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> SecretData:
+        return cls(str(d.get("value", "")), d.get("contentType"), d.get("kid"))
+
+
+@dataclass
+class KeyData:
+    """A key version's payload."""
+
+    jwk: dict[str, Any]
+    """The private JWK, base64url fields, with its ``key_ops`` (crypto.py)."""
+    release_policy: dict[str, Any] | None = None
+    """As the client gave it (keys.py checks it)."""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"jwk": self.jwk}
+        if self.release_policy is not None:
+            out["release_policy"] = self.release_policy
+        return out
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> KeyData:
+        return cls(dict(d["jwk"]), d.get("release_policy"))
+
+
+@dataclass
+class CertificateData:
+    """A certificate version's payload: complete (``cer``, ``x5t``), or pending (the new
+    private ``jwk`` until the signed certificate is merged)."""
+
+    cer: str = ""
+    """base64 DER."""
+    x5t: str = ""
+    pending: bool = False
+    jwk: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.pending:
+            return {"pending": True, "jwk": self.jwk}
+        return {"cer": self.cer, "x5t": self.x5t}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> CertificateData:
+        if d.get("pending"):
+            return cls(pending=True, jwk=d.get("jwk"))
+        return cls(cer=str(d.get("cer", "")), x5t=str(d.get("x5t", "")))
+
+
+D = TypeVar("D", SecretData, KeyData, CertificateData)
+#: Each kind's payload type, by the kind's URL segment (persistence, backups).
+PAYLOADS: dict[str, type[SecretData] | type[KeyData] | type[CertificateData]] = {
+    "secrets": SecretData,
+    "keys": KeyData,
+    "certificates": CertificateData,
+}
+
+
+@dataclass
+class Version(Generic[D]):
     """One version of a secret, key or certificate."""
 
     version: str
     attributes: Attributes
-    tags: dict[str, str] | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    """Kind-specific payload, JSON-serialisable: e.g. a secret's ``value`` and
-    ``contentType``; a key's private ``jwk`` and ``key_ops``; a certificate's ``cer``."""
+    tags: dict[str, str] | None
+    data: D
+    """What the version holds: ``SecretData``, ``KeyData`` or ``CertificateData``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "attributes": dict(self.attributes.__dict__),
             "tags": self.tags,
-            "data": self.data,
+            "data": self.data.to_json(),
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Version:
+    def from_dict(cls, d: dict[str, Any], payload: type[D]) -> Version[D]:
         return cls(
             version=d["version"],
             attributes=Attributes.from_dict(d["attributes"]),
             tags=d.get("tags"),
-            data=d.get("data") or {},
+            data=payload.from_json(d.get("data") or {}),
         )
 
 
 @dataclass
-class Item:
-    """A named object with its versions, oldest first; the last one is current."""
+class Item(Generic[D]):
+    """A named object with its versions, oldest first; the last one is current; and the
+    state it has besides its versions (policies.py)."""
 
     name: str
-    versions: list[Version] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Per-item state that is not per-version: a key's rotation policy, a certificate's
-    policy and pending operation, and so on."""
+    versions: list[Version[D]] = field(default_factory=list)
+    managed: bool = False
+    """A certificate's backing key or secret: read-only but through the certificate."""
+    rotation_policy: RotationPolicy | None = None
+    """Keys: the rotation policy, once set."""
+    policy: CertificatePolicy | None = None
+    """Certificates: the policy of the current version."""
+    pending_policy: CertificatePolicy | None = None
+    """Certificates: the policy of a version awaiting its merge."""
+    operation: CertificateOperation | None = None
+    """Certificates: the last certificate operation."""
+    backing: dict[str, Item[Any]] = field(default_factory=dict)
+    """Only in a backup of a certificate: its backing key and secret, by kind."""
 
     @property
-    def latest(self) -> Version:
+    def latest(self) -> Version[D]:
         return self.versions[-1]
 
-    def get(self, version: str | None) -> Version | None:
+    def get(self, version: str | None) -> Version[D] | None:
         if not version:
             return self.latest if self.versions else None
         for v in self.versions:
@@ -135,24 +225,52 @@ class Item:
         return None
 
     def to_dict(self) -> dict[str, Any]:
+        """As persisted and backed up (``extra``: what is not a version)."""
+        extra: dict[str, Any] = {}
+        if self.managed:
+            extra["managed"] = True
+        if self.rotation_policy is not None:
+            extra["rotation_policy"] = self.rotation_policy.to_json()
+        if self.policy is not None:
+            extra["policy"] = self.policy.to_json()
+        if self.pending_policy is not None:
+            extra["pending_policy"] = self.pending_policy.to_json()
+        if self.operation is not None:
+            extra["operation"] = self.operation.to_json()
+        if self.backing:
+            extra["backing"] = {kind: item.to_dict() for kind, item in self.backing.items()}
         return {
             "name": self.name,
             "versions": [v.to_dict() for v in self.versions],
-            "extra": self.extra,
+            "extra": extra,
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Item:
+    def from_dict(cls, d: dict[str, Any], payload: type[D]) -> Item[D]:
+        extra = d.get("extra") or {}
+
+        def policy(key: str) -> CertificatePolicy | None:
+            return CertificatePolicy.from_json(extra[key]) if extra.get(key) else None
+
+        rotation = extra.get("rotation_policy")
+        operation = extra.get("operation")
         return cls(
             name=d["name"],
-            versions=[Version.from_dict(v) for v in d["versions"]],
-            extra=d.get("extra") or {},
+            versions=[Version.from_dict(v, payload) for v in d["versions"]],
+            managed=bool(extra.get("managed")),
+            rotation_policy=RotationPolicy.from_json(rotation) if rotation else None,
+            policy=policy("policy"),
+            pending_policy=policy("pending_policy"),
+            operation=CertificateOperation.from_json(operation) if operation else None,
+            backing={
+                k: Item.from_dict(v, PAYLOADS[k]) for k, v in (extra.get("backing") or {}).items()
+            },
         )
 
 
 @dataclass
-class DeletedItem:
-    item: Item
+class DeletedItem(Generic[D]):
+    item: Item[D]
     deleted_date: int
     scheduled_purge_date: int
 
@@ -164,36 +282,39 @@ class DeletedItem:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DeletedItem:
-        return cls(Item.from_dict(d["item"]), d["deleted_date"], d["scheduled_purge_date"])
+    def from_dict(cls, d: dict[str, Any], payload: type[D]) -> DeletedItem[D]:
+        item = Item.from_dict(d["item"], payload)
+        return cls(item, d["deleted_date"], d["scheduled_purge_date"])
 
 
-class Collection:
+class Collection(Generic[D]):
     """The secrets (or keys, or certificates) of one vault: live and soft-deleted.
 
     The sorted name lists are cached (a list request of a 50,000-item vault must not
     sort 50,000 names for each of its 2,000 pages); every change goes through the
     methods below, which drop the cache."""
 
-    def __init__(self) -> None:
-        self.items: dict[str, Item] = {}
-        self.deleted: dict[str, DeletedItem] = {}
+    def __init__(self, payload: type[D]) -> None:
+        self.payload: type[D] = payload
+        """The type of what each version holds (persistence reads it back as that)."""
+        self.items: dict[str, Item[D]] = {}
+        self.deleted: dict[str, DeletedItem[D]] = {}
         self._item_keys: list[str] | None = None
         self._deleted_keys: list[str] | None = None
 
-    def get(self, name: str) -> Item | None:
+    def get(self, name: str) -> Item[D] | None:
         return self.items.get(name.lower())
 
-    def get_deleted(self, name: str) -> DeletedItem | None:
+    def get_deleted(self, name: str) -> DeletedItem[D] | None:
         return self.deleted.get(name.lower())
 
-    def put(self, item: Item) -> None:
+    def put(self, item: Item[D]) -> None:
         key = item.name.lower()
         if key not in self.items:
             self._item_keys = None
         self.items[key] = item
 
-    def remove(self, name: str) -> Item | None:
+    def remove(self, name: str) -> Item[D] | None:
         """Drop a live item for good (no soft delete)."""
         item = self.items.pop(name.lower(), None)
         if item is not None:
@@ -212,24 +333,25 @@ class Collection:
             self._deleted_keys = sorted(self.deleted)
         return self._deleted_keys
 
-    def sorted_items(self) -> list[Item]:
+    def sorted_items(self) -> list[Item[D]]:
         return [self.items[k] for k in self.item_keys()]
 
-    def sorted_deleted(self) -> list[DeletedItem]:
+    def sorted_deleted(self) -> list[DeletedItem[D]]:
         return [self.deleted[k] for k in self.deleted_keys()]
 
-    def soft_delete(self, name: str, when: int | None = None) -> DeletedItem | None:
+    def soft_delete(self, name: str, when: int) -> DeletedItem[D] | None:
+        """Move a live item to the deleted ones, deleted at ``when`` (unix seconds)."""
         item = self.remove(name)
         if item is None:
             return None
-        t = now() if when is None else when
+        t = when
         days = item.latest.attributes.recoverable_days if item.versions else RECOVERABLE_DAYS
         deleted = DeletedItem(item, t, t + days * DAY)
         self.deleted[name.lower()] = deleted
         self._deleted_keys = None
         return deleted
 
-    def recover(self, name: str) -> Item | None:
+    def recover(self, name: str) -> Item[D] | None:
         deleted = self.deleted.pop(name.lower(), None)
         if deleted is None:
             return None
@@ -241,7 +363,7 @@ class Collection:
         self._deleted_keys = None
         return self.deleted.pop(name.lower(), None) is not None
 
-    def __iter__(self) -> Iterator[Item]:
+    def __iter__(self) -> Iterator[Item[D]]:
         return iter(self.sorted_items())
 
     def to_dict(self) -> dict[str, Any]:
@@ -252,9 +374,12 @@ class Collection:
 
     def load(self, d: dict[str, Any]) -> None:
         self._item_keys = self._deleted_keys = None
-        self.items = {i["name"].lower(): Item.from_dict(i) for i in d.get("items", [])}
+        self.items = {
+            i["name"].lower(): Item.from_dict(i, self.payload) for i in d.get("items", [])
+        }
         self.deleted = {
-            x["item"]["name"].lower(): DeletedItem.from_dict(x) for x in d.get("deleted", [])
+            x["item"]["name"].lower(): DeletedItem.from_dict(x, self.payload)
+            for x in d.get("deleted", [])
         }
 
 
@@ -270,12 +395,18 @@ class Vault:
     resource_group: str = "kvtui-emulator"
     url: str = ""
     """``https://host:port/``, set when the vault's listener is bound."""
-    secrets: Collection = field(default_factory=Collection)
-    keys: Collection = field(default_factory=Collection)
-    certificates: Collection = field(default_factory=Collection)
+    secrets: Collection[SecretData] = field(default_factory=lambda: Collection(SecretData))
+    keys: Collection[KeyData] = field(default_factory=lambda: Collection(KeyData))
+    certificates: Collection[CertificateData] = field(
+        default_factory=lambda: Collection(CertificateData)
+    )
     contacts: list[dict[str, Any]] | None = None
-    issuers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    issuers: dict[str, CertificateIssuer] = field(default_factory=dict)
+    """By lower-case name."""
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    clock: Clock = field(default_factory=Clock, repr=False)
+    """Where every time stamped on this vault's objects comes from (the emulator's one
+    clock, ``EmulatorState.clock``)."""
 
     @property
     def resource_id(self) -> str:
@@ -300,7 +431,7 @@ class Vault:
             "keys": self.keys.to_dict(),
             "certificates": self.certificates.to_dict(),
             "contacts": self.contacts,
-            "issuers": self.issuers,
+            "issuers": {k: i.to_json() for k, i in self.issuers.items()},
         }
 
     def load(self, d: dict[str, Any]) -> None:
@@ -310,13 +441,24 @@ class Vault:
         self.keys.load(d.get("keys", {}))
         self.certificates.load(d.get("certificates", {}))
         self.contacts = d.get("contacts")
-        self.issuers = d.get("issuers") or {}
+        self.issuers = {
+            k: CertificateIssuer.from_json(i) for k, i in (d.get("issuers") or {}).items()
+        }
+
+
+def backdated(made: tuple[Item[D], Version[D]], when: int) -> tuple[Item[D], Version[D]]:
+    """``made`` (an item and the version just added to it, at the vault's time) with
+    the version created and updated at ``when`` instead: how seeds and tests make
+    versions dated in the past without a time threaded through every signature."""
+    _, version = made
+    version.attributes.created = version.attributes.updated = when
+    return made
 
 
 BACKUP_MAGIC = b"KVTUI-EMULATOR-BACKUP-1\n"
 
 
-def encode_backup(kind: str, vault: Vault, item: Item) -> bytes:
+def encode_backup(kind: str, vault: Vault, item: Item[Any]) -> bytes:
     """An opaque backup blob of every version of an item (as the service's are opaque).
     Restorable into any vault of the same emulator's subscriptions."""
     import json
@@ -326,7 +468,7 @@ def encode_backup(kind: str, vault: Vault, item: Item) -> bytes:
     return BACKUP_MAGIC + zlib.compress(json.dumps(doc).encode())
 
 
-def decode_backup(kind: str, blob: bytes) -> Item | None:
+def decode_backup(kind: str, blob: bytes, payload: type[D]) -> Item[D] | None:
     """The item in a backup blob of ``kind``, or None when the blob is not one."""
     import json
     import zlib
@@ -339,4 +481,4 @@ def decode_backup(kind: str, blob: bytes) -> Item | None:
         return None
     if not isinstance(doc, dict) or doc.get("kind") != kind:
         return None
-    return Item.from_dict(doc["item"])
+    return Item.from_dict(doc["item"], payload)

@@ -79,7 +79,7 @@ def fixed_port_emulator(state_dir: Path) -> Iterator[EmulatorThread]:
             EmulatorSettings(
                 vaults=["demo"],
                 seed="demo",
-                seed_time=int(T0.timestamp()),
+                start_time=T0.timestamp(),
                 approve="auto",
                 approve_delay=0,
                 state_dir=state_dir,

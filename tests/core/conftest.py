@@ -10,7 +10,7 @@ import pytest
 
 from kvtui.core.auth import Account, SignIn, open_token_cache
 from kvtui.emulator import EmulatorInfo
-from tests.support import approve_device_code, identity_admin
+from tests.support import EmulatorClock, approve_device_code, emulator_clock, identity_admin
 
 VAULT_SCOPE = "https://vault.azure.net/.default"
 
@@ -57,3 +57,10 @@ async def sign_in_with_device_code(
     assert not task.done()  # still waiting for the person
     await asyncio.to_thread(approve_device_code, info, flow.user_code, action)
     return await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+def clock(info: EmulatorInfo) -> Iterator[EmulatorClock]:
+    """The emulator's clock, to move instead of sleeping; reset afterwards."""
+    with emulator_clock(info) as c:
+        yield c

@@ -14,7 +14,7 @@ from kvtui.core.accounts import cached_accounts
 from kvtui.core.auth import AuthError, SignIn, SignInRequired, open_token_cache
 from kvtui.emulator import EmulatorInfo, EmulatorThread
 from tests.core.conftest import VAULT_SCOPE, make_sign_in, sign_in_with_device_code
-from tests.support import identity_admin, kv_clients
+from tests.support import EmulatorClock, identity_admin, kv_clients
 
 
 async def test_device_code_then_silent_second_start(
@@ -54,12 +54,11 @@ async def test_declined_code_says_so(
 
 
 async def test_expired_code_says_so(
-    info: EmulatorInfo, tmp_path: Path, fast_identity: None
+    info: EmulatorInfo, tmp_path: Path, fast_identity: None, clock: EmulatorClock
 ) -> None:
-    identity_admin(info, "PATCH", "/settings", {"expires_in": 1})
     sign_in = make_sign_in(info, tmp_path / "c.bin")
     flow = await sign_in.start_device_flow([VAULT_SCOPE])
-    await asyncio.sleep(1.5)
+    clock.advance(int(flow.raw["expires_in"]) + 1)  # the identity platform's time
     with pytest.raises(AuthError, match="expired"):
         await sign_in.complete_device_flow(flow)
 
@@ -109,7 +108,7 @@ async def test_cancel_stops_the_poll_at_full_speed(
 
 
 async def test_refresh_after_expiry_then_dead_refresh_token_needs_sign_in(
-    info: EmulatorInfo, vault_url: str, tmp_path: Path, fast_identity: None
+    info: EmulatorInfo, vault_url: str, tmp_path: Path, fast_identity: None, clock: EmulatorClock
 ) -> None:
     # msal counts a token with under 5 minutes left as expired: a 60 s token is
     # refreshed on every call.
@@ -118,7 +117,7 @@ async def test_refresh_after_expiry_then_dead_refresh_token_needs_sign_in(
     account = await sign_in_with_device_code(sign_in, info)
     cred = sign_in.credential(account)
     first = await cred.get_token_info(VAULT_SCOPE)
-    await asyncio.sleep(1.1)
+    clock.advance(61)  # the first token has expired (on the identity platform's clock)
     second = await cred.get_token_info(VAULT_SCOPE)
     assert second.token != first.token  # refreshed silently with the refresh token
     identity_admin(info, "POST", "/refresh-tokens/revoke", {})

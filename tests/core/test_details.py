@@ -38,7 +38,7 @@ from kvtui.core.models import Kind
 from kvtui.core.vault import VaultService
 from kvtui.emulator import EmulatorInfo, EmulatorThread
 from tests.emulator.admin_support import Admin
-from tests.support import open_service
+from tests.support import EmulatorClock, open_service
 
 ROTATE, NOTIFY = KeyRotationPolicyAction.rotate, KeyRotationPolicyAction.notify
 
@@ -91,9 +91,11 @@ async def test_ec_key_detail_has_curve_and_xy_and_its_pem_verifies(service: Vaul
     public.verify(encode_dss_signature(r, s), b"kvtui", ec.ECDSA(hashes.SHA384()))
 
 
-async def test_key_versions_newest_first_with_per_version_detail(service: VaultService) -> None:
+async def test_key_versions_newest_first_with_per_version_detail(
+    service: VaultService, clock: EmulatorClock
+) -> None:
     first = await service.keys.create_rsa_key("k", size=2048)
-    await asyncio.sleep(1.05)  # the service's times are whole seconds
+    clock.advance(60)  # the service's times are whole seconds: a version a minute later
     second = await service.keys.create_ec_key("k")
     versions = await service.list_versions(Kind.KEYS, "k")
     assert [v.version for v in versions] == [second.properties.version, first.properties.version]
@@ -342,10 +344,13 @@ async def test_cancelling_the_consumer_stops_listing_a_large_vault(
             await task
         made = await requests_made()
         assert pages == [25] and 1 <= made <= 2
-        await asyncio.sleep(1.0)  # five page latencies: a running loop would have gone on
-        assert await requests_made() == made
-        # The service is still usable after the cancellation.
+        # Nothing is left running that could go on listing (no task of its own, and the
+        # abandoned generator cannot resume by itself) ...
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert not [t for t in others if not t.done()]
+        # ... and one more page (slowed like the others) is the only request made since.
         assert len(await anext_page(svc)) == 25
+        assert await requests_made() == made + 1
 
 
 async def anext_page(svc: VaultService) -> list[object]:

@@ -22,6 +22,7 @@ from kvtui.emulator import EmulatorInfo, EmulatorThread
 from kvtui.emulator.settings import AZURE_CLI_CLIENT_ID
 from tests.support import (
     VAULT_SCOPE,
+    EmulatorClock,
     UserMsalCredential,
     approve_device_code,
     identity_admin,
@@ -244,11 +245,14 @@ def test_declined_code(info: EmulatorInfo) -> None:
     assert app.get_accounts() == []
 
 
-def test_expired_code(info: EmulatorInfo, settings: Any) -> None:
-    identity_admin(info, "PATCH", "/settings", {"expires_in": 1})
+@pytest.mark.filterwarnings("ignore:Attempted too soon")
+def test_expired_code(info: EmulatorInfo, clock: EmulatorClock) -> None:
     app = public_app(info)
     flow = app.initiate_device_flow(scopes=[VAULT_SCOPE])
-    time.sleep(1.2)
+    clock.advance(flow["expires_in"] - 5)
+    still = app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True)
+    assert still["error"] == "authorization_pending"
+    clock.advance(6)
     result = app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True)
     assert result["error"] == "expired_token"
     assert result["error_codes"] == [70020]
@@ -451,12 +455,17 @@ def test_device_page_escapes_the_code(info: EmulatorInfo) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:Attempted too soon")
-def test_auto_approval_after_its_delay(info: EmulatorInfo, settings: Any) -> None:
-    identity_admin(info, "PATCH", "/settings", {"approve": "auto", "approve_delay": 0.5})
+def test_auto_approval_after_its_delay(
+    info: EmulatorInfo, settings: Any, clock: EmulatorClock
+) -> None:
+    identity_admin(info, "PATCH", "/settings", {"approve": "auto", "approve_delay": 30})
     app = public_app(info)
     flow = app.initiate_device_flow(scopes=[VAULT_SCOPE])
     early = app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True)
     assert early["error"] == "authorization_pending"
-    time.sleep(0.6)
+    clock.advance(25)
+    later = app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True)
+    assert later["error"] == "authorization_pending"
+    clock.advance(5)
     result = app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True)
     assert "access_token" in result, result

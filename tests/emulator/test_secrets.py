@@ -12,16 +12,18 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
 from kvtui.emulator import EmulatorInfo, EmulatorThread
-from tests.support import Clients, ClientSecretMsalCredential, kv_clients
+from tests.support import Clients, ClientSecretMsalCredential, EmulatorClock, kv_clients
 
 
 async def collect(pager) -> list:  # type: ignore[no-untyped-def]
     return [x async for x in pager]
 
 
-async def test_versions_have_their_own_values_and_timestamps(kv: Clients) -> None:
+async def test_versions_have_their_own_values_and_timestamps(
+    kv: Clients, clock: EmulatorClock
+) -> None:
     first = await kv.secrets.set_secret("api-key", "one")
-    await asyncio.sleep(1.1)
+    clock.advance(90)
     second = await kv.secrets.set_secret("api-key", "two", tags={"env": "prod"})
     assert (await kv.secrets.get_secret("api-key")).value == "two"
     assert (await kv.secrets.get_secret("api-key", first.properties.version)).value == "one"
@@ -29,10 +31,11 @@ async def test_versions_have_their_own_values_and_timestamps(kv: Clients) -> Non
     assert {v.version for v in versions} == {first.properties.version, second.properties.version}
     by_version = {v.version: v for v in versions}
     assert by_version[second.properties.version].tags == {"env": "prod"}
-    assert (
-        by_version[first.properties.version].created_on
-        < by_version[second.properties.version].created_on
-    )
+    first_created = by_version[first.properties.version].created_on
+    assert first_created == first.properties.created_on
+    second_created = by_version[second.properties.version].created_on
+    assert first_created and second_created
+    assert 90 <= (second_created - first_created).total_seconds() < 120
 
 
 async def test_list_pages_past_25(kv: Clients) -> None:

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from kvtui.emulator import EmulatorThread
 from kvtui.emulator.cli import parse_seed_time
+from kvtui.emulator.clock import Clock
 from kvtui.emulator.seed import derived_ec_key, derived_rsa_key, seed_vault
 from tests.support import kv_clients
 
@@ -61,10 +62,14 @@ T0 = datetime(2026, 1, 15, 9, 0, tzinfo=timezone.utc)
 
 
 def _seeded_at(emulator: EmulatorThread, when: datetime | None) -> str:
+    """A new vault seeded with the demo, on a clock of its own fixed at ``when`` (what
+    ``EmulatorSettings(start_time=...)`` gives every vault), or on the emulator's."""
     vault = emulator.call(emulator.emulator.add_vault(f"fixed{time.time_ns()}"))
 
     async def fill() -> None:  # on the emulator's loop, like any seed
-        seed_vault(vault, "demo", int(when.timestamp()) if when else None)
+        if when is not None:
+            vault.clock = Clock(when.timestamp())
+        seed_vault(vault, "demo")
 
     emulator.call(fill())
     return vault.url

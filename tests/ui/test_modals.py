@@ -28,6 +28,7 @@ from kvtui.core.references import CopyChoice
 from kvtui.core.vault import VaultService
 from kvtui.emulator import EmulatorThread
 from kvtui.emulator.secrets import add_secret_version
+from kvtui.emulator.store import backdated
 from kvtui.ui.modals import CopyMenu, ExportScreen, VersionsScreen
 from tests.emulator.admin_support import Admin
 from tests.ui.conftest import wait_until
@@ -137,18 +138,18 @@ def seed_secret_versions(emulator: EmulatorThread, vault_url: str) -> list[str]:
         assert state is not None
         vault = next(v for v in state.vaults.values() if v.url == vault_url)
         made = [
-            add_secret_version(
+            backdated(add_secret_version(
                 vault, "db", "hunter2-old", content_type="text/plain",
-                tags={"env": "old"}, attributes={"exp": t - DAY}, when=t - 30 * DAY,
-            ),
-            add_secret_version(
+                tags={"env": "old"}, attributes={"exp": t - DAY},
+            ), t - 30 * DAY),
+            backdated(add_secret_version(
                 vault, "db", "hunter2-mid", tags={"[bold]x[/]": "\x1b[2J"},
-                attributes={"exp": t + 10 * DAY}, when=t - 20 * DAY,
-            ),
-            add_secret_version(
+                attributes={"exp": t + 10 * DAY},
+            ), t - 20 * DAY),
+            backdated(add_secret_version(
                 vault, "db", "hunter2-new", content_type="application/json",
-                tags={"env": "prod"}, when=t - 10 * DAY,
-            ),
+                tags={"env": "prod"},
+            ), t - 10 * DAY),
         ]  # fmt: skip
         return [v.version for _, v in made]
 
