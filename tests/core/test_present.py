@@ -6,9 +6,21 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from kvtui.core.models import Item, Kind, Status
+from kvtui.core.models import (
+    CertificateDetail,
+    CertificatePolicySummary,
+    Item,
+    KeyDetail,
+    Kind,
+    RotationPolicySummary,
+    SecretDetail,
+    Status,
+)
 from kvtui.core.present import (
+    Row,
+    Section,
     date_text,
+    detail_sections,
     expires_cell,
     minute_text,
     relative_text,
@@ -102,3 +114,118 @@ def test_expires_cell() -> None:
     # Disabled has a column of its own in a table: the expires cell stays as it is.
     assert expires_cell(item(enabled=False), NOW, 30) == ""
     assert expires_cell(item(not_before=NOW + timedelta(days=1)), NOW, 30) == "◷ not yet"
+
+
+# -- detail rows -----------------------------------------------------------------------
+
+
+def rows_of(sections: list[Section]) -> dict[str, dict[str, Row]]:
+    return {s.title: {r.label: r for r in s.rows} for s in sections}
+
+
+def test_a_secrets_rows_are_its_attributes() -> None:
+    secret = item(
+        version="v2",
+        created=NOW - timedelta(days=10),
+        expires=NOW + timedelta(days=5),
+        tags={"env": "prod", "a": "line\nbreak"},
+        content_type="application/json",
+        recovery_level="Recoverable+Purgeable",
+        recoverable_days=90,
+    )
+    sections = detail_sections(secret, None, NOW, 30)
+    assert [s.title for s in sections] == ["Attributes"]
+    rows = rows_of(sections)["Attributes"]
+    assert list(rows) == [
+        "Id", "Version", "Enabled", "Content type", "Created", "Updated", "Not before",
+        "Expires", "Recovery", "Tags",
+    ]  # fmt: skip
+    assert rows["Created"].text == "2025-05-22 12:00 UTC (10 days ago)"
+    assert rows["Updated"].text == rows["Not before"].text == "—"
+    assert rows["Expires"].text == "2025-06-06 12:00 UTC  ⚠ expires in 5 days"
+    assert rows["Expires"].tone == "expiring"
+    assert rows["Recovery"].text == "Recoverable+Purgeable (90 days)"
+    # One tag a line, sorted; a newline inside a tag stays inside its line.
+    assert rows["Tags"].lines == ("a = line\nbreak", "env = prod")
+
+
+def test_the_fetched_detail_is_fresher_than_the_listed_item() -> None:
+    listed = item(version="v1")
+    fetched = SecretDetail(item(version="v1", content_type="text/plain"), key_id="https://k")
+    rows = rows_of(detail_sections(listed, fetched, NOW, 30))["Attributes"]
+    assert rows["Content type"].text == "text/plain"
+    assert rows["Certificate key"].text == "https://k"
+
+
+def test_expired_rows_carry_the_long_mark_and_their_tone() -> None:
+    rows = rows_of(detail_sections(item(expires=NOW - timedelta(hours=3)), None, NOW, 30))
+    expires = rows["Attributes"]["Expires"]
+    assert expires.text == "2025-06-01 09:00 UTC  ✖ expired 3 hours ago"
+    assert expires.tone == "expired"
+    fine = rows_of(detail_sections(item(expires=NOW + timedelta(days=90)), None, NOW, 30))
+    assert fine["Attributes"]["Expires"].text == "2025-08-30 12:00 UTC (in 90 days)"
+    assert fine["Attributes"]["Expires"].tone == ""
+
+
+def key(**kw: object) -> KeyDetail:
+    k = Item(Kind.KEYS, "signer", "https://v/keys/signer/v1", version="v1")
+    return KeyDetail(k, **kw)  # type: ignore[arg-type]
+
+
+def test_a_keys_sections_in_full_and_for_one_version() -> None:
+    d = key(
+        key_type="RSA",
+        key_size=2048,
+        key_ops=("sign", "verify"),
+        public_jwk=(("n", "AQAB..."), ("e", "AQAB")),
+        rotation_policy=RotationPolicySummary(actions=("Rotate 30 days before expiry",)),
+    )
+    full = detail_sections(d.item, d, NOW, 30)
+    assert [s.title for s in full] == ["Key", "Public key (JWK)", "Rotation policy", "Attributes"]
+    rows = rows_of(full)
+    assert rows["Key"]["Size / curve"].text == "2048 bits"
+    assert rows["Key"]["Operations"].text == "sign, verify"
+    assert rows["Rotation policy"]["Actions"].lines == ("Rotate 30 days before expiry",)
+    assert rows["Rotation policy"]["New versions expire"].text == "—"
+    # One version: what belongs to the item (its policy, its public key) is left out.
+    version = detail_sections(d.item, d, NOW, 30, full=False)
+    assert [s.title for s in version] == ["Key", "Attributes"]
+
+    unreadable = detail_sections(d.item, key(rotation_policy_error="403 [b]no[/b]"), NOW, 30)
+    policy = next(s for s in unreadable if s.title == "Rotation policy")
+    assert policy.rows == () and policy.note == "403 [b]no[/b]"
+    ec = rows_of(detail_sections(d.item, key(key_type="EC", curve="P-256"), NOW, 30))
+    assert ec["Key"]["Size / curve"].text == "P-256"
+
+
+def test_a_certificates_sections() -> None:
+    c = Item(Kind.CERTIFICATES, "www", "https://v/certificates/www/v1", version="v1")
+    pending = detail_sections(c, CertificateDetail(c), NOW, 30)
+    assert pending[0].title == "Certificate" and "pending" in pending[0].note
+    d = CertificateDetail(
+        c,
+        subject="CN=www",
+        sans=(("DNS", "www.example"), ("IP", "10.0.0.1")),
+        issuer="CN=www",
+        self_signed=True,
+        not_after=NOW + timedelta(days=365),
+        key_type="RSA",
+        key_size=2048,
+        policy=CertificatePolicySummary(validity_months=12, exportable=True),
+        cer=b"\x30",
+    )
+    sections = detail_sections(c, d, NOW, 30)
+    assert [s.title for s in sections] == ["Certificate", "Policy", "Attributes"]
+    rows = rows_of(sections)
+    assert rows["Certificate"]["SANs"].lines == ("DNS: www.example", "IP: 10.0.0.1")
+    assert rows["Certificate"]["Issuer"].text == "CN=www  (self-signed)"
+    assert rows["Certificate"]["Valid until"].text == "2026-06-01 12:00 UTC (in 365 days)"
+    assert rows["Certificate"]["Key"].text == "RSA 2048 bits"
+    assert rows["Policy"]["Validity"].text == "12 months"
+    assert rows["Policy"]["Exportable"].text == "yes"
+    assert rows["Policy"]["Reuse key"].text == "—"  # not set: neither yes nor no
+    assert rows["Policy"]["Lifetime actions"].text == "none"
+    assert [s.title for s in detail_sections(c, d, NOW, 30, full=False)] == [
+        "Certificate",
+        "Attributes",
+    ]
