@@ -46,9 +46,25 @@ class VersionsScreen(ReportWorkerErrors, ModalScreen[None]):
             background: $surface;
             padding: 1 2;
         }
-        #versions-hint { color: $text-muted; }
+        #versions-hint {
+            color: $text-muted;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+        }
+        /* A small terminal: the whole screen, no frame (40x12 still shows versions). */
+        &.-narrow > #versions, &.-short > #versions {
+            width: 100%;
+            max-width: 100%;
+            height: 100%;
+            border: none;
+            padding: 0 1;
+        }
     }
     """
+
+    # Textual's own annotation (``ClassVar[...] | None``) makes a ClassVar here an error.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]  # noqa: RUF012
 
     HELP = KeyedHelp("""\
 ## Versions
@@ -104,7 +120,7 @@ again, **{versions.close}** closes.
             yield Static(
                 with_keys(
                     self,
-                    "↑↓: choose a version · {versions.reload}: reload · {versions.close}: close",
+                    "{versions.close}: close · {versions.reload}: reload · ↑↓: choose a version",
                 ),
                 id="versions-hint",
                 markup=False,

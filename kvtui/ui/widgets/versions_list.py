@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from rich.console import Group, RenderableType
 from rich.style import Style
@@ -70,9 +70,9 @@ class VersionsList(ReportWorkerErrors, Vertical):
         }
         & > #versions-table {
             height: auto;
-            max-height: 12;
+            max-height: 50%;
             min-height: 3;
-            margin: 1 0;
+            margin: 1 0 0 0;
         }
         & > #versions-detail-scroll {
             height: 1fr;
@@ -153,6 +153,11 @@ class VersionsList(ReportWorkerErrors, Vertical):
         for column in COLUMNS:
             table.add_column(column, key=column)
         self.reload()
+
+    def focus(self, scroll_visible: bool = True) -> Self:
+        """Focus the table of versions (the arrow keys choose a version)."""
+        self._table.focus(scroll_visible)
+        return self
 
     @property
     def _table(self) -> DataTable[Text]:
