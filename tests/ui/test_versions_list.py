@@ -1,6 +1,7 @@
 """VersionsList outside a modal (as a view embeds it), against the real emulator: it
 lists on mount and says so, pins its marks to the clock it is given, shows a vault's
-error literally inside itself, and stops listing when it is removed."""
+error literally inside itself, and stops listing when it is removed; the modal around it
+still shows versions at 40x12."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from textual.worker import WorkerState
 
 from kvtui.core.models import Kind
 from kvtui.core.vault import VaultService
+from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.widgets.versions_list import VersionsList
 from tests.emulator.admin_support import Admin
 from tests.ui.conftest import wait_until
@@ -129,3 +131,38 @@ async def test_errors_are_shown_inside_and_removal_stops_the_listing(
         await versions.remove()
         await wait_until(pilot, lambda: running.state is WorkerState.CANCELLED, "cancelled")
         assert len(app.messages) == 1  # nothing more came of it
+
+
+class ModalHost(App[None]):
+    def __init__(self, modal: VersionsScreen) -> None:
+        super().__init__()
+        self.modal = modal
+
+    def on_mount(self) -> None:
+        self.push_screen(self.modal)
+
+
+async def test_the_modal_at_40x12_shows_versions_details_and_how_to_close(
+    service: VaultService,
+) -> None:
+    for value in ("one", "two", "three"):
+        await service.secrets.set_secret("db", value)
+    modal = VersionsScreen(service, Kind.SECRETS, "db", warn_days=30)
+    app = ModalHost(modal)
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = modal.query_one("#versions-table", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 3, "listed")
+        await pilot.pause()
+        assert modal.has_class("-narrow", "-short")  # no frame: the whole screen
+        screen = modal.region
+        shown = text_of(table)
+        first, second = (v.version or "" for v in modal.versions[:2])
+        assert f"{first[:8]} current" in shown and second[:8] in shown
+        detail = modal.query_one("#versions-detail-scroll")
+        assert detail.region.height >= 2 and screen.contains_region(detail.region)
+        assert "Attributes" in text_of(modal.query_one("#versions-detail", Static))
+        hint = modal.query_one("#versions-hint", Static)
+        assert screen.contains_region(hint.region)
+        assert text_of(hint).startswith("esc: close")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is not modal, "closed")
