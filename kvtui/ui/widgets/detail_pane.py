@@ -3,9 +3,11 @@
 It shows the listed :class:`~kvtui.core.models.Item` at once, then the fetched detail
 (:class:`~kvtui.core.models.SecretDetail`, ``KeyDetail`` or ``CertificateDetail``) when
 it arrives; for a secret, the value masked, or revealed as a
-:class:`~kvtui.core.details.ValueView` until the pane is told to mask it again. Every
-string from the vault goes through :func:`kvtui.ui.text.literal`: shown literally,
-folded when too long for the pane, never parsed as markup.
+:class:`~kvtui.core.details.ValueView` until the pane is told to mask it again. What it
+says (times, the status mark, the rows of each section) comes from
+:mod:`kvtui.core.present`; the pane draws it (:mod:`kvtui.ui.widgets.detail_rows`) and
+adds the value. Every string from the vault goes through :func:`kvtui.ui.text.literal`:
+shown literally, folded when too long for the pane, never parsed as markup.
 
 Usage::
 
