@@ -5,7 +5,7 @@ view (no Textual here: the widgets only draw what these functions return).
 Times are shown in UTC::
 
     date_text(t)         "2025-06-01"                          a table cell
-    minute_text(t)       "2025-06-01 12:00"                    a versions row
+    minute_text(t)       "2025-06-01 12:00"
     when_text(t, now)    "2025-06-01 12:00 UTC (in 12 days)"   a detail row; "—" if unset
 
 An item's status has one wording, in a long form and a short form (the table's
