@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
-    from kvtui.core.auth import Account
+    from kvtui.core.accounts import Account
     from kvtui.core.config import Settings
 
 
@@ -209,10 +209,10 @@ def _account_line(acc: Account) -> str:
 
 
 def _accounts(args: argparse.Namespace) -> int:
-    from kvtui.ui.launch import cached_accounts, forget_accounts
+    from kvtui.core.accounts import cached_accounts, forget_accounts
+    from kvtui.core.token_cache import open_token_cache
 
     settings = _settings(args)
-    from kvtui.core.auth import open_token_cache
 
     with _usable("token_cache", settings.token_cache):
         cache = open_token_cache(Path(settings.token_cache) if settings.token_cache else None)

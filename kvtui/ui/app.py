@@ -21,7 +21,7 @@ from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
 from kvtui.core.auth import Account, AuthError, SignInRequired
-from kvtui.ui.commands import VaultCommands
+from kvtui.ui.commands import AccountCommands, VaultCommands
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.screens.login import LoginScreen
@@ -47,7 +47,7 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "kvtui"
-    COMMANDS = App.COMMANDS | {VaultCommands}
+    COMMANDS = App.COMMANDS | {VaultCommands, AccountCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit kvtui", priority=True),
         Binding("q", "quit", "Quit", id="app.quit_q", tooltip="Quit kvtui"),
@@ -123,6 +123,11 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
 
     @work(exclusive=True, group="start", exit_on_error=False)
     async def start(self) -> None:
+        await self.sign_in_and_open()
+
+    async def sign_in_and_open(self) -> None:
+        """Sign in (silently, else the login screen; none chosen: quit), then the vault
+        (--vault, else the picker)."""
         accounts, account = await self.silent_account()
         if account is None:
             account = await self.push_screen_wait(LoginScreen(self.context, accounts))
@@ -137,6 +142,28 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
             await self.open_vault(self.context.vault_url(vault), name=name)
         elif not await self.pick_and_open():
             self.exit()
+
+    # -- signing out ----------------------------------------------------------------------
+
+    def action_sign_out(self) -> None:
+        """Forget the signed-in account and its tokens (as ``kvtui logout`` does), then
+        sign in afresh: another known account, or the login screen."""
+        self.sign_out()
+
+    @work(exclusive=True, group="start", exit_on_error=False)
+    async def sign_out(self) -> None:
+        account = self.account
+        if account is None:
+            return
+        self.workers.cancel_group(self, "pick")
+        self.account = None
+        while len(self.screen_stack) > 1:  # the vault (and whatever is over it) closes
+            await self.pop_screen()
+        await self.context.sign_in.sign_out(account)
+        self.context.remember_account(None)
+        log.info("signed out %s", account.username)
+        self.notify(f"Signed out {visible(account.username, multiline=False)}", markup=False)
+        await self.sign_in_and_open()
 
     # -- vaults ---------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-"""The command palette's vault commands (ctrl+p or ``:``): "Open vault…" (the picker)
-and one command per pinned and recent vault, once signed in."""
+"""The command palette's own commands (ctrl+p or ``:``): "Open vault…" (the picker) and
+one command per pinned and recent vault, once signed in; "Sign out" of the account."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from kvtui.core.state import normalize_url
+from kvtui.ui.screens.login import LoginScreen
 from kvtui.ui.screens.picker import PickerScreen
 from kvtui.ui.text import literal, literal_markup
 
@@ -54,5 +55,29 @@ class VaultCommands(Provider):
         matcher = self.matcher(query)
         for display, help_text, callback in self.commands():
             score = matcher.match(f"{display.plain} {help_text}")
+            if score > 0:
+                yield Hit(score, display, callback, text=display.plain, help=help_text)
+
+
+class AccountCommands(Provider):
+    """Sign out: the account and its tokens leave the token cache (``kvtui logout``)."""
+
+    def commands(self) -> Iterator[tuple[Text, str, Callable[[], object]]]:
+        app = cast("KvtuiApp", self.app)
+        if app.account is None or isinstance(self.screen, PickerScreen | LoginScreen):
+            return
+        display = Text("Sign out ")
+        display.append_text(literal(app.account.username or app.account.home_account_id))
+        help_text = "Forget this account and its tokens on this machine, then sign in again"
+        yield display, help_text, app.action_sign_out
+
+    async def discover(self) -> Hits:
+        for display, help_text, callback in self.commands():
+            yield DiscoveryHit(display, callback, text=display.plain, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for display, help_text, callback in self.commands():
+            score = matcher.match(display.plain)
             if score > 0:
                 yield Hit(score, display, callback, text=display.plain, help=help_text)

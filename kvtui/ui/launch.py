@@ -8,7 +8,7 @@ The CLI, ``kvtui demo`` and the tests all build the app the same way:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -136,30 +136,3 @@ def build_context(
         state_path=state_path or state.default_state_path(),
         title=title,
     )
-
-
-# -- accounts in the cache, without the network (kvtui accounts / logout) -------------
-
-_CT = msal.TokenCache.CredentialType
-
-
-def cached_accounts(cache: msal.TokenCache) -> list[Account]:
-    """The accounts in msal's cache, read locally (no msal app, no network)."""
-    seen: dict[str, Account] = {}
-    for raw in cache.search(_CT.ACCOUNT):
-        acc = Account.from_msal(raw)
-        seen.setdefault(acc.home_account_id, acc)
-    return sorted(seen.values(), key=lambda a: (a.username.lower(), a.environment))
-
-
-def forget_accounts(cache: msal.TokenCache, accounts: Iterable[Account]) -> int:
-    """Remove the accounts and all their tokens (access, refresh, id) from the cache, as
-    msal's ``remove_account`` does. Returns how many accounts were removed."""
-    removed = 0
-    for acc in accounts:
-        query = {"home_account_id": acc.home_account_id}
-        for kind in (_CT.ACCESS_TOKEN, _CT.REFRESH_TOKEN, _CT.ID_TOKEN, _CT.ACCOUNT):
-            for entry in list(cache.search(kind, query=query)):
-                cache.modify(kind, entry)
-        removed += 1
-    return removed

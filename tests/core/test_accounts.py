@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from kvtui.core.auth import Account, AuthError, SignIn
+from kvtui.core.accounts import cached_accounts, forget_accounts
+from kvtui.core.auth import Account, AuthError, SignIn, SignInRequired, open_token_cache
 from kvtui.emulator import EmulatorInfo
 from tests.core.conftest import VAULT_SCOPE, make_sign_in
 from tests.support import identity_admin
@@ -97,3 +98,28 @@ async def test_unknown_tenant_says_check_tenant(
     assert "Authority would typically" not in message  # msal's own text stays out
     assert caught.value.code == "tenant"
     assert caught.value.retry is False
+
+
+async def test_forgetting_one_account_keeps_the_other_of_the_same_user_name(
+    info: EmulatorInfo, tmp_path: Path, fast_identity: None
+) -> None:
+    """Signing out (kvtui logout, the app's "Sign out") removes one account by its id,
+    with its tokens in every tenant; another account of the same user name stays."""
+    first, second = twins(info)
+    cache = tmp_path / "c.bin"
+    a = await sign_in_as(make_sign_in(info, cache, tenant=info.tenant_id), info, first["oid"])
+    b = await sign_in_as(
+        make_sign_in(info, cache, tenant=info.other_tenant_id), info, second["oid"]
+    )
+    assert {x.home_account_id for x in cached_accounts(open_token_cache(cache))} == {
+        a.home_account_id,
+        b.home_account_id,
+    }
+    assert forget_accounts(open_token_cache(cache), [a]) == 1
+    assert cached_accounts(open_token_cache(cache)) == [b]
+    assert forget_accounts(open_token_cache(cache), [a]) == 0  # already gone
+    organizations = make_sign_in(info, cache)
+    with pytest.raises(SignInRequired):
+        await organizations.credential(a).get_token_info(VAULT_SCOPE)
+    # b signs in silently still, in its own tenant.
+    await organizations.credential(b).get_token_info(VAULT_SCOPE)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kvtui.core.accounts import cached_accounts
 from kvtui.core.auth import AuthError, SignIn, SignInRequired, open_token_cache
 from kvtui.emulator import EmulatorInfo, EmulatorThread
 from tests.core.conftest import VAULT_SCOPE, make_sign_in, sign_in_with_device_code
@@ -82,7 +83,7 @@ async def test_cancel_stops_the_poll(
     task = asyncio.create_task(sign_in.complete_device_flow(flow))
     await asyncio.sleep(0.3)
     started = time.monotonic()
-    sign_in.cancel(flow)
+    flow.cancel()
     with pytest.raises(AuthError, match="cancelled"):
         await asyncio.wait_for(task, 5)
     assert time.monotonic() - started < 3
@@ -96,12 +97,15 @@ async def test_cancel_stops_the_poll_at_full_speed(
     sign_in = make_sign_in(info, tmp_path / "c.bin")
     flow = await sign_in.start_device_flow([VAULT_SCOPE])
     assert flow.raw["interval"] == 0
+    msal_flow = dict(flow.raw)
     task = asyncio.create_task(sign_in.complete_device_flow(flow))
     for _ in range(3):
         await asyncio.sleep(0)  # the poll's thread starts
-    sign_in.cancel(flow)
+    flow.cancel()
     with pytest.raises(AuthError, match="cancelled"):
         await asyncio.wait_for(task, 10)  # a cap against the hang, not a speed target
+    assert flow.cancelled
+    assert flow.raw == msal_flow  # msal's flow dict is left as msal gave it
 
 
 async def test_refresh_after_expiry_then_dead_refresh_token_needs_sign_in(
@@ -178,5 +182,11 @@ async def test_logout_removes_the_account(
 ) -> None:
     sign_in = make_sign_in(info, tmp_path / "c.bin")
     account = await sign_in_with_device_code(sign_in, info)
-    await sign_in.remove_account(account)
+    assert await sign_in.sign_out(account)
     assert await make_sign_in(info, tmp_path / "c.bin").accounts() == []
+    assert cached_accounts(open_token_cache(tmp_path / "c.bin")) == []
+    # Its refresh token went with it: no token can be had silently any more.
+    with pytest.raises(SignInRequired) as err:
+        await sign_in.credential(account).get_token_info(VAULT_SCOPE)
+    assert err.value.msal_error == "no_account"
+    assert not await sign_in.sign_out(account)  # already gone

@@ -259,3 +259,41 @@ async def test_wrong_tenant_says_check_tenant(
         assert "Check --tenant" in message
         assert "Authority would typically" not in message
         assert "Fix the cause" in shown(login, "#error-hint")
+
+
+# -- signing out in the app -------------------------------------------------------------
+
+
+async def test_sign_out_in_the_palette_forgets_the_account_and_asks_for_a_code(
+    info: EmulatorInfo, emulator: EmulatorThread, tmp_path: Path, identity: Any
+) -> None:
+    """ "Sign out" (the palette) forgets the account and its tokens as `kvtui logout`
+    does: the vault closes, a new code is asked for, and a new start is not silent."""
+    from kvtui.core.accounts import cached_accounts
+    from kvtui.core.token_cache import open_token_cache
+    from tests.ui.test_palette import run_command
+
+    vault_url = emulator.call(
+        emulator.emulator.add_vault(f"s{uuid.uuid4().hex[:10]}", seed="demo")
+    ).url
+    ctx = context(info, tmp_path, vault_url, "organizations")
+    app = KvtuiApp(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        _, code = await new_code(pilot)
+        await approve_as(info, code)
+        vault = await listed(pilot)
+        user = vault.account.username
+        assert [a.username for a in cached_accounts(ctx.sign_in.cache)] == [user]
+        await run_command(pilot, "sign out", f"Sign out {user}")
+        login, _ = await new_code(pilot)  # no account left to offer: a code at once
+        assert app.account is None
+        assert not any(isinstance(s, VaultScreen) for s in app.screen_stack)
+        on_disk = open_token_cache(tmp_path / "cache" / "tokens.bin")
+        assert cached_accounts(on_disk) == []
+        assert ctx.last_account_id() is None
+        assert not login.accounts
+
+    # The next start has nothing to continue as.
+    app = KvtuiApp(context(info, tmp_path, vault_url, "organizations"))
+    async with app.run_test(size=SIZE) as pilot:
+        await new_code(pilot)

@@ -106,7 +106,8 @@ async def test_copy_menu_shows_hostile_strings_literally_on_one_line_each() -> N
         await pilot.pause()
         menu = host.screen
         assert isinstance(menu, CopyMenu)
-        lines = [line.strip("▊▎ ") for line in rendered(menu.query_one(OptionList))[1:-1]]
+        # (the list has no border of its own in the dialog's frame)
+        lines = [line.strip("▊▎ ") for line in rendered(menu.query_one(OptionList))]
         text = "\n".join(lines)
         assert "\x1b" not in text and "\x07" not in text
         assert "1 [bold]x[/]" in lines
@@ -370,3 +371,70 @@ async def test_export_relative_default_path_is_shown_as_typed_and_written_here(
         await pilot.press("enter")
         assert await closed(pilot, host) == tmp_path / "www-example.pem"
     assert (tmp_path / "www-example.pem").read_bytes() == PEM
+
+
+# -- every dialog fits a small terminal, its hint line shown -------------------------------
+
+
+def shown_whole(widget: Widget) -> bool:
+    """Displayed, and drawn whole inside its dialog's frame and the terminal."""
+    frame = widget.screen.query_one(".dialog").region
+    region = widget.region
+    return (
+        widget.display
+        and region.height > 0
+        and frame.contains_region(region)
+        and widget.screen.region.contains_region(frame)
+    )
+
+
+def open_vault_dialog(tmp_path: Path) -> Screen[Any]:
+    from kvtui.core.config import Settings
+    from kvtui.ui.launch import build_context
+    from kvtui.ui.screens.open_vault import OpenVaultScreen
+
+    settings = Settings(token_cache=str(tmp_path / "cache" / "tokens.bin"))
+    context = build_context(settings, state_path=tmp_path / "state.json")
+    return OpenVaultScreen(context, "kv-prod")
+
+
+MANY = [CopyChoice(f"c{n}", f"Choice {n}", f"value {n} " + "x" * 80) for n in range(12)]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 12)])
+@pytest.mark.parametrize("dialog", ["copy", "export", "export-confirm", "open-vault"])
+async def test_each_dialog_fits_and_shows_its_title_and_hint(
+    dialog: str, size: tuple[int, int], tmp_path: Path
+) -> None:
+    existing = tmp_path / "www.pem"
+    existing.write_bytes(b"old")
+    screen: Screen[Any] = {
+        "copy": lambda: CopyMenu(MANY, "Copy db-password"),
+        "export": lambda: ExportScreen(tmp_path / "new.pem", PEM, "public certificate (PEM)"),
+        "export-confirm": lambda: ExportScreen(existing, PEM, "public certificate (PEM)"),
+        "open-vault": lambda: open_vault_dialog(tmp_path),
+    }[dialog]()
+    host = Host(screen)
+    async with host.run_test(size=size) as pilot:
+        await pilot.pause()
+        if dialog == "export-confirm":
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: screen.query_one("#export-confirm").display, "ask")
+            assert shown_whole(screen.query_one("#export-confirm-question"))
+        await pilot.pause()
+        title = screen.query_one(".dialog-title", Static)
+        hint = screen.query_one(".dialog-hint", Static)
+        assert shown_whole(title), (title.region, screen.query_one(".dialog").region)
+        assert shown_whole(hint), (hint.region, screen.query_one(".dialog").region)
+        assert "esc" in " ".join(rendered(hint))
+        if dialog == "copy":  # the list scrolls within the frame: the last choice shows
+            options = screen.query_one(OptionList)
+            assert shown_whole(options)
+            assert "Choice 0" in " ".join(rendered(options))
+            await pilot.press(*["down"] * (len(MANY) - 1))
+            await pilot.pause()
+            assert options.highlighted == len(MANY) - 1
+            assert "Choice 11" in " ".join(rendered(options))
+            assert shown_whole(options) and shown_whole(hint)
+        if dialog.startswith("export") or dialog == "open-vault":
+            assert shown_whole(screen.query_one(Input))

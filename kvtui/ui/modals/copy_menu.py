@@ -16,11 +16,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from kvtui.core.references import CopyChoice
+from kvtui.ui.dialog import Dialog
 from kvtui.ui.keys import KeyedHelp, with_keys
 from kvtui.ui.text import literal as literal_text
 
@@ -46,8 +46,28 @@ def choice_prompt(number: int | None, choice: CopyChoice) -> Content:
     )
 
 
-class CopyMenu(ModalScreen[CopyChoice | None]):
+class CopyMenu(Dialog[CopyChoice | None]):
     """Pick what to copy. Dismissed with the choice, or None."""
+
+    DEFAULT_CSS = """
+    CopyMenu {
+        #copy-menu {
+            width: 90%;
+            max-width: 110;
+            max-height: 90%;
+        }
+        #copy-menu-list, #copy-menu-list:focus {
+            height: auto;
+            max-height: 24;
+            border: none;
+            padding: 0;
+            margin-bottom: 1;
+            background: $surface;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+        }
+    }
+    """
 
     HELP = KeyedHelp("""\
 ## Copy
@@ -77,7 +97,7 @@ Each line shows what it copies. Press its number (1-9), or move to it and press
         self.title_text = title
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="copy-menu"):
+        with Vertical(id="copy-menu", classes="dialog"):
             yield Static(literal(self.title_text), id="copy-menu-title", classes="dialog-title")
             yield OptionList(
                 *(
@@ -98,6 +118,28 @@ Each line shows what it copies. Press its number (1-9), or move to it and press
         if self.choices:
             options.highlighted = 0
         options.focus()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_list)
+
+    def _fit_list(self) -> None:
+        """The list no taller than the room its frame leaves it: a list cut off by the
+        frame instead would scroll its highlighted choice out of sight (40x12)."""
+        frame = self.query_one("#copy-menu")
+        options = self.query_one("#copy-menu-list", OptionList)
+        limit = frame.styles.max_height
+        if limit is None or not self.size.height:
+            return
+        others = sum(
+            w.outer_size.height + w.styles.margin.height for w in frame.children if w is not options
+        )
+        room = (
+            int(limit.resolve(self.size, self.app.size))
+            - frame.styles.gutter.height
+            - others
+            - options.styles.margin.height
+        )
+        options.styles.max_height = max(2, min(24, room))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pick":

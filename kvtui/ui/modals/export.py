@@ -19,11 +19,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Static
 
 from kvtui.core.references import ExportError, write_export
+from kvtui.ui.dialog import Dialog
 from kvtui.ui.keys import KeyedHelp, with_keys
 from kvtui.ui.text import literal
 
@@ -69,8 +69,32 @@ def _size(data: bytes) -> str:
     return f"{n:,} byte{'' if n == 1 else 's'}"
 
 
-class ExportScreen(ModalScreen[Path | None]):
+class ExportScreen(Dialog[Path | None]):
     """Choose where to save ``data``. Dismissed with the path written, or None."""
+
+    DEFAULT_CSS = """
+    ExportScreen {
+        #export {
+            width: 90%;
+            max-width: 100;
+        }
+        #export-error {
+            color: $text-error;
+            height: auto;
+        }
+        #export-confirm {
+            height: auto;
+        }
+        #export-confirm-question {
+            width: auto;
+            margin-right: 2;
+            color: $text-warning;
+        }
+        #export-confirm Button {
+            margin-right: 1;
+        }
+    }
+    """
 
     HELP = KeyedHelp("""\
 ## Export
@@ -104,7 +128,7 @@ existing file is never replaced unless you answer **{export.overwrite}** to "Ove
         what = Text("Save the ", end="")
         what.append_text(literal(self.what, "bold", escape_style="reverse", multiline=False))
         what.append(f" ({_size(self.data)}) to:")
-        with Vertical(id="export"):
+        with Vertical(id="export", classes="dialog"):
             yield Static("Export", classes="dialog-title")
             yield Static(what, id="export-what")
             yield Input(

@@ -26,6 +26,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kvtui.core.auth import Account, AuthError, DeviceFlow, SignIn, SignInRequired
+from kvtui.ui.dialog import SHORT
 from kvtui.ui.keys import KeyedHelp, key_for, with_keys
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.text import literal, visible
@@ -49,6 +50,125 @@ def format_seconds(seconds: float) -> str:
 
 class LoginScreen(ReportWorkerErrors, Screen[Account | None]):
     """Sign in: choose a known account, or approve a device code elsewhere."""
+
+    DEFAULT_CSS = """
+    LoginScreen {
+        #login {
+            padding: 1 2;
+            height: 1fr;
+        }
+
+        #login-title {
+            color: $text;
+            margin-bottom: 1;
+        }
+
+        #login-reason {
+            color: $warning;
+            margin-bottom: 1;
+        }
+
+        .login-heading {
+            color: $text-muted;
+        }
+
+        #login-accounts {
+            height: auto;
+        }
+
+        #account-list {
+            height: auto;
+            max-height: 12;
+            margin-top: 1;
+        }
+
+        #login-status {
+            color: $text-muted;
+        }
+
+        #login-device {
+            height: auto;
+        }
+
+        #device-text {
+            width: 1fr;
+            height: auto;
+            padding-right: 2;
+        }
+
+        #device-message {
+            color: $text-muted;
+            margin-bottom: 1;
+        }
+
+        #device-url {
+            text-style: bold underline;
+            color: $accent;
+            margin-bottom: 1;
+        }
+
+        #device-code {
+            width: auto;
+            text-style: bold;
+            color: $text-accent;
+            background: $boost;
+            border: tall $accent;
+            padding: 1 4;
+            margin-bottom: 1;
+        }
+
+        #device-countdown {
+            color: $text-warning;
+        }
+
+        #device-waiting {
+            color: $text-muted;
+            margin-top: 1;
+        }
+
+        #device-qr {
+            margin-left: 2;
+        }
+
+        #login-error {
+            height: auto;
+            border: round $error;
+            padding: 0 1;
+        }
+
+        #error-message {
+            color: $text-error;
+            margin: 1 0;
+        }
+
+        #error-hint {
+            color: $text-muted;
+        }
+
+        /* A short terminal (40x12): msal's own sentence goes (the address and the
+           code say it), and with it every blank line; the code keeps its colours. */
+        &.-short {
+            #login {
+                padding: 0 1;
+            }
+            #login-title, #login-reason, #device-url, #device-code, #error-message {
+                margin: 0;
+            }
+            #device-message {
+                display: none;
+            }
+            #device-code {
+                border: none;
+                padding: 0 1;
+            }
+            #device-waiting, #account-list {
+                margin-top: 0;
+            }
+        }
+    }
+    """
+
+    VERTICAL_BREAKPOINTS: list[tuple[int, str]] | None = [(0, "-short"), (SHORT, "-tall")]  # noqa: RUF012
 
     HELP = KeyedHelp("""
 ## Signing in
@@ -228,7 +348,7 @@ code, and approve. kvtui continues by itself once you have.
 
     def _cancel_flow(self) -> None:
         if self.flow is not None:
-            SignIn.cancel(self.flow)
+            self.flow.cancel()
             self.flow = None
 
     @work(exclusive=True, group="sign-in", exit_on_error=False)

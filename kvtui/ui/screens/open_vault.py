@@ -9,9 +9,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Static
+
+from kvtui.ui.dialog import Dialog
+from kvtui.ui.keys import with_keys
 
 if TYPE_CHECKING:
     from kvtui.core.clouds import Cloud
@@ -34,8 +36,23 @@ class VaultNameOrUrl(Validator):
         return self.success()
 
 
-class OpenVaultScreen(ModalScreen[str | None]):
+class OpenVaultScreen(Dialog[str | None]):
     """Dismissed with the vault URL, or None (esc)."""
+
+    DEFAULT_CSS = """
+    OpenVaultScreen {
+        #open-vault {
+            width: 70;
+        }
+        #open-vault-help {
+            color: $text-muted;
+        }
+        #open-vault-error {
+            height: auto;
+            color: $text-error;
+        }
+    }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="open_vault.cancel", tooltip="Do not open"),
@@ -47,12 +64,12 @@ class OpenVaultScreen(ModalScreen[str | None]):
         self.initial = initial
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="open-vault"):
+        with Vertical(id="open-vault", classes="dialog"):
             yield Static("Open a vault", classes="dialog-title")
             yield Static(
                 f"A vault name (becomes https://NAME{self.context.cloud.vault_suffix}/) "
                 "or the vault's URL.",
-                classes="dialog-hint",
+                id="open-vault-help",
                 markup=False,
             )
             yield Input(
@@ -63,6 +80,8 @@ class OpenVaultScreen(ModalScreen[str | None]):
                 id="vault-input",
             )
             yield Static("", id="open-vault-error", markup=False)
+            hint = with_keys(self, "enter: open · {open_vault.cancel}: cancel")
+            yield Static(hint, id="open-vault-hint", classes="dialog-hint", markup=False)
 
     @on(Input.Submitted, "#vault-input")
     def _submitted(self, event: Input.Submitted) -> None:

@@ -15,13 +15,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.widgets.data_table import RowDoesNotExist
 
 from kvtui.core.arm import ArmClient, Subscription, VaultRef
 from kvtui.core.errors import VaultError
 from kvtui.core.state import SavedVault, normalize_url
+from kvtui.ui.dialog import Dialog
 from kvtui.ui.keys import KeyedHelp, key_for
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.screens.open_vault import OpenVaultScreen
@@ -84,8 +84,49 @@ def _subsequence(needle: str, hay: str) -> bool:
     return all(ch in it for ch in needle)
 
 
-class PickerScreen(ReportWorkerErrors, ModalScreen[str | None]):
+class PickerScreen(ReportWorkerErrors, Dialog[str | None]):
     """Pick a vault. ``PickerScreen(context, account)``; dismissed with its URL."""
+
+    DEFAULT_CSS = """
+    PickerScreen {
+        #picker {
+            width: 95%;
+            max-width: 140;
+            height: 90%;
+        }
+        #picker-filter {
+            margin-bottom: 1;
+        }
+        #picker-status {
+            color: $text-muted;
+            height: auto;
+        }
+        #picker-errors {
+            display: none;
+            height: auto;
+            max-height: 6;
+            color: $text-warning;
+            &.-shown {
+                display: block;
+            }
+        }
+        #picker-table {
+            height: 1fr;
+            margin-top: 1;
+        }
+        &.-short {
+            #picker {
+                height: 100%;
+            }
+            #picker-filter, #picker-table {
+                margin: 0;
+            }
+            #picker-errors {
+                max-height: 2;  /* the table keeps rows; the footer names ctrl+o */
+            }
+        }
+    }
+    """
 
     HELP = KeyedHelp("""\
 ## Open a vault
@@ -125,7 +166,7 @@ or URL (one ARM does not list), **{picker.cancel}** closes.
         """The user moved the cursor (up/down from the filter)."""
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="picker"):
+        with Vertical(id="picker", classes="dialog"):
             yield Static("Open a vault", classes="dialog-title")
             yield Input(
                 placeholder="Filter: name, subscription, resource group…", id="picker-filter"
