@@ -17,10 +17,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from kvtui.core.models import Item, Kind
+from kvtui.ui.dialog import Dialog
 from kvtui.ui.keys import KeyedHelp, with_keys
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.text import literal
@@ -32,39 +32,34 @@ if TYPE_CHECKING:
 __all__ = ["VersionsScreen"]
 
 
-class VersionsScreen(ReportWorkerErrors, ModalScreen[None]):
+class VersionsScreen(ReportWorkerErrors, Dialog[None]):
     """The versions of one item. Dismissed with None."""
 
     DEFAULT_CSS = """
     VersionsScreen {
-        align: center middle;
-        & > #versions {
+        #versions {
             width: 95%;
             max-width: 130;
             height: 90%;
-            border: thick $accent;
-            background: $surface;
-            padding: 1 2;
         }
         #versions-hint {
-            color: $text-muted;
             text-wrap: nowrap;
             text-overflow: ellipsis;
         }
         /* A small terminal: the whole screen, no frame (40x12 still shows versions). */
-        &.-narrow > #versions, &.-short > #versions {
+        &.-narrow #versions, &.-short #versions {
             width: 100%;
             max-width: 100%;
             height: 100%;
             border: none;
-            padding: 0 1;
+            padding: 0;
         }
     }
     """
 
-    # Textual's own annotation (``ClassVar[...] | None``) makes a ClassVar here an error.
+    # Textual's own annotation (``ClassVar[...] | None``) makes a ClassVar here an error;
+    # the vertical ones (-short, -tall) are the Dialog's.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide")]  # noqa: RUF012
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]  # noqa: RUF012
 
     HELP = KeyedHelp("""\
 ## Versions
@@ -107,7 +102,7 @@ again, **{versions.close}** closes.
                 no_wrap=True,
             )
         )
-        with Vertical(id="versions"):
+        with Vertical(id="versions", classes="dialog"):
             yield Static(title, id="versions-title", classes="dialog-title")
             yield VersionsList(
                 self.service,
@@ -122,6 +117,7 @@ again, **{versions.close}** closes.
                     self,
                     "{versions.close}: close · {versions.reload}: reload · ↑↓: choose a version",
                 ),
+                classes="dialog-hint",
                 id="versions-hint",
                 markup=False,
             )
