@@ -45,6 +45,7 @@ __all__ = [
     "COLUMN_KEYS",
     "DROP_ORDER",
     "NAME_WHOLE",
+    "TAGS_FIRST",
     "Column",
     "ColumnKey",
     "Layout",

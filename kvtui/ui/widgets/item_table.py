@@ -41,6 +41,7 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from kvtui.core.models import Item, Kind, Status
 from kvtui.core.rows import COLUMN_KEYS, Column, ColumnKey, RowModel
@@ -101,6 +102,10 @@ def cell_value(item: Item, column: ColumnKey, kind: Kind, now: datetime, warn_da
         date = _fmt_time(item.expires, with_time=False)
         return f"{date} {marker}".strip() if date else marker
     return _tags_value(item)
+
+
+#: Seconds the scrollbar may lag behind the number of rows while pages arrive.
+_SCROLLBAR_DELAY = 0.25
 
 
 class ItemTable(ScrollView, can_focus=True):
@@ -232,6 +237,7 @@ class ItemTable(ScrollView, can_focus=True):
         self._layout = self.model.layout(0)
         self._line_cache: LRUCache[tuple[int, bool], Strip] = LRUCache(1024)
         self._base_style: Style | None = None
+        self._scrollbar_timer: Timer | None = None
 
     # -- public API (the model's, and the redraw it needs) -----------------------------
 
@@ -540,6 +546,11 @@ class ItemTable(ScrollView, can_focus=True):
             self._line_cache.clear()
             self.refresh()
 
+    def _sync_scrollbar(self) -> None:
+        self._scrollbar_timer = None
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.window_virtual_size = self.virtual_size.height
+
     def _restyle(self) -> None:
         self._line_cache.clear()
         self._base_style = None
@@ -558,8 +569,11 @@ class ItemTable(ScrollView, can_focus=True):
         ):
             # Only the length changed and the scrollbar stays: setting the reactive
             # would lay out the whole screen and repaint every row (for every page
-            # loaded). The scrollbar alone takes the new length (and redraws).
+            # loaded). Redrawing the scrollbar for every page costs as much as the
+            # loading itself (measured: bench/bench_table.py), so it catches up with
+            # the length four times a second (each redraw renders every line of the table).
             self.set_reactive(ItemTable.virtual_size, size)
-            self.vertical_scrollbar.window_virtual_size = size.height
+            if self._scrollbar_timer is None:
+                self._scrollbar_timer = self.set_timer(_SCROLLBAR_DELAY, self._sync_scrollbar)
         else:
             self.virtual_size = size
