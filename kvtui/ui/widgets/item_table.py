@@ -423,10 +423,12 @@ class ItemTable(ScrollView, can_focus=True):
     def render_lines(self, crop: Region) -> list[Strip]:
         # One base style per pass: rich_style walks every ancestor's styles.
         self._base_style = None
+        if self._relayout():  # a scrollbar came or went: the width changed, no Resize
+            self._update_virtual_size()
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width
         scroll_x, scroll_y = self.scroll_offset
         base = self._base_style
         if base is None:
@@ -500,7 +502,7 @@ class ItemTable(ScrollView, can_focus=True):
         return self._to_strip(text, style)
 
     def _to_strip(self, text: Text, style: Style) -> Strip:
-        width = max(self._layout.width, self.size.width)
+        width = max(self._layout.width, self.scrollable_content_region.width)
         # Text.render leaves the base style out: put it under every segment.
         segments = list(Segment.apply_style(text.render(self.app.console), style))
         return Strip(segments).crop_extend(0, width, style).simplify()
@@ -538,13 +540,15 @@ class ItemTable(ScrollView, can_focus=True):
     def _body_height(self) -> int:
         return max(1, self.scrollable_content_region.height - 1)
 
-    def _relayout(self) -> None:
-        """Lay the columns out again if the width or the measured widths changed."""
-        layout = self.model.layout(self.size.width)
-        if layout != self._layout:
-            self._layout = layout
-            self._line_cache.clear()
-            self.refresh()
+    def _relayout(self) -> bool:
+        """Lay the columns out again if the width or the measured widths changed (True)."""
+        layout = self.model.layout(self.scrollable_content_region.width)
+        if layout == self._layout:
+            return False
+        self._layout = layout
+        self._line_cache.clear()
+        self.refresh()
+        return True
 
     def _sync_scrollbar(self) -> None:
         self._scrollbar_timer = None
