@@ -1,5 +1,5 @@
 """The rows of an item table, without Textual: which items, in which order, which one
-is highlighted, which rows are on screen and how wide each column is.
+is highlighted, which rows are on screen, and the columns' layout for a width.
 
 :class:`RowModel` holds the items of one kind. It sorts and filters *positions*
 (:mod:`kvtui.core.filtering`), so a page of 25 items appended to 50,000 costs
@@ -22,157 +22,31 @@ The cursor stays on its item when rows arrive, the filter changes or the sort ch
 it stays on the item of the same name. Until the user moves it, the first row stays
 highlighted while pages arrive.
 
-Column layout (:func:`fit_columns`): the name comes first and gets up to
-:data:`NAME_WHOLE` cells (so names up to 40 characters show whole) before any other
-column grows. When the columns do not fit, they are dropped in :data:`DROP_ORDER`
-(tags, updated, enabled, type, expires); the name is never dropped, and the shown
-columns always fit the width (no sideways scrolling). Spare room then goes to the tags
-(up to :data:`TAGS_FIRST`), the type, the tags and the name, in that order.
+The columns and their layout are :mod:`kvtui.core.columns`; the model measures the
+items (the widest name, type and tags of the first 500) for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any
 
+from kvtui.core.columns import (
+    COLUMN_KEYS,
+    Column,
+    ColumnKey,
+    Layout,
+    columns_for,
+    fit_columns,
+    tags_text,
+    type_text,
+)
 from kvtui.core.details import make_visible
 from kvtui.core.filtering import ItemIndex, Matcher, compile_query, order_by_rank
 from kvtui.core.models import Item, Kind
 
-__all__ = [
-    "COLUMN_KEYS",
-    "DROP_ORDER",
-    "NAME_WHOLE",
-    "TAGS_FIRST",
-    "Column",
-    "ColumnKey",
-    "Layout",
-    "RowModel",
-    "columns_for",
-    "fit_columns",
-    "tags_text",
-    "type_text",
-]
-
-ColumnKey = Literal["name", "enabled", "type", "updated", "expires", "tags"]
-COLUMN_KEYS: tuple[ColumnKey, ...] = ("name", "enabled", "type", "updated", "expires", "tags")
-
-#: Names up to this many cells show whole before another column widens.
-NAME_WHOLE = 40
-#: The columns dropped, first to last, when they do not fit beside the name.
-DROP_ORDER: tuple[ColumnKey, ...] = ("tags", "updated", "enabled", "type", "expires")
-#: The tags column gets this much before the type column widens.
-TAGS_FIRST = 20
-
-# -- columns -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    key: ColumnKey
-    title: str
-    min_width: int
-    max_width: int
-
-
-_TYPE_TITLES = {
-    Kind.SECRETS: "content type",
-    Kind.KEYS: "key type",
-    Kind.CERTIFICATES: "subject",
-}
-
-
-def columns_for(kind: Kind) -> tuple[Column, ...]:
-    """The columns of a table of ``kind``, left to right."""
-    type_title = _TYPE_TITLES[kind]
-    return (  # a minimum width leaves room for the title and the sort arrow
-        Column("name", "name", 12, 10_000),
-        Column("enabled", "enabled", 9, 9),
-        Column("type", type_title, len(type_title) + 2, 40 if kind is Kind.CERTIFICATES else 24),
-        Column("updated", "updated", 10, 10),  # the date; the detail pane has the time
-        Column("expires", "expires", 20, 20),
-        Column("tags", "tags", 10, 60),  # narrower than "env=prod…": dropped instead
-    )
-
-
-def type_text(item: Item, kind: Kind) -> str:
-    """The raw text of the type column: content type, key type (size, curve), subject."""
-    if kind is Kind.CERTIFICATES:
-        return item.subject or ""
-    if kind is Kind.KEYS:
-        parts = [item.key_type or "", str(item.key_size) if item.key_size else "", item.curve or ""]
-        return " ".join(p for p in parts if p)
-    return item.content_type or ""
-
-
-def tags_text(item: Item) -> str:
-    """The raw text of the tags column: ``k=v, k2=v2`` in key order."""
-    return ", ".join(f"{k}={v}" for k, v in sorted(item.tags.items()))
-
-
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """The shown columns and their widths in cells. A line is a one-cell margin, then
-    each cell followed by a space."""
-
-    columns: tuple[Column, ...]
-    widths: tuple[int, ...]
-
-    @property
-    def width(self) -> int:
-        return 1 + sum(self.widths) + len(self.widths)
-
-    @property
-    def keys(self) -> tuple[ColumnKey, ...]:
-        return tuple(c.key for c in self.columns)
-
-    def column_at(self, x: int) -> ColumnKey | None:
-        """The column under cell ``x`` of a line (None: the margin or past the end)."""
-        left = 1
-        for column, width in zip(self.columns, self.widths, strict=True):
-            if left <= x < left + width + 1:
-                return column.key
-            left += width + 1
-        return None
-
-
-def fit_columns(columns: Sequence[Column], natural: dict[ColumnKey, int], width: int) -> Layout:
-    """Which of ``columns`` to show in ``width`` cells, and how wide (see the module
-    docstring). ``natural`` is the widest value measured per column."""
-    wanted = {c.key: max(c.min_width, min(c.max_width, natural.get(c.key, 0))) for c in columns}
-    name_goal = min(wanted["name"], NAME_WHOLE)
-
-    def needed(cols: Sequence[Column]) -> int:
-        return 1 + len(cols) + sum(name_goal if c.key == "name" else c.min_width for c in cols)
-
-    shown = list(columns)
-    for key in DROP_ORDER:
-        if needed(shown) <= width:
-            break
-        shown = [c for c in shown if c.key != key]
-    widths = {c.key: c.min_width for c in shown}
-    extra = width - 1 - len(shown) - sum(widths.values())
-    if extra < 0:  # only the name is left, in fewer cells than its minimum
-        widths["name"] = max(1, widths["name"] + extra)
-    steps: tuple[tuple[ColumnKey, int], ...] = (
-        ("name", name_goal),
-        ("tags", min(wanted["tags"], TAGS_FIRST)),
-        ("type", wanted["type"]),
-        ("tags", wanted["tags"]),
-        ("name", 10_000),
-    )
-    for key, target in steps:
-        if extra <= 0:
-            break
-        if key not in widths:
-            continue
-        grow = min(extra, max(0, target - widths[key]))
-        widths[key] += grow
-        extra -= grow
-    return Layout(tuple(shown), tuple(widths[c.key] for c in shown))
-
+__all__ = ["RowModel"]
 
 # -- sorting ---------------------------------------------------------------------------
 

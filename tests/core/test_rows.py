@@ -1,5 +1,5 @@
-"""The row model of the item tables, without an app: order, filter, cursor, window and
-the column layout of narrow and wide terminals."""
+"""The row model of the item tables, without an app: order, filter, cursor, window,
+what the cells say and the column layout of narrow and wide terminals."""
 
 from __future__ import annotations
 
@@ -10,16 +10,17 @@ from typing import Any
 import pytest
 from rich.cells import cell_len
 
-from kvtui.core.models import Item, Kind
-from kvtui.core.rows import (
+from kvtui.core.columns import (
     COLUMN_KEYS,
     DROP_ORDER,
     TAGS_FIRST,
     Layout,
-    RowModel,
+    cell_text,
     columns_for,
     fit_columns,
 )
+from kvtui.core.models import Item, Kind
+from kvtui.core.rows import RowModel
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -365,3 +366,22 @@ def test_column_at_finds_the_column_under_a_cell() -> None:
         x += width + 1
     assert layout.column_at(x) is None
     assert [c.title for c in layout.columns][2] == "key type"
+
+
+def test_cells_say_what_the_presenter_says() -> None:
+    expiring = item("a", expires=NOW + timedelta(days=12, hours=1), enabled=False,
+                    tags={"b": "2", "a": "1"}, content_type="text/plain")  # fmt: skip
+    cells = {k: cell_text(expiring, k, Kind.SECRETS, NOW, 30) for k in COLUMN_KEYS}
+    assert cells == {
+        "name": "a",
+        "enabled": "no",
+        "type": "text/plain",
+        "updated": "2025-05-29",
+        "expires": "2025-06-13 ⚠ in 12d",
+        "tags": "a=1, b=2",
+    }
+    key = item("k", Kind.KEYS, key_type="RSA", key_size=2048)
+    assert cell_text(key, "type", Kind.KEYS, NOW, 30) == "RSA 2048"
+    cert = item("c", Kind.CERTIFICATES, subject="CN=x", expires=NOW - timedelta(days=1))
+    assert cell_text(cert, "type", Kind.CERTIFICATES, NOW, 30) == "CN=x"
+    assert cell_text(cert, "expires", Kind.CERTIFICATES, NOW, 30) == "2025-05-31 ✖ expired"

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -43,66 +43,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
+from kvtui.core.columns import COLUMN_KEYS, Column, ColumnKey, cell_text
 from kvtui.core.models import Item, Kind, Status
-from kvtui.core.rows import COLUMN_KEYS, Column, ColumnKey, RowModel
+from kvtui.core.rows import RowModel
 from kvtui.ui.text import literal, visible
 
-__all__ = ["COLUMN_KEYS", "Column", "ColumnKey", "ItemTable", "cell_value"]
-
-_DAY = 86_400.0
-
-
-def _fmt_time(value: datetime | None, with_time: bool) -> str:
-    if value is None:
-        return ""
-    utc = value.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
-
-
-def status_marker(item: Item, now: datetime, warn_days: int) -> str:
-    """The short text marker of an item's status ("✖ expired", "⚠ 12d", "")."""
-    status = item.status(now, warn_days)
-    if status is Status.EXPIRED:
-        return "✖ expired"
-    if status is Status.EXPIRING and item.expires is not None:
-        left = (item.expires - now).total_seconds()
-        if left >= _DAY:
-            return f"⚠ {int(left // _DAY)}d"
-        return f"⚠ {max(1, int(left // 3600))}h"
-    if status is Status.NOT_YET_VALID:
-        return "◷ not yet"
-    return ""
-
-
-def _type_value(item: Item, kind: Kind) -> str:
-    if kind is Kind.CERTIFICATES:
-        return item.subject or ""
-    if kind is Kind.KEYS:
-        parts = [item.key_type or "", str(item.key_size) if item.key_size else "", item.curve or ""]
-        return " ".join(p for p in parts if p)
-    return item.content_type or ""
-
-
-def _tags_value(item: Item) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(item.tags.items()))
-
-
-def cell_value(item: Item, column: ColumnKey, kind: Kind, now: datetime, warn_days: int) -> str:
-    """The raw (untrusted, unsanitised) text of one cell."""
-    if column == "name":
-        return item.name
-    if column == "enabled":
-        return "yes" if item.enabled else "no"
-    if column == "type":
-        return _type_value(item, kind)
-    if column == "updated":
-        return _fmt_time(item.updated, with_time=False)
-    if column == "expires":
-        marker = status_marker(item, now, warn_days)
-        date = _fmt_time(item.expires, with_time=False)
-        return f"{date} {marker}".strip() if date else marker
-    return _tags_value(item)
-
+__all__ = ["COLUMN_KEYS", "Column", "ColumnKey", "ItemTable"]
 
 #: Seconds the scrollbar may lag behind the number of rows while pages arrive.
 _SCROLLBAR_DELAY = 0.25
@@ -491,7 +437,7 @@ class ItemTable(ScrollView, can_focus=True):
         kind, warn = model.kind, model.warn_days
         for column, width in zip(self._layout.columns, self._layout.widths, strict=True):
             cell = literal(
-                cell_value(item, column.key, kind, now, warn),
+                cell_text(item, column.key, kind, now, warn),
                 escape_style=escape_style,
                 multiline=False,
                 no_wrap=True,
