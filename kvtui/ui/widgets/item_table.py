@@ -180,6 +180,7 @@ class ItemTable(ScrollView, can_focus=True):
         """
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.model = RowModel(kind, warn_days=warn_days, now=now, cell_width=cell_len)
+        self._width = 0  # of the lines: the widget's, less its scrollbar
         self._layout = self.model.layout(0)
         self._line_cache: LRUCache[tuple[int, bool], Strip] = LRUCache(1024)
         self._base_style: Style | None = None
@@ -374,7 +375,7 @@ class ItemTable(ScrollView, can_focus=True):
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        width = self._width
         scroll_x, scroll_y = self.scroll_offset
         base = self._base_style
         if base is None:
@@ -448,7 +449,7 @@ class ItemTable(ScrollView, can_focus=True):
         return self._to_strip(text, style)
 
     def _to_strip(self, text: Text, style: Style) -> Strip:
-        width = max(self._layout.width, self.scrollable_content_region.width)
+        width = max(self._layout.width, self._width)
         # Text.render leaves the base style out: put it under every segment.
         segments = list(Segment.apply_style(text.render(self.app.console), style))
         return Strip(segments).crop_extend(0, width, style).simplify()
@@ -488,7 +489,8 @@ class ItemTable(ScrollView, can_focus=True):
 
     def _relayout(self) -> bool:
         """Lay the columns out again if the width or the measured widths changed (True)."""
-        layout = self.model.layout(self.scrollable_content_region.width)
+        self._width = width = self.scrollable_content_region.width
+        layout = self.model.layout(width)
         if layout == self._layout:
             return False
         self._layout = layout
