@@ -1,11 +1,16 @@
-"""A fast table of vault items: renders only the visible rows (Textual's line API).
+"""A fast table of vault items: draws only the rows on screen (Textual's line API).
 
 ``DataTable`` measures every cell up front and parses ``str`` cells as markup
-(docs/facts.md); this table keeps its rows as :class:`~kvtui.core.models.Item`
-objects, sorts and filters positions (:mod:`kvtui.core.filtering`), and turns an
-item into a line only when that line is on screen. Every string from a vault is
-shown literally: control characters become visible escapes, nothing is parsed as
-markup, long strings end in an ellipsis, wide characters are measured.
+(docs/facts.md). This widget draws a :class:`~kvtui.core.rows.RowModel`, which holds
+the items, their order, the filter, the cursor and the rows on screen (no Textual
+there: tests/core/test_rows.py); the columns, what each cell says and how wide each
+column is come from :mod:`kvtui.core.columns` (narrow terminals drop columns, the name
+first and whole up to 40 characters). The widget turns an item into a line only when
+that line is on screen, and keys and clicks into calls on the model.
+
+Every string from a vault is shown literally: control characters become visible
+escapes, nothing is parsed as markup, long strings end in an ellipsis, wide characters
+are measured.
 
 Usage (a vault screen)::
 
@@ -17,10 +22,10 @@ Usage (a vault screen)::
 It posts :class:`ItemTable.Highlighted` when the cursor moves to another item and
 :class:`ItemTable.Selected` on enter (or a click on the highlighted row).
 
-Rows arriving below the screen cost no repaint (only the scrollbar, when its thumb
-moves). Tens of thousands of items also make every full garbage collection slow: the
-owner that loads them keeps them out of the collector's way
-(:func:`kvtui.ui.screens.vault.keep_out_of_gc`).
+Rows arriving below the screen cost no repaint; the scrollbar catches up with the
+length a few times a second. Tens of thousands of items also make every full garbage
+collection slow: the loader keeps them out of the collector's way (the vault's
+garbage-collection policy).
 """
 
 from __future__ import annotations
@@ -252,24 +257,12 @@ class ItemTable(ScrollView, can_focus=True):
         the filter, the sort, the scroll position and the highlighted row (by name,
         when it is still listed) stay; no frame shows the table empty. Posts
         :class:`Highlighted` (the item is a new object, even under the same name)."""
-        top = self.model.top
-        self.model.replace_items(items)
-        self._line_cache.clear()
-        self._relayout()
-        self._update_virtual_size()
-        index = self.model.cursor_index
-        self._after(index, top, repaint=True)
-        self.post_message(self.Highlighted(self, self.model.cursor_item))
+        self._change(lambda: self.model.replace_items(items), new_items=True, announce=True)
 
     def append_items(self, items: Iterable[Item]) -> None:
         """Add a page of items: O(len(items) · log n); only the new items are filtered.
-        Rows arriving below the screen cost no repaint (only the scrollbar's)."""
-        before = self.model.cursor_index
-        top = self.model.top
-        on_screen = self.model.append_items(items)
-        self._relayout()
-        self._update_virtual_size()
-        self._after(before, top, repaint=on_screen)
+        Rows arriving below the screen cost no repaint."""
+        self._change(lambda: self.model.append_items(items), repaint=False)
 
     def refresh_items(self) -> None:
         """Items were changed in place (details filled in: key type, subject): index,
@@ -457,27 +450,29 @@ class ItemTable(ScrollView, can_focus=True):
     # -- keeping the screen in step with the model --------------------------------------
 
     def _change(
-        self, change: Callable[[], object], *, new_items: bool = False, repaint: bool = True
+        self,
+        change: Callable[[], object],
+        *,
+        new_items: bool = False,
+        repaint: bool = True,
+        announce: bool = False,
     ) -> None:
         """Apply ``change`` to the model, then bring the screen in step: the layout, the
-        virtual size, the scroll position, the rows, and a :class:`Highlighted` when
-        the highlighted item changed."""
-        before, top = self.model.cursor_index, self.model.top
-        change()
+        virtual size, the scroll position, the rows, and :class:`Highlighted` when the
+        highlighted item changed (``announce``: in any case, once)."""
+        model = self.model
+        before, top = model.cursor_index, model.top
+        on_screen = change()  # (append_items says whether rows on screen changed)
         if new_items:
             self._line_cache.clear()  # an index may now be another item
         self._relayout()
         self._update_virtual_size()
-        self._after(before, top, repaint=repaint)
-
-    def _after(self, before: int | None, top: int, *, repaint: bool) -> None:
-        model = self.model
-        if model.cursor_index != before:
+        if announce or model.cursor_index != before:
             self.post_message(self.Highlighted(self, model.cursor_item))
             repaint = True  # the old and the new cursor rows
         if model.top != top or model.top != round(self.scroll_y):
             self._scroll_to_model()
-        elif repaint:
+        elif repaint or on_screen is True:
             self.refresh()
 
     def _scroll_to_model(self) -> None:
