@@ -209,6 +209,16 @@ async def test_cursor_keys_messages_and_click() -> None:
         assert table.cursor_row == 0 and shown_names(table)[0] == "s-000"
         await pilot.press("up")
         assert table.cursor_row == 0
+        # Scrolled by the wheel or the scrollbar: the model knows; a key brings the
+        # cursor's row back into view.
+        table.scroll_to(y=40, animate=False)
+        await pilot.pause()
+        assert table.model.top == 40 and shown_names(table)[0] == "s-040"
+        await pilot.press("down")
+        await pilot.pause()
+        assert table.cursor_row == 1 and table.scroll_y == 1
+        assert shown_names(table)[0] == "s-001"
+        await pilot.press("home")
         # A click highlights a row; a click on the highlighted row selects it.
         app.events.clear()
         await pilot.click(ItemTable, offset=(3, 4))
