@@ -113,6 +113,9 @@ class ItemTable(ScrollView, can_focus=True):
     }
     """
 
+    #: A click highlights, a click on the highlighted row opens: no text selection.
+    ALLOW_SELECT: ClassVar[bool] = False
+
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "item-table--header",
         "item-table--cursor",
