@@ -23,7 +23,7 @@ it stays on the item of the same name. Until the user moves it, the first row st
 highlighted while pages arrive.
 
 The columns and their layout are :mod:`kvtui.core.columns`; the model measures the
-items (the widest name, type and tags of the first 500) for it.
+items (the widest name, type and tags of every item: a cheap length check each) for it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from typing import Any
 
 from kvtui.core.columns import (
     COLUMN_KEYS,
+    NAME_WHOLE,
     Column,
     ColumnKey,
     Layout,
@@ -68,7 +69,7 @@ def _sort_values(items: Sequence[Item], column: ColumnKey, kind: Kind) -> list[A
     return [tags_text(i).casefold() for i in items]
 
 
-_SAMPLE = 500  # items measured for the natural column widths
+_SAMPLE = 500  # items whose type and tags are measured for the column widths
 
 
 class RowModel:
@@ -112,6 +113,11 @@ class RowModel:
         self._height = 1
         self._natural: dict[ColumnKey, int] = {}
         self._sampled = 0
+        # Past these widths, a wider value changes no layout (fit_columns).
+        self._caps = {
+            c.key: min(c.max_width, NAME_WHOLE) if c.key == "name" else c.max_width
+            for c in self._columns
+        }
         self._layouts: dict[int, Layout] = {}
         self._reset_natural()
 
@@ -239,7 +245,7 @@ class RowModel:
         new = list(items)
         self._items.extend(new)
         self._index.extend(new)
-        self._measure(new[:_SAMPLE])
+        self._measure(new)
         self._sort_all()
         self._matcher = compile_query(self._query, self.now(), self.warn_days)
         self._select_all()
@@ -285,9 +291,7 @@ class RowModel:
                 self._cursor += 1
             if pos < top:
                 above += 1
-        grew = False
-        if self._sampled < _SAMPLE:
-            grew = self._measure(new[: _SAMPLE - self._sampled])
+        grew = self._measure(new)
         if not self._user_moved:
             self._set_cursor(0)  # untouched: the first row stays highlighted
         elif cursor_on_screen:
@@ -303,7 +307,7 @@ class RowModel:
         self._index.clear()
         self._index.extend(self._items)
         self._reset_natural()
-        self._measure(self._items[:_SAMPLE])
+        self._measure(self._items)
         self._sort_all()
         self.set_filter(self._query)
 
@@ -346,24 +350,33 @@ class RowModel:
         self._layouts.clear()
 
     def _measure(self, items: Sequence[Item]) -> bool:
-        """Widen the natural widths from a bounded sample of the items (True: one grew)."""
-        natural = self._natural
+        """Widen the natural widths to fit ``items`` (True: one grew): every name (a
+        long one in a late page still shows whole), the type and tags of the first
+        :data:`_SAMPLE` items. A column wider than the layout would ever give it is
+        measured no more; only a value longer than the width so far, or not ASCII, is
+        measured in cells."""
         kind = self._kind
-        width = self._cell_width
+        sample = items[: max(0, _SAMPLE - self._sampled)]
+        self._sampled += len(sample)
+        texts: tuple[tuple[ColumnKey, Iterable[str]], ...] = (
+            ("name", (item.name for item in items)),
+            ("type", (type_text(item, kind) for item in sample)),
+            ("tags", (tags_text(item) for item in sample)),
+        )
         grew = False
-        for item in items:
-            values: tuple[tuple[ColumnKey, str], ...] = (
-                ("name", item.name),
-                ("type", type_text(item, kind)),
-                ("tags", tags_text(item)),
-            )
-            for key, value in values:
-                if len(value) > natural[key] or not value.isascii():
-                    cells = width(make_visible(value, keep_newlines=False, keep_tabs=False))
-                    if cells > natural[key]:
-                        natural[key] = cells
-                        grew = True
-        self._sampled += len(items)
+        for key, values in texts:
+            most, cap = self._natural[key], self._caps[key]
+            if most >= cap:
+                continue
+            for value in values:
+                if len(value) > most or not value.isascii():
+                    shown = make_visible(value, keep_newlines=False, keep_tabs=False)
+                    most = max(most, self._cell_width(shown))
+                    if most >= cap:
+                        break
+            if most > self._natural[key]:
+                self._natural[key] = most
+                grew = True
         if grew:
             self._layouts.clear()
         return grew

@@ -385,3 +385,11 @@ def test_cells_say_what_the_presenter_says() -> None:
     cert = item("c", Kind.CERTIFICATES, subject="CN=x", expires=NOW - timedelta(days=1))
     assert cell_text(cert, "type", Kind.CERTIFICATES, NOW, 30) == "CN=x"
     assert cell_text(cert, "expires", Kind.CERTIFICATES, NOW, 30) == "2025-05-31 ✖ expired"
+
+
+def test_a_long_name_in_a_late_page_still_shows_whole() -> None:
+    rows = model([item(f"s-{i:04d}") for i in range(2_000)])
+    assert rows.layout(78).keys == COLUMN_KEYS[:-1]
+    rows.append_items([item(NAME_36)])  # page 81 of a big vault
+    layout = rows.layout(78)
+    assert layout.keys == ("name", "type", "expires") and widths(layout)["name"] >= 36
