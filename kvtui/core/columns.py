@@ -49,8 +49,6 @@ DROP_ORDER: tuple[ColumnKey, ...] = ("tags", "updated", "enabled", "type", "expi
 #: The tags column gets this much before the type column widens.
 TAGS_FIRST = 20
 
-# -- columns -------------------------------------------------------------------------
-
 
 @dataclass(frozen=True, slots=True)
 class Column:
