@@ -20,7 +20,7 @@ from kvtui.ui.text import literal
 from kvtui.ui.widgets.item_table import ItemTable
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
-SIZE = (110, 24)
+SIZE = (140, 24)  # every column shows, even beside a 40-cell name
 
 
 def item(name: str, kind: Kind = Kind.SECRETS, **kw: Any) -> Item:
