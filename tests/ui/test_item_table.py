@@ -1,12 +1,13 @@
-"""ItemTable in a tiny app: literal untrusted text, markers, sort, filter, cursor, scale.
+"""ItemTable, the renderer, in a tiny app: literal untrusted text, status styles, the
+header, keys and clicks, Enter, scrolling with pages arriving, names whole at 80x24.
 
-The widget stands alone (it takes Items, not a vault), so these tests build Items
-directly and need no emulator.
+Order, filter, cursor, window and column layout are the row model's, tested without an
+app in tests/core/test_rows.py. The widget stands alone (it takes Items, not a vault),
+so these tests build Items directly and need no emulator.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -16,10 +17,10 @@ from textual.strip import Strip
 
 from kvtui.core.models import Item, Kind
 from kvtui.ui.text import literal
-from kvtui.ui.widgets.item_table import COLUMN_KEYS, ItemTable
+from kvtui.ui.widgets.item_table import ItemTable
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
-SIZE = (110, 24)
+SIZE = (140, 24)  # every column shows, even beside a 40-cell name
 
 
 def item(name: str, kind: Kind = Kind.SECRETS, **kw: Any) -> Item:
@@ -150,35 +151,6 @@ async def test_status_markers_and_styles() -> None:
         assert len({expired, expiring, disabled} | colors(rows["d-fine"])) == 4
 
 
-async def test_narrow_terminal_scrolls_sideways_and_keeps_alignment() -> None:
-    app = TableApp()
-    async with app.run_test(size=(50, 10)) as pilot:
-        table = app.query_one(ItemTable)
-        table.append_items(HOSTILE)
-        await pilot.pause()
-        width = table.scrollable_content_region.width
-        assert table.virtual_size.width > width  # the columns do not fit: scroll sideways
-        assert all(s.cell_length == width for s in lines(table))
-        header_text = " name ▲"
-        assert texts(table)[0].startswith(header_text)
-        table.scroll_to(x=20, animate=False)
-        await pilot.pause()
-        assert table.scroll_x == 20
-        assert all(s.cell_length == width for s in lines(table))
-        assert "name ▲" not in texts(table)[0]  # the header scrolled along with the rows
-        assert "updated" in texts(table)[0]
-
-
-async def test_warn_days_is_configurable() -> None:
-    app = TableApp(warn_days=7)
-    async with app.run_test(size=SIZE) as pilot:
-        table = app.query_one(ItemTable)
-        table.append_items([item("soon", expires=NOW + timedelta(days=12))])
-        await pilot.pause()
-        assert "⚠" not in texts(table)[1]
-        assert table.set_filter("status:expiring") == 0
-
-
 def _sortable() -> list[Item]:
     return [
         item("bravo", enabled=False, content_type="b/type", tags={"t": "2"},
@@ -190,33 +162,6 @@ def _sortable() -> list[Item]:
     ]  # fmt: skip
 
 
-async def test_sort_by_each_column_and_header_indicator() -> None:
-    app = TableApp()
-    async with app.run_test(size=SIZE) as pilot:
-        table = app.query_one(ItemTable)
-        table.append_items(_sortable())
-        await pilot.pause()
-        expected = {
-            "name": ["alpha", "bravo", "Charlie"],
-            "enabled": ["alpha", "Charlie", "bravo"],
-            "type": ["Charlie", "bravo", "alpha"],
-            "updated": ["alpha", "Charlie", "bravo"],
-            "expires": ["alpha", "bravo", "Charlie"],  # never-expiring last
-            "tags": ["Charlie", "bravo", "alpha"],
-        }
-        assert set(expected) == set(COLUMN_KEYS)
-        for column, order in expected.items():
-            table.sort_by(column)
-            await pilot.pause()
-            assert shown_names(table) == order, column
-            title = next(c.title for c in table.columns if c.key == column)
-            assert f"{title} ▲" in texts(table)[0]
-            table.sort_by(column, reverse=True)
-            await pilot.pause()
-            assert shown_names(table) == order[::-1], column
-            assert f"{title} ▼" in texts(table)[0]
-
-
 async def test_click_on_header_sorts_and_toggles() -> None:
     app = TableApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -225,53 +170,15 @@ async def test_click_on_header_sorts_and_toggles() -> None:
         await pilot.pause()
         header = texts(table)[0]
         x = header.index("updated")
+        assert "name ▲" in header
         await pilot.click(ItemTable, offset=(x, 0))
         assert (table.sort_column, table.sort_reverse) == ("updated", False)
         assert shown_names(table) == ["alpha", "Charlie", "bravo"]
+        assert "updated ▲" in texts(table)[0] and "name ▲" not in texts(table)[0]
         await pilot.click(ItemTable, offset=(x, 0))
         assert (table.sort_column, table.sort_reverse) == ("updated", True)
         assert shown_names(table) == ["bravo", "Charlie", "alpha"]
-
-
-async def test_filter_narrows_clear_restores_and_cursor_stays() -> None:
-    app = TableApp()
-    async with app.run_test(size=SIZE) as pilot:
-        table = app.query_one(ItemTable)
-        names = [f"app-{i:02d}" for i in range(10)] + ["db-main", "db-replica"]
-        table.append_items([item(n, tags={"env": "prod" if "db" in n else "dev"}) for n in names])
-        table.focus()
-        await pilot.pause()
-        await pilot.press("end")
-        assert table.cursor_item is not None and table.cursor_item.name == "db-replica"
-        assert table.set_filter("db") == 2
-        await pilot.pause()
-        assert shown_names(table) == ["db-main", "db-replica"]
-        assert table.cursor_item.name == "db-replica"  # still shown: still highlighted
-        assert table.set_filter("tag:env=prod replica") == 1
-        assert table.set_filter("nothing-like-this") == 0
-        await pilot.pause()
-        assert table.cursor_item is None
-        assert "no items match nothing-like-this" in texts(table)[1]
-        assert table.set_filter("") == 12  # what Esc does
-        await pilot.pause()
-        assert table.row_count == 12
-        assert shown_names(table)[:3] == ["app-00", "app-01", "app-02"]
-        # Sorting keeps the cursor on its item too.
-        await pilot.press("down", "down")
-        assert table.cursor_item is not None and table.cursor_item.name == "app-02"
-        table.sort_by("name", reverse=True)
-        assert table.cursor_item.name == "app-02"
-        assert table.rows[table.cursor_row].name == "app-02"
-
-
-async def test_fuzzy_matches_rank_after_substrings() -> None:
-    app = TableApp()
-    async with app.run_test(size=SIZE) as pilot:
-        table = app.query_one(ItemTable)
-        table.append_items([item("a-p-p"), item("zapp"), item("apple"), item("other")])
-        assert table.set_filter("app") == 3
-        await pilot.pause()
-        assert shown_names(table) == ["apple", "zapp", "a-p-p"]
+        assert "updated ▼" in texts(table)[0]
 
 
 async def test_cursor_keys_messages_and_click() -> None:
@@ -302,6 +209,16 @@ async def test_cursor_keys_messages_and_click() -> None:
         assert table.cursor_row == 0 and shown_names(table)[0] == "s-000"
         await pilot.press("up")
         assert table.cursor_row == 0
+        # Scrolled by the wheel or the scrollbar: the model knows; a key brings the
+        # cursor's row back into view.
+        table.scroll_to(y=40, animate=False)
+        await pilot.pause()
+        assert table.model.top == 40 and shown_names(table)[0] == "s-040"
+        await pilot.press("down")
+        await pilot.pause()
+        assert table.cursor_row == 1 and table.scroll_y == 1
+        assert shown_names(table)[0] == "s-001"
+        await pilot.press("home")
         # A click highlights a row; a click on the highlighted row selects it.
         app.events.clear()
         await pilot.click(ItemTable, offset=(3, 4))
@@ -310,69 +227,6 @@ async def test_cursor_keys_messages_and_click() -> None:
         await pilot.click(ItemTable, offset=(3, 4))
         await pilot.pause()
         assert app.events[-1] == ("selected", table.cursor_item)
-
-
-async def test_kinds_have_their_columns() -> None:
-    app = TableApp(Kind.KEYS)
-    async with app.run_test(size=SIZE) as pilot:
-        table = app.query_one(ItemTable)
-        table.append_items([item("k1", Kind.KEYS, key_type="EC", curve="P-256")])
-        await pilot.pause()
-        assert "key type" in texts(table)[0]
-        assert "EC P-256" in texts(table)[1]
-        table.set_kind(Kind.CERTIFICATES)
-        assert table.total_count == 0
-        table.append_items([item("c1", Kind.CERTIFICATES, subject="CN=[b]evil[/b]")])
-        await pilot.pause()
-        assert "subject" in texts(table)[0]
-        assert "CN=[b]evil[/b]" in texts(table)[1]
-
-
-async def test_fifty_thousand_rows_in_pages_stay_usable() -> None:
-    """Pages of 25 arrive while the user moves; the cursor keeps its item."""
-    app = TableApp()
-    async with app.run_test(size=SIZE) as pilot:
-        table = app.query_one(ItemTable)
-        table.focus()
-        total = 50_000
-        # Pages arrive in name order, except that the second half arrives first,
-        # so later pages land above rows the user is looking at.
-        order = list(range(total // 2, total)) + list(range(total // 2))
-        pages = [order[i : i + 25] for i in range(0, total, 25)]
-        for n, page in enumerate(pages):
-            table.append_items(item(f"secret-{i:05d}") for i in page)
-            if n == 40:
-                await pilot.press("down", "down", "pagedown")
-                held = table.cursor_item
-                assert held is not None
-            if n % 200 == 0:
-                await asyncio.sleep(0)
-        await pilot.pause()
-        assert table.row_count == total
-        assert table.cursor_item is held
-        # The highlighted item is still on screen, where the user left it.
-        assert held.name in shown_names(table)
-        await pilot.press("home")
-        await pilot.pause()
-        assert shown_names(table)[:3] == ["secret-00000", "secret-00001", "secret-00002"]
-        await pilot.press("end")
-        await pilot.pause()
-        assert shown_names(table)[-1] == "secret-49999"
-        await pilot.press("home")
-        assert table.set_filter("-4999") == 10 + sum(
-            _is_subsequence("-4999", f"secret-{i:05d}") for i in range(49_990)
-        )
-        await pilot.pause()
-        # Substring matches first, in name order; then the fuzzy ones.
-        assert shown_names(table)[:11] == [f"secret-{i}" for i in range(49_990, 50_000)] + [
-            "secret-04999"
-        ]
-        assert table.set_filter("") == total
-
-
-def _is_subsequence(needle: str, haystack: str) -> bool:
-    it = iter(haystack)
-    return all(ch in it for ch in needle)
 
 
 async def test_replace_items_keeps_filter_sort_and_cursor_in_one_step() -> None:
@@ -405,3 +259,64 @@ async def test_replace_items_keeps_filter_sort_and_cursor_in_one_step() -> None:
         await pilot.pause()
         assert app.events[-1] == ("highlighted", None)
         assert "no items match" in "".join(texts(table))
+
+
+NAME_36 = "payments-east-storage-connection-str"  # 36 characters
+
+
+async def test_at_80x24_a_36_character_name_shows_whole() -> None:
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(ItemTable)
+        listed = [item(f"{NAME_36[:-3]}{n:03d}", tags={"env": "prod"}) for n in range(60)]
+        table.append_items(listed)
+        await pilot.pause()
+        rows = texts(table)
+        assert rows[0].split()[:2] == ["name", "▲"]  # the name column comes first
+        assert all(line.startswith(f" {NAME_36[:-3]}") for line in rows[1:])
+        assert f" {NAME_36[:-3]}000 " in rows[1]
+        assert "…" not in "".join(rows)
+        assert "expires" in rows[0] and "tags" not in rows[0]  # the tags made room
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+
+
+async def test_at_40x12_the_name_and_the_filter_result_show() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(ItemTable)
+        table.append_items([item("db-main"), item("web-front", expires=NOW)])
+        table.set_filter("web")
+        await pilot.pause()
+        rows = texts(table)
+        assert rows[0].split() == ["name", "▲", "expires"]
+        assert rows[1].split()[:2] == ["web-front", "2025-06-01"]
+        table.append_items([item(NAME_36)])
+        table.set_filter("payments")
+        await pilot.pause()
+        assert texts(table)[0].split() == ["name", "▲"]  # the name alone, whole
+        assert texts(table)[1].split() == [NAME_36]
+        table.set_filter("nothing-like-this")
+        await pilot.pause()
+        assert "no items match nothing-like-this" in texts(table)[1]
+
+
+async def test_pages_arriving_above_keep_the_highlighted_row_on_screen() -> None:
+    app = TableApp()
+    async with app.run_test(size=(110, 14)) as pilot:
+        table = app.query_one(ItemTable)
+        table.focus()
+        table.append_items([item(f"s-{i:04d}") for i in range(1_000, 1_100)])
+        await pilot.pause()
+        await pilot.press("down", "down", "pagedown")
+        held = table.cursor_item
+        assert held is not None
+        y = shown_names(table).index(held.name)
+        for start in range(0, 1_000, 25):  # every page lands above the screen
+            table.append_items(item(f"s-{i:04d}") for i in range(start, start + 25))
+        await pilot.pause()
+        assert table.cursor_item is held and table.row_count == 1_100
+        assert shown_names(table).index(held.name) == y  # where the user left it
+        assert table.scroll_y == table.cursor_row - y
+        await pilot.press("end")
+        await pilot.pause()
+        assert shown_names(table)[-1] == "s-1099"

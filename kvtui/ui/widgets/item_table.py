@@ -1,11 +1,16 @@
-"""A fast table of vault items: renders only the visible rows (Textual's line API).
+"""A fast table of vault items: draws only the rows on screen (Textual's line API).
 
 ``DataTable`` measures every cell up front and parses ``str`` cells as markup
-(docs/facts.md); this table keeps its rows as :class:`~kvtui.core.models.Item`
-objects, sorts and filters positions (:mod:`kvtui.core.filtering`), and turns an
-item into a line only when that line is on screen. Every string from a vault is
-shown literally: control characters become visible escapes, nothing is parsed as
-markup, long strings end in an ellipsis, wide characters are measured.
+(docs/facts.md). This widget draws a :class:`~kvtui.core.rows.RowModel`, which holds
+the items, their order, the filter, the cursor and the rows on screen (no Textual
+there: tests/core/test_rows.py); the columns, what each cell says and how wide each
+column is come from :mod:`kvtui.core.columns` (narrow terminals drop columns, the name
+first and whole up to 40 characters). The widget turns an item into a line only when
+that line is on screen, and keys and clicks into calls on the model.
+
+Every string from a vault is shown literally: control characters become visible
+escapes, nothing is parsed as markup, long strings end in an ellipsis, wide characters
+are measured.
 
 Usage (a vault screen)::
 
@@ -17,19 +22,18 @@ Usage (a vault screen)::
 It posts :class:`ItemTable.Highlighted` when the cursor moves to another item and
 :class:`ItemTable.Selected` on enter (or a click on the highlighted row).
 
-Rows arriving below the screen cost no repaint (only the scrollbar, when its thumb
-moves). Tens of thousands of items also make every full garbage collection slow: the
-owner that loads them keeps them out of the collector's way
-(:func:`kvtui.ui.screens.vault.keep_out_of_gc`).
+Rows arriving below the screen cost no repaint; the scrollbar catches up with the
+length a few times a second. Tens of thousands of items also make every full garbage
+collection slow: the loader keeps them out of the collector's way (the vault's
+garbage-collection policy).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from math import ceil
-from typing import Any, ClassVar, Literal
+from datetime import datetime
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -38,127 +42,30 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Region, Size, Spacing
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
-from textual.scrollbar import ScrollBar
 from textual.strip import Strip
+from textual.timer import Timer
 
-from kvtui.core.filtering import ItemIndex, Matcher, compile_query, order_by_rank
+from kvtui.core.columns import COLUMN_KEYS, Column, ColumnKey, cell_text
 from kvtui.core.models import Item, Kind, Status
-from kvtui.core.present import date_text, expires_cell, status_mark
+from kvtui.core.rows import RowModel
 from kvtui.ui.text import literal, visible
 
-__all__ = ["COLUMN_KEYS", "Column", "ColumnKey", "ItemTable", "cell_value"]
+__all__ = ["COLUMN_KEYS", "Column", "ColumnKey", "ItemTable"]
 
-ColumnKey = Literal["name", "enabled", "type", "updated", "expires", "tags"]
-COLUMN_KEYS: tuple[ColumnKey, ...] = ("name", "enabled", "type", "updated", "expires", "tags")
-
-# -- columns -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    key: ColumnKey
-    title: str
-    min_width: int
-    max_width: int
-
-
-_TYPE_TITLES = {
-    Kind.SECRETS: "content type",
-    Kind.KEYS: "key type",
-    Kind.CERTIFICATES: "subject",
-}
-
-
-def columns_for(kind: Kind) -> tuple[Column, ...]:
-    """The columns of a table of ``kind``, left to right."""
-    type_title = _TYPE_TITLES[kind]
-    return (  # a minimum width leaves room for the title and the sort arrow
-        Column("name", "name", 12, 10_000),
-        Column("enabled", "enabled", 9, 9),
-        Column("type", type_title, len(type_title) + 2, 40 if kind is Kind.CERTIFICATES else 24),
-        Column("updated", "updated", 10, 10),  # the date; the detail pane has the time
-        Column("expires", "expires", 20, 20),
-        Column("tags", "tags", 6, 40),
-    )
-
-
-def status_marker(item: Item, now: datetime, warn_days: int) -> str:
-    """The short mark of an item's status ("✖ expired", "⚠ in 12d", ""), as
-    :func:`kvtui.core.present.status_mark` words it."""
-    mark = status_mark(item, now, warn_days)
-    return mark.short if mark is not None and mark.status is not Status.DISABLED else ""
-
-
-def _type_value(item: Item, kind: Kind) -> str:
-    if kind is Kind.CERTIFICATES:
-        return item.subject or ""
-    if kind is Kind.KEYS:
-        parts = [item.key_type or "", str(item.key_size) if item.key_size else "", item.curve or ""]
-        return " ".join(p for p in parts if p)
-    return item.content_type or ""
-
-
-def _tags_value(item: Item) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(item.tags.items()))
-
-
-def cell_value(item: Item, column: ColumnKey, kind: Kind, now: datetime, warn_days: int) -> str:
-    """The raw (untrusted, unsanitised) text of one cell."""
-    if column == "name":
-        return item.name
-    if column == "enabled":
-        return "yes" if item.enabled else "no"
-    if column == "type":
-        return _type_value(item, kind)
-    if column == "updated":
-        return date_text(item.updated)
-    if column == "expires":
-        return expires_cell(item, now, warn_days)
-    return _tags_value(item)
-
-
-_INF = float("inf")
-
-
-def _sort_values(items: Sequence[Item], column: ColumnKey, kind: Kind) -> list[Any]:
-    """The primary sort value of each item for ``column`` (ties go by name)."""
-    if column == "name":
-        return [i.name.casefold() for i in items]
-    if column == "enabled":
-        return [not i.enabled for i in items]
-    if column == "type":
-        return [_type_value(i, kind).casefold() for i in items]
-    if column == "updated":
-        return [i.updated.timestamp() if i.updated else _INF for i in items]
-    if column == "expires":
-        return [i.expires.timestamp() if i.expires else _INF for i in items]
-    return [_tags_value(i).casefold() for i in items]
-
-
-_SAMPLE = 500  # items measured for the natural column widths
-_NAME_FIRST = 32  # the name column gets this much before type and tags widen
-
-
-def _thumb(bar: ScrollBar, virtual: int) -> tuple[int, int] | None:
-    """Where a vertical scrollbar draws its thumb, in eighths of a cell (as
-    ``ScrollBarRender.render_bar`` computes it)."""
-    size, window = bar.size.height, bar.window_size
-    if not (window and size and virtual and size != virtual and virtual != window):
-        return None
-    thumb = max(1, window / (virtual / size))
-    start = int((size - thumb) * (bar.position / (virtual - window)) * 8)
-    return start, start + ceil(thumb * 8)
+#: Seconds the scrollbar may lag behind the number of rows while pages arrive.
+_SCROLLBAR_DELAY = 0.25
 
 
 class ItemTable(ScrollView, can_focus=True):
     """A table of secrets, keys or certificates that scales to 50,000 rows.
 
-    Only visible rows are rendered. Rows can be appended page by page while the
-    user moves around; the cursor stays on its item when rows arrive, the filter
-    changes or the sort changes (as long as the item is still shown).
+    It draws a :class:`~kvtui.core.rows.RowModel` (order, filter, cursor, window,
+    column layout: all there) and turns keys and clicks into calls on it. Only the
+    rows on screen are rendered, each line cached until the item, the layout or the
+    styles change.
     """
 
     DEFAULT_CSS = """
@@ -166,7 +73,7 @@ class ItemTable(ScrollView, can_focus=True):
         background: $surface;
         color: $foreground;
         height: 1fr;
-        overflow-x: auto;
+        overflow-x: hidden;  /* the columns always fit: narrow terminals drop some */
         overflow-y: auto;
         & > .item-table--header {
             text-style: bold;
@@ -205,6 +112,9 @@ class ItemTable(ScrollView, can_focus=True):
         }
     }
     """
+
+    #: A click highlights, a click on the highlighted row opens: no text selection.
+    ALLOW_SELECT: ClassVar[bool] = False
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "item-table--header",
@@ -277,225 +187,98 @@ class ItemTable(ScrollView, can_focus=True):
             now: Clock for the expiry markers and ``status:`` filters (tests pin it).
         """
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
-        self._kind = kind
-        self.warn_days = warn_days
-        self._now: Callable[[], datetime] = now or (lambda: datetime.now(timezone.utc))
-        self._columns = columns_for(kind)
-        self._items: list[Item] = []
-        self._index = ItemIndex()
-        self._sort_column: ColumnKey = "name"
-        self._sort_reverse = False
-        self._sort_keys: list[tuple[Any, str]] = []  # (value, casefolded name)
-        self._order: list[int] = []  # every item, in sort order
-        self._view: list[int] = []  # the matching items, in display order
-        self._ranks: dict[int, int] = {}
-        self._query = ""
-        self._matcher: Matcher = compile_query("", self._now(), warn_days)
-        self._cursor = 0  # position in _view
-        self._cursor_item: int | None = None  # index in _items of the highlighted one
-        self._user_moved = False  # until then, rows arriving keep the first row highlighted
-        self._natural: dict[ColumnKey, int] = {}
-        self._sampled = 0
-        self._widths: tuple[int, ...] = ()
-        self._layout_width = -1
+        self.model = RowModel(kind, warn_days=warn_days, now=now, cell_width=cell_len)
+        self._width = 0  # of the lines: the widget's, less its scrollbar
+        self._layout = self.model.layout(0)
         self._line_cache: LRUCache[tuple[int, bool], Strip] = LRUCache(1024)
         self._base_style: Style | None = None
-        self._reset_natural()
+        self._scrollbar_timer: Timer | None = None
 
-    # -- public API -------------------------------------------------------------------
+    # -- public API (the model's, and the redraw it needs) -----------------------------
 
     @property
     def kind(self) -> Kind:
-        return self._kind
+        return self.model.kind
+
+    @property
+    def warn_days(self) -> int:
+        return self.model.warn_days
 
     @property
     def columns(self) -> tuple[Column, ...]:
-        return self._columns
+        """The columns shown now, left to right (narrow terminals drop some)."""
+        return self._layout.columns
 
     @property
     def total_count(self) -> int:
         """How many items the table holds (filtered or not)."""
-        return len(self._items)
+        return self.model.total_count
 
     @property
     def row_count(self) -> int:
         """How many rows are shown (the items matching the filter)."""
-        return len(self._view)
+        return self.model.row_count
 
     @property
     def filter_text(self) -> str:
-        return self._query
+        return self.model.filter_text
 
     @property
     def sort_column(self) -> ColumnKey:
-        return self._sort_column
+        return self.model.sort_column
 
     @property
     def sort_reverse(self) -> bool:
-        return self._sort_reverse
+        return self.model.sort_reverse
 
     @property
     def cursor_row(self) -> int:
         """Position of the cursor among the shown rows (0 when there are none)."""
-        return self._cursor
+        return self.model.cursor_row
 
     @property
     def cursor_item(self) -> Item | None:
         """The highlighted item, or None when no row is shown."""
-        return None if self._cursor_item is None else self._items[self._cursor_item]
+        return self.model.cursor_item
 
     @property
     def items(self) -> list[Item]:
         """Every item held, filtered out or not, in the order added (a copy: O(n))."""
-        return list(self._items)
+        return self.model.items
 
     @property
     def rows(self) -> list[Item]:
         """The shown items, in display order (a copy: O(rows))."""
-        return [self._items[i] for i in self._view]
-
-    def set_kind(self, kind: Kind) -> None:
-        """Show items of another kind: clears the table (the filter and sort stay)."""
-        self._kind = kind
-        self._columns = columns_for(kind)
-        self.clear()
+        return self.model.rows
 
     def clear(self) -> None:
         """Remove every item (the filter text and the sort stay)."""
-        self._items.clear()
-        self._index.clear()
-        self._sort_keys.clear()
-        self._order.clear()
-        self._view.clear()
-        self._ranks.clear()
-        self._reset_natural()
-        self._line_cache.clear()
-        self._user_moved = False
-        self._set_cursor(0)
-        self._ensure_layout()
-        self._update_virtual_size()
-        self.scroll_to(0, 0, animate=False)
-        self.refresh()
+        self._change(self.model.clear, new_items=True)
 
     def replace_items(self, items: Iterable[Item]) -> None:
         """Show ``items`` instead of the ones held (a reload that succeeded), in one step:
         the filter, the sort, the scroll position and the highlighted row (by name,
-        when it is still listed) stay; no frame shows the table empty."""
-        name = self.cursor_item.name if self.cursor_item is not None else None
-        user_moved = self._user_moved
-        top = int(self.scroll_y)
-        screen_row = self._cursor - top
-        self._items.clear()
-        self._index.clear()
-        self._sort_keys.clear()
-        self._order.clear()
-        self._view.clear()
-        self._ranks.clear()
-        self._reset_natural()
-        self._line_cache.clear()
-        self._cursor_item = None  # the old index means nothing now: always post Highlighted
-        self._cursor = 0
-        new = list(items)
-        self._items.extend(new)
-        self._index.extend(new)
-        self._measure(new[:_SAMPLE])
-        self._sort_all()
-        self._matcher = compile_query(self._query, self._now(), self.warn_days)
-        if self._matcher.is_empty:
-            self._view = list(self._order)
-            self._ranks = {}
-        else:
-            selected, ranks = self._matcher.select(self._index, self._order)
-            self._ranks = ranks
-            self._view = order_by_rank(selected, ranks)
-        row = 0
-        if name is not None and user_moved:
-            row = next((n for n, i in enumerate(self._view) if self._items[i].name == name), 0)
-        self._user_moved = user_moved
-        self._ensure_layout()
-        self._update_virtual_size()
-        self._set_cursor(row)
-        if self._cursor_item is None:
-            self.post_message(self.Highlighted(self, None))
-        # The highlighted row stays where it was on screen.
-        self.scroll_to(y=max(0, self._cursor - screen_row), animate=False, force=True)
-        self._scroll_to_cursor()
-        self.refresh()
+        when it is still listed) stay; no frame shows the table empty. Posts
+        :class:`Highlighted` (the item is a new object, even under the same name)."""
+        self._change(lambda: self.model.replace_items(items), new_items=True, announce=True)
 
     def append_items(self, items: Iterable[Item]) -> None:
-        """Add a page of items: O(len(items) · log n); only the new items are filtered."""
-        new = list(items)
-        if not new:
-            return
-        start = len(self._items)
-        self._items.extend(new)
-        self._index.extend(new)
-        names = self._index.names
-        values = _sort_values(new, self._sort_column, self._kind)
-        self._sort_keys.extend(zip(values, names[start:], strict=True))
-        positions = range(start, start + len(new))
-        for i in positions:
-            self._order.insert(self._bisect(self._order, i, use_rank=False), i)
-        selected, ranks = self._matcher.select(self._index, positions)
-        self._ranks.update(ranks)
-        top = int(self.scroll_y)
-        cursor_on_screen = 0 <= self._cursor - top < self._page_height()
-        cursor_screen_row = self._cursor - top
-        above = 0
-        first = len(self._view)  # the first row that moved or is new
-        had_rows = bool(self._view)
-        for i in selected:
-            pos = self._bisect(self._view, i, use_rank=True)
-            self._view.insert(pos, i)
-            first = min(first, pos)
-            if had_rows and pos <= self._cursor:
-                self._cursor += 1
-            if pos < top:
-                above += 1
-        if self._sampled < _SAMPLE:
-            self._measure(new[: _SAMPLE - self._sampled])
-        relayout = self._ensure_layout()
-        self._update_virtual_size()
-        if not self._user_moved:
-            # Untouched: the first row stays highlighted, the top stays in view.
-            self._set_cursor(0)
-        elif cursor_on_screen and self._cursor - cursor_screen_row != top:
-            # Rows arrived above: the highlighted row stays where the user sees it.
-            self.scroll_to(y=self._cursor - cursor_screen_row, animate=False, force=True)
-        elif not cursor_on_screen and above and top > 0:
-            self.scroll_to(y=top + above, animate=False, force=True)
-        # Rows arriving below the screen (the usual case: the service sends names in
-        # order) change nothing on it but the scrollbar: no repaint.
-        if relayout or not had_rows or first < int(self.scroll_y) + self._page_height():
-            self.refresh()
+        """Add a page of items: O(len(items) · log n); only the new items are filtered.
+        Rows arriving below the screen cost no repaint."""
+        self._change(lambda: self.model.append_items(items), repaint=False)
 
     def refresh_items(self) -> None:
         """Items were changed in place (details filled in: key type, subject): index,
         sort, filter and draw them again; the cursor stays on its item. O(n log n)."""
-        self._index.clear()
-        self._index.extend(self._items)
-        self._reset_natural()
-        self._measure(self._items[:_SAMPLE])
-        self._line_cache.clear()
-        self.sort_by(self._sort_column, self._sort_reverse)
-        self.set_filter(self._query)
+        self._change(self.model.refresh_items, new_items=True)
 
     def set_filter(self, query: str) -> int:
         """Show only the items matching ``query`` (:mod:`kvtui.core.filtering`).
 
         Returns the number of matching items. ``""`` shows everything again.
         """
-        self._query = query
-        self._matcher = compile_query(query, self._now(), self.warn_days)
-        if self._matcher.is_empty:
-            self._view = list(self._order)
-            self._ranks = {}
-        else:
-            selected, ranks = self._matcher.select(self._index, self._order)
-            self._ranks = ranks
-            self._view = order_by_rank(selected, ranks)
-        self._after_reorder()
-        return len(self._view)
+        self._change(lambda: self.model.set_filter(query))
+        return self.model.row_count
 
     def sort_by(self, column: ColumnKey, reverse: bool = False) -> None:
         """Sort by ``column`` (one of :data:`COLUMN_KEYS`); ties in name order.
@@ -504,129 +287,106 @@ class ItemTable(ScrollView, can_focus=True):
         """
         if column not in COLUMN_KEYS:
             raise ValueError(f"unknown column {column!r}")
-        self._sort_column = column
-        self._sort_reverse = reverse
-        self._sort_all()
-        if self._matcher.is_empty:
-            self._view = list(self._order)
-        else:
-            keep = set(self._view)
-            self._view = order_by_rank([i for i in self._order if i in keep], self._ranks)
-        self._after_reorder()
-
-    def _sort_all(self) -> None:
-        """Sort keys and order of every item, by the current column."""
-        column, reverse = self._sort_column, self._sort_reverse
-        names = self._index.names
-        values = _sort_values(self._items, column, self._kind)
-        self._sort_keys = list(zip(values, names, strict=True))
-        # Two stable passes (name, then value) are much faster than comparing tuples;
-        # the order is the same as _bisect's: (value, name) reversed, ties by index.
-        by_name = sorted(range(len(names)), key=names.__getitem__, reverse=reverse)
-        if column == "name":
-            self._order = by_name
-        else:
-            self._order = sorted(by_name, key=values.__getitem__, reverse=reverse)
+        self._change(lambda: self.model.sort_by(column, reverse))
 
     def move_cursor(self, row: int) -> None:
         """Highlight the row at ``row`` (clamped) and scroll it into view."""
-        self._user_moved = True
-        self._set_cursor(row)
-        self._scroll_to_cursor()
+        self._change(lambda: self.model.move_cursor(row), repaint=False)
 
     # -- actions ------------------------------------------------------------------------
 
     def action_cursor_up(self) -> None:
-        self.move_cursor(self._cursor - 1)
+        self.move_cursor(self.model.cursor_row - 1)
 
     def action_cursor_down(self) -> None:
-        self.move_cursor(self._cursor + 1)
+        self.move_cursor(self.model.cursor_row + 1)
 
     def action_page_up(self) -> None:
-        self.move_cursor(self._cursor - self._page_height())
+        self._change(lambda: self.model.page(-1), repaint=False)
 
     def action_page_down(self) -> None:
-        self.move_cursor(self._cursor + self._page_height())
+        self._change(lambda: self.model.page(1), repaint=False)
 
     def action_first(self) -> None:
         self.move_cursor(0)
 
     def action_last(self) -> None:
-        self.move_cursor(len(self._view) - 1)
+        self.move_cursor(self.model.row_count - 1)
 
     def action_select(self) -> None:
-        item = self.cursor_item
+        item = self.model.cursor_item
         if item is not None:
             self.post_message(self.Selected(self, item))
 
     # -- events -------------------------------------------------------------------------
 
-    async def _on_click(self, event: events.Click) -> None:
+    def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is None:
             return
         event.stop()
         if offset.y == 0:
-            column = self._column_at(offset.x + int(self.scroll_x))
+            column = self._layout.column_at(offset.x + round(self.scroll_x))
             if column is not None:
-                reverse = not self._sort_reverse if column == self._sort_column else False
+                reverse = not self.sort_reverse if column == self.sort_column else False
                 self.sort_by(column, reverse)
             return
-        row = int(self.scroll_y) + offset.y - 1
-        if not 0 <= row < len(self._view):
+        row = round(self.scroll_y) + offset.y - 1
+        if not 0 <= row < self.model.row_count:
             return
-        if row == self._cursor:
+        if row == self.model.cursor_row:
             self.action_select()
         else:
             self.move_cursor(row)
 
-    def _on_resize(self, event: events.Resize) -> None:
-        self._ensure_layout()
+    def on_resize(self, event: events.Resize) -> None:
+        self._relayout()
+        self._update_virtual_size()
         # Made shorter (a small terminal, the detail pane taking room for a value):
         # the highlighted row stays in view.
-        self.call_after_refresh(self._scroll_to_cursor)
+        self.model.resize(self._body_height())
+        self.call_after_refresh(self._scroll_to_model)
 
-    def _on_focus(self, event: events.Focus) -> None:
-        self._line_cache.clear()
-        self._base_style = None
-        self.refresh()
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.model.scroll_to(round(new_value))  # the wheel, the scrollbar, or us
 
-    def _on_blur(self, event: events.Blur) -> None:
-        self._line_cache.clear()
-        self._base_style = None
-        self.refresh()
+    def on_focus(self, event: events.Focus) -> None:
+        self._restyle()
+
+    def on_blur(self, event: events.Blur) -> None:
+        self._restyle()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._line_cache.clear()
-        self._base_style = None
-        self.refresh()
+        self._restyle()
 
     # -- rendering ----------------------------------------------------------------------
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # One base style per pass: rich_style walks every ancestor's styles.
         self._base_style = None
+        if self._relayout():  # a scrollbar came or went: the width changed, no Resize
+            self._update_virtual_size()
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self._width
         scroll_x, scroll_y = self.scroll_offset
-        self._ensure_layout()
         base = self._base_style
         if base is None:
             base = self._base_style = self.rich_style
+        model = self.model
         if y == 0:
             strip = self._header_strip(base)
         else:
             row = scroll_y + y - 1
-            if 0 <= row < len(self._view):
-                index = self._view[row]
-                is_cursor = index == self._cursor_item
-                key = (index, is_cursor)
+            if 0 <= row < model.row_count:
+                index = model.index_at(row)
+                key = (index, index == model.cursor_index)
                 cached = self._line_cache.get(key)
                 if cached is None:
-                    cached = self._row_strip(self._items[index], is_cursor, base)
+                    cached = self._row_strip(model.item(index), key[1], base)
                     self._line_cache[key] = cached
                 strip = cached
             elif row == 0:
@@ -635,16 +395,13 @@ class ItemTable(ScrollView, can_focus=True):
                 return Strip.blank(width, base)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
-    def _render_width(self) -> int:
-        return 1 + sum(self._widths) + len(self._widths)
-
     def _header_strip(self, base: Style) -> Strip:
         style = base + self.get_component_rich_style("item-table--header")
         text = Text(" ", style=style, no_wrap=True, end="")
-        arrow = "▼" if self._sort_reverse else "▲"
-        for column, width in zip(self._columns, self._widths, strict=True):
+        arrow = "▼" if self.sort_reverse else "▲"
+        for column, width in zip(self._layout.columns, self._layout.widths, strict=True):
             title = column.title
-            if column.key == self._sort_column:
+            if column.key == self.sort_column:
                 title = f"{title} {arrow}"
             cell = Text(title, no_wrap=True, end="")
             cell.truncate(width, overflow="ellipsis", pad=True)
@@ -655,14 +412,14 @@ class ItemTable(ScrollView, can_focus=True):
     def _empty_strip(self, base: Style) -> Strip:
         style = base + self.get_component_rich_style("item-table--empty")
         message = "  no items"
-        if self._items and self._query:
-            message = f"  no items match {visible(self._query, multiline=False)}"
-        text = Text(message, style=style, no_wrap=True, end="")
-        return self._to_strip(text, style)
+        if self.model.total_count and self.filter_text:
+            message = f"  no items match {visible(self.filter_text, multiline=False)}"
+        return self._to_strip(Text(message, style=style, no_wrap=True, end=""), style)
 
     def _row_strip(self, item: Item, is_cursor: bool, base: Style) -> Strip:
-        now = self._now()
-        status = item.status(now, self.warn_days)
+        model = self.model
+        now = model.now()
+        status = item.status(now, model.warn_days)
         style = base
         if status is Status.EXPIRED:
             style += self.get_component_rich_style("item-table--expired")
@@ -674,10 +431,10 @@ class ItemTable(ScrollView, can_focus=True):
             style += self.get_component_rich_style("item-table--cursor")
         escape_style = self.get_component_rich_style("item-table--escape", partial=True)
         text = Text(" ", style=style, no_wrap=True, end="")
-        kind, warn = self._kind, self.warn_days
-        for column, width in zip(self._columns, self._widths, strict=True):
+        kind, warn = model.kind, model.warn_days
+        for column, width in zip(self._layout.columns, self._layout.widths, strict=True):
             cell = literal(
-                cell_value(item, column.key, kind, now, warn),
+                cell_text(item, column.key, kind, now, warn),
                 escape_style=escape_style,
                 multiline=False,
                 no_wrap=True,
@@ -688,75 +445,69 @@ class ItemTable(ScrollView, can_focus=True):
         return self._to_strip(text, style)
 
     def _to_strip(self, text: Text, style: Style) -> Strip:
-        width = max(self._render_width(), self.size.width)
+        width = max(self._layout.width, self._width)
         # Text.render leaves the base style out: put it under every segment.
         segments = list(Segment.apply_style(text.render(self.app.console), style))
         return Strip(segments).crop_extend(0, width, style).simplify()
 
-    # -- layout -------------------------------------------------------------------------
+    # -- keeping the screen in step with the model --------------------------------------
 
-    def _reset_natural(self) -> None:
-        self._natural = {c.key: cell_len(c.title) + 2 for c in self._columns}
-        self._sampled = 0
-        self._layout_width = -1
-
-    def _measure(self, items: Sequence[Item]) -> None:
-        """Widen the natural widths from a bounded sample of the items."""
-        natural = self._natural
-        kind = self._kind
-        grew = False
-        for item in items:
-            values: tuple[tuple[ColumnKey, str], ...] = (
-                ("name", item.name),
-                ("type", _type_value(item, kind)),
-                ("tags", _tags_value(item)),
-            )
-            for key, value in values:
-                if len(value) > natural[key] or not value.isascii():
-                    width = cell_len(visible(value, multiline=False))
-                    if width > natural[key]:
-                        natural[key] = width
-                        grew = True
-        self._sampled += len(items)
-        if grew:
-            self._layout_width = -1
-
-    def _ensure_layout(self) -> bool:
-        """Compute the column widths if the width or the natural widths changed (True)."""
-        width = self.size.width
-        if width == self._layout_width:
-            return False
-        self._layout_width = width
-        self._widths = self._compute_widths(width)
-        self._line_cache.clear()
+    def _change(
+        self,
+        change: Callable[[], object],
+        *,
+        new_items: bool = False,
+        repaint: bool = True,
+        announce: bool = False,
+    ) -> None:
+        """Apply ``change`` to the model, then bring the screen in step: the layout, the
+        virtual size, the scroll position, the rows, and :class:`Highlighted` when the
+        highlighted item changed (``announce``: in any case, once)."""
+        model = self.model
+        before, top = model.cursor_index, model.top
+        on_screen = change()  # (append_items says whether rows on screen changed)
+        if new_items:
+            self._line_cache.clear()  # an index may now be another item
+        self._relayout()
         self._update_virtual_size()
+        if announce or model.cursor_index != before:
+            self.post_message(self.Highlighted(self, model.cursor_item))
+            repaint = True  # the old and the new cursor rows
+        if model.top != top or model.top != round(self.scroll_y):
+            self._scroll_to_model()
+        elif repaint or on_screen is True:
+            self.refresh()
+
+    def _scroll_to_model(self) -> None:
+        self.scroll_to(y=self.model.top, animate=False, force=True)
+        self.refresh()
+
+    def _body_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _relayout(self) -> bool:
+        """Lay the columns out again if the width or the measured widths changed (True)."""
+        self._width = width = self.scrollable_content_region.width
+        layout = self.model.layout(width)
+        if layout == self._layout:
+            return False
+        self._layout = layout
+        self._line_cache.clear()
+        self.refresh()
         return True
 
-    def _compute_widths(self, width: int) -> tuple[int, ...]:
-        """Fixed columns at their width; the rest shared out name, type, tags, name."""
-        cols = self._columns
-        natural = self._natural
-        widths = {c.key: c.min_width for c in cols}
-        wanted = {c.key: max(c.min_width, min(c.max_width, natural[c.key])) for c in cols}
-        # The leading margin and a space after each cell.
-        extra = width - 1 - len(cols) - sum(widths.values())
-        steps: tuple[tuple[ColumnKey, int], ...] = (
-            ("name", min(wanted["name"], _NAME_FIRST)),
-            ("type", wanted["type"]),
-            ("tags", wanted["tags"]),
-            ("name", 10_000),
-        )
-        for key, target in steps:
-            if extra <= 0:
-                break
-            grow = min(extra, max(0, target - widths[key]))
-            widths[key] += grow
-            extra -= grow
-        return tuple(widths[c.key] for c in cols)
+    def _sync_scrollbar(self) -> None:
+        self._scrollbar_timer = None
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.window_virtual_size = self.virtual_size.height
+
+    def _restyle(self) -> None:
+        self._line_cache.clear()
+        self._base_style = None
+        self.refresh()
 
     def _update_virtual_size(self) -> None:
-        width = self._render_width() if self._widths else self.size.width
-        size = Size(width, len(self._view) + 1)
+        size = Size(self._layout.width, self.model.row_count + 1)
         old = self.virtual_size
         if size == old:
             return
@@ -766,91 +517,13 @@ class ItemTable(ScrollView, can_focus=True):
             and min(size.height, old.height) > self.outer_size.height
             and self.show_vertical_scrollbar
         ):
-            # Only the length changed, the scrollbar stays: setting the reactive would
-            # lay out the whole screen and repaint every row (for every page loaded).
+            # Only the length changed and the scrollbar stays: setting the reactive
+            # would lay out the whole screen and repaint every row (for every page
+            # loaded). Redrawing the scrollbar for every page costs as much as the
+            # loading itself (measured: bench/bench_table.py), so it catches up with
+            # the length four times a second (each redraw renders every line of the table).
             self.set_reactive(ItemTable.virtual_size, size)
-            # The scrollbar is redrawn only when its thumb moves: once the list is a
-            # few screens long, a page more does not change it.
-            bar = self.vertical_scrollbar
-            before = _thumb(bar, bar.window_virtual_size)
-            bar.set_reactive(ScrollBar.window_virtual_size, size.height)
-            if _thumb(bar, size.height) != before:
-                bar.refresh()
+            if self._scrollbar_timer is None:
+                self._scrollbar_timer = self.set_timer(_SCROLLBAR_DELAY, self._sync_scrollbar)
         else:
             self.virtual_size = size
-
-    def _column_at(self, x: int) -> ColumnKey | None:
-        left = 1
-        for column, width in zip(self._columns, self._widths, strict=True):
-            if left <= x < left + width + 1:
-                return column.key
-            left += width + 1
-        return None
-
-    # -- ordering and cursor ------------------------------------------------------------
-
-    def _bisect(self, seq: list[int], i: int, use_rank: bool) -> int:
-        """Where item ``i`` goes in ``seq`` (kept in display order)."""
-        keys = self._sort_keys
-        ranks = self._ranks if use_rank else {}
-        reverse = self._sort_reverse
-        rank_i = ranks.get(i, 0)
-        key_i = keys[i]
-        lo, hi = 0, len(seq)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            j = seq[mid]
-            rank_j = ranks.get(j, 0)
-            if rank_j != rank_i:
-                before = rank_j < rank_i
-            elif (key_j := keys[j]) == key_i:
-                before = j < i
-            elif reverse:
-                before = key_j > key_i
-            else:
-                before = key_j < key_i
-            if before:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
-
-    def _after_reorder(self) -> None:
-        """The view changed order or content: keep the cursor on its item if shown."""
-        self._update_virtual_size()
-        position = 0
-        if self._cursor_item is not None:
-            try:
-                position = self._view.index(self._cursor_item)
-            except ValueError:
-                position = 0
-        self._set_cursor(position)
-        self._scroll_to_cursor()
-        self.refresh()
-
-    def _set_cursor(self, row: int) -> None:
-        previous = self._cursor_item
-        if self._view:
-            self._cursor = max(0, min(row, len(self._view) - 1))
-            self._cursor_item = self._view[self._cursor]
-        else:
-            self._cursor = 0
-            self._cursor_item = None
-        if self._cursor_item != previous:
-            for index in (previous, self._cursor_item):
-                if index is not None:
-                    self._line_cache.discard((index, False))
-                    self._line_cache.discard((index, True))
-            self.refresh()
-            self.post_message(self.Highlighted(self, self.cursor_item))
-
-    def _page_height(self) -> int:
-        return max(1, self.scrollable_content_region.height - 1)
-
-    def _scroll_to_cursor(self) -> None:
-        if not self._view:
-            return
-        region = Region(int(self.scroll_x), self._cursor + 1, 1, 1)
-        self.scroll_to_region(
-            region, spacing=Spacing(1, 0, 0, 0), animate=False, force=True, x_axis=False
-        )
