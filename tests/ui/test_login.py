@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import OptionList, Static
 
 from kvtui.emulator import EmulatorInfo
@@ -256,3 +257,16 @@ async def test_at_40x12_the_address_code_and_countdown_show_whole(
         assert login.flow is not None
         assert login.flow.user_code in shown(login, "#device-code")
         await pilot.press("escape")
+
+
+@pytest.mark.parametrize("frames", range(8))
+async def test_quitting_as_the_login_screen_mounts_is_quiet(
+    make_context: Callable[..., AppContext], frames: int
+) -> None:
+    """Leaving the app a few frames after it starts, while the login screen is being
+    mounted, raises nothing (it printed a NoMatches traceback, about 1 run in 10)."""
+    app = KvtuiApp(make_context(None))
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(frames):
+            await pilot.pause(0)
+    assert app.return_code in (0, None)

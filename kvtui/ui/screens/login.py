@@ -279,6 +279,11 @@ code, and approve. kvtui continues by itself once you have.
         return prompt
 
     def on_mount(self) -> None:
+        if not self.query("#login-reason"):
+            # Quitting as the screen mounts: Textual's shutdown can deliver the screen's
+            # Mount before its nested children are mounted (tests/ui/test_login.py,
+            # test_quitting_as_the_login_screen_mounts_is_quiet). Nothing to set up.
+            return
         self.query_one("#login-reason").display = bool(self.reason)
         self.set_interval(1.0, self.update_countdown)
         self._show(self.phase)
@@ -295,7 +300,9 @@ code, and approve. kvtui continues by itself once you have.
 
     def _fit_qr(self) -> None:
         size = self.app.size
-        self.query_one(QRCode).display = size.width >= QR_MIN_WIDTH and size.height >= QR_MIN_HEIGHT
+        # query, not query_one: a Resize can come before the nested children are mounted
+        # (quitting as the screen mounts; see on_mount).
+        self.query(QRCode).set(display=size.width >= QR_MIN_WIDTH and size.height >= QR_MIN_HEIGHT)
 
     def _show(self, phase: str) -> None:
         """Show one of: accounts, starting, code, error."""
