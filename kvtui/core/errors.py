@@ -123,7 +123,7 @@ class SessionExpired(AuthenticationFailed):
             scopes=required.scopes,
             claims=required.claims,
             after_sign_in=required.after_sign_in,
-            reason=required.reason,
+            reason=required.reason or "",
         )
 
 

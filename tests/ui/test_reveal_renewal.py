@@ -43,7 +43,8 @@ async def test_reveal_pressed_as_the_session_is_renewed_is_carried_out_after_sig
         _, code = await code_on_screen(pilot)
         await approve(info, code)
         await wait_until(pilot, lambda: app.screen is vault, "back on the vault screen")
-        loader = vault.loaders[vault.kind]
+        loader = vault.tab.loader
+        assert loader is not None
         await wait_until(pilot, lambda: loader.is_finished, "the listing after the sign-in")
         await wait_until(pilot, lambda: listed(vault) == NAMES, "listed again")
         await wait_until(pilot, lambda: pane.detail is not None, "the detail read again")

@@ -48,7 +48,8 @@ def on_screen(app: KvtuiApp, text: str) -> bool:
 
 
 def finished(vault: VaultScreen, kind: Kind) -> bool:
-    return vault.loaders[kind].is_finished and not vault.listing[kind]
+    tab = vault.tab_of(kind)
+    return tab.loader is not None and tab.loader.is_finished and not tab.listing
 
 
 async def add_fault(admin: Admin, **fault: Any) -> str:
@@ -80,7 +81,7 @@ async def test_a_reload_that_fails_keeps_the_rows_marked_stale(
         for _ in range(2):  # a persistent fault: ctrl+r again changes nothing
             await pilot.press("ctrl+r")
             await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the reload")
-            assert isinstance(vault.errors[Kind.SECRETS], Throttled)
+            assert isinstance(vault.tab_of(Kind.SECRETS).error, Throttled)
             assert secrets.total_count == 63 and secrets.row_count == 63
             assert secrets.cursor_item is not None
             assert secrets.cursor_item.name == chosen.name
@@ -93,7 +94,7 @@ async def test_a_reload_that_fails_keeps_the_rows_marked_stale(
         await admin.call("DELETE", f"/faults/{fault}", expect=204)
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the reload")
-        assert vault.errors[Kind.SECRETS] is None
+        assert vault.tab_of(Kind.SECRETS).error is None
         assert secrets.total_count == 63 and not secrets.has_class("-stale")
         assert "stale" not in shown(vault, "#status-secrets")
         assert secrets.cursor_item is not None and secrets.cursor_item.name == chosen.name
@@ -128,7 +129,7 @@ async def test_a_reload_that_fails_midway_keeps_the_whole_earlier_list(
             admin, type="status", vault=demo_vault.name, operation="secrets/list", status=500
         )
         await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the reload failed")
-        assert vault.errors[Kind.SECRETS] is not None
+        assert vault.tab_of(Kind.SECRETS).error is not None
         assert [i.name for i in secrets.rows] == before
         assert "stale" in shown(vault, "#status-secrets")
 
@@ -152,7 +153,7 @@ async def test_a_long_rbac_403_keeps_its_hint_in_view(
     async with app.run_test(size=size) as pilot:
         vault = await vault_screen(pilot)
         await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the secrets' error")
-        assert vault.errors[Kind.SECRETS] is not None
+        assert vault.tab_of(Kind.SECRETS).error is not None
         message = shown(vault, "#error-secrets")
         assert "Caller is not authorized" in message and "Vault:" in message
         assert len(message) > 600  # the real RBAC 403 is long: many lines, wrapped
@@ -244,7 +245,7 @@ async def test_the_throttle_banner_goes_when_the_sdk_gives_up(
     async with app.run_test(size=SIZE) as pilot:
         vault = await vault_screen(pilot)
         await wait_until(pilot, lambda: finished(vault, Kind.KEYS), "the keys' error")
-        assert isinstance(vault.errors[Kind.KEYS], Throttled)
+        assert isinstance(vault.tab_of(Kind.KEYS).error, Throttled)
         await pilot.pause()
         banner = vault.query_one("#vault-throttle", Static)
         assert not banner.display, str(banner.content)
@@ -382,7 +383,7 @@ async def test_a_large_list_survives_a_failed_reload_and_is_swapped_in_one_step(
             if finished(vault, Kind.SECRETS):
                 break
             await pilot.pause(0.02)
-        assert vault.errors[Kind.SECRETS] is None and not vault.stale[Kind.SECRETS]
+        assert vault.tab_of(Kind.SECRETS).error is None and not vault.tab_of(Kind.SECRETS).stale
         assert secrets.total_count == 1_000
         assert secrets.cursor_item is not None and secrets.cursor_item.name == last.name
         assert on_screen(app, last.name)
@@ -406,6 +407,6 @@ async def test_a_reload_keeps_the_key_types_read_before(
         )
         await pilot.press("2", "ctrl+r")
         await wait_until(pilot, lambda: finished(vault, Kind.KEYS), "the reload")
-        assert vault.errors[Kind.KEYS] is None
+        assert vault.tab_of(Kind.KEYS).error is None
         assert all(i.key_type for i in keys.rows)
         assert any("RSA 2048" in line for line in screen_lines(app))

@@ -50,13 +50,13 @@ def rendered(t: ItemTable) -> list[str]:
 
 
 def listed(screen: VaultScreen, kind: Kind) -> bool:
-    return not screen.listing[kind] and table(screen, kind).total_count > 0
+    return not screen.tab_of(kind).listing and table(screen, kind).total_count > 0
 
 
 async def vault_screen(pilot: Any) -> VaultScreen:
     """The vault screen, once it has started loading its three tabs."""
     vault = await wait_screen(pilot, VaultScreen)
-    await wait_until(pilot, lambda: len(vault.loaders) == 3, "the tabs loading")
+    await wait_until(pilot, lambda: all(t.loader for t in vault.tabs), "the tabs loading")
     return vault
 
 
@@ -173,8 +173,8 @@ async def test_tabs_markers_filter_sort_and_details(
         assert versions.item_name == certs.cursor_item.name
         await pilot.press("escape")
         await wait_screen(pilot, VaultScreen)
-        assert vault.check_action("reveal", ()) is False  # no value to reveal here
-        assert vault.check_action("save", ("cer",)) is True
+        assert vault.check_action("op", ("reveal",)) is False  # no value to reveal here
+        assert vault.check_action("op", ("save_cer",)) is True
 
         # "?" shows every key; again hides it.
         await pilot.press("question_mark")
@@ -262,7 +262,8 @@ async def test_a_403_on_keys_stays_in_its_tab(
     app = KvtuiApp(make_context(demo_vault.url))
     async with app.run_test(size=SIZE) as pilot:
         vault = await vault_screen(pilot)
-        await wait_until(pilot, lambda: vault.errors[Kind.KEYS] is not None, "the keys' error")
+        keys_tab = vault.tab_of(Kind.KEYS)
+        await wait_until(pilot, lambda: keys_tab.error is not None, "the keys' error")
         await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
         await wait_until(pilot, lambda: listed(vault, Kind.CERTIFICATES), "the certificates")
         assert "keys list permission" in shown(vault, "#error-keys")
@@ -296,7 +297,8 @@ async def test_firewall_throttling_and_a_lost_network_are_named_and_retried(
         assert vault.query_one("#vault-read-only").display
         assert "READ-ONLY" in shown(vault, "#vault-read-only")
         for kind in Kind:
-            await wait_until(pilot, lambda k=kind: vault.errors[k] is not None, f"{kind} error")
+            tab = vault.tab_of(kind)
+            await wait_until(pilot, lambda t=tab: t.error is not None, f"{kind} error")
         assert "firewall" in shown(vault, "#error-certificates")
         assert "throttling" in shown(vault, "#error-keys")
         assert "connection to the vault at" in shown(vault, "#error-secrets")
@@ -311,7 +313,7 @@ async def test_firewall_throttling_and_a_lost_network_are_named_and_retried(
         await admin.call("DELETE", f"/faults/{ids[2]}", expect=204)
         await pilot.press("1", "ctrl+r")
         await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the network back")
-        assert vault.errors[Kind.CERTIFICATES] is not None  # still behind the firewall
+        assert vault.tab_of(Kind.CERTIFICATES).error is not None  # still behind the firewall
 
 
 async def test_leaving_a_vault_cancels_its_slow_load(
@@ -327,7 +329,8 @@ async def test_leaving_a_vault_cancels_its_slow_load(
     async with app.run_test(size=SIZE) as pilot:
         first = await vault_screen(pilot)
         assert "Loading…" in shown(first, "#status-secrets")
-        loaders = list(first.loaders.values())
+        loaders = [t.loader for t in first.tabs if t.loader is not None]
+        assert len(loaders) == 3
         assert all(w.state is WorkerState.RUNNING for w in loaders)
         account = first.account
         await app.switch_screen(VaultScreen(first.context, account, other.url))
@@ -355,7 +358,7 @@ async def test_a_large_vault_is_usable_while_it_loads(
         vault = await vault_screen(pilot)
         secrets = table(vault, Kind.SECRETS)
         await wait_until(pilot, lambda: secrets.total_count >= 25, "the first page")
-        assert vault.listing[Kind.SECRETS]
+        assert vault.tab_of(Kind.SECRETS).listing
         assert "Loading…" in shown(vault, "#status-secrets")
         # Keys as the terminal sends them (pilot.press would wait for the load to end).
         for _ in range(3):
@@ -364,10 +367,10 @@ async def test_a_large_vault_is_usable_while_it_loads(
         await wait_until(
             pilot, lambda: pane(vault, Kind.SECRETS).item is secrets.cursor_item, "its detail"
         )
-        assert vault.listing[Kind.SECRETS]  # while the rest streams in
+        assert vault.tab_of(Kind.SECRETS).listing  # while the rest streams in
         await pilot.press("slash", *"000019", "enter")
         assert [i.name for i in secrets.rows] == ["bulk-secret-000019"]
         await pilot.press("escape")
-        await wait_until(pilot, lambda: not vault.listing[Kind.SECRETS], "the whole list")
+        await wait_until(pilot, lambda: not vault.tab_of(Kind.SECRETS).listing, "the whole list")
         assert secrets.total_count == 2000
         assert "2,000 secrets" in shown(vault, "#status-secrets")
