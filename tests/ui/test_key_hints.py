@@ -74,9 +74,18 @@ async def test_reveal_remapped_to_x_shows_x_in_every_hint(
         assert any("The vault" in line for line in lines), lines  # the help panel is on show
         await pilot.press("question_mark")
 
-        await pilot.press("x")  # and x reveals
+        await pilot.press("enter")  # the item in full: its actions name x too
+        tab = vault.tab_of(Kind.SECRETS)
+        assert tab.is_open
+        await pilot.pause()
+        lines = screen_lines(app)
+        assert r_for_reveal(lines) == [], lines
+        assert any("x reveal" in line for line in lines), lines
+        await pilot.press("x")  # and x reveals, in the item view
         await wait_until(pilot, lambda: detail.revealed, "the value revealed")
         assert "the value" in detail.text
+        await pilot.pause()
+        assert r_for_reveal(screen_lines(app)) == []
 
 
 async def test_hints_follow_remapped_reload_back_and_open_keys(
