@@ -18,7 +18,7 @@ from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.login import LoginScreen
 from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.detail_pane import DetailPane
-from kvtui.ui.widgets.kind_tab import error_hint, not_signed_in_message
+from kvtui.ui.widgets.error_panel import error_hint, not_signed_in_message
 from tests.support import Clients
 from tests.ui.conftest import wait_screen, wait_until
 

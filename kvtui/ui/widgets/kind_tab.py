@@ -28,22 +28,13 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.events import DescendantBlur, DescendantFocus
 from textual.message import Message
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from kvtui.core.errors import (
-    FirewallDenied,
-    NetworkError,
-    PermissionDenied,
-    SessionExpired,
-    Throttled,
-    TrustFailure,
-    UnknownVault,
-    VaultError,
-)
+from kvtui.core.errors import PermissionDenied, SessionExpired, VaultError
 from kvtui.core.kinds import KINDS, Detail, carry_facts, fill_facts
 from kvtui.core.models import Item, Kind
 from kvtui.core.session import VaultSession
@@ -53,6 +44,7 @@ from kvtui.ui.operations import Operation, applying
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.text import literal
 from kvtui.ui.widgets.detail_pane import DetailPane
+from kvtui.ui.widgets.error_panel import ErrorPanel, not_signed_in_message
 from kvtui.ui.widgets.item_table import ItemTable
 
 log = logging.getLogger("kvtui.ui.vault")
@@ -63,35 +55,6 @@ FILL_FIRST = 100
 DETAIL_DELAY = 0.15
 #: While a listing streams in, its count is updated at most this often.
 STATUS_EVERY = 0.1
-
-
-def not_signed_in_message(expired: SessionExpired, reload: str = "ctrl+r") -> str:
-    """What a listing says when it stopped for want of a token (``reload``: the key of
-    vault.reload, :func:`kvtui.ui.keys.key_for`)."""
-    if expired.after_sign_in:
-        return (
-            "Signed in, but still no token for this vault: "
-            f"{expired.reason or 'no token'}. Press {reload} to sign in again."
-        )
-    return f"Not signed in: press {reload} to sign in and retry."
-
-
-def error_hint(exc: VaultError, reload: str = "ctrl+r", open_vault: str = "o") -> str:
-    """What to do about an error, after its message (``reload`` and ``open_vault``: the
-    keys of vault.reload and vault.open, :func:`kvtui.ui.keys.key_for`)."""
-    if isinstance(exc, TrustFailure):
-        return "Retrying cannot help: start kvtui again with the right --ca-bundle."
-    if isinstance(exc, UnknownVault):
-        return f"Retrying cannot help: press {open_vault} to open another vault."
-    if isinstance(exc, PermissionDenied):
-        return f"Once the permission is granted, press {reload} to retry."
-    if isinstance(exc, FirewallDenied):
-        return f"From an allowed network, press {reload} to retry."
-    if isinstance(exc, NetworkError):
-        return f"The network may be down: press {reload} to retry."
-    if isinstance(exc, Throttled):
-        return f"Wait a moment, then press {reload} to retry."
-    return f"Press {reload} to retry."
 
 
 class KindTab(ReportWorkerErrors, Vertical):
@@ -107,11 +70,6 @@ class KindTab(ReportWorkerErrors, Vertical):
         width: 2fr; min-width: 30; height: 1fr; border-left: vkey $panel-lighten-2;
     }
     KindTab .vault-filter { height: 3; border: tall $accent; }
-    /* The message scrolls; the hint (ctrl+r) under it always shows. */
-    KindTab .vault-error { height: auto; border: round $error; padding: 0 1; }
-    KindTab .vault-error-scroll { height: auto; max-height: 6; scrollbar-size-vertical: 1; }
-    KindTab .vault-error-message { color: $text-error; }
-    KindTab .vault-error-hint { height: auto; color: $text; text-style: bold; }
     KindTab .vault-status { height: 1; color: $text-muted; padding: 0 1; }
     KindTab .item-actions {
         display: none; height: auto; padding: 0 1; background: $panel; color: $text;
@@ -136,14 +94,10 @@ class KindTab(ReportWorkerErrors, Vertical):
     }
     VaultScreen.narrow KindTab.-open .kind-body > DetailPane { height: 1fr; border-top: none; }
 
-    /* A short terminal (under 20 rows, e.g. 40x12): a one-line filter box, a shorter
-       error panel; under the table, the detail pane makes way for the rows while
-       filtering and takes most of the height while a value is revealed. */
+    /* A short terminal (under 20 rows, e.g. 40x12): a one-line filter box (and a
+       shorter error panel); under the table, the detail pane makes way for the rows
+       while filtering and takes most of the height while a value is revealed. */
     VaultScreen.short KindTab .vault-filter { height: 1; border: none; padding: 0 1; }
-    VaultScreen.short KindTab .vault-error {
-        border: none; border-left: thick $error; padding: 0 0 0 1;
-    }
-    VaultScreen.short KindTab .vault-error-scroll { max-height: 2; }
     VaultScreen.short KindTab ItemTable { scrollbar-size-horizontal: 0; }
     VaultScreen.short KindTab .item-versions { display: none; }
     VaultScreen.narrow.short KindTab .kind-body > ItemTable { height: 1fr; min-height: 2; }
@@ -196,23 +150,14 @@ class KindTab(ReportWorkerErrors, Vertical):
         self.table = ItemTable(kind, warn_days=warn_days, now=now, id=f"table-{v}")
         self.pane = DetailPane(warn_days=warn_days, now=now, id=f"detail-{v}")
         self.status = Static("", id=f"status-{v}", classes="vault-status")
-        self.error_box = Vertical(id=f"errorbox-{v}", classes="vault-error")
-        self.error_scroll = VerticalScroll(id=f"error-scroll-{v}", classes="vault-error-scroll")
-        self.error_message = Static("", id=f"error-{v}", classes="vault-error-message")
-        self.error_hint = Static("", id=f"error-hint-{v}", classes="vault-error-hint")
+        self.error_panel = ErrorPanel(v)
         self.actions = Static("", id=f"actions-{v}", classes="item-actions")
         self.versions = Static("", id=f"versions-{v}", classes="item-versions")
 
     def compose(self) -> ComposeResult:
         self.filter_box.display = False
         yield self.filter_box
-        # The message scrolls (a real RBAC 403 is a dozen lines at 80 columns); what to
-        # do about it stays in view under it.
-        self.error_box.display = False
-        with self.error_box:
-            with self.error_scroll:
-                yield self.error_message
-            yield self.error_hint
+        yield self.error_panel
         with Horizontal(classes="kind-body"):
             yield self.table
             yield self.actions
@@ -384,16 +329,7 @@ class KindTab(ReportWorkerErrors, Vertical):
 
     def show_error(self, exc: VaultError | None) -> None:
         self.error = exc
-        if exc is None:
-            self.error_box.display = self.error_message.display = False
-            self.error_message.update("")
-            self.error_hint.update("")
-        else:
-            self.error_message.update(literal(f"⚠ {exc}", "bold"))
-            reload, open_vault = key_for(self, "vault.reload"), key_for(self, "vault.open")
-            self.error_hint.update(error_hint(exc, reload, open_vault))
-            self.error_scroll.scroll_home(animate=False)
-            self.error_box.display = self.error_message.display = True
+        self.error_panel.show(exc)
         self.update_status()
 
     # -- filter ---------------------------------------------------------------------------
