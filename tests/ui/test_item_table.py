@@ -133,8 +133,8 @@ async def test_status_markers_and_styles() -> None:
         await pilot.pause()
         rows = {s.text.split()[0]: s for s in lines(table)[1:6]}
         assert "2025-05-31 ✖ expired" in rows["a-expired"].text
-        assert "⚠ 12d" in rows["b-expiring"].text
-        assert "⚠ 5h" in rows["e-hours"].text
+        assert "⚠ in 12d" in rows["b-expiring"].text
+        assert "⚠ in 5h" in rows["e-hours"].text
         assert " no " in rows["c-disabled"].text
         assert "✖" not in rows["d-fine"].text and "⚠" not in rows["d-fine"].text
 

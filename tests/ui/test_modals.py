@@ -182,7 +182,7 @@ async def test_secret_versions_newest_first_with_markers_and_properties_never_th
         rows = [line for line in rendered(table)[1:] if line.strip()]
         assert [r.split()[0] for r in rows] == [new[:8], mid[:8], old[:8]]
         assert "current" in rows[0] and "current" not in rows[1]
-        assert "⚠ 9d" in rows[1] or "⚠ 10d" in rows[1]
+        assert "⚠ in 9d" in rows[1] or "⚠ in 10d" in rows[1]
         assert "✖ expired" in rows[2]
         assert "⚠" not in rows[0] and "✖" not in rows[0]
         status = rendered(screen.query_one("#versions-status", Static))[0]

@@ -46,6 +46,7 @@ from textual.strip import Strip
 
 from kvtui.core.filtering import ItemIndex, Matcher, compile_query, order_by_rank
 from kvtui.core.models import Item, Kind, Status
+from kvtui.core.present import date_text, expires_cell, status_mark
 from kvtui.ui.text import literal, visible
 
 __all__ = ["COLUMN_KEYS", "Column", "ColumnKey", "ItemTable", "cell_value"]
@@ -84,29 +85,11 @@ def columns_for(kind: Kind) -> tuple[Column, ...]:
     )
 
 
-_DAY = 86_400.0
-
-
-def _fmt_time(value: datetime | None, with_time: bool) -> str:
-    if value is None:
-        return ""
-    utc = value.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
-
-
 def status_marker(item: Item, now: datetime, warn_days: int) -> str:
-    """The short text marker of an item's status ("✖ expired", "⚠ 12d", "")."""
-    status = item.status(now, warn_days)
-    if status is Status.EXPIRED:
-        return "✖ expired"
-    if status is Status.EXPIRING and item.expires is not None:
-        left = (item.expires - now).total_seconds()
-        if left >= _DAY:
-            return f"⚠ {int(left // _DAY)}d"
-        return f"⚠ {max(1, int(left // 3600))}h"
-    if status is Status.NOT_YET_VALID:
-        return "◷ not yet"
-    return ""
+    """The short mark of an item's status ("✖ expired", "⚠ in 12d", ""), as
+    :func:`kvtui.core.present.status_mark` words it."""
+    mark = status_mark(item, now, warn_days)
+    return mark.short if mark is not None and mark.status is not Status.DISABLED else ""
 
 
 def _type_value(item: Item, kind: Kind) -> str:
@@ -131,11 +114,9 @@ def cell_value(item: Item, column: ColumnKey, kind: Kind, now: datetime, warn_da
     if column == "type":
         return _type_value(item, kind)
     if column == "updated":
-        return _fmt_time(item.updated, with_time=False)
+        return date_text(item.updated)
     if column == "expires":
-        marker = status_marker(item, now, warn_days)
-        date = _fmt_time(item.expires, with_time=False)
-        return f"{date} {marker}".strip() if date else marker
+        return expires_cell(item, now, warn_days)
     return _tags_value(item)
 
 

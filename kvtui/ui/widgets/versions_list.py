@@ -1,0 +1,324 @@
+"""Every version of one secret, key or certificate, newest first, with the highlighted
+version's details below: a widget of its own, used by the versions modal and by any
+view that shows an item's versions.
+
+Usage::
+
+    yield VersionsList(service, Kind.KEYS, "signer", warn_days=30, now=clock)
+    versions.reload()                 # list again (a worker; the last one wins)
+
+It lists the versions in a worker when mounted (removing the widget cancels it), shows
+what went wrong inside itself (the vault's words, literally), and fetches a key's or
+certificate's detail per version on demand. A secret's detail is its properties as
+listed: its value is never fetched. It posts :class:`VersionsList.Loaded` and
+:class:`VersionsList.Failed`. The times, marks and detail rows are the presenter's
+(:mod:`kvtui.core.present`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.console import Group, RenderableType
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from kvtui.core.errors import VaultError
+from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind, Status
+from kvtui.core.present import Section, date_text, detail_sections, expires_cell, yes_no
+from kvtui.ui.screens import ReportWorkerErrors
+from kvtui.ui.text import literal
+from kvtui.ui.widgets.detail_rows import (
+    ROW_PARTS,
+    RowStyles,
+    note_text,
+    row_styles,
+    section_parts,
+)
+
+if TYPE_CHECKING:
+    from kvtui.core.vault import VaultService
+
+__all__ = ["COLUMNS", "VersionsList"]
+
+COLUMNS = ("version", "expires", "enabled", "created", "updated", "not before")
+"""Left to right: what tells versions apart and what needs attention first (a narrow
+terminal scrolls sideways to the rest). Dates only: the detail has the time."""
+SHORT_VERSION = 8
+"""How much of a version id the table shows (the detail shows all of it)."""
+
+Detail = KeyDetail | CertificateDetail
+
+
+class VersionsList(ReportWorkerErrors, Vertical):
+    """The versions of one item and the highlighted version's details."""
+
+    DEFAULT_CSS = """
+    VersionsList {
+        height: 1fr;
+        & > #versions-status {
+            color: $text-muted;
+            height: auto;
+            &.-error { color: $text-error; }
+        }
+        & > #versions-table {
+            height: auto;
+            max-height: 12;
+            min-height: 3;
+            margin: 1 0;
+        }
+        & > #versions-detail-scroll {
+            height: 1fr;
+            border-top: solid $panel;
+        }
+        & > .versions--label { color: $text-muted; }
+        & > .versions--heading { text-style: bold; color: $text-accent; }
+        & > .versions--expired { color: $text-error; }
+        & > .versions--expiring { color: $text-warning; }
+        & > .versions--disabled { color: $text-muted; text-style: italic; }
+        & > .versions--muted { color: $text-muted; text-style: italic; }
+        & > .versions--escape { text-style: reverse; }
+        & > .versions--error { color: $text-error; }
+    }
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        *(f"versions--{part}" for part in ROW_PARTS),
+        "versions--disabled",
+        "versions--error",
+    }
+
+    class Loaded(Message):
+        """The versions were listed (newest first)."""
+
+        def __init__(self, versions_list: VersionsList, versions: list[Item]) -> None:
+            super().__init__()
+            self.versions_list = versions_list
+            self.versions = versions
+
+        @property
+        def control(self) -> VersionsList:
+            return self.versions_list
+
+    class Failed(Message):
+        """Listing failed; ``message`` (untrusted) is shown in the widget."""
+
+        def __init__(self, versions_list: VersionsList, message: str) -> None:
+            super().__init__()
+            self.versions_list = versions_list
+            self.message = message
+
+        @property
+        def control(self) -> VersionsList:
+            return self.versions_list
+
+    def __init__(
+        self,
+        service: VaultService,
+        kind: Kind,
+        name: str,
+        *,
+        warn_days: int,
+        now: Callable[[], datetime],
+        id: str | None = None,
+    ) -> None:
+        """``now``: the clock for the expiry marks and "in 12 days" (tests pin it)."""
+        super().__init__(id=id)
+        self.service = service
+        self.kind = kind
+        self.item_name = name
+        self.warn_days = warn_days
+        self.now = now
+        self.versions: list[Item] = []
+        self.details: dict[str, Detail] = {}
+        self.detail_errors: dict[str, str] = {}
+        self._shown: str | None = None
+        self._focus_table = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("Loading versions…", id="versions-status", markup=False)
+        yield DataTable(id="versions-table", cursor_type="row", zebra_stripes=False)
+        with VerticalScroll(id="versions-detail-scroll"):
+            yield Static("", id="versions-detail", markup=False)
+
+    def on_mount(self) -> None:
+        table = self._table
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        self.reload()
+
+    @property
+    def _table(self) -> DataTable[Text]:
+        table: DataTable[Text] = self.query_one("#versions-table", DataTable)
+        return table
+
+    # -- loading --------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """List the versions again (the highlighted version goes back to the newest)."""
+        focused = self.screen.focused
+        # A loading table cannot hold the focus: give it back when the rows are in.
+        self._focus_table = focused is None or focused is self._table
+        self._table.loading = True
+        self._status("Loading versions…")
+        self._load_versions()
+
+    @work(exclusive=True, group="versions", exit_on_error=False)
+    async def _load_versions(self) -> None:
+        try:
+            versions = await self.service.list_versions(self.kind, self.item_name)
+        except VaultError as exc:
+            self._failed(str(exc))
+            return
+        except Exception as exc:  # reported (and logged) by ReportWorkerErrors
+            self._failed(f"Listing the versions of {self.item_name} failed: {exc}")
+            raise
+        self.versions = versions
+        self.details.clear()
+        self.detail_errors.clear()
+        self._fill_table()
+        count = len(versions)
+        self._status(
+            f"{count} version{'' if count == 1 else 's'}, newest first" if count else "No versions."
+        )
+        self.post_message(self.Loaded(self, versions))
+
+    def _failed(self, message: str) -> None:
+        self.versions = []
+        self._fill_table()
+        self._status(message, error=True)
+        self._show_detail(Text(end=""))
+        self.post_message(self.Failed(self, message))
+
+    def _fill_table(self) -> None:
+        table = self._table
+        table.loading = False
+        focused = self.screen.focused
+        if self._focus_table and (focused is None or self in focused.ancestors_with_self):
+            table.focus()
+        table.clear()
+        self._shown = None
+        now = self.now()
+        escape = self._style("escape")
+        for n, item in enumerate(self.versions):
+            style = self._row_style(item, now)
+            version = (item.version or "")[:SHORT_VERSION]
+            if n == 0:
+                version += " current"
+            cells = (
+                version,
+                expires_cell(item, now, self.warn_days),
+                yes_no(item.enabled),
+                date_text(item.created),
+                date_text(item.updated),
+                date_text(item.not_before),
+            )
+            table.add_row(
+                *(
+                    literal(c, style, escape_style=escape, multiline=False, no_wrap=True)
+                    for c in cells
+                ),
+                key=item.version or str(n),
+            )
+        if self.versions:
+            table.move_cursor(row=0)
+            self._highlight(self.versions[0])
+
+    def _style(self, part: str) -> Style:
+        return self.get_component_rich_style(f"versions--{part}", partial=True)
+
+    def _row_style(self, item: Item, now: datetime) -> Style:
+        status = item.status(now, self.warn_days)
+        style = Style()
+        if status is Status.EXPIRED:
+            style += self._style("expired")
+        elif status is Status.EXPIRING:
+            style += self._style("expiring")
+        if not item.enabled:
+            style += self._style("disabled")
+        return style
+
+    def _status(self, message: str, *, error: bool = False) -> None:
+        status = self.query_one("#versions-status", Static)
+        status.set_class(error, "-error")
+        status.update(literal(message, escape_style=self._style("escape")))
+
+    # -- the highlighted version ----------------------------------------------------
+
+    @property
+    def highlighted(self) -> Item | None:
+        row = self._table.cursor_row
+        if not self.versions or not 0 <= row < len(self.versions):
+            return None
+        return self.versions[row]
+
+    @on(DataTable.RowHighlighted, "#versions-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        if 0 <= event.cursor_row < len(self.versions):
+            self._highlight(self.versions[event.cursor_row])
+
+    def _highlight(self, item: Item, *, again: bool = False) -> None:
+        version = item.version or ""
+        if version == self._shown and not again:
+            return
+        self._shown = version
+        if self.kind is Kind.SECRETS or version in self.details:
+            self._show_detail(self._detail_parts(item, self.details.get(version)))
+        elif version in self.detail_errors:
+            error = note_text(self.detail_errors[version], self._style("error"), self._styles)
+            self._show_detail(self._detail_parts(item, None, Text(), error))
+        else:
+            loading = Text("Loading the details of this version…", style=self._style("muted"))
+            self._show_detail(self._detail_parts(item, None, Text(), loading))
+            self._load_detail(item)
+
+    @work(exclusive=True, group="version-detail", exit_on_error=False)
+    async def _load_detail(self, item: Item) -> None:
+        version = item.version or ""
+        detail: Detail
+        try:
+            if self.kind is Kind.KEYS:
+                detail = await self.service.get_key_detail(self.item_name, version)
+            else:
+                detail = await self.service.get_certificate_detail(self.item_name, version)
+        except VaultError as exc:
+            self.detail_errors[version] = str(exc)
+        except Exception as exc:  # reported (and logged) by ReportWorkerErrors
+            self.detail_errors[version] = f"Reading this version failed: {exc}"
+            self._show_version(version)
+            raise
+        else:
+            self.details[version] = detail
+        self._show_version(version)
+
+    def _show_version(self, version: str) -> None:
+        """Show ``version``'s detail again, if it is still the highlighted one."""
+        current = self.highlighted
+        if current is not None and current.version == version:
+            self._highlight(current, again=True)
+
+    @property
+    def _styles(self) -> RowStyles:
+        return row_styles(self, "versions")
+
+    def _detail_parts(
+        self, item: Item, detail: Detail | None, *extra: RenderableType
+    ) -> RenderableType:
+        """A version's rows (what belongs to the version only, not the item's policies),
+        then ``extra`` (a loading note or an error)."""
+        sections: list[Section] = detail_sections(
+            item, detail, self.now(), self.warn_days, full=False
+        )
+        parts = section_parts(sections, self._styles)
+        return Group(*parts[1:], *extra)  # no blank line above the first title
+
+    def _show_detail(self, renderable: RenderableType) -> None:
+        self.query_one("#versions-detail", Static).update(renderable)

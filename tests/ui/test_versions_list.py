@@ -1,0 +1,131 @@
+"""VersionsList outside a modal (as a view embeds it), against the real emulator: it
+lists on mount and says so, pins its marks to the clock it is given, shows a vault's
+error literally inside itself, and stops listing when it is removed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+from textual.worker import WorkerState
+
+from kvtui.core.models import Kind
+from kvtui.core.vault import VaultService
+from kvtui.ui.widgets.versions_list import VersionsList
+from tests.emulator.admin_support import Admin
+from tests.ui.conftest import wait_until
+
+SIZE = (80, 24)
+HOSTILE = "[b]boom[/b]\x1b[2J"
+
+
+class Embed(App[None]):
+    """A plain screen holding one VersionsList; records the list's messages."""
+
+    def __init__(self, versions: VersionsList) -> None:
+        super().__init__()
+        self.versions = versions
+        self.messages: list[Message] = []
+
+    def compose(self) -> ComposeResult:
+        yield self.versions
+
+    def on_versions_list_loaded(self, message: VersionsList.Loaded) -> None:
+        self.messages.append(message)
+
+    def on_versions_list_failed(self, message: VersionsList.Failed) -> None:
+        self.messages.append(message)
+
+
+def text_of(widget: Widget) -> str:
+    """What a widget draws, as text."""
+    region = Region(0, 0, widget.region.width, widget.region.height)
+    return "\n".join(strip.text.rstrip() for strip in widget.render_lines(region))
+
+
+async def test_lists_on_mount_with_marks_from_the_given_clock(service: VaultService) -> None:
+    created = await service.secrets.set_secret("db", "first")
+    assert created.properties.created_on is not None
+    expires = created.properties.created_on + timedelta(days=400)
+    await service.secrets.set_secret("db", "second", expires_on=expires)
+    # A clock 390 days on: the newest version expires within the warning's 30 days.
+    later = datetime.now(timezone.utc) + timedelta(days=390)
+    versions = VersionsList(service, Kind.SECRETS, "db", warn_days=30, now=lambda: later)
+    app = Embed(versions)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.messages, "listed")
+        [loaded] = app.messages
+        assert isinstance(loaded, VersionsList.Loaded) and len(loaded.versions) == 2
+        table = versions.query_one("#versions-table", DataTable)
+        assert table.has_focus  # the arrow keys choose a version at once
+        rows = [" ".join(str(cell) for cell in table.get_row_at(n)) for n in range(2)]
+        assert "current" in rows[0] and "current" not in rows[1]
+        # (Made within one second, the two versions may list in either order.)
+        expiring = next(n for n, v in enumerate(versions.versions) if v.expires is not None)
+        assert "⚠ in 9d" in rows[expiring] or "⚠ in 10d" in rows[expiring]
+        assert "⚠" not in rows[1 - expiring]
+        if expiring == 1:
+            await pilot.press("down")
+        detail = versions.query_one("#versions-detail", Static)
+        await wait_until(pilot, lambda: "⚠ expires in" in text_of(detail), "the mark")
+        assert "second" not in text_of(detail)  # never the value
+        await pilot.press("up" if expiring else "down")
+        other = versions.versions[1 - expiring].version
+        assert other is not None
+        await wait_until(
+            pilot,
+            lambda: other in text_of(detail) and "⚠" not in text_of(detail),
+            "the other version's rows",
+        )
+
+
+async def test_errors_are_shown_inside_and_removal_stops_the_listing(
+    service: VaultService, admin: Admin
+) -> None:
+    await service.secrets.set_secret("db", "v")
+    name = admin.vault_name(service.vault_url)
+    await admin.call(
+        "POST",
+        "/faults",
+        {
+            "type": "status",
+            "status": 501,
+            "vault": name,
+            "message": "[b]boom[/b]\x1b[2J",
+            "count": 1,
+        },
+        expect=201,
+    )
+    now = datetime.now(timezone.utc)
+    versions = VersionsList(service, Kind.SECRETS, "db", warn_days=30, now=lambda: now)
+    app = Embed(versions)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.messages, "the error")
+        [failed] = app.messages
+        assert isinstance(failed, VersionsList.Failed)
+        status = versions.query_one("#versions-status", Static)
+        assert status.has_class("-error")
+        shown = text_of(status)
+        assert "[b]boom[/b]␛[2J" in shown and "\x1b" not in shown
+
+        # A slow listing, then the widget goes: its worker is cancelled, not left running.
+        # (The emulator answers the abandoned request 5 s later; stopping the emulator
+        # waits for it, so the latency is no longer than it must be.)
+        await admin.call(
+            "POST", "/faults", {"type": "latency", "vault": name, "latency_ms": 5_000}, expect=201
+        )
+        versions.reload()
+        workers = [w for w in app.workers if w.node is versions and w.group == "versions"]
+        await wait_until(
+            pilot,
+            lambda: any(w.state is WorkerState.RUNNING for w in workers),
+            "the listing runs",
+        )
+        running = next(w for w in workers if w.state is WorkerState.RUNNING)
+        await versions.remove()
+        await wait_until(pilot, lambda: running.state is WorkerState.CANCELLED, "cancelled")
+        assert len(app.messages) == 1  # nothing more came of it
