@@ -31,7 +31,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantBlur, DescendantFocus
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from kvtui.core.errors import PermissionDenied, SessionExpired, VaultError
@@ -46,6 +46,7 @@ from kvtui.ui.text import literal
 from kvtui.ui.widgets.detail_pane import DetailPane
 from kvtui.ui.widgets.error_panel import ErrorPanel, not_signed_in_message
 from kvtui.ui.widgets.item_table import ItemTable
+from kvtui.ui.widgets.versions_list import VersionsList
 
 log = logging.getLogger("kvtui.ui.vault")
 
@@ -74,10 +75,7 @@ class KindTab(ReportWorkerErrors, Vertical):
     KindTab .item-actions {
         display: none; height: auto; padding: 0 1; background: $panel; color: $text;
     }
-    KindTab .item-versions {
-        display: none; height: auto; max-height: 40%; padding: 0 1; color: $text-muted;
-        border-top: hkey $panel-lighten-2;
-    }
+    KindTab .item-versions { display: none; height: 1fr; border-top: hkey $panel-lighten-2; }
 
     /* The item view (enter): the item's details, versions and actions, full height. */
     KindTab.-open .vault-filter, KindTab.-open .kind-body > ItemTable { display: none; }
@@ -152,7 +150,9 @@ class KindTab(ReportWorkerErrors, Vertical):
         self.status = Static("", id=f"status-{v}", classes="vault-status")
         self.error_panel = ErrorPanel(v)
         self.actions = Static("", id=f"actions-{v}", classes="item-actions")
-        self.versions = Static("", id=f"versions-{v}", classes="item-versions")
+        self.versions = Vertical(id=f"versions-{v}", classes="item-versions")
+        """Holds the item view's VersionsList, while the view is open."""
+        self.versions_list: VersionsList | None = None
 
     def compose(self) -> ComposeResult:
         self.filter_box.display = False
@@ -446,16 +446,28 @@ class KindTab(ReportWorkerErrors, Vertical):
         self.show_item(item)
         self.add_class("-open")
         self.refresh_actions()
-        self.versions.update(
-            Text(f"Versions: {key_for(self, 'vault.versions')} lists every version.")
+        self.versions.remove_children()
+        self.versions_list = VersionsList(
+            self.session.service, self.kind, item.name, warn_days=self.warn_days, now=self.now
         )
+        self.versions.mount(self.versions_list)
         self.pane.focus()
 
     def close_item(self) -> None:
         """Back to the table, with its cursor and filter as they were."""
         self.pane.mask()
+        self.versions.remove_children()  # its worker ends with it
+        self.versions_list = None
         self.remove_class("-open")
         self.table.focus()
+
+    def focus_versions(self) -> bool:
+        """In the item view, the versions list takes the keys (False: none on show, a
+        short terminal has no room for it)."""
+        if self.versions_list is None or not self.versions.display:
+            return False
+        self.versions_list.query_one(DataTable).focus()
+        return True
 
     def refresh_actions(self) -> None:
         """The item view's line of actions, each with the key the user has."""
