@@ -83,45 +83,23 @@ async def _certificate_facts(service: VaultService, item: Item) -> None:
     item.subject = (await service.get_certificate_detail(item.name)).subject or None
 
 
-async def _secret_detail(service: VaultService, name: str) -> Detail:
-    return await service.get_secret_detail(name)
-
-
-async def _key_detail(service: VaultService, name: str) -> Detail:
-    return await service.get_key_detail(name)
-
-
-async def _certificate_detail(service: VaultService, name: str) -> Detail:
-    return await service.get_certificate_detail(name)
-
-
-async def _public_key_pem(service: VaultService, name: str) -> bytes:
-    return await service.public_key_pem(name)
-
-
-async def _certificate_pem(service: VaultService, name: str) -> bytes:
-    return await service.certificate_pem(name)
-
-
-async def _certificate_cer(service: VaultService, name: str) -> bytes:
-    return await service.certificate_cer(name)
-
-
 KINDS: Mapping[Kind, KindOps] = {
-    Kind.SECRETS: KindOps("Secrets", reveals=True, detail=_secret_detail),
+    Kind.SECRETS: KindOps(
+        "Secrets", reveals=True, detail=lambda s, name: s.get_secret_detail(name)
+    ),
     Kind.KEYS: KindOps(
         "Keys",
         reveals=False,
-        detail=_key_detail,
-        pem=Export("public key (PEM)", ".pub.pem", _public_key_pem),
+        detail=lambda s, name: s.get_key_detail(name),
+        pem=Export("public key (PEM)", ".pub.pem", lambda s, name: s.public_key_pem(name)),
         facts=_key_facts,
     ),
     Kind.CERTIFICATES: KindOps(
         "Certificates",
         reveals=False,
-        detail=_certificate_detail,
-        pem=Export("certificate (PEM)", ".pem", _certificate_pem),
-        cer=Export("certificate (CER)", ".cer", _certificate_cer),
+        detail=lambda s, name: s.get_certificate_detail(name),
+        pem=Export("certificate (PEM)", ".pem", lambda s, name: s.certificate_pem(name)),
+        cer=Export("certificate (CER)", ".cer", lambda s, name: s.certificate_cer(name)),
         facts=_certificate_facts,
     ),
 }

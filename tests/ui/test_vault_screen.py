@@ -56,7 +56,11 @@ def listed(screen: VaultScreen, kind: Kind) -> bool:
 async def vault_screen(pilot: Any) -> VaultScreen:
     """The vault screen, once it has started loading its three tabs."""
     vault = await wait_screen(pilot, VaultScreen)
-    await wait_until(pilot, lambda: all(t.loader for t in vault.tabs), "the tabs loading")
+    await wait_until(
+        pilot,
+        lambda: all(t.loader and (t.listing or t.loader.is_finished) for t in vault.tabs),
+        "the tabs loading",
+    )
     return vault
 
 

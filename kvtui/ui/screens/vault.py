@@ -32,8 +32,7 @@ from textual.worker import Worker
 from kvtui.core.auth import Account
 from kvtui.core.errors import SessionExpired, VaultError
 from kvtui.core.kinds import KINDS
-from kvtui.core.models import Item, Kind
-from kvtui.core.vault import VaultService
+from kvtui.core.models import Kind
 from kvtui.ui.gcpolicy import keep_out_of_gc, let_go
 from kvtui.ui.keys import KeyedHelp
 from kvtui.ui.operations import BY_NAME, OPERATIONS
@@ -57,18 +56,7 @@ SHORT = 20
 class VaultScreen(ReportWorkerErrors, Screen[None]):
     """One open vault."""
 
-    DEFAULT_CSS = """
-    #vault-top { height: 1; background: $panel; }
-    #vault-header { width: 1fr; height: 1; background: $panel; color: $text; padding: 0 1; }
-    #vault-read-only {
-        width: auto; height: 1; padding: 0 1;
-        background: $warning; color: $text; text-style: bold;
-    }
-    #vault-throttle { height: 1; padding: 0 1; background: $warning-muted; color: $text-warning; }
-    #vault-tabs { height: 1fr; }
-    #vault-tabs > ContentSwitcher { height: 1fr; }
-    #vault-tabs TabPane { padding: 0; height: 1fr; }
-    """
+    CSS_PATH = "vault.tcss"
 
     HELP = KeyedHelp("""\
 ## The vault
@@ -169,10 +157,6 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
     def account(self) -> Account:
         return self.session.account
 
-    @property
-    def service(self) -> VaultService:
-        return self.session.service
-
     # -- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
@@ -239,10 +223,6 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
     def tab(self) -> KindTab:
         """The tab on show."""
         return self.tab_of(self.kind)
-
-    @property
-    def current_item(self) -> Item | None:
-        return self.tab.table.cursor_item
 
     @on(KindTab.Changed)
     def _tab_changed(self, event: KindTab.Changed) -> None:
