@@ -21,8 +21,7 @@ from kvtui.ui.screens.vault import VaultScreen
 from tests.support import Clients, identity_admin, kv_clients
 from tests.ui.conftest import SIZE, wait_screen, wait_until
 from tests.ui.test_login import approve, code_on_screen
-from tests.ui.test_vault_resilience import finished, on_screen, screen_lines
-from tests.ui.test_vault_screen import listed, vault_screen
+from tests.ui.vaults import finished, listed, on_screen, open_vault, screen_lines, vault_screen
 
 
 @pytest.fixture
@@ -39,10 +38,7 @@ async def test_enter_opens_the_item_in_full_and_esc_goes_back_where_it_was(
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
-    app = KvtuiApp(make_context(demo_vault.url))
-    async with app.run_test(size=size) as pilot:
-        vault = await vault_screen(pilot)
-        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+    async with open_vault(make_context(demo_vault.url), size=size) as (app, pilot, vault):
         tab = vault.tab_of(Kind.SECRETS)
         await pilot.press("slash", *"billing", "enter", "down", "down")
         item = tab.table.cursor_item
@@ -97,9 +93,11 @@ async def test_enter_opens_the_item_in_full_and_esc_goes_back_where_it_was(
 async def test_the_item_view_offers_what_applies_to_a_key(
     demo_vault: Vault, make_context: Callable[..., AppContext], signed_in: None
 ) -> None:
-    app = KvtuiApp(make_context(demo_vault.url, read_only=True))
-    async with app.run_test(size=SIZE) as pilot:
-        vault = await vault_screen(pilot)
+    async with open_vault(make_context(demo_vault.url, read_only=True), listed_first=None) as (
+        _app,
+        pilot,
+        vault,
+    ):
         await wait_until(pilot, lambda: listed(vault, Kind.KEYS), "the keys")
         await pilot.press("2", "enter")
         tab = vault.tab_of(Kind.KEYS)
@@ -120,10 +118,7 @@ async def test_a_reload_keeps_the_highlighted_row_and_the_filter(
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
-    app = KvtuiApp(make_context(demo_vault.url))
-    async with app.run_test(size=SIZE) as pilot:
-        vault = await vault_screen(pilot)
-        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+    async with open_vault(make_context(demo_vault.url)) as (_app, pilot, vault):
         tab = vault.tab_of(Kind.SECRETS)
         await pilot.press("slash", *"billing", "enter", "down", "down", "down")
         chosen = tab.table.cursor_item
