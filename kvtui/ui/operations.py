@@ -183,7 +183,7 @@ async def copy_menu(tab: KindTab, item: Item) -> None:
 
 async def versions(tab: KindTab, item: Item) -> None:
     """Every version: the item view's list takes the keys, else a modal shows them."""
-    if tab.focus_versions():
+    if tab.is_open and tab.item_view.focus_versions():
         return
     await tab.app.push_screen_wait(
         VersionsScreen(tab.session.service, item.kind, item.name, tab.warn_days, tab.now)

@@ -55,7 +55,7 @@ async def test_enter_opens_the_item_in_full_and_esc_goes_back_where_it_was(
         assert on_screen(app, "r reveal"), lines
         assert on_screen(app, "esc back"), lines
         assert not any(o in line for o in others for line in lines), lines
-        versions = tab.versions_list
+        versions = tab.item_view.versions_list
         assert versions is not None and versions.item_name == item.name
         if size[1] >= 20:  # its versions, below (a short terminal has no room)
             await wait_until(pilot, lambda: versions.versions, "the versions listed")
@@ -102,7 +102,7 @@ async def test_the_item_view_offers_what_applies_to_a_key(
         await pilot.press("2", "enter")
         tab = vault.tab_of(Kind.KEYS)
         assert tab.is_open
-        actions = str(tab.actions.content)
+        actions = str(tab.item_view.actions.content)
         assert "s save pem" in actions and "c copy" in actions
         assert "reveal" not in actions and "save cer" not in actions
         await pilot.press("1")  # another tab, and back: still open

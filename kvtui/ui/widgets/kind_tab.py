@@ -31,7 +31,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantBlur, DescendantFocus
 from textual.message import Message
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from kvtui.core.errors import PermissionDenied, SessionExpired, VaultError
@@ -46,6 +46,7 @@ from kvtui.ui.text import literal
 from kvtui.ui.widgets.detail_pane import DetailPane
 from kvtui.ui.widgets.error_panel import ErrorPanel, not_signed_in_message
 from kvtui.ui.widgets.item_table import ItemTable
+from kvtui.ui.widgets.item_view import ItemView
 from kvtui.ui.widgets.versions_list import VersionsList
 
 log = logging.getLogger("kvtui.ui.vault")
@@ -72,18 +73,14 @@ class KindTab(ReportWorkerErrors, Vertical):
     }
     KindTab .vault-filter { height: 3; border: tall $accent; }
     KindTab .vault-status { height: 1; color: $text-muted; padding: 0 1; }
-    KindTab .item-actions {
-        display: none; height: auto; padding: 0 1; background: $panel; color: $text;
-    }
-    KindTab .item-versions { display: none; height: 1fr; border-top: hkey $panel-lighten-2; }
-
     /* The item view (enter): the item's details, versions and actions, full height. */
     KindTab.-open .vault-filter, KindTab.-open .kind-body > ItemTable { display: none; }
     KindTab.-open .kind-body { layout: vertical; }
     KindTab.-open .kind-body > DetailPane {
         width: 1fr; min-width: 0; height: 1fr; border-left: none;
     }
-    KindTab.-open .item-actions, KindTab.-open .item-versions { display: block; }
+    KindTab ItemView { display: none; border-top: hkey $panel-lighten-2; }
+    KindTab.-open ItemView { display: block; }
 
     VaultScreen.narrow KindTab .kind-body { layout: vertical; }
     VaultScreen.narrow KindTab .kind-body > ItemTable { width: 1fr; min-width: 0; height: 3fr; }
@@ -97,7 +94,6 @@ class KindTab(ReportWorkerErrors, Vertical):
        while filtering and takes most of the height while a value is revealed. */
     VaultScreen.short KindTab .vault-filter { height: 1; border: none; padding: 0 1; }
     VaultScreen.short KindTab ItemTable { scrollbar-size-horizontal: 0; }
-    VaultScreen.short KindTab .item-versions { display: none; }
     VaultScreen.narrow.short KindTab .kind-body > ItemTable { height: 1fr; min-height: 2; }
     VaultScreen.narrow.short KindTab .kind-body > DetailPane { height: 1fr; min-height: 2; }
     VaultScreen.narrow.short KindTab .kind-body > DetailPane.-revealed { height: 3fr; }
@@ -139,6 +135,8 @@ class KindTab(ReportWorkerErrors, Vertical):
         self._earlier = False
         self._fresh: list[Item] = []
         self._status_due = False
+        self._opened = ""
+        """The name of the item in the item view."""
         v = kind.value
         self.filter_box = Input(
             placeholder="filter: name, tag:key=value, type:…, status:expired",
@@ -149,10 +147,7 @@ class KindTab(ReportWorkerErrors, Vertical):
         self.pane = DetailPane(warn_days=warn_days, now=now, id=f"detail-{v}")
         self.status = Static("", id=f"status-{v}", classes="vault-status")
         self.error_panel = ErrorPanel(v)
-        self.actions = Static("", id=f"actions-{v}", classes="item-actions")
-        self.versions = Vertical(id=f"versions-{v}", classes="item-versions")
-        """Holds the item view's VersionsList, while the view is open."""
-        self.versions_list: VersionsList | None = None
+        self.item_view = ItemView(v)
 
     def compose(self) -> ComposeResult:
         self.filter_box.display = False
@@ -160,9 +155,8 @@ class KindTab(ReportWorkerErrors, Vertical):
         yield self.error_panel
         with Horizontal(classes="kind-body"):
             yield self.table
-            yield self.actions
             yield self.pane
-            yield self.versions
+            yield self.item_view
         yield self.status
 
     def on_mount(self) -> None:
@@ -377,6 +371,8 @@ class KindTab(ReportWorkerErrors, Vertical):
             # Stale: the cursor moved on before this message arrived (a fast Down, Home,
             # r). Acting on it would show, then drop, the wrong item.
             return
+        if self.is_open and (event.item is None or event.item.name != self._opened):
+            self.close_item()  # the item opened is no longer listed (a reload)
         had_item = self.pane.item is not None
         if self.show_item(event.item) and had_item != (event.item is not None):
             # The keys that need an item come and go (the footer follows).
@@ -444,34 +440,20 @@ class KindTab(ReportWorkerErrors, Vertical):
         if item is None:
             return
         self.show_item(item)
+        self._opened = item.name
         self.add_class("-open")
-        self.refresh_actions()
-        self.versions.remove_children()
-        self.versions_list = VersionsList(
+        ops = applying(self.kind, item, read_only=self.read_only)
+        keys = [f"{key_for(self, op.binding_id)} {op.label.lower()}" for op in ops]
+        keys.append(f"{key_for(self, 'vault.back', 'esc')} back")
+        versions = VersionsList(
             self.session.service, self.kind, item.name, warn_days=self.warn_days, now=self.now
         )
-        self.versions.mount(self.versions_list)
+        self.item_view.show(" · ".join(keys), versions)
         self.pane.focus()
 
     def close_item(self) -> None:
         """Back to the table, with its cursor and filter as they were."""
         self.pane.mask()
-        self.versions.remove_children()  # its worker ends with it
-        self.versions_list = None
+        self.item_view.clear()
         self.remove_class("-open")
         self.table.focus()
-
-    def focus_versions(self) -> bool:
-        """In the item view, the versions list takes the keys (False: none on show, a
-        short terminal has no room for it)."""
-        if self.versions_list is None or not self.versions.display:
-            return False
-        self.versions_list.query_one(DataTable).focus()
-        return True
-
-    def refresh_actions(self) -> None:
-        """The item view's line of actions, each with the key the user has."""
-        ops = applying(self.kind, self.table.cursor_item, read_only=self.read_only)
-        parts = [f"{key_for(self, op.binding_id)} {op.label.lower()}" for op in ops]
-        parts.append(f"{key_for(self, 'vault.back', 'esc')} back")
-        self.actions.update(Text(" · ".join(parts)))
