@@ -235,7 +235,8 @@ async def test_a_403_on_keys_stays_in_its_tab(
         assert "ctrl+r" in shown(vault, "#error-hint-keys")  # under the message, always
         assert vault.query_one("#error-keys").display
         assert not vault.query_one("#error-secrets").display
-        assert "⚠" in str(vault.query_one(TabbedContent).get_tab("keys").label)
+        keys_label = vault.query_one(TabbedContent).get_tab("keys")
+        await wait_until(pilot, lambda: "⚠" in str(keys_label.label), "⚠ on the keys' tab")
 
         await admin.call("DELETE", f"/permissions/{demo_vault.name}/*", expect=204)
         await pilot.press("2", "ctrl+r")
