@@ -20,8 +20,15 @@ from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.vault import VaultScreen
 from tests.support import Clients, identity_admin, kv_clients
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.test_login import approve, code_on_screen
-from tests.ui.vaults import finished, listed, on_screen, open_vault, screen_lines, vault_screen
+from tests.ui.vaults import (
+    finished,
+    listed,
+    on_screen,
+    open_vault,
+    screen_lines,
+    sign_in_by_code,
+    vault_screen,
+)
 
 
 @pytest.fixture
@@ -147,8 +154,7 @@ async def test_a_renewed_sign_in_keeps_the_highlighted_row_and_the_filter(
 ) -> None:
     app = KvtuiApp(make_context(demo_vault.url))
     async with app.run_test(size=SIZE) as pilot:
-        _, code = await code_on_screen(pilot)
-        await approve(info, code)
+        await sign_in_by_code(pilot, info)
         vault = await vault_screen(pilot)
         await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
         tab = vault.tab_of(Kind.SECRETS)
@@ -162,8 +168,7 @@ async def test_a_renewed_sign_in_keeps_the_highlighted_row_and_the_filter(
         )
         await kv_demo.secrets.set_secret("billing-0", "v")
         await pilot.press("ctrl+r")
-        _, code = await code_on_screen(pilot)
-        await approve(info, code)
+        await sign_in_by_code(pilot, info)
         await wait_until(pilot, lambda: app.screen is vault, "back on the vault screen")
         await wait_until(
             pilot, lambda: "billing-0" in [i.name for i in tab.table.rows], "the new list"
@@ -172,3 +177,23 @@ async def test_a_renewed_sign_in_keeps_the_highlighted_row_and_the_filter(
         current = tab.table.cursor_item
         assert current is not None and current.name == chosen.name
         assert tab.table.filter_text == "billing"
+
+
+async def test_the_item_view_closes_when_a_reload_no_longer_lists_its_item(
+    demo_vault: Vault,
+    kv_demo: Clients,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    async with open_vault(make_context(demo_vault.url)) as (_app, pilot, vault):
+        tab = vault.tab_of(Kind.SECRETS)
+        await pilot.press("down", "enter")
+        item = tab.table.cursor_item
+        assert item is not None and tab.is_open
+        await kv_demo.secrets.delete_secret(item.name)  # the async client: no poller
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the reload")
+        await wait_until(pilot, lambda: not tab.is_open, "the view closed")
+        assert tab.table.has_focus
+        current = tab.table.cursor_item
+        assert current is not None and current.name != item.name

@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from kvtui.core.models import Kind
+from kvtui.emulator import EmulatorInfo
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.vault import VaultScreen
@@ -21,6 +22,7 @@ from kvtui.ui.widgets.detail_pane import DetailPane
 from kvtui.ui.widgets.item_table import ItemTable
 from tests.emulator.admin_support import Admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.test_login import approve, code_on_screen
 
 
 @asynccontextmanager
@@ -41,6 +43,13 @@ async def open_vault(
             kind = listed_first
             await wait_until(pilot, lambda: listed(vault, kind), f"the {kind.value}")
         yield app, pilot, vault
+
+
+async def sign_in_by_code(pilot: Pilot[Any], info: EmulatorInfo) -> None:
+    """The login screen's device code, approved as the person would (at start, or
+    mid-session when the sign-in expired)."""
+    _, code = await code_on_screen(pilot)
+    await approve(info, code)
 
 
 def table(screen: VaultScreen, kind: Kind) -> ItemTable:
