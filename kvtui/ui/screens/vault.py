@@ -233,6 +233,11 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._focus_tab()
+        self.refresh_bindings()
+
+    def _focus_tab(self) -> None:
+        """The tab on show takes the keys (its item view, filter box or table)."""
         current = self.tab
         for tab in self.tabs:
             if tab is not current:
@@ -241,10 +246,10 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
             current.pane.focus()
         elif not current.filter_box.has_focus:
             current.table.focus()
-        self.refresh_bindings()
 
     def action_tab(self, pane: str) -> None:
         self.query_one(TabbedContent).active = pane
+        self._focus_tab()  # now: a key right after goes to this tab, not the last one
 
     # -- keys -----------------------------------------------------------------------------
 
