@@ -39,7 +39,7 @@ from textual.app import App, ComposeResult
 from textual.geometry import Region
 
 from kvtui.core.models import Item, Kind
-from kvtui.ui.screens.vault import keep_out_of_gc
+from kvtui.ui.gcpolicy import keep_out_of_gc
 from kvtui.ui.widgets.item_table import ItemTable
 
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)

@@ -21,6 +21,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
+from kvtui.core.auth import SignInRequired
 from kvtui.core.throttle import retry_after_seconds
 
 if TYPE_CHECKING:
@@ -85,6 +86,45 @@ class ServiceError(VaultError):
 
 class AuthenticationFailed(VaultError):
     """The token was refused or could not be had; sign in again."""
+
+
+class SessionExpired(AuthenticationFailed):
+    """No token could be had silently (the credential raised
+    :class:`~kvtui.core.auth.SignInRequired`): the person has to sign in again, for
+    ``tenant`` and ``scopes`` (with ``claims``, a Continuous Access Evaluation
+    challenge). :class:`kvtui.core.session.VaultSession` signs in again and retries.
+
+    ``after_sign_in``: the account signed in with a device code a moment ago and still
+    has no token; another code would fail the same way, so nobody should ask for one
+    by itself (``reason`` says why there was no token)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        tenant: str,
+        scopes: tuple[str, ...],
+        claims: str | None = None,
+        after_sign_in: bool = False,
+        reason: str = "",
+    ) -> None:
+        super().__init__(message, status=401, code="SignInRequired")
+        self.tenant = tenant
+        self.scopes = scopes
+        self.claims = claims
+        self.after_sign_in = after_sign_in
+        self.reason = reason
+
+    @classmethod
+    def from_required(cls, required: SignInRequired, prefix: str = "") -> SessionExpired:
+        return cls(
+            f"{prefix}{required.message}",
+            tenant=required.tenant,
+            scopes=required.scopes,
+            claims=required.claims,
+            after_sign_in=required.after_sign_in,
+            reason=required.reason or "",
+        )
 
 
 def _one_line(text: str) -> str:
@@ -308,6 +348,9 @@ def classify(
     prefix = f"{what}: " if what else ""
     if isinstance(exc, VaultError):
         return exc
+    required = next((e for e in _chain(exc) if isinstance(e, SignInRequired)), None)
+    if required is not None:
+        return SessionExpired.from_required(required, prefix)
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         return describe_transport_error(exc, prefix=prefix, url=url, cloud=cloud)
     if isinstance(exc, ClientAuthenticationError) and not isinstance(exc, HttpResponseError):

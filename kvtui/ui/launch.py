@@ -20,6 +20,8 @@ from kvtui.core import state, validation
 from kvtui.core.auth import Account, MsalCredential, SignIn, open_token_cache
 from kvtui.core.clouds import Cloud, get_cloud
 from kvtui.core.config import ConfigError, Settings
+from kvtui.core.session import VaultSession
+from kvtui.core.throttle import ThrottleCallback
 from kvtui.core.vault import VaultService
 
 log = logging.getLogger("kvtui.launch")
@@ -73,15 +75,36 @@ class AppContext:
     def credential(self, account: Account) -> MsalCredential:
         return self.sign_in.credential(account)
 
-    def vault_service(self, vault_url: str, account: Account) -> VaultService:
+    def vault_service(
+        self,
+        vault_url: str,
+        account: Account,
+        *,
+        on_throttle: ThrottleCallback | None = None,
+        on_answer: Callable[[], None] | None = None,
+    ) -> VaultService:
         return VaultService(
             vault_url,
             self.credential(account),
             ca_bundle=self.ca_bundle,
             verify_challenge_resource=self.verify_challenge_resource(vault_url),
             retry_total=self.retry_total,
+            on_throttle=on_throttle,
             cloud=self.cloud,
+            on_answer=on_answer,
         )
+
+    def open_session(
+        self, vault_url: str, account: Account, *, name: str = "", tenant_id: str = ""
+    ) -> VaultSession:
+        """The vault, open as ``account``; it joins the recent vaults (as ``name``, in
+        ``tenant_id``: from the picker) at its first successful answer, never when
+        it fails."""
+
+        def answered() -> None:
+            self.vault_history().record_open(vault_url, name=name, tenant_id=tenant_id)
+
+        return VaultSession(vault_url, account, self.vault_service, answered=answered)
 
     # -- the state file: account used last, recent and pinned vaults -----------------
 

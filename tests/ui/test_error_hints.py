@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kvtui.core.errors import NetworkError, PermissionDenied, TrustFailure, UnknownVault
-from kvtui.ui.screens.vault import error_hint
+from kvtui.ui.widgets.error_panel import error_hint
 
 
 def test_retrying_is_offered_only_where_it_can_help() -> None:

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from textual.widgets import HelpPanel, Markdown
 
-from kvtui.core.auth import SignInRequired
-from kvtui.core.errors import NetworkError, UnknownVault
+from kvtui.core.errors import NetworkError, SessionExpired, UnknownVault
 from kvtui.core.models import Kind
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.login import LoginScreen
-from kvtui.ui.screens.vault import VaultScreen, error_hint, not_signed_in_message
+from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.detail_pane import DetailPane
+from kvtui.ui.widgets.error_panel import error_hint, not_signed_in_message
 from tests.support import Clients
 from tests.ui.conftest import wait_screen, wait_until
 
@@ -74,9 +74,18 @@ async def test_reveal_remapped_to_x_shows_x_in_every_hint(
         assert any("The vault" in line for line in lines), lines  # the help panel is on show
         await pilot.press("question_mark")
 
-        await pilot.press("x")  # and x reveals
+        await pilot.press("enter")  # the item in full: its actions name x too
+        tab = vault.tab_of(Kind.SECRETS)
+        assert tab.is_open
+        await pilot.pause()
+        lines = screen_lines(app)
+        assert r_for_reveal(lines) == [], lines
+        assert any("x reveal" in line for line in lines), lines
+        await pilot.press("x")  # and x reveals, in the item view
         await wait_until(pilot, lambda: detail.revealed, "the value revealed")
         assert "the value" in detail.text
+        await pilot.pause()
+        assert r_for_reveal(screen_lines(app)) == []
 
 
 async def test_hints_follow_remapped_reload_back_and_open_keys(
@@ -86,11 +95,11 @@ async def test_hints_follow_remapped_reload_back_and_open_keys(
     app = KvtuiApp(make_context(kv.vault_url, keymap=keymap))
     async with app.run_test() as pilot:
         vault = await wait_screen(pilot, VaultScreen)
-        await wait_until(pilot, lambda: len(vault.loaders) == 3, "the tabs loading")
-        vault._show_error(Kind.SECRETS, NetworkError("connection refused"))
+        await wait_until(pilot, lambda: all(t.loader for t in vault.tabs), "the tabs loading")
+        vault.tab_of(Kind.SECRETS).show_error(NetworkError("connection refused"))
         hint = str(vault.query_one(f"#error-hint-{Kind.SECRETS.value}").render())
         assert "press f5 to retry" in hint and "ctrl+r" not in hint
-        vault._show_error(Kind.SECRETS, UnknownVault("no vault named x"))
+        vault.tab_of(Kind.SECRETS).show_error(UnknownVault("no vault named x"))
         hint = str(vault.query_one(f"#error-hint-{Kind.SECRETS.value}").render())
         assert "press ctrl+o to open another vault" in hint
         assert "**{vault.reload}** reloads the tab" in VaultScreen.HELP  # the template
@@ -101,7 +110,7 @@ def test_default_wording_kept() -> None:
     assert "press ctrl+r to retry" in error_hint(NetworkError("down"))
     assert "press o to open another vault" in error_hint(UnknownVault("x"))
     assert "press ctrl+r to sign in" in not_signed_in_message(
-        SignInRequired("no token", tenant="t", scopes=("s",))
+        SessionExpired("no token", tenant="t", scopes=("s",))
     )
 
 

@@ -15,7 +15,8 @@ from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.detail_pane import DetailPane
 from tests.support import Clients, identity_admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.test_login import NAMES, approve, code_on_screen, listed, seed
+from tests.ui.test_login import NAMES, listed, seed
+from tests.ui.vaults import sign_in_by_code
 
 
 async def test_reveal_pressed_as_the_session_is_renewed_is_carried_out_after_sign_in(
@@ -24,8 +25,7 @@ async def test_reveal_pressed_as_the_session_is_renewed_is_carried_out_after_sig
     await seed(kv)
     app = KvtuiApp(make_context(kv.vault_url))
     async with app.run_test(size=SIZE) as pilot:
-        _, code = await code_on_screen(pilot)
-        await approve(info, code)
+        await sign_in_by_code(pilot, info)
         vault = await wait_screen(pilot, VaultScreen)
         await wait_until(pilot, lambda: listed(vault) == NAMES, "the secrets listed")
         pane = vault.query_one("#detail-secrets", DetailPane)
@@ -40,10 +40,10 @@ async def test_reveal_pressed_as_the_session_is_renewed_is_carried_out_after_sig
         await pilot.press("r")
         assert pane.value_note == "Reading the value…"
         vault.action_reload()
-        _, code = await code_on_screen(pilot)
-        await approve(info, code)
+        await sign_in_by_code(pilot, info)
         await wait_until(pilot, lambda: app.screen is vault, "back on the vault screen")
-        loader = vault.loaders[vault.kind]
+        loader = vault.tab.loader
+        assert loader is not None
         await wait_until(pilot, lambda: loader.is_finished, "the listing after the sign-in")
         await wait_until(pilot, lambda: listed(vault) == NAMES, "listed again")
         await wait_until(pilot, lambda: pane.detail is not None, "the detail read again")

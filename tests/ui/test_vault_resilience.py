@@ -6,10 +6,7 @@ not outlive what they report."""
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from textual.widgets import Static
@@ -17,44 +14,20 @@ from textual.widgets import Static
 from kvtui.core.errors import Throttled
 from kvtui.core.models import Kind
 from kvtui.emulator.store import Vault
-from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
-from kvtui.ui.screens.vault import VaultScreen
 from tests.emulator.admin_support import Admin
 from tests.ui.conftest import SIZE, wait_until
-from tests.ui.test_vault_screen import listed, pane, shown, table, vault_screen
-
-_LINE = re.compile(
-    r'<text [^>]*x="([\d.]+)"[^>]*clip-path="url\(#[\w-]+-line-(\d+)\)">([^<]*)</text>'
+from tests.ui.vaults import (
+    add_fault,
+    finished,
+    listed,
+    on_screen,
+    open_vault,
+    pane,
+    screen_lines,
+    shown,
+    table,
 )
-
-
-def screen_lines(app: KvtuiApp) -> list[str]:
-    """What the terminal shows, one string a line (from the app's own SVG export: what
-    is drawn, not what a widget holds)."""
-    svg = app.export_screenshot()
-    width = app.size.width
-    rows = [[" "] * width for _ in range(app.size.height)]
-    for x, line, text in _LINE.findall(svg):
-        row, column = int(line), round(float(x) / 12.2) - 1  # 12.2: one cell, in the SVG
-        for offset, ch in enumerate(html.unescape(text).replace("\xa0", " ")):
-            if 0 <= row < len(rows) and 0 <= column + offset < width:
-                rows[row][column + offset] = ch
-    return ["".join(r).rstrip() for r in rows]
-
-
-def on_screen(app: KvtuiApp, text: str) -> bool:
-    return any(text in line for line in screen_lines(app))
-
-
-def finished(vault: VaultScreen, kind: Kind) -> bool:
-    return vault.loaders[kind].is_finished and not vault.listing[kind]
-
-
-async def add_fault(admin: Admin, **fault: Any) -> str:
-    _, body = await admin.call("POST", "/faults", fault, expect=201)
-    return str(body["id"])
-
 
 # -- 1. ctrl+r during a fault keeps the rows, marked stale --------------------------------
 
@@ -65,10 +38,7 @@ async def test_a_reload_that_fails_keeps_the_rows_marked_stale(
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
-    app = KvtuiApp(make_context(demo_vault.url))
-    async with app.run_test(size=SIZE) as pilot:
-        vault = await vault_screen(pilot)
-        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+    async with open_vault(make_context(demo_vault.url)) as (app, pilot, vault):
         secrets = table(vault, Kind.SECRETS)
         await pilot.press("down", "down")
         chosen = secrets.cursor_item
@@ -80,7 +50,7 @@ async def test_a_reload_that_fails_keeps_the_rows_marked_stale(
         for _ in range(2):  # a persistent fault: ctrl+r again changes nothing
             await pilot.press("ctrl+r")
             await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the reload")
-            assert isinstance(vault.errors[Kind.SECRETS], Throttled)
+            assert isinstance(vault.tab_of(Kind.SECRETS).error, Throttled)
             assert secrets.total_count == 63 and secrets.row_count == 63
             assert secrets.cursor_item is not None
             assert secrets.cursor_item.name == chosen.name
@@ -93,7 +63,7 @@ async def test_a_reload_that_fails_keeps_the_rows_marked_stale(
         await admin.call("DELETE", f"/faults/{fault}", expect=204)
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the reload")
-        assert vault.errors[Kind.SECRETS] is None
+        assert vault.tab_of(Kind.SECRETS).error is None
         assert secrets.total_count == 63 and not secrets.has_class("-stale")
         assert "stale" not in shown(vault, "#status-secrets")
         assert secrets.cursor_item is not None and secrets.cursor_item.name == chosen.name
@@ -106,10 +76,7 @@ async def test_a_reload_that_fails_midway_keeps_the_whole_earlier_list(
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
-    app = KvtuiApp(make_context(demo_vault.url))
-    async with app.run_test(size=SIZE) as pilot:
-        vault = await vault_screen(pilot)
-        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+    async with open_vault(make_context(demo_vault.url)) as (_app, pilot, vault):
         secrets = table(vault, Kind.SECRETS)
         before = [i.name for i in secrets.rows]
         # Each page 2 s late: a fault added once the first page is in reaches the third
@@ -128,7 +95,7 @@ async def test_a_reload_that_fails_midway_keeps_the_whole_earlier_list(
             admin, type="status", vault=demo_vault.name, operation="secrets/list", status=500
         )
         await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the reload failed")
-        assert vault.errors[Kind.SECRETS] is not None
+        assert vault.tab_of(Kind.SECRETS).error is not None
         assert [i.name for i in secrets.rows] == before
         assert "stale" in shown(vault, "#status-secrets")
 
@@ -148,11 +115,9 @@ async def test_a_long_rbac_403_keeps_its_hint_in_view(
     await admin.call("PATCH", f"/vaults/{v.name}", {"rbac": True}, expect=200)
     rule = {"keys": ["all"], "certificates": ["all"]}  # secrets: nothing, not even list
     await admin.call("PUT", f"/permissions/{v.name}/*", rule, expect=200)
-    app = KvtuiApp(make_context(v.url))
-    async with app.run_test(size=size) as pilot:
-        vault = await vault_screen(pilot)
+    async with open_vault(make_context(v.url), size=size, listed_first=None) as (app, pilot, vault):
         await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the secrets' error")
-        assert vault.errors[Kind.SECRETS] is not None
+        assert vault.tab_of(Kind.SECRETS).error is not None
         message = shown(vault, "#error-secrets")
         assert "Caller is not authorized" in message and "Vault:" in message
         assert len(message) > 600  # the real RBAC 403 is long: many lines, wrapped
@@ -179,10 +144,7 @@ async def test_a_small_terminal_shows_the_revealed_value(
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
-    app = KvtuiApp(make_context(demo_vault.url))
-    async with app.run_test(size=size) as pilot:
-        vault = await vault_screen(pilot)
-        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+    async with open_vault(make_context(demo_vault.url), size=size) as (app, pilot, vault):
         secrets = table(vault, Kind.SECRETS)
         detail = pane(vault, Kind.SECRETS)
         await pilot.press("down", "down", "down")  # billing-db-connection: a short value
@@ -210,10 +172,7 @@ async def test_a_small_terminal_shows_the_filtered_rows(
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
-    app = KvtuiApp(make_context(demo_vault.url))
-    async with app.run_test(size=size) as pilot:
-        vault = await vault_screen(pilot)
-        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+    async with open_vault(make_context(demo_vault.url), size=size) as (app, pilot, vault):
         secrets = table(vault, Kind.SECRETS)
         await pilot.press("slash", *"billing")
         assert secrets.row_count == 6
@@ -240,11 +199,10 @@ async def test_the_throttle_banner_goes_when_the_sdk_gives_up(
 ) -> None:
     v = new_vault("demo")
     await add_fault(admin, type="throttle", vault=v.name, operation="keys/list", retry_after=30)
-    app = KvtuiApp(make_context(v.url))  # retry_total=0: the SDK gives up at the first 429
-    async with app.run_test(size=SIZE) as pilot:
-        vault = await vault_screen(pilot)
+    # retry_total=0: the SDK gives up at the first 429
+    async with open_vault(make_context(v.url), listed_first=None) as (app, pilot, vault):
         await wait_until(pilot, lambda: finished(vault, Kind.KEYS), "the keys' error")
-        assert isinstance(vault.errors[Kind.KEYS], Throttled)
+        assert isinstance(vault.tab_of(Kind.KEYS).error, Throttled)
         await pilot.pause()
         banner = vault.query_one("#vault-throttle", Static)
         assert not banner.display, str(banner.content)
@@ -258,10 +216,7 @@ async def test_the_throttle_banner_goes_when_a_throttled_reveal_gives_up(
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
-    app = KvtuiApp(make_context(demo_vault.url))
-    async with app.run_test(size=SIZE) as pilot:
-        vault = await vault_screen(pilot)
-        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+    async with open_vault(make_context(demo_vault.url)) as (_app, pilot, vault):
         detail = pane(vault, Kind.SECRETS)
         await wait_until(pilot, lambda: detail.detail is not None, "the detail")
         await add_fault(
@@ -283,20 +238,31 @@ async def test_the_throttle_banner_shows_while_the_sdk_waits(
     signed_in: None,
 ) -> None:
     v = new_vault("demo")
-    await add_fault(
-        admin, type="throttle", vault=v.name, operation="keys/list", retry_after=2, count=1
-    )
     ctx = make_context(v.url)
     ctx.retry_total = 1  # the SDK waits the 2 s and tries again
-    app = KvtuiApp(ctx)
-    async with app.run_test(size=SIZE) as pilot:
-        vault = await vault_screen(pilot)
+    async with open_vault(ctx, listed_first=None) as (_app, pilot, vault):
+        await wait_until(pilot, lambda: listed(vault, Kind.KEYS), "the keys")
         banner = vault.query_one("#vault-throttle", Static)
-        await wait_until(pilot, lambda: banner.display, "the banner")
-        assert "Vault is throttling: waiting" in str(banner.content)
-        await wait_until(pilot, lambda: listed(vault, Kind.KEYS), "the keys after the wait")
+        # What the banner says each time the session reports a change (polling could
+        # miss a 2 s banner on a loaded machine).
+        seen: list[str] = []
+        changed = vault.session.throttle_changed
+        assert changed is not None
+
+        def record() -> None:
+            changed()
+            seen.append(str(banner.content) if banner.display else "")
+
+        vault.session.throttle_changed = record
+        await add_fault(
+            admin, type="throttle", vault=v.name, operation="keys/list", retry_after=2, count=1
+        )
+        await pilot.press("2", "ctrl+r")
+        await wait_until(pilot, lambda: finished(vault, Kind.KEYS), "the keys after the wait")
+        assert any("Vault is throttling: waiting 2 s" in line for line in seen), seen
+        assert vault.tab_of(Kind.KEYS).error is None
         await pilot.pause()
-        assert not banner.display
+        assert not banner.display and seen[-1] == ""
 
 
 async def test_listed_attributes_only_goes_when_the_permission_is_back(
@@ -308,10 +274,7 @@ async def test_listed_attributes_only_goes_when_the_permission_is_back(
     path = f"/permissions/{demo_vault.name}/*"
     list_only = {"secrets": ["list"], "keys": ["all"], "certificates": ["all"]}
     await admin.call("PUT", path, list_only, expect=200)
-    app = KvtuiApp(make_context(demo_vault.url))
-    async with app.run_test(size=SIZE) as pilot:
-        vault = await vault_screen(pilot)
-        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+    async with open_vault(make_context(demo_vault.url)) as (_app, pilot, vault):
         detail = pane(vault, Kind.SECRETS)
 
         def limited() -> bool:
@@ -356,9 +319,7 @@ async def test_a_large_list_survives_a_failed_reload_and_is_swapped_in_one_step(
     # 1,000 rows (40 pages): the same code path as 10,000, which took 20 s to list on
     # a loaded 2-core machine; ItemTable.replace_items swapped 10,000 in 0.2 s.
     v = new_vault("bulk:1000")
-    app = KvtuiApp(make_context(v.url))
-    async with app.run_test(size=SIZE) as pilot:
-        vault = await vault_screen(pilot)
+    async with open_vault(make_context(v.url), listed_first=None) as (app, pilot, vault):
         secrets = table(vault, Kind.SECRETS)
         await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the 1,000 secrets")
         assert secrets.total_count == 1_000
@@ -382,7 +343,7 @@ async def test_a_large_list_survives_a_failed_reload_and_is_swapped_in_one_step(
             if finished(vault, Kind.SECRETS):
                 break
             await pilot.pause(0.02)
-        assert vault.errors[Kind.SECRETS] is None and not vault.stale[Kind.SECRETS]
+        assert vault.tab_of(Kind.SECRETS).error is None and not vault.tab_of(Kind.SECRETS).stale
         assert secrets.total_count == 1_000
         assert secrets.cursor_item is not None and secrets.cursor_item.name == last.name
         assert on_screen(app, last.name)
@@ -394,9 +355,7 @@ async def test_a_reload_keeps_the_key_types_read_before(
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
-    app = KvtuiApp(make_context(demo_vault.url))
-    async with app.run_test(size=SIZE) as pilot:
-        vault = await vault_screen(pilot)
+    async with open_vault(make_context(demo_vault.url), listed_first=None) as (app, pilot, vault):
         keys = table(vault, Kind.KEYS)
         await wait_until(pilot, lambda: listed(vault, Kind.KEYS), "the keys")
         await wait_until(pilot, lambda: all(i.key_type for i in keys.rows), "the key types")
@@ -406,6 +365,6 @@ async def test_a_reload_keeps_the_key_types_read_before(
         )
         await pilot.press("2", "ctrl+r")
         await wait_until(pilot, lambda: finished(vault, Kind.KEYS), "the reload")
-        assert vault.errors[Kind.KEYS] is None
+        assert vault.tab_of(Kind.KEYS).error is None
         assert all(i.key_type for i in keys.rows)
         assert any("RSA 2048" in line for line in screen_lines(app))

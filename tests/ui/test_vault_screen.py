@@ -6,7 +6,6 @@ read-only badge, leaving a vault while it loads, and a 2,000-secret vault."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from textual import events
 from textual.message import Message
@@ -23,41 +22,14 @@ from kvtui.ui.modals.copy_menu import CopyMenu
 from kvtui.ui.modals.export import ExportScreen
 from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.vault import VaultScreen
-from kvtui.ui.widgets.detail_pane import DetailPane
-from kvtui.ui.widgets.item_table import ItemTable
 from tests.emulator.admin_support import Admin
 from tests.support import Clients
 from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.vaults import listed as listed
+from tests.ui.vaults import open_vault, pane, rendered, shown, table
+from tests.ui.vaults import vault_screen as vault_screen
 
 HOSTILE = "[bold]x[/] \x1b[31mred\x1b]52;c;AAAA\x07 [link=evil]y"
-
-
-def table(screen: VaultScreen, kind: Kind) -> ItemTable:
-    return screen.query_one(f"#table-{kind.value}", ItemTable)
-
-
-def pane(screen: VaultScreen, kind: Kind) -> DetailPane:
-    return screen.query_one(f"#detail-{kind.value}", DetailPane)
-
-
-def shown(screen: VaultScreen, selector: str) -> str:
-    return str(screen.query_one(selector, Static).content)
-
-
-def rendered(t: ItemTable) -> list[str]:
-    """The table's lines as the terminal gets them (header first)."""
-    return [t.render_line(y).text for y in range(t.scrollable_content_region.height)]
-
-
-def listed(screen: VaultScreen, kind: Kind) -> bool:
-    return not screen.listing[kind] and table(screen, kind).total_count > 0
-
-
-async def vault_screen(pilot: Any) -> VaultScreen:
-    """The vault screen, once it has started loading its three tabs."""
-    vault = await wait_screen(pilot, VaultScreen)
-    await wait_until(pilot, lambda: len(vault.loaders) == 3, "the tabs loading")
-    return vault
 
 
 class Notes:
@@ -74,9 +46,7 @@ class Notes:
 async def test_tabs_markers_filter_sort_and_details(
     demo_vault: Vault, make_context: Callable[..., AppContext], signed_in: None
 ) -> None:
-    app = KvtuiApp(make_context(demo_vault.url))
-    async with app.run_test(size=SIZE) as pilot:
-        vault = await vault_screen(pilot)
+    async with open_vault(make_context(demo_vault.url), listed_first=None) as (_app, pilot, vault):
         for kind in Kind:
             await wait_until(pilot, lambda k=kind: listed(vault, k), f"{kind.value} listed")
         secrets = table(vault, Kind.SECRETS)
@@ -173,8 +143,8 @@ async def test_tabs_markers_filter_sort_and_details(
         assert versions.item_name == certs.cursor_item.name
         await pilot.press("escape")
         await wait_screen(pilot, VaultScreen)
-        assert vault.check_action("reveal", ()) is False  # no value to reveal here
-        assert vault.check_action("save", ("cer",)) is True
+        assert vault.check_action("op", ("reveal",)) is False  # no value to reveal here
+        assert vault.check_action("op", ("save_cer",)) is True
 
         # "?" shows every key; again hides it.
         await pilot.press("question_mark")
@@ -194,10 +164,7 @@ async def test_reveal_is_literal_and_masked_again_and_copy_clears_the_clipboard(
     notes = Notes()
     # Reveal remapped to "x" in the config's keymap (binding ids).
     ctx = make_context(kv.vault_url, clipboard_clear_seconds=1, keymap={"vault.reveal": "x"})
-    app = KvtuiApp(ctx)
-    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
-        vault = await vault_screen(pilot)
-        await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
+    async with open_vault(ctx, message_hook=notes) as (app, pilot, vault):
         detail = pane(vault, Kind.SECRETS)
         await wait_until(pilot, lambda: detail.item is not None, "the first secret highlighted")
         assert detail.item is not None and detail.item.name == "a-hostile"
@@ -259,17 +226,17 @@ async def test_a_403_on_keys_stays_in_its_tab(
 ) -> None:
     rule = {"secrets": ["all"], "certificates": ["all"]}
     await admin.call("PUT", f"/permissions/{demo_vault.name}/*", rule, expect=200)
-    app = KvtuiApp(make_context(demo_vault.url))
-    async with app.run_test(size=SIZE) as pilot:
-        vault = await vault_screen(pilot)
-        await wait_until(pilot, lambda: vault.errors[Kind.KEYS] is not None, "the keys' error")
+    async with open_vault(make_context(demo_vault.url), listed_first=None) as (_app, pilot, vault):
+        keys_tab = vault.tab_of(Kind.KEYS)
+        await wait_until(pilot, lambda: keys_tab.error is not None, "the keys' error")
         await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
         await wait_until(pilot, lambda: listed(vault, Kind.CERTIFICATES), "the certificates")
         assert "keys list permission" in shown(vault, "#error-keys")
         assert "ctrl+r" in shown(vault, "#error-hint-keys")  # under the message, always
         assert vault.query_one("#error-keys").display
         assert not vault.query_one("#error-secrets").display
-        assert "⚠" in str(vault.query_one(TabbedContent).get_tab("keys").label)
+        keys_label = vault.query_one(TabbedContent).get_tab("keys")
+        await wait_until(pilot, lambda: "⚠" in str(keys_label.label), "⚠ on the keys' tab")
 
         await admin.call("DELETE", f"/permissions/{demo_vault.name}/*", expect=204)
         await pilot.press("2", "ctrl+r")
@@ -290,13 +257,16 @@ async def test_firewall_throttling_and_a_lost_network_are_named_and_retried(
         {"type": "drop", "vault": v.name, "operation": "secrets/list"},
     ]
     ids = [(await admin.call("POST", "/faults", f, expect=201))[1]["id"] for f in faults]
-    app = KvtuiApp(make_context(v.url, read_only=True))
-    async with app.run_test(size=SIZE) as pilot:
-        vault = await vault_screen(pilot)
+    async with open_vault(make_context(v.url, read_only=True), listed_first=None) as (
+        _app,
+        pilot,
+        vault,
+    ):
         assert vault.query_one("#vault-read-only").display
         assert "READ-ONLY" in shown(vault, "#vault-read-only")
         for kind in Kind:
-            await wait_until(pilot, lambda k=kind: vault.errors[k] is not None, f"{kind} error")
+            tab = vault.tab_of(kind)
+            await wait_until(pilot, lambda t=tab: t.error is not None, f"{kind} error")
         assert "firewall" in shown(vault, "#error-certificates")
         assert "throttling" in shown(vault, "#error-keys")
         assert "connection to the vault at" in shown(vault, "#error-secrets")
@@ -311,7 +281,7 @@ async def test_firewall_throttling_and_a_lost_network_are_named_and_retried(
         await admin.call("DELETE", f"/faults/{ids[2]}", expect=204)
         await pilot.press("1", "ctrl+r")
         await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the network back")
-        assert vault.errors[Kind.CERTIFICATES] is not None  # still behind the firewall
+        assert vault.tab_of(Kind.CERTIFICATES).error is not None  # still behind the firewall
 
 
 async def test_leaving_a_vault_cancels_its_slow_load(
@@ -327,7 +297,8 @@ async def test_leaving_a_vault_cancels_its_slow_load(
     async with app.run_test(size=SIZE) as pilot:
         first = await vault_screen(pilot)
         assert "Loading…" in shown(first, "#status-secrets")
-        loaders = list(first.loaders.values())
+        loaders = [t.loader for t in first.tabs if t.loader is not None]
+        assert len(loaders) == 3
         assert all(w.state is WorkerState.RUNNING for w in loaders)
         account = first.account
         await app.switch_screen(VaultScreen(first.context, account, other.url))
@@ -350,12 +321,10 @@ async def test_a_large_vault_is_usable_while_it_loads(
     v = new_vault("bulk:2000")
     fault = {"type": "latency", "vault": v.name, "operation": "secrets/list", "latency_ms": 15}
     await admin.call("POST", "/faults", fault, expect=201)
-    app = KvtuiApp(make_context(v.url))
-    async with app.run_test(size=SIZE) as pilot:
-        vault = await vault_screen(pilot)
+    async with open_vault(make_context(v.url), listed_first=None) as (app, pilot, vault):
         secrets = table(vault, Kind.SECRETS)
         await wait_until(pilot, lambda: secrets.total_count >= 25, "the first page")
-        assert vault.listing[Kind.SECRETS]
+        assert vault.tab_of(Kind.SECRETS).listing
         assert "Loading…" in shown(vault, "#status-secrets")
         # Keys as the terminal sends them (pilot.press would wait for the load to end).
         for _ in range(3):
@@ -364,10 +333,10 @@ async def test_a_large_vault_is_usable_while_it_loads(
         await wait_until(
             pilot, lambda: pane(vault, Kind.SECRETS).item is secrets.cursor_item, "its detail"
         )
-        assert vault.listing[Kind.SECRETS]  # while the rest streams in
+        assert vault.tab_of(Kind.SECRETS).listing  # while the rest streams in
         await pilot.press("slash", *"000019", "enter")
         assert [i.name for i in secrets.rows] == ["bulk-secret-000019"]
         await pilot.press("escape")
-        await wait_until(pilot, lambda: not vault.listing[Kind.SECRETS], "the whole list")
+        await wait_until(pilot, lambda: not vault.tab_of(Kind.SECRETS).listing, "the whole list")
         assert secrets.total_count == 2000
         assert "2,000 secrets" in shown(vault, "#status-secrets")

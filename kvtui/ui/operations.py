@@ -1,0 +1,277 @@
+"""What can be done to the highlighted item, one entry per operation: its key, for which
+kinds, whether it needs an item and whether it writes to the vault. The vault screen
+makes its bindings from :data:`OPERATIONS` (each runs ``op('<name>')``), asks
+:meth:`Operation.applies` whether a key is on (the footer and help follow), and the
+full-height item view lists the ones that apply, each with the key the user has.
+
+**Where a new action goes** (create, edit, delete, recover, purge, key operations,
+certificate import): one :class:`Operation` in :data:`OPERATIONS`, with ``writes=True``
+if it changes the vault (``--read-only`` then hides it everywhere), and its ``run``: an
+``async def (tab, item)`` below that asks in a modal (``await
+tab.app.push_screen_wait(...)``, the modals live in ``kvtui/ui/modals/``), calls the
+vault through ``tab.session.call(lambda s: s.…)`` (renewing the sign-in if needed) and
+ends with ``tab.reload()`` when the list changed. An action that needs no item (create)
+sets ``needs_item=False``. Per-kind reading and exporting is in
+:mod:`kvtui.core.kinds`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.binding import Binding
+
+from kvtui.core.details import cer_to_pem, present_value
+from kvtui.core.errors import VaultError
+from kvtui.core.kinds import KINDS
+from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind
+from kvtui.core.references import CopyChoice, copy_choices, export_filename
+from kvtui.core.vault import key_detail_pem
+from kvtui.ui.clipboard import SecretClipboard
+from kvtui.ui.keys import key_for
+from kvtui.ui.modals.copy_menu import CopyMenu
+from kvtui.ui.modals.export import ExportScreen
+from kvtui.ui.modals.versions import VersionsScreen
+from kvtui.ui.text import literal, visible
+
+if TYPE_CHECKING:
+    from kvtui.ui.widgets.kind_tab import KindTab
+
+ALL_KINDS = frozenset(Kind)
+Run = Callable[["KindTab", Item], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    """The binding runs ``op('<name>')`` on the vault screen."""
+    binding_id: str
+    """The keymap's id (``[keymap] "vault.reveal" = "x"``)."""
+    key: str
+    label: str
+    tooltip: str
+    run: Run
+    kinds: frozenset[Kind] = ALL_KINDS
+    needs_item: bool = True
+    writes: bool = False
+    group: str = "modal"
+    """Its worker's group: a second press while one runs replaces it."""
+    show: bool = field(default=True)
+
+    def applies(self, kind: Kind, item: Item | None, *, read_only: bool) -> bool:
+        return (
+            kind in self.kinds
+            and (item is not None or not self.needs_item)
+            and not (self.writes and read_only)
+        )
+
+    def binding(self) -> Binding:
+        return Binding(
+            self.key,
+            f"op('{self.name}')",
+            self.label,
+            show=self.show,
+            id=self.binding_id,
+            tooltip=self.tooltip,
+        )
+
+
+# -- the operations -------------------------------------------------------------------
+
+
+async def reveal(tab: KindTab, item: Item) -> None:
+    """Show a secret's value in the pane until the user moves on (again: hide it)."""
+    pane = tab.pane
+    if pane.revealed:
+        pane.mask()
+        return
+    pane.value_loading()
+    session = tab.session
+    generation = session.generation
+    name = item.name
+    try:
+        value = await session.call(lambda s: s.get_secret_value(name))
+    except VaultError as exc:
+        if pane.item is item:
+            pane.show_value_error(str(exc))
+        return
+    if session.generation != generation:
+        # Signed in again meanwhile: a listing waiting for the same sign-in reads the
+        # list again, with new rows. Carry the reveal out on the same secret.
+        await tab.after_listing()
+        current = tab.table.cursor_item
+        if current is not None and current.name == name:
+            tab.show_item(current)
+            item = current
+        elif pane.item is not item:
+            again = key_for(tab, "vault.reveal")
+            tab.notify(
+                f"Reveal of {literal(name, multiline=False).plain} dropped: the list "
+                f"changed while you signed in. Press {literal(again, multiline=False).plain} "
+                "again.",
+                severity="warning",
+                markup=False,
+            )
+    if pane.item is item:
+        pane.show_value(present_value(value, item.content_type))
+        if pane.detail is None and pane.detail_error:
+            # The value was readable, so the details are too, now ("Listed attributes
+            # only" came from a 403 that no longer holds).
+            tab.reread_detail()
+    del value
+
+
+async def copy(tab: KindTab, item: Item) -> None:
+    """A secret's value (cleared from the clipboard later), or the PEM of a key or
+    certificate."""
+    ops = KINDS[item.kind]
+    try:
+        if ops.reveals:
+            value = await tab.session.call(lambda s: s.get_secret_value(item.name))
+            # kvtui/ui/clipboard.py clears it later (the clipboard, and tmux's buffers
+            # holding it) unless something else was copied meanwhile.
+            said = SecretClipboard(tab.app).copy(item.name, value, tab.clipboard_seconds)
+            del value
+            tab.notify(visible(said), markup=False)
+            return
+        export = ops.pem
+        if export is None:
+            return
+        pem = await tab.session.call(lambda s: export.read(s, item.name))
+    except VaultError as exc:
+        tab.notify(visible(exc), title="Cannot copy", severity="error", markup=False)
+        return
+    tab.app.copy_to_clipboard(pem.decode("ascii"))
+    what = export.what.split(" (")[0]
+    tab.notify(
+        f"Copied the {visible(what)} of {visible(item.name, multiline=False)} as PEM.",
+        markup=False,
+    )
+
+
+async def copy_menu(tab: KindTab, item: Item) -> None:
+    """Name, id, URI, App Service reference, az command; the PEM when read."""
+    detail = tab.pane.detail
+    if detail is not None and detail.item.name != item.name:
+        detail = None
+    base = detail.item if detail is not None else item
+    secret_id = detail.secret_id if isinstance(detail, CertificateDetail) else None
+    try:
+        choices = copy_choices(base, secret_id=secret_id)
+    except VaultError as exc:
+        tab.notify(visible(exc), title="Cannot copy", severity="error", markup=False)
+        return
+    if isinstance(detail, KeyDetail) and detail.public_jwk:
+        try:
+            pem = key_detail_pem(detail).decode("ascii")
+            choices.append(CopyChoice("pem", "Public key (PEM)", pem))
+        except VaultError:
+            pass
+    if isinstance(detail, CertificateDetail) and detail.cer:
+        choices.append(CopyChoice("pem", "Certificate (PEM)", cer_to_pem(detail.cer).decode()))
+    title = f"Copy: {literal(item.name, multiline=False).plain}"
+    chosen = await tab.app.push_screen_wait(CopyMenu(choices, title))
+    if chosen is None:
+        return
+    tab.app.copy_to_clipboard(chosen.text)
+    tab.notify(f"Copied: {visible(chosen.label)}.", markup=False)
+
+
+async def versions(tab: KindTab, item: Item) -> None:
+    """Every version: the item view's list takes the keys, else a modal shows them."""
+    if tab.is_open and tab.item_view.focus_versions():
+        return
+    await tab.app.push_screen_wait(
+        VersionsScreen(tab.session.service, item.kind, item.name, tab.warn_days, tab.now)
+    )
+
+
+async def save(tab: KindTab, item: Item, fmt: str = "pem") -> None:
+    """The public key or certificate to a file (asked where in a modal)."""
+    export = KINDS[item.kind].export(fmt)
+    if export is None:
+        return
+    try:
+        data = await tab.session.call(lambda s: export.read(s, item.name))
+    except VaultError as exc:
+        tab.notify(visible(exc), title="Cannot save", severity="error", markup=False)
+        return
+    default = Path.cwd() / export_filename(item, export.suffix)
+    written = await tab.app.push_screen_wait(ExportScreen(default, data, export.what))
+    if written is not None:
+        tab.notify(
+            f"Saved the {visible(export.what)} to {visible(written, multiline=False)}.",
+            markup=False,
+        )
+
+
+SECRETS_ONLY = frozenset({Kind.SECRETS})
+PUBLIC_PARTS = frozenset({Kind.KEYS, Kind.CERTIFICATES})
+CERTIFICATES_ONLY = frozenset({Kind.CERTIFICATES})
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "reveal",
+        "vault.reveal",
+        "r",
+        "Reveal",
+        "Show the secret's value (hidden again when you move on)",
+        reveal,
+        kinds=SECRETS_ONLY,
+        group="reveal",
+    ),
+    Operation(
+        "copy",
+        "vault.copy",
+        "c",
+        "Copy",
+        "Copy the secret's value (cleared later), or the key/certificate as PEM",
+        copy,
+        group="copy",
+    ),
+    Operation(
+        "copy_menu",
+        "vault.copy_menu",
+        "y",
+        "Copy…",
+        "Copy the name, id, URI, App Service reference or az command",
+        copy_menu,
+    ),
+    Operation(
+        "versions",
+        "vault.versions",
+        "v",
+        "Versions",
+        "Every version of the item, with details",
+        versions,
+    ),
+    Operation(
+        "save_pem",
+        "vault.save",
+        "s",
+        "Save PEM",
+        "Save the public key or certificate as PEM",
+        partial(save, fmt="pem"),
+        kinds=PUBLIC_PARTS,
+    ),
+    Operation(
+        "save_cer",
+        "vault.save_cer",
+        "S",
+        "Save CER",
+        "Save the certificate as CER (DER)",
+        partial(save, fmt="cer"),
+        kinds=CERTIFICATES_ONLY,
+    ),
+)
+
+BY_NAME: Mapping[str, Operation] = {op.name: op for op in OPERATIONS}
+
+
+def applying(kind: Kind, item: Item | None, *, read_only: bool) -> list[Operation]:
+    """The operations the keys offer on this kind and item, in order."""
+    return [op for op in OPERATIONS if op.applies(kind, item, read_only=read_only)]

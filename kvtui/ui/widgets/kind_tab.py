@@ -1,0 +1,459 @@
+"""One kind of item (secrets, keys or certificates) in a vault: its filter box, table,
+detail pane, status line and error panel, the listing worker and the detail reader.
+
+Each tab keeps its own state as attributes (``listing``, ``error``, ``stale``,
+``loader``) and posts :class:`KindTab.Changed` when its label should change (a count,
+a warning). The vault screen composes three of them and routes the app's keys; what a
+key does to an item is in :mod:`kvtui.ui.operations`.
+
+Enter (:class:`ItemTable.Selected`) opens the highlighted item in a full-height view
+of the same tab: the table and filter make way for the item's details, its versions
+and the keys of its actions; :meth:`close_item` brings the table back, where it was.
+
+A listing keeps the rows on show (the cursor, the filter, the sort) until the new one
+is complete, then swaps them in one step: a fault midway (a 429, a 403, the network)
+leaves the whole earlier list, marked stale. After a renewed sign-in the listing starts
+over the same way (:meth:`kvtui.core.session.VaultSession.list_pages`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.events import DescendantBlur, DescendantFocus
+from textual.message import Message
+from textual.widgets import Input, Static
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
+
+from kvtui.core.errors import PermissionDenied, SessionExpired, VaultError
+from kvtui.core.kinds import KINDS, Detail, carry_facts, fill_facts
+from kvtui.core.models import Item, Kind
+from kvtui.core.session import VaultSession
+from kvtui.ui.gcpolicy import keep_out_of_gc, let_go
+from kvtui.ui.keys import key_for
+from kvtui.ui.operations import Operation, applying
+from kvtui.ui.screens import ReportWorkerErrors
+from kvtui.ui.text import literal
+from kvtui.ui.widgets.detail_pane import DetailPane
+from kvtui.ui.widgets.error_panel import ErrorPanel, not_signed_in_message
+from kvtui.ui.widgets.item_table import ItemTable
+from kvtui.ui.widgets.item_view import ItemView
+from kvtui.ui.widgets.versions_list import VersionsList
+
+log = logging.getLogger("kvtui.ui.vault")
+
+#: Keys and certificates whose details are read in the background for the table.
+FILL_FIRST = 100
+#: Wait this long on an item before reading its details (holding an arrow key down).
+DETAIL_DELAY = 0.15
+#: While a listing streams in, its count is updated at most this often.
+STATUS_EVERY = 0.1
+
+
+class KindTab(ReportWorkerErrors, Vertical):
+    """Secrets, keys or certificates of one vault."""
+
+    # Not scoped: the rules follow the screen's size classes (VaultScreen.narrow/.short).
+    SCOPED_CSS: ClassVar[bool] = False
+    DEFAULT_CSS = """
+    KindTab { height: 1fr; }
+    KindTab .kind-body { height: 1fr; }
+    KindTab .kind-body > ItemTable { width: 3fr; min-width: 86; height: 1fr; }
+    KindTab .kind-body > DetailPane {
+        width: 2fr; min-width: 30; height: 1fr; border-left: vkey $panel-lighten-2;
+    }
+    KindTab .vault-filter { height: 3; border: tall $accent; }
+    KindTab .vault-status { height: 1; color: $text-muted; padding: 0 1; }
+    /* The item view (enter): the item's details, versions and actions, full height. */
+    KindTab.-open .vault-filter, KindTab.-open .kind-body > ItemTable { display: none; }
+    KindTab.-open .kind-body { layout: vertical; }
+    KindTab.-open .kind-body > DetailPane {
+        width: 1fr; min-width: 0; height: 1fr; border-left: none;
+    }
+    KindTab ItemView { display: none; border-top: hkey $panel-lighten-2; }
+    KindTab.-open ItemView { display: block; }
+
+    VaultScreen.narrow KindTab .kind-body { layout: vertical; }
+    VaultScreen.narrow KindTab .kind-body > ItemTable { width: 1fr; min-width: 0; height: 3fr; }
+    VaultScreen.narrow KindTab .kind-body > DetailPane {
+        width: 1fr; height: 2fr; border-left: none; border-top: hkey $panel-lighten-2;
+    }
+    VaultScreen.narrow KindTab.-open .kind-body > DetailPane { height: 1fr; border-top: none; }
+
+    /* A short terminal (under 20 rows, e.g. 40x12): a one-line filter box (and a
+       shorter error panel); under the table, the detail pane makes way for the rows
+       while filtering and takes most of the height while a value is revealed. */
+    VaultScreen.short KindTab .vault-filter { height: 1; border: none; padding: 0 1; }
+    VaultScreen.short KindTab ItemTable { scrollbar-size-horizontal: 0; }
+    VaultScreen.narrow.short KindTab .kind-body > ItemTable { height: 1fr; min-height: 2; }
+    VaultScreen.narrow.short KindTab .kind-body > DetailPane { height: 1fr; min-height: 2; }
+    VaultScreen.narrow.short KindTab .kind-body > DetailPane.-revealed { height: 3fr; }
+    VaultScreen.narrow.short KindTab.filtering DetailPane { display: none; }
+    """
+
+    class Changed(Message):
+        """The tab's label changed (a count, listing, a warning): ``tab.label``."""
+
+        def __init__(self, tab: KindTab) -> None:
+            super().__init__()
+            self.tab = tab
+
+    def __init__(
+        self,
+        kind: Kind,
+        session: VaultSession,
+        *,
+        warn_days: int,
+        now: Callable[[], datetime],
+        read_only: bool = False,
+        clipboard_seconds: float = 30,
+    ) -> None:
+        super().__init__(id=f"tab-{kind.value}")
+        self.kind = kind
+        self.ops = KINDS[kind]
+        self.session = session
+        self.warn_days = warn_days
+        self.now = now
+        self.read_only = read_only
+        self.clipboard_seconds = clipboard_seconds
+        self.loader: Worker[None] | None = None
+        self.listing = False
+        self.error: VaultError | None = None
+        self.stale = False
+        """The rows on show are from an earlier listing: a reload failed."""
+        self.relisted: int | None = None
+        """While a reload lists in the background: how many items it has so far."""
+        self._earlier = False
+        self._fresh: list[Item] = []
+        self._status_due = False
+        self._opened = ""
+        """The name of the item in the item view."""
+        v = kind.value
+        self.filter_box = Input(
+            placeholder="filter: name, tag:key=value, type:…, status:expired",
+            id=f"filter-{v}",
+            classes="vault-filter",
+        )
+        self.table = ItemTable(kind, warn_days=warn_days, now=now, id=f"table-{v}")
+        self.pane = DetailPane(warn_days=warn_days, now=now, id=f"detail-{v}")
+        self.status = Static("", id=f"status-{v}", classes="vault-status")
+        self.error_panel = ErrorPanel(v)
+        self.item_view = ItemView(v)
+
+    def compose(self) -> ComposeResult:
+        self.filter_box.display = False
+        yield self.filter_box
+        yield self.error_panel
+        with Horizontal(classes="kind-body"):
+            yield self.table
+            yield self.pane
+            yield self.item_view
+        yield self.status
+
+    def on_mount(self) -> None:
+        # The table follows the box as its value changes, before the box is drawn: one
+        # frame shows both. (After Input.Changed, the table came a frame after the box.)
+        self.watch(self.filter_box, "value", self._filter_changed, init=False)
+
+    @property
+    def label(self) -> str:
+        """The tab's title: while listing, the count is on the status line only (a tab
+        label that grows lays out the screen and redraws the tabs)."""
+        total = self.table.total_count
+        if self.listing:
+            label = f"{self.ops.title}…"
+        else:
+            label = self.ops.title if total == 0 else f"{self.ops.title} {total:,}"
+        return label + (" ⚠" if self.error is not None else "")
+
+    # -- listing --------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """(Re)list in the background; a listing under way is cancelled."""
+        self.loader = self.run_worker(
+            self._load, name=f"load-{self.kind.value}", exclusive=True, exit_on_error=False
+        )
+
+    async def after_listing(self) -> None:
+        """Until a listing under way has ended."""
+        loader = self.loader
+        if loader is not None and not loader.is_finished:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await loader.wait()
+
+    def _begin(self) -> None:
+        """A listing starts (or starts over, after a renewed sign-in)."""
+        self._earlier = self.table.total_count > 0
+        self._fresh = []
+        if not self._earlier:
+            self.table.clear()
+        self.relisted = 0 if self._earlier else None
+        self.show_error(None)
+        self.listing = True
+        self.update_status()
+
+    async def _load(self) -> None:
+        table = self.table
+        self._begin()
+        try:
+            async for page in self.session.list_pages(self.kind, restart=self._begin):
+                if self._earlier:
+                    self._fresh.extend(page)
+                    self.relisted = len(self._fresh)
+                else:
+                    table.append_items(page)
+                keep_out_of_gc()
+                self._update_status_soon()
+        except VaultError as exc:
+            self.listing = False
+            self.relisted = None
+            self._set_stale(self._earlier)
+            log.warning("listing %s failed: %s", self.kind.value, exc)
+            if isinstance(exc, SessionExpired):
+                exc = VaultError(not_signed_in_message(exc, key_for(self, "vault.reload")))
+            self.show_error(exc)
+            return
+        finally:
+            self.listing = False
+            self.relisted = None
+        if self._earlier:
+            carry_facts(table.items, self._fresh)
+            table.replace_items(self._fresh)
+            self._fresh = []
+            # The items listed before can go (this collection walks everything once).
+            let_go()
+            keep_out_of_gc()
+        self._set_stale(False)
+        self.update_status()
+        if self.ops.facts is not None and table.total_count:
+            filler: Worker[None] = self.run_worker(
+                self._fill_facts, group="fill", exclusive=True, exit_on_error=False
+            )
+            log.debug("started %s", filler.name)
+
+    def _set_stale(self, stale: bool) -> None:
+        self.stale = stale
+        self.table.set_class(stale, "-stale")
+
+    async def _fill_facts(self) -> None:
+        """Read the details of the first keys or certificates, so the table's third
+        column (key type, subject) has something to show; a few at a time."""
+        facts = self.ops.facts
+        wanted = [i for i in self.table.rows[:FILL_FIRST] if not (i.key_type or i.subject)]
+        if facts is None or not wanted:
+            return
+        limit = asyncio.Semaphore(4)
+        service = self.session.service
+
+        async def fill(item: Item) -> None:
+            async with limit:
+                try:
+                    await facts(service, item)
+                except VaultError as exc:  # the detail pane says why, for the one shown
+                    log.info("no detail for %s: %s", item.name, exc)
+
+        await asyncio.gather(*(fill(i) for i in wanted))
+        self.table.refresh_items()
+
+    # -- status line and error panel ------------------------------------------------------
+
+    def update_status(self) -> None:
+        table = self.table
+        noun = self.kind.value
+        total = table.total_count
+        if self.listing and self.relisted is not None:
+            shown = f"{table.row_count:,} of the " if table.filter_text else "the "
+            text = (
+                f"Reloading… {self.relisted:,} {noun} so far; "
+                f"showing {shown}{total:,} listed before"
+            )
+        elif self.listing:
+            text = f"Loading… {total:,} {noun}"
+            if table.filter_text:
+                text += f", {table.row_count:,} match"
+        elif self.error is not None and total == 0:
+            text = f"No {noun} listed (see the error above)"
+        elif table.filter_text:
+            text = f"{table.row_count:,} of {total:,} {noun} match"
+        else:
+            text = f"{total:,} {noun}"
+        status = Text(text)
+        if table.filter_text:
+            status.append("  filter: ", style="dim")
+            status.append_text(literal(table.filter_text, multiline=False))
+        if self.stale and not self.listing:
+            status.append("  stale: the reload failed (see above)", style="bold")
+        elif self.error is not None and total:
+            status.append("  (listing stopped: see above)", style="bold")
+        # One line high: a new text needs no layout of the screen.
+        self.status.update(status, layout=False)
+        self.post_message(self.Changed(self))
+
+    @property
+    def status_pending(self) -> bool:
+        """A status update is due (within STATUS_EVERY seconds)."""
+        return self._status_due
+
+    def _update_status_soon(self) -> None:
+        """The status line and tab label within STATUS_EVERY seconds: each update lays
+        out the screen again, too much for every page of a long listing."""
+        if self._status_due:
+            return
+        self._status_due = True
+
+        def update() -> None:
+            self._status_due = False
+            if self.is_mounted:
+                self.update_status()
+
+        self.set_timer(STATUS_EVERY, update, name=f"status-{self.kind.value}")
+
+    def note(self, text: str) -> None:
+        """A word on the status line until the next update (``Your sign-in expired``)."""
+        self.status.update(literal(text))
+
+    def show_error(self, exc: VaultError | None) -> None:
+        self.error = exc
+        self.error_panel.show(exc)
+        self.update_status()
+
+    # -- filter ---------------------------------------------------------------------------
+
+    def start_filter(self) -> None:
+        self.filter_box.display = True
+        self.filter_box.focus()
+        self.set_class(True, "filtering")  # this frame already: the rows get the room
+
+    def _filter_changed(self, value: str) -> None:
+        self.table.set_filter(value)
+        self.update_status()
+
+    @on(Input.Submitted, ".vault-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.filter_box.display = False  # the status line shows the filter
+        self.table.focus()
+
+    @property
+    def filtering(self) -> bool:
+        return self.filter_box.has_focus or bool(self.table.filter_text)
+
+    def clear_filter(self) -> None:
+        self.filter_box.value = ""
+        self.filter_box.display = False
+        self.table.set_filter("")
+        self.table.focus()
+        self.update_status()
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        """``.filtering`` while the filter box has the focus (the CSS above)."""
+        self.set_class(event.widget is self.filter_box, "filtering")
+
+    def on_descendant_blur(self, event: DescendantBlur) -> None:
+        if event.widget is self.filter_box:
+            self.set_class(False, "filtering")
+
+    # -- the highlighted item -------------------------------------------------------------
+
+    @on(ItemTable.Highlighted)
+    def _highlighted(self, event: ItemTable.Highlighted) -> None:
+        event.stop()
+        if event.item is not event.table.cursor_item:
+            # Stale: the cursor moved on before this message arrived (a fast Down, Home,
+            # r). Acting on it would show, then drop, the wrong item.
+            return
+        if self.is_open and (event.item is None or event.item.name != self._opened):
+            self.close_item()  # the item opened is no longer listed (a reload)
+        had_item = self.pane.item is not None
+        if self.show_item(event.item) and had_item != (event.item is not None):
+            # The keys that need an item come and go (the footer follows).
+            self.screen.refresh_bindings()
+
+    def show_item(self, item: Item | None) -> bool:
+        """The pane shows ``item`` and reads its details; False if it already did."""
+        if self.pane.item is item:
+            return False
+        self.pane.show_item(item)
+        if item is not None:
+            self._start_detail(item)
+        return True
+
+    def _start_detail(self, item: Item) -> None:
+        self.run_worker(
+            self._read_detail(item), group="detail", exclusive=True, exit_on_error=False
+        )
+
+    def reread_detail(self) -> None:
+        """Read the highlighted item's details again (what failed may work now)."""
+        item = self.table.cursor_item
+        if item is not None and self.pane.item is item:
+            self._start_detail(item)
+
+    async def _read_detail(self, item: Item) -> None:
+        await asyncio.sleep(DETAIL_DELAY)
+        pane = self.pane
+        read = self.ops.detail
+        detail: Detail
+        try:
+            detail = await self.session.call(lambda s: read(s, item.name))
+        except VaultError as exc:
+            if pane.item is not item:
+                return
+            if self.ops.reveals and isinstance(exc, PermissionDenied):
+                # A list-only caller: the listed attributes are all there is (r says why).
+                pane.show_detail_error("Listed attributes only: the rest needs secrets get.")
+            else:
+                pane.show_detail_error(f"Details: {exc}")
+            return
+        if pane.item is not item:
+            return
+        pane.show_detail(detail)
+        if fill_facts(item, detail):
+            self.table.refresh_items()
+
+    # -- operations and the item view -------------------------------------------------
+
+    def run_operation(self, op: Operation, item: Item) -> None:
+        self.run_worker(op.run(self, item), group=op.group, exclusive=True, exit_on_error=False)
+
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-open")
+
+    @on(ItemTable.Selected)
+    def _selected(self, event: ItemTable.Selected) -> None:
+        event.stop()
+        self.open_item()
+
+    def open_item(self) -> None:
+        """The highlighted item, full height: details, versions, actions."""
+        item = self.table.cursor_item
+        if item is None:
+            return
+        self.show_item(item)
+        self._opened = item.name
+        self.add_class("-open")
+        ops = applying(self.kind, item, read_only=self.read_only)
+        keys = [f"{key_for(self, op.binding_id)} {op.label.lower()}" for op in ops]
+        keys.append(f"{key_for(self, 'vault.back', 'esc')} back")
+        versions = VersionsList(
+            self.session.service, self.kind, item.name, warn_days=self.warn_days, now=self.now
+        )
+        self.item_view.show(" · ".join(keys), versions)
+        self.pane.focus()
+
+    def close_item(self) -> None:
+        """Back to the table, with its cursor and filter as they were."""
+        self.pane.mask()
+        self.item_view.clear()
+        self.remove_class("-open")
+        self.table.focus()

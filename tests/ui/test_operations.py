@@ -1,0 +1,52 @@
+"""The per-kind table of operations (kvtui/ui/operations.py), without an app: which keys
+apply to which kind, that the vault screen's bindings are made from it, and that
+``--read-only`` hides every operation that writes (issue 9's create, delete, ... are
+one entry each)."""
+
+from __future__ import annotations
+
+from kvtui.core.models import Item, Kind
+from kvtui.ui.keys import class_bindings
+from kvtui.ui.operations import BY_NAME, OPERATIONS, Operation, applying
+from kvtui.ui.screens.vault import VaultScreen
+from kvtui.ui.widgets.kind_tab import KindTab
+
+
+async def _nothing(tab: KindTab, item: Item) -> None:
+    return None
+
+
+def names(kind: Kind, *, item: bool = True, read_only: bool = False) -> list[str]:
+    listed = Item(kind=kind, name="x", id=f"https://v.example/{kind.value}/x")
+    return [op.name for op in applying(kind, listed if item else None, read_only=read_only)]
+
+
+def test_each_kind_offers_its_own_operations() -> None:
+    assert names(Kind.SECRETS) == ["reveal", "copy", "copy_menu", "versions"]
+    assert names(Kind.KEYS) == ["copy", "copy_menu", "versions", "save_pem"]
+    assert names(Kind.CERTIFICATES) == ["copy", "copy_menu", "versions", "save_pem", "save_cer"]
+    assert names(Kind.SECRETS, item=False) == []  # no row highlighted: nothing to act on
+
+
+def test_the_screen_binds_every_operation_by_its_keymap_id() -> None:
+    bindings = {b.id: b for b in class_bindings(VaultScreen) if b.id}
+    assert len({op.name for op in OPERATIONS}) == len(OPERATIONS)
+    for op in OPERATIONS:
+        binding = bindings[op.binding_id]
+        assert binding.action == f"op('{op.name}')" and binding.key == op.key
+        assert BY_NAME[op.name] is op
+
+
+def test_read_only_hides_every_operation_that_writes() -> None:
+    delete = Operation("delete", "vault.delete", "d", "Delete", "Delete it", _nothing, writes=True)
+    create = Operation(
+        "create", "vault.create", "n", "New", "Create one", _nothing, writes=True, needs_item=False
+    )
+    item = Item(kind=Kind.SECRETS, name="x", id="https://v.example/secrets/x")
+    assert delete.applies(Kind.SECRETS, item, read_only=False)
+    assert not delete.applies(Kind.SECRETS, item, read_only=True)
+    assert not delete.applies(Kind.SECRETS, None, read_only=False)
+    assert create.applies(Kind.KEYS, None, read_only=False)
+    assert not create.applies(Kind.KEYS, None, read_only=True)
+    # Reading stays on in read-only mode.
+    assert names(Kind.SECRETS, read_only=True) == names(Kind.SECRETS)
