@@ -131,10 +131,22 @@ VAULT_SCOPE = "https://vault.azure.net/.default"
 ARM_SCOPE = "https://management.azure.com/.default"
 
 
+_revocations = 0
+
+
+def revocations() -> int:
+    """How many times this process revoked the emulator's sessions (``identity_admin``):
+    a signed-in token cache made before the last one no longer signs in silently."""
+    return _revocations
+
+
 def identity_admin(
     info: EmulatorInfo, method: str, path: str = "", body: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Call the emulator's identity admin routes (``/_emulator/identity...``)."""
+    global _revocations
+    if path.startswith("/sessions/revoke"):
+        _revocations += 1
     with requests_session(info.ca_bundle) as http:
         resp = http.request(
             method,
