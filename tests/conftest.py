@@ -17,6 +17,25 @@ from tests.support import Clients, kv_clients, open_service
 _counter = itertools.count()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tiers, as markers (``make test-fast`` runs the first):
+
+    - ``pure``: in this process, no emulator, no terminal (row model, presenter,
+      filtering, config, classify...);
+    - ``emulator``: against the emulator started once per test process (core and
+      emulator tests, Pilot tests of the screens), or a process of their own (a module
+      that imports ``subprocess`` or starts an ``EmulatorThread``);
+    - ``tmux``: the thin end-to-end layer, kvtui in a real terminal (tests/e2e).
+    """
+    for item in items:
+        if item.get_closest_marker("tmux") is not None:
+            continue
+        module = getattr(item, "module", None)
+        spawns = any(hasattr(module, name) for name in ("subprocess", "EmulatorThread"))
+        needs = "emulator" in getattr(item, "fixturenames", ()) or spawns
+        item.add_marker(pytest.mark.emulator if needs else pytest.mark.pure)
+
+
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorThread]:
     state_dir = tmp_path_factory.mktemp("emulator-state")

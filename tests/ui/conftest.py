@@ -203,9 +203,7 @@ class SignedInCache:
 
 
 @pytest.fixture(scope="session")
-def signed_in_cache(
-    info: EmulatorInfo, tmp_path_factory: pytest.TempPathFactory
-) -> SignedInCache:
+def signed_in_cache(info: EmulatorInfo, tmp_path_factory: pytest.TempPathFactory) -> SignedInCache:
     return SignedInCache(info, tmp_path_factory.mktemp("signed-in"))
 
 
