@@ -12,7 +12,7 @@ import pytest
 from kvtui.core.vault import VaultService
 from kvtui.emulator import EmulatorInfo, EmulatorSettings, EmulatorThread
 from tests.emulator.admin_support import Admin, admin_client
-from tests.support import Clients, kv_clients, open_service
+from tests.support import Clients, SignedInCache, kv_clients, open_service
 
 _counter = itertools.count()
 
@@ -86,3 +86,8 @@ async def admin(info: EmulatorInfo) -> AsyncIterator[Admin]:
     async with admin_client(info) as a:
         yield a
         await a.call("POST", "/reset", expect=204)
+
+
+@pytest.fixture(scope="session")
+def signed_in_cache(info: EmulatorInfo, tmp_path_factory: pytest.TempPathFactory) -> SignedInCache:
+    return SignedInCache(info, tmp_path_factory.mktemp("signed-in"))

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,7 +19,7 @@ from kvtui.emulator import EmulatorInfo, EmulatorThread
 from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext, build_context
 from tests.emulator.admin_support import Admin, admin_client
-from tests.support import approve_device_code, identity_admin, revocations
+from tests.support import SignedInCache, identity_admin, token_cache_path
 
 S = TypeVar("S", bound=Screen[Any])
 
@@ -149,62 +147,6 @@ async def admin(info: EmulatorInfo) -> AsyncIterator[Admin]:
     async with admin_client(info) as client:
         yield client
         await client.call("POST", "/reset")
-
-
-def token_cache_path(folder: Path) -> Path:
-    """Where ``make_context(cache_dir=folder)`` keeps its token cache."""
-    return folder / "cache" / "tokens.bin"
-
-
-class SignedInCache:
-    """A token cache of the emulator's user, signed in once per test process (a device
-    code through real msal, approved through the admin endpoint) and copied into each
-    test's folder: the app then signs in silently, as a second start would, instead of
-    every test paying a device-code sign-in. Made again after sessions were revoked
-    (tests/support.py counts the ``/sessions/revoke`` calls)."""
-
-    def __init__(self, info: EmulatorInfo, folder: Path) -> None:
-        self.info = info
-        self.folder = folder
-        self.made_at: int | None = None
-
-    def _make(self) -> Path:
-        generation = revocations()
-        folder = self.folder / f"g{generation}"
-        settings = Settings(
-            authority=self.info.authority,
-            ca_bundle=self.info.ca_bundle,
-            client_id=self.info.client_id,
-            arm_url=self.info.arm_url,
-            token_cache=str(token_cache_path(folder)),
-        )
-        context = build_context(settings, state_path=folder / "state" / "state.json")
-
-        async def sign_in() -> None:
-            flow = await context.sign_in.start_device_flow([context.vault_scope])
-            await asyncio.to_thread(approve_device_code, self.info, flow.user_code)
-            await asyncio.wait_for(context.sign_in.complete_device_flow(flow), 60)
-
-        # A thread of its own: this may run inside a test's event loop.
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, sign_in()).result()
-        self.made_at = generation
-        return token_cache_path(folder)
-
-    def copy_to(self, folder: Path) -> None:
-        """``folder``'s token cache (``make_context(cache_dir=folder)``) signed in."""
-        if self.made_at != revocations():
-            self._make()
-        source = token_cache_path(self.folder / f"g{self.made_at}")
-        target = token_cache_path(folder)
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        shutil.copyfile(source, target)
-        os.chmod(target, 0o600)
-
-
-@pytest.fixture(scope="session")
-def signed_in_cache(info: EmulatorInfo, tmp_path_factory: pytest.TempPathFactory) -> SignedInCache:
-    return SignedInCache(info, tmp_path_factory.mktemp("signed-in"))
 
 
 @pytest.fixture
