@@ -5,16 +5,28 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 
 from kvtui.core.vault import VaultService
 from kvtui.emulator import EmulatorInfo, EmulatorSettings, EmulatorThread
 from tests.emulator.admin_support import Admin, admin_client
-from tests.support import Clients, SignedInCache, kv_clients, open_service
+from tests.support import Clients, SignedInCache, identity_admin, kv_clients, open_service
 
 _counter = itertools.count()
+
+SETTINGS = (
+    "approve",
+    "approve_delay",
+    "interval",
+    "expires_in",
+    "token_lifetime",
+    "block_device_code",
+    "user_code",
+    "verification_uri",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -91,3 +103,17 @@ async def admin(info: EmulatorInfo) -> AsyncIterator[Admin]:
 @pytest.fixture(scope="session")
 def signed_in_cache(info: EmulatorInfo, tmp_path_factory: pytest.TempPathFactory) -> SignedInCache:
     return SignedInCache(info, tmp_path_factory.mktemp("signed-in"))
+
+
+@pytest.fixture
+def identity(info: EmulatorInfo) -> Iterator[Callable[..., dict[str, Any]]]:
+    """PATCH the identity platform's settings (msal polls without sleeping); every
+    setting is restored afterwards."""
+    before = identity_admin(info, "GET")["settings"]
+    identity_admin(info, "PATCH", "/settings", {"interval": 0})
+
+    def patch(**values: Any) -> dict[str, Any]:
+        return identity_admin(info, "PATCH", "/settings", values)
+
+    yield patch
+    identity_admin(info, "PATCH", "/settings", {k: before[k] for k in SETTINGS if k in before})

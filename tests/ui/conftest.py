@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,20 +19,10 @@ from kvtui.emulator import EmulatorInfo, EmulatorThread
 from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext, build_context
 from tests.emulator.admin_support import Admin, admin_client
-from tests.support import SignedInCache, identity_admin, token_cache_path
+from tests.support import SignedInCache, token_cache_path
 
 S = TypeVar("S", bound=Screen[Any])
 
-SETTINGS = (
-    "approve",
-    "approve_delay",
-    "interval",
-    "expires_in",
-    "token_lifetime",
-    "block_device_code",
-    "user_code",
-    "verification_uri",
-)
 SIZE = (120, 35)
 _vaults = itertools.count()
 
@@ -43,20 +33,6 @@ def not_in_tmux(monkeypatch: pytest.MonkeyPatch) -> None:
     secret deletes tmux buffers when $TMUX is set (tests/e2e covers that in a tmux of
     its own)."""
     monkeypatch.delenv("TMUX", raising=False)
-
-
-@pytest.fixture
-def identity(info: EmulatorInfo) -> Iterator[Callable[..., dict[str, Any]]]:
-    """PATCH the identity platform's settings (msal polls without sleeping); every
-    setting is restored afterwards."""
-    before = identity_admin(info, "GET")["settings"]
-    identity_admin(info, "PATCH", "/settings", {"interval": 0})
-
-    def patch(**values: Any) -> dict[str, Any]:
-        return identity_admin(info, "PATCH", "/settings", values)
-
-    yield patch
-    identity_admin(info, "PATCH", "/settings", {k: before[k] for k in SETTINGS if k in before})
 
 
 @pytest.fixture
