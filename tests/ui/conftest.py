@@ -67,18 +67,16 @@ WAIT_CAP = 60.0
 async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object], what: str) -> None:
     """Let the app run until ``predicate()`` holds (a generous cap only stops a hang).
 
-    The app runs on this event loop; between checks this only yields to it for a few
-    milliseconds. (``pilot.pause()`` would also wait for every widget of the screen to
-    drain its messages and force a layout and render of the whole screen at each check:
-    that was most of a Pilot test's CPU time.) Once it holds, the screen's pending
-    messages are processed, as ``pilot.pause()`` does, so the app has settled."""
+    Each check follows ``pilot.pause()``: the screen's messages are processed first, so
+    the state checked is a settled one, and the test goes on from it without yielding
+    (a state the app only passes through, like a code on screen before its automatic
+    approval, is still seen)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT_CAP
     while not predicate():
         if loop.time() > deadline:
             raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.01)
-    await pilot.pause()  # then let the screen finish what it was doing, once
+        await pilot.pause(0.05)
 
 
 async def wait_screen(pilot: Pilot[Any], kind: type[S]) -> S:
