@@ -102,6 +102,8 @@ async def admin(info: EmulatorInfo) -> AsyncIterator[Admin]:
 
 @pytest.fixture(scope="session")
 def signed_in_cache(info: EmulatorInfo, tmp_path_factory: pytest.TempPathFactory) -> SignedInCache:
+    """The emulator's user signed in once per test process (tests/support.py); the UI
+    tests' ``signed_in`` and tests/e2e copy it."""
     return SignedInCache(info, tmp_path_factory.mktemp("signed-in"))
 
 

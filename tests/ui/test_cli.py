@@ -1,11 +1,20 @@
-"""`kvtui accounts`, `kvtui logout` and option errors, as real subprocesses with the XDG
-folders in a temporary directory (the user's own cache is never touched)."""
+"""`kvtui accounts`, `kvtui logout` and option errors, with the XDG folders in a
+temporary directory (the user's own cache is never touched).
+
+`accounts`, `logout` and a few refusals of each kind run as real subprocesses (exit
+status, stderr as the terminal gets it). The long tables of refusals run kvtui's
+``main()`` in this process (:func:`refused`): the same code up to the refusal, without
+paying an interpreter and Textual's import per case; the app's ``run`` and the demo
+are tripwires there, so a value that got through fails the test instead of starting
+anything."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +50,51 @@ def kvtui(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.Co
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture
+def refused(
+    xdg: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``refused(*args, env={...})``: ``kvtui.cli.main(args)`` in this process with
+    ``xdg``'s environment (and ``env``), as a CompletedProcess. Starting the app or the
+    demo fails the test; the logging set-up kvtui may do before refusing is undone."""
+    from kvtui import cli, demo
+    from kvtui.ui.app import KvtuiApp
+
+    def tripwire(*args: object, **kwargs: object) -> None:
+        raise AssertionError("kvtui went on to start instead of refusing")
+
+    monkeypatch.setattr(KvtuiApp, "run", tripwire)
+    monkeypatch.setattr(demo, "run_demo", tripwire)
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        with monkeypatch.context() as m:
+            for name in os.environ:
+                if name.startswith("KVTUI_"):
+                    m.delenv(name)
+            for name, value in {**xdg, **(env or {})}.items():
+                m.setenv(name, value)
+            root = logging.getLogger()
+            handlers, level = list(root.handlers), root.level
+            try:
+                code = cli.main(list(args))
+            except SystemExit as exc:  # argparse
+                code = exc.code if isinstance(exc.code, int) else 1
+            finally:
+                for handler in list(root.handlers):
+                    if handler not in handlers:
+                        root.removeHandler(handler)
+                        handler.close()
+                for handler in handlers:
+                    if handler not in root.handlers:
+                        root.addHandler(handler)
+                root.setLevel(level)
+                logging.captureWarnings(False)
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, out.out, out.err)
+
+    return run
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
@@ -134,19 +188,24 @@ ESC = "\x1b"
     ],
 )
 def test_bad_values_end_kvtui_before_sign_in(
-    xdg: dict[str, str], args: list[str], env: dict[str, str], needle: str
+    refused: Callable[..., subprocess.CompletedProcess[str]],
+    args: list[str],
+    env: dict[str, str],
+    needle: str,
 ) -> None:
     """Nothing is started (no Textual screen, no "Signing in…", no network): one line
     on stderr naming the option and showing the value literally, exit status 2."""
-    line = one_line_error(kvtui({**xdg, **env}, *args, timeout=30))
+    line = one_line_error(refused(*args, env=env))
     assert line.startswith("kvtui: ")
     assert needle in line, line
 
 
-def test_ca_bundle_that_is_not_pem_ends_kvtui(xdg: dict[str, str], tmp_path: Path) -> None:
+def test_ca_bundle_that_is_not_pem_ends_kvtui(
+    refused: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     not_pem = tmp_path / "ca.pem"
     not_pem.write_text("not a certificate\n")
-    assert one_line_error(kvtui(xdg, "--ca-bundle", str(not_pem), timeout=30)) == (
+    assert one_line_error(refused("--ca-bundle", str(not_pem))) == (
         f"kvtui: --ca-bundle: the CA bundle '{not_pem}' holds no PEM certificate "
         "(-----BEGIN CERTIFICATE-----)"
     )
@@ -164,12 +223,15 @@ def test_ca_bundle_that_is_not_pem_ends_kvtui(xdg: dict[str, str], tmp_path: Pat
     ],
 )
 def test_bad_value_in_the_config_file_ends_kvtui(
-    xdg: dict[str, str], tmp_path: Path, line: str, needle: str
+    refused: Callable[..., subprocess.CompletedProcess[str]],
+    tmp_path: Path,
+    line: str,
+    needle: str,
 ) -> None:
     config = tmp_path / "config" / "kvtui" / "config.toml"  # the default location
     config.parent.mkdir(parents=True)
     config.write_text(line + "\n")
-    error = one_line_error(kvtui(xdg, timeout=30))
+    error = one_line_error(refused())
     assert error.startswith(f"kvtui: {config}: ") and needle in error, error
 
 
@@ -297,11 +359,11 @@ CLASH = "are both on the key"
     ],
 )
 def test_a_bad_config_file_ends_kvtui_in_one_line(
-    xdg: dict[str, str], tmp_path: Path, toml: str, error: str
+    refused: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path, toml: str, error: str
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text(toml + "\n")
-    line = one_line_error(kvtui(xdg, "--config", str(config), timeout=30))
+    line = one_line_error(refused("--config", str(config)))
     if CLASH in error:
         error += ": give one of them another key"
     assert line == f"kvtui: {config}: {error}"
@@ -364,10 +426,33 @@ def test_the_config_docstrings_keymap_examples_work(tmp_path: Path) -> None:
         (["nope"], "invalid choice: 'nope'"),
     ],
 )
-def test_an_argparse_error_is_one_line(xdg: dict[str, str], args: list[str], needle: str) -> None:
+def test_an_argparse_error_is_one_line(
+    refused: Callable[..., subprocess.CompletedProcess[str]], args: list[str], needle: str
+) -> None:
     """Before: argparse's usage (three lines), then the error."""
-    line = one_line_error(kvtui(xdg, *args, timeout=30))
+    line = one_line_error(refused(*args))
     assert needle in line, line
+
+
+@pytest.mark.parametrize(
+    ("args", "toml", "start"),
+    [
+        (["--vault", "https://127.0.0.1:99999/"], "", "kvtui: --vault: "),
+        (["--bogus"], "", "kvtui: unrecognized arguments: --bogus"),
+        (["--config", "{config}"], '[keymap]\n"vault.reveal" = "c"', "kvtui: {config}: keymap: "),
+        (["accounts", "--client-id", "nope"], "", "kvtui: --client-id: "),
+    ],
+)
+def test_a_refusal_in_a_real_process_is_one_line(
+    xdg: dict[str, str], tmp_path: Path, args: list[str], toml: str, start: str
+) -> None:
+    """The tables above run in-process: one refusal of each kind (a flag, argparse, the
+    config file after Textual is loaded, a subcommand) as the terminal really gets it."""
+    config = tmp_path / "config.toml"
+    config.write_text(toml + "\n")
+    args = [a.format(config=config) for a in args]
+    line = one_line_error(kvtui(xdg, *args, timeout=30))
+    assert line.startswith(start.format(config=config)), line
 
 
 def test_help_is_argparses_own() -> None:
