@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: venv help demo emulator test check lint typecheck imports screenshots bench clean
+.PHONY: venv help demo emulator test test-fast test-app test-e2e check lint typecheck imports screenshots bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,6 +26,15 @@ emulator: $(STAMP) ## Run the bundled Key Vault emulator on its own
 
 test: $(STAMP) ## Run the whole test suite (offline, against the bundled emulator)
 	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: $(STAMP) ## Only the pure tests: no emulator, no terminal (seconds)
+	$(BIN)/python -m pytest -q -m pure
+
+test-app: $(STAMP) ## The tests against the emulator: core, emulator, Pilot tests of the screens
+	$(BIN)/python -m pytest -n 2 -q -m emulator
+
+test-e2e: $(STAMP) ## The end-to-end layer: kvtui in a real terminal (tmux)
+	$(BIN)/python -m pytest -n 2 -q -m tmux
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check kvtui tests

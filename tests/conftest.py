@@ -5,16 +5,47 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 
 from kvtui.core.vault import VaultService
 from kvtui.emulator import EmulatorInfo, EmulatorSettings, EmulatorThread
 from tests.emulator.admin_support import Admin, admin_client
-from tests.support import Clients, kv_clients, open_service
+from tests.support import Clients, SignedInCache, identity_admin, kv_clients, open_service
 
 _counter = itertools.count()
+
+SETTINGS = (
+    "approve",
+    "approve_delay",
+    "interval",
+    "expires_in",
+    "token_lifetime",
+    "block_device_code",
+    "user_code",
+    "verification_uri",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tiers, as markers (``make test-fast`` runs the first):
+
+    - ``pure``: in this process, no emulator, no terminal (row model, presenter,
+      filtering, config, classify...);
+    - ``emulator``: against the emulator started once per test process (core and
+      emulator tests, Pilot tests of the screens), or a process of their own (a module
+      that imports ``subprocess`` or starts an ``EmulatorThread``);
+    - ``tmux``: the thin end-to-end layer, kvtui in a real terminal (tests/e2e).
+    """
+    for item in items:
+        if item.get_closest_marker("tmux") is not None:
+            continue
+        module = getattr(item, "module", None)
+        spawns = any(hasattr(module, name) for name in ("subprocess", "EmulatorThread"))
+        needs = "emulator" in getattr(item, "fixturenames", ()) or spawns
+        item.add_marker(pytest.mark.emulator if needs else pytest.mark.pure)
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +98,24 @@ async def admin(info: EmulatorInfo) -> AsyncIterator[Admin]:
     async with admin_client(info) as a:
         yield a
         await a.call("POST", "/reset", expect=204)
+
+
+@pytest.fixture(scope="session")
+def signed_in_cache(info: EmulatorInfo, tmp_path_factory: pytest.TempPathFactory) -> SignedInCache:
+    """The emulator's user signed in once per test process (tests/support.py); the UI
+    tests' ``signed_in`` and tests/e2e copy it."""
+    return SignedInCache(info, tmp_path_factory.mktemp("signed-in"))
+
+
+@pytest.fixture
+def identity(info: EmulatorInfo) -> Iterator[Callable[..., dict[str, Any]]]:
+    """PATCH the identity platform's settings (msal polls without sleeping); every
+    setting is restored afterwards."""
+    before = identity_admin(info, "GET")["settings"]
+    identity_admin(info, "PATCH", "/settings", {"interval": 0})
+
+    def patch(**values: Any) -> dict[str, Any]:
+        return identity_admin(info, "PATCH", "/settings", values)
+
+    yield patch
+    identity_admin(info, "PATCH", "/settings", {k: before[k] for k in SETTINGS if k in before})

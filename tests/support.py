@@ -4,11 +4,15 @@ async SDK clients over HTTPS with the emulator's CA. Nothing here is mocked."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -131,10 +135,22 @@ VAULT_SCOPE = "https://vault.azure.net/.default"
 ARM_SCOPE = "https://management.azure.com/.default"
 
 
+_revocations = 0
+
+
+def revocations() -> int:
+    """How many times this process revoked the emulator's sessions (``identity_admin``):
+    a signed-in token cache made before the last one no longer signs in silently."""
+    return _revocations
+
+
 def identity_admin(
     info: EmulatorInfo, method: str, path: str = "", body: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Call the emulator's identity admin routes (``/_emulator/identity...``)."""
+    global _revocations
+    if path.startswith("/sessions/revoke"):
+        _revocations += 1
     with requests_session(info.ca_bundle) as http:
         resp = http.request(
             method,
@@ -309,3 +325,63 @@ async def open_service(
     finally:
         await svc.close()
         await cred.close()
+
+
+# -- a signed-in token cache, made once per test process ----------------------------
+
+
+def token_cache_path(folder: Path) -> Path:
+    """Where ``make_context(cache_dir=folder)`` keeps its token cache."""
+    return folder / "cache" / "tokens.bin"
+
+
+class SignedInCache:
+    """A token cache of the emulator's user, signed in once per test process (a device
+    code through real msal, approved through the admin endpoint) and copied into each
+    test's folder: the app then signs in silently, as a second start would, instead of
+    every test paying a device-code sign-in. Made again after sessions were revoked
+    (tests/support.py counts the ``/sessions/revoke`` calls)."""
+
+    def __init__(self, info: EmulatorInfo, folder: Path) -> None:
+        self.info = info
+        self.folder = folder
+        self.made_at: int | None = None
+
+    def _make(self) -> Path:
+        generation = revocations()
+        folder = self.folder / f"g{generation}"
+        from kvtui.core.config import Settings
+        from kvtui.ui.launch import build_context
+
+        settings = Settings(
+            authority=self.info.authority,
+            ca_bundle=self.info.ca_bundle,
+            client_id=self.info.client_id,
+            arm_url=self.info.arm_url,
+            token_cache=str(token_cache_path(folder)),
+        )
+        context = build_context(settings, state_path=folder / "state" / "state.json")
+
+        async def sign_in() -> None:
+            flow = await context.sign_in.start_device_flow([context.vault_scope])
+            await asyncio.to_thread(approve_device_code, self.info, flow.user_code)
+            await asyncio.wait_for(context.sign_in.complete_device_flow(flow), 60)
+
+        # A thread of its own: this may run inside a test's event loop.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, sign_in()).result()
+        self.made_at = generation
+        return token_cache_path(folder)
+
+    def copy_to(self, folder: Path) -> None:
+        """``folder``'s token cache (``make_context(cache_dir=folder)``) signed in."""
+        self.copy_file(token_cache_path(folder))
+
+    def copy_file(self, target: Path) -> None:
+        """A signed-in token cache at ``target`` (mode 0600, in a 0700 folder)."""
+        if self.made_at != revocations():
+            self._make()
+        source = token_cache_path(self.folder / f"g{self.made_at}")
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copyfile(source, target)
+        os.chmod(target, 0o600)

@@ -1,15 +1,23 @@
 """``make screenshots``: SVG screenshots of the real app against the bundled emulator.
 
 ``python -m kvtui.tools.screenshots [DIR]`` starts the emulator in this process with
-the demo seed at a fixed time (:data:`T0`) on fixed ports, runs the app once per scene
-with its clock at :data:`CLOCK`, and writes ``DIR/<scene>.svg`` (default
-``screenshots/``). The same scenes are the snapshot tests' (tests/ui/test_snapshots.py),
-so what the README shows is what the tests check. Secret values stay masked: no scene
-reveals one.
+the demo vault seeded at a fixed time (:data:`T0`), runs the app once per scene with its
+clock at :data:`CLOCK`, and writes ``DIR/<scene>.svg`` (default ``screenshots/``). The
+same scenes are the snapshot tests' (tests/ui/test_snapshots.py), so what the README
+shows is what the tests check. Secret values stay masked: no scene reveals one.
 
 Everything on screen is the same every run: dates (relative to T0 and the frozen
-clock), version ids, keys and certificates (derived from their names), the vault's URL
-(fixed ports) and the sign-in code (fixed through the emulator's identity settings).
+clock), version ids, keys and certificates (derived from their names), the sign-in
+code (fixed through the emulator's identity settings) and the vault's URL.
+
+The vault's URL is on screen (the header, item ids, references), but the emulator
+listens on free ports: a fixed port would need a machine-wide lock, since test workers,
+other test runs and ``make screenshots`` can run at once. So the demo vault answers as
+:data:`SHOWN_URL` (its item ids and ARM's ``vaultUri`` say so, as a vault behind a
+name would), the app is given that URL, and the screenshot's own event loop sends the
+connections for that address to the port the vault listens on (:func:`shown_url_goes_to`).
+TLS is verified as ever (the emulator's certificate is for 127.0.0.1, whatever the
+port); nothing outside this module knows.
 """
 
 from __future__ import annotations
@@ -17,8 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import fcntl
 import re
+import socket
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
@@ -26,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from textual.pilot import Pilot
 from textual.widgets import Input, Tabs
@@ -33,6 +42,8 @@ from textual.widgets import Input, Tabs
 from kvtui.core.config import Settings
 from kvtui.core.models import Kind
 from kvtui.emulator import EmulatorInfo, EmulatorSettings, EmulatorThread
+from kvtui.emulator.clock import Clock
+from kvtui.emulator.seed import seed_demo
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext, build_context
 from kvtui.ui.modals.copy_menu import CopyMenu
@@ -46,15 +57,11 @@ from kvtui.ui.widgets.item_table import ItemTable
 T0 = datetime(2026, 1, 15, 9, 0, tzinfo=timezone.utc)
 #: The app's clock: an hour after the seed.
 CLOCK = T0 + timedelta(hours=1)
-#: The emulator's identity platform and ARM; the demo vault listens on the next port.
-#: Below Linux's ephemeral range (32768-60999): a port there can be taken at any moment
-#: by another emulator's free-port vault (another test worker), which failed the
-#: snapshot tests with 'Address already in use'.
-PORT = 29_310
+#: The demo vault's URL on every screenshot, whatever port it listens on (the module's
+#: docstring says how). Nothing listens there: it is only ever redirected.
+SHOWN_URL = "https://127.0.0.1:29311/"
 #: Terminal size of every scene: wide enough for the detail pane beside the table.
 SIZE = (160, 42)
-#: Held while the fixed ports are in use (the snapshot tests and this script).
-LOCK = Path(tempfile.gettempdir()) / "kvtui-screenshots-port.lock"
 #: Fixed sign-in code and address for the login scene.
 USER_CODE = "BHTQ7K2WX"
 VERIFICATION_URI = "https://microsoft.com/devicelogin"
@@ -67,35 +74,59 @@ TAB_KEYS = {Kind.SECRETS: ("2", "1"), Kind.KEYS: ("3", "2"), Kind.CERTIFICATES: 
 # -- the emulator ------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def fixed_port_emulator(state_dir: Path) -> Iterator[EmulatorThread]:
-    """The emulator on :data:`PORT` with the demo vault seeded at :data:`T0` and device
-    codes approved at once; one at a time on this machine (a lock file), since the
-    ports are fixed."""
-    LOCK.touch(exist_ok=True)
-    with LOCK.open("r+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        thread = EmulatorThread(
-            EmulatorSettings(
-                vaults=["demo"],
-                seed="demo",
-                start_time=T0.timestamp(),
-                approve="auto",
-                approve_delay=0,
-                state_dir=state_dir,
-                port=PORT,
-            )
-        )
+def add_demo_vault(emulator: EmulatorThread, name: str = "demo") -> str:
+    """A vault seeded like the demo at :data:`T0`, answering as :data:`SHOWN_URL`; the
+    URL it really listens on (for :func:`shown_url_goes_to`)."""
+
+    async def add() -> str:
+        vault = await emulator.emulator.add_vault(name, seed="empty")
+        # Seeded on a clock of its own, fixed at T0 (the same dates and ids every run);
+        # then back on the emulator's, which the other vaults and the tokens follow.
+        shared, vault.clock = vault.clock, Clock(T0.timestamp())
         try:
-            thread.start()
-        except OSError as exc:
-            thread.stop()
-            raise OSError(f"port {PORT} or {PORT + 1} is in use ({exc})") from exc
-        try:
-            identity_settings(thread.info, interval=0)
-            yield thread
+            seed_demo(vault)
         finally:
-            thread.stop()
+            vault.clock = shared
+        real = vault.url
+        vault.url = SHOWN_URL  # ids, references and ARM's vaultUri
+        return real
+
+    return emulator.call(add())
+
+
+def _address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None, url
+    return parts.hostname, parts.port
+
+
+def shown_url_goes_to(real_url: str) -> None:
+    """From now on, the running event loop's connections to :data:`SHOWN_URL`'s address
+    go to ``real_url``'s (the app's aiohttp connects through ``loop.sock_connect``)."""
+    loop = asyncio.get_running_loop()
+    shown, real = _address(SHOWN_URL), _address(real_url)
+    connect = loop.sock_connect
+
+    async def sock_connect(sock: socket.socket, address: Any) -> None:
+        if tuple(address[:2]) == shown:
+            address = (*real, *address[2:])
+        await connect(sock, address)
+
+    setattr(loop, "sock_connect", sock_connect)  # noqa: B010  (this loop only)
+
+
+@contextlib.contextmanager
+def screenshot_emulator(state_dir: Path) -> Iterator[tuple[EmulatorThread, str]]:
+    """The emulator on free ports with the demo vault (:func:`add_demo_vault`): the
+    emulator and the vault's real URL."""
+    thread = EmulatorThread(
+        EmulatorSettings(vaults=[], seed="empty", approve="auto", state_dir=state_dir)
+    )
+    thread.start()
+    try:
+        yield thread, add_demo_vault(thread, "screenshots")
+    finally:
+        thread.stop()
 
 
 def identity_settings(info: EmulatorInfo, **values: Any) -> None:
@@ -109,16 +140,17 @@ def identity_settings(info: EmulatorInfo, **values: Any) -> None:
 
 
 def make_app(info: EmulatorInfo, folder: Path, *, organizations: bool = False) -> KvtuiApp:
-    """The app on the demo vault, its clock at :data:`CLOCK`, its token cache and state
-    file in ``folder``; ``organizations``: sign in through ``/organizations`` (the
-    login screen then shows no tenant id, which changes with the emulator's state)."""
+    """The app on the demo vault (:data:`SHOWN_URL`), its clock at :data:`CLOCK`, its
+    token cache and state file in ``folder``; ``organizations``: sign in through
+    ``/organizations`` (the login screen then shows no tenant id, which changes with the
+    emulator's state)."""
     base = info.authority.rsplit("/", 1)[0]
     settings = Settings(
         authority=f"{base}/organizations" if organizations else info.authority,
         ca_bundle=info.ca_bundle,
         client_id=info.client_id,
         arm_url=info.arm_url,
-        vault=info.vaults["demo"],
+        vault=SHOWN_URL,
         token_cache=str(folder / "cache" / "tokens.bin"),
     )
     context: AppContext = build_context(settings, state_path=folder / "state" / "state.json")
@@ -281,13 +313,28 @@ SHOTS = (
 # -- the script --------------------------------------------------------------------------
 
 
-async def _take(shot: Shot, info: EmulatorInfo, folder: Path) -> str:
-    app = make_app(info, folder, organizations=not shot.signed_in)
-    async with app.run_test(size=SIZE) as pilot:
-        await shot.scene(pilot)
+async def screenshot(
+    app: KvtuiApp,
+    scene: Scene,
+    real_url: str,
+    size: tuple[int, int],
+    title: str | None = None,
+    *,
+    simplify: bool = True,
+) -> str:
+    """The SVG of ``app`` after ``scene``, taken as pytest-textual-snapshot takes it
+    (``textual._doc.take_svg_screenshot``'s steps), with :data:`SHOWN_URL` sent to
+    ``real_url``. ``simplify``: fewer SVG elements (the snapshots'); the README's
+    screenshots keep one per cell."""
+    shown_url_goes_to(real_url)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await scene(pilot)
+        await pilot.pause()
         await pilot.wait_for_scheduled_animations()
         await pilot.pause()
-        svg = app.export_screenshot(title=f"kvtui — {shot.name}")
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
+        svg = app.export_screenshot(title=title or app.title, simplify=simplify)
         app.exit()
     return svg
 
@@ -298,7 +345,7 @@ def take_all(out: Path, names: list[str] | None = None) -> list[Path]:
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="kvtui-shots-") as tmp:
         base = Path(tmp)
-        with fixed_port_emulator(base / "emulator") as emulator:
+        with screenshot_emulator(base / "emulator") as (emulator, real_url):
             info = emulator.info
             for shot in SHOTS:
                 if names and shot.name not in names:
@@ -313,7 +360,10 @@ def take_all(out: Path, names: list[str] | None = None) -> list[Path]:
                         verification_uri=VERIFICATION_URI,
                         interval=1,  # msal notices the app's exit within a second
                     )
-                svg = asyncio.run(_take(shot, info, base / shot.name))
+                app = make_app(info, base / shot.name, organizations=not shot.signed_in)
+                title = f"kvtui — {shot.name}"
+                take = screenshot(app, shot.scene, real_url, SIZE, title, simplify=False)
+                svg = asyncio.run(take)
                 # Rich names the SVG's styles after a random number: a fixed name keeps
                 # an unchanged screenshot byte for byte the same.
                 svg = re.sub(r"\bterminal-\d+-", "terminal-kvtui-", svg)

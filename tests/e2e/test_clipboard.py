@@ -1,7 +1,10 @@
 """Clearing a copied secret in a real tmux with ``set-clipboard on``: tmux keeps every
 OSC 52 write as a paste buffer and ignores an empty one, so kvtui deletes the buffers
-holding the value (kvtui/ui/clipboard.py). ``kvtui demo`` reads
-``clipboard_clear_seconds`` from the isolated config file.
+holding the value (kvtui/ui/clipboard.py). kvtui (signed in, tests/e2e/conftest.py)
+reads ``clipboard_clear_seconds`` from the isolated config file. First, r shows the
+value literally in the real terminal (brackets and a backslash as they are), and c puts
+exactly the value in tmux's paste buffer (Textual writes OSC 52; tmux with
+set-clipboard on makes a buffer of it).
 
 Secret values are never printed: buffers are compared apart from the assertion text."""
 
@@ -9,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import time
 from collections.abc import Iterator
@@ -17,15 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_tmux import (
-    CODE,
-    DEMO_SECRET,
-    MOTD,
-    MOTD_VALUE,
-    REPO,
-    Tmux,
-    demo_command,
-)
+from tests.e2e.conftest import Kvtui
+from tests.e2e.test_tmux import DEMO_SECRET, MOTD, MOTD_VALUE, Tmux
 
 pytestmark = [
     pytest.mark.tmux,
@@ -73,15 +68,14 @@ def clip_tmux(tmp_path: Path) -> Iterator[Tmux]:
 
 
 def test_clearing_deletes_the_tmux_buffers_holding_the_value(
-    clip_tmux: Tmux, tmp_path: Path
+    clip_tmux: Tmux, signed_in_kvtui: Kvtui
 ) -> None:
     tmux = clip_tmux
-    config = tmp_path / "config" / "kvtui" / "config.toml"
+    config = signed_in_kvtui.config
     config.parent.mkdir(parents=True)
     config.write_text(f"clipboard_clear_seconds = {CLEAR_SECONDS}\n", encoding="utf-8")
-    tmux.start(f"cd {shlex.quote(str(REPO))} && {demo_command(tmp_path)}")
+    tmux.start(signed_in_kvtui.command)
     assert tmux.run("show-options", "-g", "-v", "set-clipboard").stdout.strip() == "on"
-    tmux.wait(lambda s: CODE.search(s), "the device code")
     tmux.wait(lambda s: DEMO_SECRET in s, "the vault's secrets")
     tmux.keys("/")
     tmux.wait(lambda s: "filter: name, tag:key=value" in s, "the filter box")
@@ -95,7 +89,12 @@ def test_clearing_deletes_the_tmux_buffers_holding_the_value(
     )
     assert buffers(tmux) == {}
 
-    # c: tmux keeps the value as a buffer; after the delay the buffer is gone (and the
+    # r: the value appears, literally (brackets and backslash as they are).
+    tmux.keys("r")
+    screen = tmux.wait(lambda s: "[not markup] \\[x]" in s, "the revealed value")
+    assert "line two" in screen
+
+    # c: tmux keeps exactly the value as a buffer; after the delay the buffer is gone (and the
     # blank written over the clipboard left no buffer either), and the message says so.
     tmux.keys("c")
     tmux.wait(

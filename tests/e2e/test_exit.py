@@ -6,6 +6,8 @@ it, and Textual's input thread used to spin on the EOF for ever at 80-100% CPU. 
 the process must be gone within 5 s, its vault session closed and its token cache
 intact. A SIGHUP while the terminal is still there ends it cleanly too.
 
+kvtui starts signed in, against this test process's emulator (tests/e2e/conftest.py).
+
 Prints the time from kill-server (or kill -HUP) to the process's end."""
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_tmux import CODE, DEMO_SECRET, REPO, Tmux, demo_command
+from tests.e2e.conftest import Kvtui
+from tests.e2e.test_tmux import DEMO_SECRET, REPO, Tmux
 
 pytestmark = [
     pytest.mark.tmux,
@@ -69,10 +72,10 @@ def cpu_share(pid: int, seconds: float = 1.0) -> float:
         return 0.0
 
 
-def start(tmux: Tmux, home: Path, how: str, marker: str) -> int:
-    command = f"env KVTUI_TEST_MARKER={marker} {demo_command(home)}"
+def start(tmux: Tmux, kvtui: Kvtui, how: str, marker: str) -> int:
+    command = f"env KVTUI_TEST_MARKER={marker} {kvtui.line}"
     if how == "make":
-        makefile = home / "Makefile"
+        makefile = kvtui.home / "Makefile"
         makefile.write_text(f"demo:\n\t{command}\n", encoding="utf-8")
         line = f"make -f {shlex.quote(str(makefile))} demo"
     elif how == "sighup-ignored":
@@ -80,7 +83,6 @@ def start(tmux: Tmux, home: Path, how: str, marker: str) -> int:
     else:
         line = f"exec {command}"
     tmux.start(f"cd {shlex.quote(str(REPO))} && {line}")
-    tmux.wait(lambda s: CODE.search(s), "the device code")
     tmux.wait(lambda s: DEMO_SECRET in s, "the vault's secrets")
     pid = find_pid(marker)
     assert pid is not None, "kvtui's process not found"
@@ -97,22 +99,24 @@ def wait_gone(pid: int, timeout: float) -> float | None:
     return None
 
 
-def check_after_exit(home: Path) -> None:
+def check_after_exit(kvtui: Kvtui) -> None:
     """The vault session was closed on the way out; the token cache is whole."""
-    log = (home / "state" / "kvtui" / "kvtui.log").read_text(encoding="utf-8")
-    assert "closed the session of https://127.0.0.1:" in log, "the vault session was not closed"
-    cache = json.loads((home / "data" / "kvtui" / "demo" / "token_cache.bin").read_text())
+    log = kvtui.log.read_text(encoding="utf-8")
+    assert f"closed the session of {kvtui.vault_url}" in log, "the vault session was not closed"
+    cache = json.loads(kvtui.token_cache.read_text())
     assert cache.get("RefreshToken") and cache.get("Account"), "the token cache lost its tokens"
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 @pytest.mark.parametrize("how", ["make", "sighup-ignored"])
-def test_kvtui_ends_when_its_terminal_is_killed(how: str, tmp_path: Path) -> None:
+def test_kvtui_ends_when_its_terminal_is_killed(
+    how: str, tmp_path: Path, signed_in_kvtui: Kvtui
+) -> None:
     tmux = Tmux(f"kvtui-test-{os.getpid()}-{tmp_path.name}-exit")
     marker = f"{os.getpid()}-{tmp_path.name}"
     pid = 0
     try:
-        pid = start(tmux, tmp_path, how, marker)
+        pid = start(tmux, signed_in_kvtui, how, marker)
         idle = cpu_share(pid)
         tmux.run("kill-server")
         took = wait_gone(pid, GONE_WITHIN)
@@ -123,24 +127,24 @@ def test_kvtui_ends_when_its_terminal_is_killed(how: str, tmp_path: Path) -> Non
                 f"using {spinning:.0%} of a core (before: {idle:.0%})"
             )
         print(f"\nkvtui ({how}): gone {took:.2f} s after kill-server; CPU before {idle:.0%}")
-        check_after_exit(tmp_path)
+        check_after_exit(signed_in_kvtui)
     finally:
         tmux.run("kill-server")
         if pid and running(pid):
             os.kill(pid, signal.SIGKILL)
 
 
-def test_sighup_ends_kvtui_cleanly(tmp_path: Path) -> None:
+def test_sighup_ends_kvtui_cleanly(tmp_path: Path, signed_in_kvtui: Kvtui) -> None:
     tmux = Tmux(f"kvtui-test-{os.getpid()}-{tmp_path.name}-hup")
     marker = f"{os.getpid()}-{tmp_path.name}-hup"
     pid = 0
     try:
-        pid = start(tmux, tmp_path, "exec", marker)
+        pid = start(tmux, signed_in_kvtui, "exec", marker)
         os.kill(pid, signal.SIGHUP)
         took = wait_gone(pid, GONE_WITHIN)
         assert took is not None, f"kvtui still runs {GONE_WITHIN} s after SIGHUP"
         print(f"\nkvtui: gone {took:.2f} s after SIGHUP")
-        check_after_exit(tmp_path)
+        check_after_exit(signed_in_kvtui)
     finally:
         tmux.run("kill-server")
         if pid and running(pid):

@@ -5,28 +5,30 @@ markup and a right-to-left override, put in every error the emulator's faults ca
 and in the device code. After each, the pane title and the paste buffers are unchanged,
 the screen was not cleared, and the text shows with visible stand-ins (``␛``).
 
-kvtui runs as a user would start it (``kvtui --vault URL --authority ...``) against
-``kvtui emulator`` in a process of its own, whose admin endpoint injects the faults."""
+kvtui runs as a user would start it (``kvtui --vault URL --authority ...``), signing in
+with a device code, against this test process's emulator (a demo-seeded vault of its
+own), whose admin endpoint injects the faults; the faults and identity settings are
+undone afterwards (the ``admin`` and ``identity`` fixtures)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import queue
 import shlex
 import shutil
-import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from kvtui.emulator import EmulatorThread
 from tests.e2e.test_tmux import REPO, Tmux
+from tests.emulator.admin_support import Admin
 from tests.ui.test_literal import HOSTILE, RAW, SHOWN
 
 pytestmark = [
@@ -34,6 +36,7 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
 ]
 
+_n = itertools.count()
 #: What HOSTILE's OSC 52 would put on the clipboard: base64 "SU5KRUNURUQ=".
 INJECTED = "INJECTED"
 #: The device code the identity platform hands out (it upper-cases it).
@@ -41,28 +44,15 @@ CODE = "K9\x1b]0;PWNED\x07\x1b]52;c;SU5KRUNURUQ=\x07\x1b[2J[B]X[/]\u202eZ"
 
 
 @pytest.fixture
-def emulator_process(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """``kvtui emulator --seed demo`` in its own process: its JSON line."""
-    log = (tmp_path / "emulator.log").open("w")
-    command = [sys.executable, "-m", "kvtui", "emulator", "--seed", "demo"]
-    proc = subprocess.Popen(
-        [*command, "--state-dir", str(tmp_path / "emulator")],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        cwd=REPO,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    assert proc.stdout is not None
-    threading.Thread(target=lambda: lines.put(proc.stdout.readline()), daemon=True).start()
-    try:
-        line = lines.get(timeout=60)
-        assert line, "the emulator printed no JSON line"
-        yield dict(json.loads(line))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+def emulator_process(
+    emulator: EmulatorThread, identity: Callable[..., dict[str, Any]], admin: Admin
+) -> dict[str, Any]:
+    """The emulator's JSON line (as ``kvtui emulator`` prints it), its ``demo`` vault a
+    new one seeded like the demo."""
+    vault = emulator.call(emulator.emulator.add_vault(f"lit{os.getpid()}x{next(_n)}", seed="demo"))
+    info = dict(json.loads(emulator.info.to_json()))
+    info["vaults"] = {"demo": vault.url}
+    return info
 
 
 def admin(info: dict[str, Any], method: str, path: str, body: Any = None) -> Any:

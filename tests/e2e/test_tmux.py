@@ -1,6 +1,9 @@
 """`kvtui demo` in a real terminal (tmux): the login screen with a code, the vault after
-the emulator approves it by itself (about 3 s), and a second start straight to the vault;
-then filter, move, reveal, copy (OSC 52 into tmux's paste buffer) and the other tabs.
+the emulator approves it by itself (about 3 s), and a second start straight to the vault.
+The one sign-in with a device code in a real terminal: the other tests in tests/e2e
+start kvtui signed in (conftest.py). Filter, reveal and tabs are Pilot tests
+(tests/ui/test_vault_screen.py); the literal reveal and the copy into tmux's paste
+buffer are in test_clipboard.py.
 
 Prints (does not assert) the time from start to the login screen and from approval to
 the first row. Secret values are never printed: screens that may show one are redacted
@@ -152,71 +155,3 @@ def _quit(tmux: Tmux) -> None:
     while tmux.alive() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not tmux.alive(), "kvtui did not quit on q"
-
-
-# Each key waits for the frame the one before it leads to (a real terminal on a loaded
-# machine: keys sent ahead of the frames raced the detail pane).
-def test_filter_reveal_copy_and_tabs_in_tmux(tmp_path: Path) -> None:
-    """/ narrows the table, r shows the value literally, c puts it in tmux's paste buffer
-    (Textual writes OSC 52; tmux with set-clipboard on makes a buffer of it), 2 and 3
-    switch tabs."""
-    config = tmp_path / "tmux.conf"
-    config.write_text("set-option -g set-clipboard on\n", encoding="utf-8")
-    tmux = Tmux(f"kvtui-test-{os.getpid()}-{tmp_path.name}-clip", config)
-    tmux.redact.append(MOTD_VALUE)
-    try:
-        # The option is in place before the app starts (the server reads the file).
-        tmux.start(f"cd {shlex.quote(str(REPO))} && {demo_command(tmp_path)}")
-        assert tmux.run("show-options", "-g", "-v", "set-clipboard").stdout.strip() == "on"
-        tmux.wait(lambda s: CODE.search(s), "the device code")
-        tmux.wait(lambda s: DEMO_SECRET in s, "the vault's secrets")
-
-        # Filter: the table narrows to the names that match.
-        tmux.keys("/")
-        tmux.wait(lambda s: "filter: name, tag:key=value" in s, "the filter box")
-        tmux.keys("mot", literal=True)
-        tmux.wait(
-            lambda s: MOTD in s and DEMO_SECRET not in s and "match" in s, "the table narrowed"
-        )
-        tmux.keys("Enter")  # keep the filter, back to the table
-        # The table has the focus again when its keys are in the footer (the filter
-        # box's footer has no "r Reveal"); the first match is in the detail pane.
-        tmux.wait(
-            lambda s: "filter: mot" in s and "r Reveal" in s and f"secret {MOTD}\n" in s,
-            "the filter kept on the status line, the table focused on the first match",
-        )
-        tmux.keys("Down")  # the fuzzy match
-        tmux.wait(lambda s: "secret payments-db-connection" in s, "the second match's detail")
-        tmux.keys("Home")  # the first row again: the substring match
-        tmux.wait(lambda s: f"secret {MOTD}\n" in s, "the first match's detail again")
-
-        # Reveal: the value appears, literally (brackets and backslash as they are).
-        tmux.keys("r")
-        screen = tmux.wait(lambda s: "[not markup] \\[x]" in s, "the revealed value")
-        assert "line two" in screen
-
-        # Copy: the OSC 52 sequence lands in tmux's paste buffer, exactly the value.
-        before = tmux.run("list-buffers").stdout
-        tmux.keys("c")
-        tmux.wait(lambda s: "Copied the value of motd" in s, "the copy notification")
-        deadline = time.monotonic() + 10
-        buffer = ""
-        while time.monotonic() < deadline:
-            buffer = tmux.run("show-buffer").stdout
-            if buffer == MOTD_VALUE:
-                break
-            time.sleep(0.1)
-        copied = buffer == MOTD_VALUE  # compared apart: pytest would print both values
-        assert copied, (
-            f"tmux's paste buffer does not hold the value ({len(buffer)} characters; "
-            f"buffers before: {before.count(chr(10))})"
-        )
-
-        # Tabs: 2 keys, 3 certificates.
-        tmux.keys("2")
-        tmux.wait(lambda s: "token-signing" in s and "RSA 3072" in s, "the keys tab")
-        tmux.keys("3")
-        tmux.wait(lambda s: "www-example" in s and "CN=" in s, "the certificates tab")
-        _quit(tmux)
-    finally:
-        tmux.run("kill-server")

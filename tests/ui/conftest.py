@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,20 +19,10 @@ from kvtui.emulator import EmulatorInfo, EmulatorThread
 from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext, build_context
 from tests.emulator.admin_support import Admin, admin_client
-from tests.support import identity_admin
+from tests.support import SignedInCache, token_cache_path
 
 S = TypeVar("S", bound=Screen[Any])
 
-SETTINGS = (
-    "approve",
-    "approve_delay",
-    "interval",
-    "expires_in",
-    "token_lifetime",
-    "block_device_code",
-    "user_code",
-    "verification_uri",
-)
 SIZE = (120, 35)
 _vaults = itertools.count()
 
@@ -43,20 +33,6 @@ def not_in_tmux(monkeypatch: pytest.MonkeyPatch) -> None:
     secret deletes tmux buffers when $TMUX is set (tests/e2e covers that in a tmux of
     its own)."""
     monkeypatch.delenv("TMUX", raising=False)
-
-
-@pytest.fixture
-def identity(info: EmulatorInfo) -> Iterator[Callable[..., dict[str, Any]]]:
-    """PATCH the identity platform's settings (msal polls without sleeping); every
-    setting is restored afterwards."""
-    before = identity_admin(info, "GET")["settings"]
-    identity_admin(info, "PATCH", "/settings", {"interval": 0})
-
-    def patch(**values: Any) -> dict[str, Any]:
-        return identity_admin(info, "PATCH", "/settings", values)
-
-    yield patch
-    identity_admin(info, "PATCH", "/settings", {k: before[k] for k in SETTINGS if k in before})
 
 
 @pytest.fixture
@@ -74,7 +50,7 @@ def make_context(info: EmulatorInfo, tmp_path: Path) -> Callable[..., AppContext
             "client_id": info.client_id,
             "arm_url": info.arm_url,
             "vault": vault,
-            "token_cache": str(folder / "cache" / "tokens.bin"),
+            "token_cache": str(token_cache_path(folder)),
         }
         s = Settings(**{**values, **settings})
         ctx = build_context(s, state_path=folder / "state" / "state.json")
@@ -84,10 +60,19 @@ def make_context(info: EmulatorInfo, tmp_path: Path) -> Callable[..., AppContext
     return make
 
 
+#: Only stops a hang: under ``-n 4`` on a loaded 2-core machine a step can take seconds.
+WAIT_CAP = 60.0
+
+
 async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object], what: str) -> None:
-    """Let the app run until ``predicate()`` holds (a generous cap only stops a hang)."""
+    """Let the app run until ``predicate()`` holds (a generous cap only stops a hang).
+
+    Each check follows ``pilot.pause()``: the screen's messages are processed first, so
+    the state checked is a settled one, and the test goes on from it without yielding
+    (a state the app only passes through, like a code on screen before its automatic
+    approval, is still seen)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + 20
+    deadline = loop.time() + WAIT_CAP
     while not predicate():
         if loop.time() > deadline:
             raise AssertionError(f"never happened: {what}")
@@ -139,6 +124,12 @@ async def admin(info: EmulatorInfo) -> AsyncIterator[Admin]:
 
 
 @pytest.fixture
-def signed_in(identity: Callable[..., dict[str, Any]]) -> None:
-    """Device codes approve themselves at once: the app goes straight to the vault."""
+def signed_in(
+    identity: Callable[..., dict[str, Any]], signed_in_cache: SignedInCache, tmp_path: Path
+) -> None:
+    """The app goes straight to the vault: the test's token cache (``make_context()``'s
+    default folder) holds a signed-in account, and should a sign-in be needed after all
+    (sessions revoked, another tenant), device codes approve themselves at once. Tests
+    of the sign-in itself use ``identity`` and the login screen instead."""
+    signed_in_cache.copy_to(tmp_path)
     identity(approve="auto", approve_delay=0)

@@ -1,11 +1,20 @@
-"""`kvtui accounts`, `kvtui logout` and option errors, as real subprocesses with the XDG
-folders in a temporary directory (the user's own cache is never touched)."""
+"""`kvtui accounts`, `kvtui logout` and option errors, with the XDG folders in a
+temporary directory (the user's own cache is never touched).
+
+`accounts`, `logout` and a few refusals of each kind run as real subprocesses (exit
+status, stderr as the terminal gets it). The long tables of refusals run kvtui's
+``main()`` in this process (:func:`refused`): the same code up to the refusal, without
+paying an interpreter and Textual's import per case; the app's ``run`` and the demo
+are tripwires there, so a value that got through fails the test instead of starting
+anything."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +52,63 @@ def kvtui(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.Co
     )
 
 
+@pytest.fixture
+def refused(
+    xdg: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``refused(*args, env={...})``: ``kvtui.cli.main(args)`` in this process with
+    ``xdg``'s environment (and ``env``), as a CompletedProcess. Starting the app or the
+    demo fails the test; the logging set-up kvtui may do before refusing is undone."""
+    from kvtui import cli, demo
+    from kvtui.ui.app import KvtuiApp
+
+    def tripwire(*args: object, **kwargs: object) -> None:
+        raise AssertionError("kvtui went on to start instead of refusing")
+
+    monkeypatch.setattr(KvtuiApp, "run", tripwire)
+    monkeypatch.setattr(demo, "run_demo", tripwire)
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        with monkeypatch.context() as m:
+            for name in os.environ:
+                if name.startswith("KVTUI_"):
+                    m.delenv(name)
+            for name, value in {**xdg, **(env or {})}.items():
+                m.setenv(name, value)
+            root = logging.getLogger()
+            handlers, level = list(root.handlers), root.level
+            try:
+                code = cli.main(list(args))
+            except SystemExit as exc:  # argparse
+                code = exc.code if isinstance(exc.code, int) else 1
+            finally:
+                for handler in list(root.handlers):
+                    if handler not in handlers:
+                        root.removeHandler(handler)
+                        handler.close()
+                for handler in handlers:
+                    if handler not in root.handlers:
+                        root.addHandler(handler)
+                root.setLevel(level)
+                logging.captureWarnings(False)
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, out.out, out.err)
+
+    return run
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """kvtui refused to start: exit status 2, nothing on stdout, one printable line on
+    stderr (no traceback, no usage, no control or bidi character replayed); that line."""
+    assert result.returncode == 2, (result.returncode, result.stderr[-500:])
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr and "usage:" not in result.stderr
+    assert all(ch.isprintable() for ch in lines[0]), ascii(lines[0])
+    return lines[0]
+
+
 async def test_accounts_lists_and_logout_removes(
     info: EmulatorInfo, tmp_path: Path, xdg: dict[str, str], identity: Any
 ) -> None:
@@ -69,32 +135,6 @@ async def test_accounts_lists_and_logout_removes(
     left = open_token_cache(cache)
     for kind in ("Account", "RefreshToken", "AccessToken", "IdToken"):
         assert list(left.search(kind)) == [], kind
-
-
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        (["--cloud", "mars"], "cloud"),
-        (["--ca-bundle", "/nonexistent/ca.pem"], "CA bundle"),
-        (["--authority", "http://insecure.example/tenant"], "https"),
-    ],
-)
-def test_bad_options_are_one_line_and_exit_2(
-    xdg: dict[str, str], args: list[str], needle: str
-) -> None:
-    result = kvtui(xdg, *args)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0], result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_bad_config_file_is_one_line_and_exit_2(xdg: dict[str, str], tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text("colour = 'blue'\n")
-    result = kvtui(xdg, "--config", str(config))
-    assert result.returncode == 2
-    assert result.stderr.strip() == f"kvtui: {config}: unknown setting 'colour'"
 
 
 # -- values refused before any sign-in (issue 7, section 5) ---------------------------------
@@ -143,35 +183,32 @@ ESC = "\x1b"
         (["--tenant", "x y", "logout", "--all"], {}, "--tenant:"),
         (["logout", "--all", "--vault", "https://127.0.0.1:99999/"], {}, "port"),
         (["--vault", "contoso", "demo"], {}, "demo"),
+        (["--ca-bundle", "/nonexistent/ca.pem"], {}, "CA bundle"),
+        (["--authority", "http://insecure.example/tenant"], {}, "https"),
     ],
 )
 def test_bad_values_end_kvtui_before_sign_in(
-    xdg: dict[str, str], args: list[str], env: dict[str, str], needle: str
+    refused: Callable[..., subprocess.CompletedProcess[str]],
+    args: list[str],
+    env: dict[str, str],
+    needle: str,
 ) -> None:
     """Nothing is started (no Textual screen, no "Signing in…", no network): one line
     on stderr naming the option and showing the value literally, exit status 2."""
-    result = kvtui({**xdg, **env}, *args, timeout=30)
-    assert result.returncode == 2, (result.returncode, result.stderr[-500:])
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("kvtui: ")
-    assert needle in lines[0], lines[0]
-    assert "Traceback" not in result.stderr
-    # The value is shown, never replayed: no control or bidi character reaches the terminal.
-    assert all(ch.isprintable() for ch in lines[0]), ascii(lines[0])
+    line = one_line_error(refused(*args, env=env))
+    assert line.startswith("kvtui: ")
+    assert needle in line, line
 
 
-def test_ca_bundle_that_is_not_pem_ends_kvtui(xdg: dict[str, str], tmp_path: Path) -> None:
+def test_ca_bundle_that_is_not_pem_ends_kvtui(
+    refused: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     not_pem = tmp_path / "ca.pem"
     not_pem.write_text("not a certificate\n")
-    result = kvtui(xdg, "--ca-bundle", str(not_pem), timeout=30)
-    assert result.returncode == 2, result.stderr
-    assert result.stdout == ""
-    assert result.stderr.splitlines() == [
+    assert one_line_error(refused("--ca-bundle", str(not_pem))) == (
         f"kvtui: --ca-bundle: the CA bundle '{not_pem}' holds no PEM certificate "
         "(-----BEGIN CERTIFICATE-----)"
-    ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -186,31 +223,16 @@ def test_ca_bundle_that_is_not_pem_ends_kvtui(xdg: dict[str, str], tmp_path: Pat
     ],
 )
 def test_bad_value_in_the_config_file_ends_kvtui(
-    xdg: dict[str, str], tmp_path: Path, line: str, needle: str
+    refused: Callable[..., subprocess.CompletedProcess[str]],
+    tmp_path: Path,
+    line: str,
+    needle: str,
 ) -> None:
     config = tmp_path / "config" / "kvtui" / "config.toml"  # the default location
     config.parent.mkdir(parents=True)
     config.write_text(line + "\n")
-    result = kvtui(xdg, timeout=30)
-    assert result.returncode == 2, result.stderr
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"kvtui: {config}: "), result.stderr
-    assert needle in lines[0], lines[0]
-
-
-def test_a_misspelt_keymap_id_ends_kvtui(xdg: dict[str, str], tmp_path: Path) -> None:
-    """Textual's set_keymap skips an id no binding has: without this check, the key the
-    user chose would silently do nothing."""
-    config = tmp_path / "config.toml"
-    config.write_text('[keymap]\nvault.revael = "x"\n')
-    result = kvtui(xdg, "--config", str(config), timeout=30)
-    assert result.returncode == 2, result.stderr
-    assert result.stdout == ""
-    assert result.stderr.splitlines() == [
-        f"kvtui: {config}: keymap: no binding has the id 'vault.revael' "
-        "(did you mean 'vault.reveal'?)"
-    ]
+    error = one_line_error(refused())
+    assert error.startswith(f"kvtui: {config}: ") and needle in error, error
 
 
 def test_every_documented_keymap_id_is_known() -> None:
@@ -237,11 +259,9 @@ def test_a_token_cache_or_log_file_that_is_a_folder_ends_kvtui(
         ([], {"KVTUI_TOKEN_CACHE": str(folder)}),
         ([], {"KVTUI_LOG_FILE": str(folder)}),
     ):
-        result = kvtui({**xdg, **env}, *args, timeout=30)
-        assert result.returncode == 2, result.stderr
-        assert result.stdout == ""
         (var,) = env
-        assert result.stderr.splitlines() == [f"kvtui: {var}: '{folder}' is a folder, not a file"]
+        line = one_line_error(kvtui({**xdg, **env}, *args, timeout=30))
+        assert line == f"kvtui: {var}: '{folder}' is a folder, not a file"
     assert (folder.stat().st_mode & 0o777, tmp_path.stat().st_mode & 0o777) == (0o755, 0o755)
 
 
@@ -262,9 +282,7 @@ def test_a_token_cache_that_cannot_be_created_is_one_line(
     blocker = tmp_path / "file"
     blocker.write_text("")
     result = kvtui({**xdg, "KVTUI_TOKEN_CACHE": str(blocker / "sub" / "tokens.bin")}, "accounts")
-    assert result.returncode == 2, result.stderr
-    assert result.stdout == ""
-    (line,) = result.stderr.splitlines()
+    line = one_line_error(result)
     assert line.startswith(f"kvtui: token_cache '{blocker}/sub/tokens.bin' cannot be used: ")
 
 
@@ -307,30 +325,48 @@ async def test_logout_by_user_name_refuses_when_two_accounts_share_it(
 # -- keymap clashes, the config's keymap example, argparse errors (issue 8) -----------------
 
 
+CLASH = "are both on the key"
+
+
 @pytest.mark.parametrize(
-    ("keymap", "first", "second", "key"),
+    ("toml", "error"),
     [
-        ('"vault.reveal" = "c"', "vault.copy", "vault.reveal", "c"),  # one screen
-        ('"vault.reveal" = "ctrl+r"', "vault.reload", "vault.reveal", "ctrl+r"),
-        ('"vault.reveal" = "q"', "app.quit_q", "vault.reveal", "q"),  # a screen and the app
-        ('"login.restart" = "c"', "login.copy_code", "login.restart", "c"),
-        ('vault.reveal = "x"\nvault.copy = "x"', "vault.copy", "vault.reveal", "x"),  # nested
-        ('"app.quit_q" = "?"', "app.quit_q", "vault.help", "?"),
+        ("colour = 'blue'", "unknown setting 'colour'"),
+        # Textual's set_keymap skips an id no binding has: without this check, the key
+        # the user chose would silently do nothing.
+        (
+            '[keymap]\nvault.revael = "x"',
+            "keymap: no binding has the id 'vault.revael' (did you mean 'vault.reveal'?)",
+        ),
+        # Clashes. Before: Textual kept one of the two bindings and dropped the other.
+        ('[keymap]\n"vault.reveal" = "c"', f"keymap: 'vault.copy' and 'vault.reveal' {CLASH} 'c'"),
+        (
+            '[keymap]\n"vault.reveal" = "ctrl+r"',
+            f"keymap: 'vault.reload' and 'vault.reveal' {CLASH} 'ctrl+r'",
+        ),
+        # a screen's binding and the app's
+        ('[keymap]\n"vault.reveal" = "q"', f"keymap: 'app.quit_q' and 'vault.reveal' {CLASH} 'q'"),
+        (
+            '[keymap]\n"login.restart" = "c"',
+            f"keymap: 'login.copy_code' and 'login.restart' {CLASH} 'c'",
+        ),
+        # nested tables
+        (
+            '[keymap]\nvault.reveal = "x"\nvault.copy = "x"',
+            f"keymap: 'vault.copy' and 'vault.reveal' {CLASH} 'x'",
+        ),
+        ('[keymap]\n"app.quit_q" = "?"', f"keymap: 'app.quit_q' and 'vault.help' {CLASH} '?'"),
     ],
 )
-def test_a_keymap_clash_ends_kvtui_naming_both_ids(
-    xdg: dict[str, str], tmp_path: Path, keymap: str, first: str, second: str, key: str
+def test_a_bad_config_file_ends_kvtui_in_one_line(
+    refused: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path, toml: str, error: str
 ) -> None:
-    """Before: Textual kept one of the two bindings and dropped the other, silently."""
     config = tmp_path / "config.toml"
-    config.write_text(f"[keymap]\n{keymap}\n")
-    result = kvtui(xdg, "--config", str(config), timeout=30)
-    assert result.returncode == 2, result.stderr
-    assert result.stdout == ""
-    assert result.stderr.splitlines() == [
-        f"kvtui: {config}: keymap: '{first}' and '{second}' are both on the key '{key}': "
-        "give one of them another key"
-    ]
+    config.write_text(toml + "\n")
+    line = one_line_error(refused("--config", str(config)))
+    if CLASH in error:
+        error += ": give one of them another key"
+    assert line == f"kvtui: {config}: {error}"
 
 
 def test_a_keymap_that_swaps_or_frees_keys_is_no_clash() -> None:
@@ -390,14 +426,33 @@ def test_the_config_docstrings_keymap_examples_work(tmp_path: Path) -> None:
         (["nope"], "invalid choice: 'nope'"),
     ],
 )
-def test_an_argparse_error_is_one_line(xdg: dict[str, str], args: list[str], needle: str) -> None:
+def test_an_argparse_error_is_one_line(
+    refused: Callable[..., subprocess.CompletedProcess[str]], args: list[str], needle: str
+) -> None:
     """Before: argparse's usage (three lines), then the error."""
-    result = kvtui(xdg, *args, timeout=30)
-    assert result.returncode == 2
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and needle in lines[0], result.stderr
-    assert "usage:" not in result.stderr and "Traceback" not in result.stderr
+    line = one_line_error(refused(*args))
+    assert needle in line, line
+
+
+@pytest.mark.parametrize(
+    ("args", "toml", "start"),
+    [
+        (["--vault", "https://127.0.0.1:99999/"], "", "kvtui: --vault: "),
+        (["--bogus"], "", "kvtui: unrecognized arguments: --bogus"),
+        (["--config", "{config}"], '[keymap]\n"vault.reveal" = "c"', "kvtui: {config}: keymap: "),
+        (["accounts", "--client-id", "nope"], "", "kvtui: --client-id: "),
+    ],
+)
+def test_a_refusal_in_a_real_process_is_one_line(
+    xdg: dict[str, str], tmp_path: Path, args: list[str], toml: str, start: str
+) -> None:
+    """The tables above run in-process: one refusal of each kind (a flag, argparse, the
+    config file after Textual is loaded, a subcommand) as the terminal really gets it."""
+    config = tmp_path / "config.toml"
+    config.write_text(toml + "\n")
+    args = [a.format(config=config) for a in args]
+    line = one_line_error(kvtui(xdg, *args, timeout=30))
+    assert line.startswith(start.format(config=config)), line
 
 
 def test_help_is_argparses_own() -> None:

@@ -3,7 +3,6 @@ chosen in the picker, and each recent vault has a command of its own."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -15,9 +14,7 @@ from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.picker import PickerScreen
 from kvtui.ui.screens.vault import VaultScreen
-from tests.support import approve_device_code
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.test_login import code_on_screen
 from tests.ui.test_picker import new_vault, recorded
 
 
@@ -45,14 +42,12 @@ async def test_colon_opens_the_palette_to_switch_vaults(
     info: EmulatorInfo,
     emulator: EmulatorThread,
     make_context: Callable[..., AppContext],
-    identity: Any,
+    signed_in: None,
 ) -> None:
     _, first = new_vault(emulator)
     second_name, second = new_vault(emulator)
     app = KvtuiApp(make_context(first))  # --vault URL
     async with app.run_test(size=SIZE) as pilot:
-        _, code = await code_on_screen(pilot)
-        await asyncio.to_thread(approve_device_code, info, code)
         old = await wait_screen(pilot, VaultScreen)
         depth = len(app.screen_stack)
         await recorded(pilot, app.context, first)  # a recent vault once it has answered

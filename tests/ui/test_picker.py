@@ -4,7 +4,6 @@ ARM failures shown in the picker."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import uuid
 from collections.abc import Callable
@@ -20,9 +19,7 @@ from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.open_vault import OpenVaultScreen
 from kvtui.ui.screens.picker import BY_URL, PickerScreen
 from kvtui.ui.screens.vault import VaultScreen
-from tests.support import approve_device_code
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.test_login import code_on_screen
 
 
 def new_vault(emulator: EmulatorThread, tenant: str | None = None) -> tuple[str, str]:
@@ -32,10 +29,9 @@ def new_vault(emulator: EmulatorThread, tenant: str | None = None) -> tuple[str,
     return name, vault.url
 
 
-async def signed_in_picker(pilot: Pilot[Any], info: EmulatorInfo) -> PickerScreen:
-    """Approve the device code shown; the picker follows (no --vault)."""
-    _, code = await code_on_screen(pilot)
-    await asyncio.to_thread(approve_device_code, info, code)
+async def signed_in_picker(pilot: Pilot[Any]) -> PickerScreen:
+    """The picker (no --vault), the app signed in silently (the ``signed_in`` fixture:
+    the sign-in itself is tests/ui/test_login.py's)."""
     return await wait_screen(pilot, PickerScreen)
 
 
@@ -79,14 +75,14 @@ async def test_lists_every_subscription_of_both_tenants_filters_and_opens(
     info: EmulatorInfo,
     emulator: EmulatorThread,
     make_context: Callable[..., AppContext],
-    identity: Any,
+    signed_in: None,
 ) -> None:
     _, home = new_vault(emulator)
     guest_name, guest = new_vault(emulator, tenant=info.other_tenant_id)
     context = make_context(None)
     app = KvtuiApp(context)
     async with app.run_test(size=SIZE) as pilot:
-        picker = await signed_in_picker(pilot, info)
+        picker = await signed_in_picker(pilot)
         await listed(pilot, picker, home, guest)
         status = str(picker.query_one("#picker-status", Static).content)
         assert status.endswith("in 3 subscriptions"), status  # 2 at home, 1 as a guest
@@ -118,13 +114,13 @@ async def test_pinned_then_recent_come_first_after_a_restart(
     info: EmulatorInfo,
     emulator: EmulatorThread,
     make_context: Callable[..., AppContext],
-    identity: Any,
+    signed_in: None,
 ) -> None:
     pinned_name, pinned = new_vault(emulator)
     recent_name, recent = new_vault(emulator)
     app = KvtuiApp(make_context(None))
     async with app.run_test(size=SIZE) as pilot:
-        picker = await signed_in_picker(pilot, info)
+        picker = await signed_in_picker(pilot)
         await listed(pilot, picker, pinned, recent)
         await pilot.press(*pinned_name[:8], "tab", "p")  # tab: to the list; p: pin
         assert rows(picker) == [("★ pinned", pinned_name, pinned)]
@@ -163,13 +159,13 @@ async def test_arm_unreachable_is_a_line_in_the_picker_and_a_url_still_opens(
     info: EmulatorInfo,
     emulator: EmulatorThread,
     make_context: Callable[..., AppContext],
-    identity: Any,
+    signed_in: None,
 ) -> None:
     _, url = new_vault(emulator)
     context = make_context(None, arm_url=f"https://127.0.0.1:{closed_port()}/")
     app = KvtuiApp(context)
     async with app.run_test(size=SIZE) as pilot:
-        picker = await signed_in_picker(pilot, info)
+        picker = await signed_in_picker(pilot)
         errors = picker.query_one("#picker-errors", Static)
         await wait_until(pilot, lambda: not picker.searching, "ARM given up")
         assert "Azure Resource Manager at 127.0.0.1:" in str(errors.content)
@@ -201,7 +197,7 @@ async def test_a_long_list_shows_the_first_rows_and_typing_narrows_the_rest(
     info: EmulatorInfo,
     emulator: EmulatorThread,
     make_context: Callable[..., AppContext],
-    identity: Any,
+    signed_in: None,
     monkeypatch: Any,
 ) -> None:
     # Hundreds of vaults would take hundreds of emulator listeners: lower the cap instead.
@@ -213,7 +209,7 @@ async def test_a_long_list_shows_the_first_rows_and_typing_narrows_the_rest(
         new_vault(emulator)
     app = KvtuiApp(make_context(None))
     async with app.run_test(size=SIZE) as pilot:
-        picker = await signed_in_picker(pilot, info)
+        picker = await signed_in_picker(pilot)
         await wait_until(pilot, lambda: not picker.searching, "the search ends")
         table = picker.query_one(DataTable)
         shown = [str(table.get_row(r.key)[1]) for r in table.ordered_rows]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 from textual.widgets import Input, Static
 
@@ -25,14 +24,14 @@ async def test_only_vaults_that_answered_become_recent(
     info: EmulatorInfo,
     emulator: EmulatorThread,
     make_context: Callable[..., AppContext],
-    identity: Any,
+    signed_in: None,
 ) -> None:
     _, good = new_vault(emulator)
     unreachable = f"https://127.0.0.1:{closed_port()}/"
     context = make_context(None)
     app = KvtuiApp(context)
     async with app.run_test(size=SIZE) as pilot:
-        picker = await signed_in_picker(pilot, info)
+        picker = await signed_in_picker(pilot)
 
         # Refused as typed: the box says why and stays open.
         await pilot.press("ctrl+o")

@@ -4,29 +4,38 @@ real msal. Update with --snapshot-update, then look at every changed SVG.
 - The login screen: the real device-code flow, made deterministic with a fixed user
   code and address, a fixed tenant segment and a frozen countdown.
 - The vault screens (kvtui/tools/screenshots.py's scenes, the same as ``make
-  screenshots``): an emulator of their own on fixed ports (the vault's URL is on
-  screen), the demo seed at a fixed time (dates, version ids, keys, certificates are the
-  same every run) and the app's clock an hour later. Secret values stay masked.
+  screenshots``), at the screenshots' size and at 80x24, 120x35 and 200x50: a vault of
+  this test process's emulator seeded like the demo at a fixed time (dates, version ids,
+  keys, certificates are the same every run), the app's clock an hour later, signed in
+  from the start. The vault's URL is on screen: it answers as a fixed URL that the
+  screenshot's event loop sends to its real port (screenshots.py says why), so no
+  fixed port, no lock, and workers take snapshots at once. Secret values stay masked.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_textual_snapshot import SVGImageExtension
+from syrupy.assertion import SnapshotAssertion
 from textual.pilot import Pilot
 
-from kvtui.emulator import EmulatorInfo
+from kvtui.emulator import EmulatorInfo, EmulatorThread
 from kvtui.emulator.seed import seed_demo
 from kvtui.emulator.store import Vault
 from kvtui.tools.screenshots import (
     SHOTS,
     Shot,
-    fixed_port_emulator,
+    add_demo_vault,
     make_app,
+    screenshot,
+    secrets,
 )
 from kvtui.tools.screenshots import (
     SIZE as SHOT_SIZE,
@@ -61,20 +70,42 @@ def test_login_screen_shows_code_address_countdown_and_qr(
     assert snap_compare(app, terminal_size=SIZE, run_before=code_shown)
 
 
+_shots = itertools.count()
+
+
 @pytest.fixture(scope="module")
-def fixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorInfo]:
-    """The screenshots' emulator (fixed ports, demo seed at T0); one at a time on this
-    machine, so xdist workers and ``make screenshots`` take turns."""
-    with fixed_port_emulator(tmp_path_factory.mktemp("fixed-emulator")) as emulator:
-        yield emulator.info
+def shots_vault(emulator: EmulatorThread) -> str:
+    """The demo vault at T0 (answering as screenshots.SHOWN_URL): its real URL. The
+    scenes only read it, so the module shares one."""
+    return add_demo_vault(emulator, f"shots{next(_shots)}x{os.getpid()}")
 
 
 @pytest.mark.parametrize("shot", [s for s in SHOTS if s.signed_in], ids=lambda s: s.name)
-def test_vault_screens_look_the_same(
-    snap_compare: Any, fixed: EmulatorInfo, tmp_path: Path, shot: Shot
+async def test_vault_screens_look_the_same(
+    snapshot: SnapshotAssertion,
+    info: EmulatorInfo,
+    shots_vault: str,
+    signed_in: None,
+    tmp_path: Path,
+    shot: Shot,
 ) -> None:
-    app = make_app(fixed, tmp_path)
-    assert snap_compare(app, terminal_size=SHOT_SIZE, run_before=shot.scene)
+    svg = await screenshot(make_app(info, tmp_path), shot.scene, shots_vault, SHOT_SIZE)
+    assert snapshot.use_extension(SVGImageExtension) == svg
+
+
+@pytest.mark.parametrize(
+    "size", [(80, 24), (120, 35), (200, 50)], ids=lambda s: "x".join(map(str, s))
+)
+async def test_the_vault_screen_at_each_size(
+    snapshot: SnapshotAssertion,
+    info: EmulatorInfo,
+    shots_vault: str,
+    signed_in: None,
+    tmp_path: Path,
+    size: tuple[int, int],
+) -> None:
+    svg = await screenshot(make_app(info, tmp_path), secrets, shots_vault, size)
+    assert snapshot.use_extension(SVGImageExtension) == svg
 
 
 def _demo_tokens() -> set[str]:
