@@ -368,3 +368,18 @@ async def test_a_reload_keeps_the_key_types_read_before(
         assert vault.tab_of(Kind.KEYS).error is None
         assert all(i.key_type for i in keys.rows)
         assert any("RSA 2048" in line for line in screen_lines(app))
+
+
+@pytest.mark.parametrize("size", [(40, 12), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_a_small_terminal_keeps_help_and_quit_in_the_footer(
+    size: tuple[int, int],
+    demo_vault: Vault,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    """The footer is cut at the right edge: `?` (every key) and quit stay in view."""
+    async with open_vault(make_context(demo_vault.url), size=size) as (app, pilot, _):
+        await wait_until(pilot, lambda: on_screen(app, "Help"), "help in the footer")
+        footer = screen_lines(app)[-1]
+        assert "? Help" in footer
+        assert "^q Quit" in footer

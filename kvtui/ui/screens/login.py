@@ -22,7 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from kvtui.core.auth import Account, AuthError, DeviceFlow, SignIn, SignInRequired
@@ -30,6 +30,7 @@ from kvtui.ui.dialog import SHORT
 from kvtui.ui.keys import KeyedHelp, key_for, with_keys
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.text import literal, visible
+from kvtui.ui.widgets.footer import Footer
 from kvtui.ui.widgets.qr import QRCode
 
 if TYPE_CHECKING:

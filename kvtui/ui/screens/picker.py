@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import RowDoesNotExist
 
 from kvtui.core.arm import ArmClient, Subscription, VaultRef
@@ -26,6 +26,7 @@ from kvtui.ui.keys import KeyedHelp, key_for
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.screens.open_vault import OpenVaultScreen
 from kvtui.ui.text import literal
+from kvtui.ui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from kvtui.core.auth import Account

@@ -26,7 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker
 
 from kvtui.core.auth import Account
@@ -39,6 +39,7 @@ from kvtui.ui.operations import BY_NAME, OPERATIONS
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.screens.login import LoginScreen
 from kvtui.ui.text import literal
+from kvtui.ui.widgets.footer import Footer
 from kvtui.ui.widgets.kind_tab import KindTab
 
 if TYPE_CHECKING:
