@@ -183,7 +183,7 @@ def _loaded(screen: VaultScreen) -> bool:
     tables = {t.kind: t for t in screen.query(ItemTable)}
     if len(tables) < len(Kind) or not all(t.is_mounted for t in tables.values()):
         return False
-    if any(screen.listing[k] or tables[k].total_count == 0 for k in Kind):
+    if any(screen.tab_of(k).listing or tables[k].total_count == 0 for k in Kind):
         return False
     keys = tables[Kind.KEYS].rows
     certificates = tables[Kind.CERTIFICATES].rows

@@ -67,7 +67,10 @@ async def listed(pilot: Any) -> VaultScreen:
     # fire on a screen being torn down (seen as NoMatches '#table-keys' at exit).
     await wait_until(
         pilot,
-        lambda: all(w.is_finished for w in vault.loaders.values()) and not vault._status_due,
+        lambda: all(
+            t.loader is not None and t.loader.is_finished and not t.status_pending
+            for t in vault.tabs
+        ),
         "every tab listed",
     )
     return vault
@@ -154,7 +157,11 @@ async def test_no_second_code_when_the_new_sign_in_still_gives_no_token(
         await wait_until(pilot, lambda: vault.query("#error-secrets"), "the secrets tab")
         error = vault.query_one("#error-secrets", Static)
         await wait_until(pilot, lambda: error.display, "the listing error")
-        await wait_until(pilot, lambda: vault.loaders[vault.kind].is_finished, "the listing")
+        await wait_until(
+            pilot,
+            lambda: vault.tab.loader is not None and vault.tab.loader.is_finished,
+            "the listing",
+        )
         text = str(error.content)
         assert "Signed in, but still no token for this vault" in text
         assert "AADSTS50020" in text

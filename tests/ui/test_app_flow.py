@@ -43,7 +43,9 @@ async def test_without_a_vault_the_user_types_one_and_can_open_another(
         modal.query_one(Input).value = kv.vault_url
         await pilot.press("enter")
         vault = await wait_screen(pilot, VaultScreen)
-        await wait_until(pilot, lambda: len(vault.loaders) == 3, "the tabs loading")
+        await wait_until(
+            pilot, lambda: all(t.loader is not None for t in vault.tabs), "the tabs loading"
+        )
         names = vault.query_one("#table-secrets", ItemTable)
         await wait_until(pilot, lambda: names.total_count == 1, "the first vault's secret")
 
@@ -63,7 +65,7 @@ async def test_without_a_vault_the_user_types_one_and_can_open_another(
         await wait_until(
             pilot,
             lambda: (
-                len(second.loaders) == 3  # the tabs' widgets are mounted
+                all(t.loader is not None for t in second.tabs)  # the tabs' widgets are mounted
                 and "0 secrets" in str(second.query_one("#status-secrets", Static).content)
             ),
             "the other vault listed (empty)",
@@ -87,7 +89,9 @@ async def test_a_vault_in_another_tenant_opens_without_a_second_sign_in(
         vault = await wait_screen(pilot, VaultScreen)
         # The tabs' widgets are there once the loads have started (TabbedContent
         # mounts its panes after the screen).
-        await wait_until(pilot, lambda: len(vault.loaders) == 3, "the tabs loading")
+        await wait_until(
+            pilot, lambda: all(t.loader is not None for t in vault.tabs), "the tabs loading"
+        )
         status = vault.query_one("#status-secrets", Static)
         await wait_until(pilot, lambda: str(status.content) == "0 secrets", "the guest vault")
         assert vault.account.tenant_id == info.tenant_id  # signed in at home

@@ -239,7 +239,9 @@ async def test_vault_errors_show_escapes_markup_and_bidi_literally(
     async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         vault = await wait_screen(pilot, VaultScreen)
         # Listing: the error panel of the certificates tab.
-        await wait_until(pilot, lambda: vault.errors[Kind.CERTIFICATES] is not None, "listing")
+        await wait_until(
+            pilot, lambda: vault.tab_of(Kind.CERTIFICATES).error is not None, "listing"
+        )
         assert_literal(static_text(vault, "#error-certificates"))
 
         secrets = vault.query_one("#detail-secrets", DetailPane)

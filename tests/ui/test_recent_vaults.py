@@ -52,9 +52,9 @@ async def test_only_vaults_that_answered_become_recent(
         await pilot.press("enter")
         vault = await wait_screen(pilot, VaultScreen)
         await wait_until(
-            pilot, lambda: vault.errors[Kind.SECRETS] is not None, "the listing failed"
+            pilot, lambda: vault.tab_of(Kind.SECRETS).error is not None, "the listing failed"
         )
-        assert "refused the connection" in str(vault.errors[Kind.SECRETS])
+        assert "refused the connection" in str(vault.tab_of(Kind.SECRETS).error)
         assert VaultHistory(context.state_path).recent == []
 
         # A vault that answers is recorded.

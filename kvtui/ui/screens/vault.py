@@ -27,10 +27,9 @@ from textual.containers import Horizontal
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
-from textual.worker import Worker
 
 from kvtui.core.auth import Account
-from kvtui.core.errors import SessionExpired, VaultError
+from kvtui.core.errors import SessionExpired
 from kvtui.core.kinds import KINDS
 from kvtui.core.models import Kind
 from kvtui.ui.gcpolicy import keep_out_of_gc, let_go
@@ -348,21 +347,3 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
 
     def _show_header(self) -> None:
         self.query_one("#vault-header", Static).update(self._header())
-
-    # -- read-only views of the tabs' state (tests and tools) ----------------------------
-
-    @property
-    def loaders(self) -> dict[Kind, Worker[None]]:
-        return {tab.kind: tab.loader for tab in self.tabs if tab.loader is not None}
-
-    @property
-    def errors(self) -> dict[Kind, VaultError | None]:
-        return {tab.kind: tab.error for tab in self.tabs}
-
-    @property
-    def listing(self) -> dict[Kind, bool]:
-        return {tab.kind: tab.listing for tab in self.tabs}
-
-    @property
-    def _status_due(self) -> bool:
-        return any(tab.status_pending for tab in self.tabs)
