@@ -11,12 +11,12 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 
 
-def binding_ids() -> set[str]:
-    """The ids of every binding of every widget, screen and app class imported so far
-    (importing kvtui.ui.app imports all of kvtui's)."""
-    import kvtui.ui.app  # noqa: F401  (the screens, modals and widgets, with their BINDINGS)
+def _dom_classes() -> list[type[DOMNode]]:
+    """Every widget, screen and app class imported so far (importing kvtui.ui.app
+    imports all of kvtui's screens, modals and widgets, with their BINDINGS)."""
+    import kvtui.ui.app  # noqa: F401
 
-    ids: set[str] = set()
+    out: list[type[DOMNode]] = []
     todo: list[type[DOMNode]] = [DOMNode]
     seen: set[type[DOMNode]] = set()
     while todo:
@@ -25,10 +25,18 @@ def binding_ids() -> set[str]:
             continue
         seen.add(cls)
         todo.extend(cls.__subclasses__())
-        for binding in cls.__dict__.get("BINDINGS", []):
-            if isinstance(binding, Binding) and binding.id:
-                ids.add(binding.id)
-    return ids
+        out.append(cls)
+    return out
+
+
+def binding_ids() -> set[str]:
+    """The ids of every binding of every widget, screen and app class (Textual's too)."""
+    return {
+        binding.id
+        for cls in _dom_classes()
+        for binding in cls.__dict__.get("BINDINGS", [])
+        if isinstance(binding, Binding) and binding.id
+    }
 
 
 def unknown_ids(keymap: dict[str, str]) -> list[tuple[str, str | None]]:
@@ -89,17 +97,8 @@ def _kvtui_classes() -> list[type[DOMNode]]:
     """kvtui's widgets, screens and modals (the app apart)."""
     from textual.app import App
 
-    import kvtui.ui.app  # noqa: F401  (the screens, modals and widgets)
-
-    out: list[type[DOMNode]] = []
-    todo: list[type[DOMNode]] = [DOMNode]
-    seen: set[type[DOMNode]] = set()
-    while todo:
-        cls = todo.pop()
-        if cls in seen:
-            continue
-        seen.add(cls)
-        todo.extend(cls.__subclasses__())
-        if cls.__module__.startswith("kvtui.") and not issubclass(cls, App):
-            out.append(cls)
-    return out
+    return [
+        cls
+        for cls in _dom_classes()
+        if cls.__module__.startswith("kvtui.") and not issubclass(cls, App)
+    ]
