@@ -48,7 +48,8 @@ def on_screen(rows: RowModel) -> list[str]:
 # -- order ---------------------------------------------------------------------------
 
 
-def _sortable() -> list[Item]:
+def sortable() -> list[Item]:
+    """Three items whose order differs by every column (the renderer's tests too)."""
     return [
         item("bravo", enabled=False, content_type="b/type", tags={"t": "2"},
              updated=NOW - timedelta(days=1), expires=NOW + timedelta(days=90)),
@@ -60,7 +61,7 @@ def _sortable() -> list[Item]:
 
 
 def test_sort_by_each_column_both_ways() -> None:
-    rows = model(_sortable())
+    rows = model(sortable())
     expected = {
         "name": ["alpha", "bravo", "Charlie"],  # case-insensitive
         "enabled": ["alpha", "Charlie", "bravo"],
@@ -248,13 +249,13 @@ def test_replace_before_the_user_moved_highlights_the_first_row() -> None:
 
 
 def test_clear_keeps_filter_and_sort() -> None:
-    rows = model(_sortable())
+    rows = model(sortable())
     rows.sort_by("updated", reverse=True)
     rows.set_filter("a")
     rows.clear()
     assert (rows.total_count, rows.row_count, rows.cursor_item, rows.top) == (0, 0, None, 0)
     assert (rows.filter_text, rows.sort_column, rows.sort_reverse) == ("a", "updated", True)
-    rows.append_items(_sortable())
+    rows.append_items(sortable())
     assert names(rows) == ["bravo", "Charlie", "alpha"]
 
 

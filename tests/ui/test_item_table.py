@@ -8,7 +8,7 @@ so these tests build Items directly and need no emulator.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from rich.cells import cell_len
@@ -18,14 +18,9 @@ from textual.strip import Strip
 from kvtui.core.models import Item, Kind
 from kvtui.ui.text import literal
 from kvtui.ui.widgets.item_table import ItemTable
+from tests.core.test_rows import NOW, item, sortable
 
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 SIZE = (140, 24)  # every column shows, even beside a 40-cell name
-
-
-def item(name: str, kind: Kind = Kind.SECRETS, **kw: Any) -> Item:
-    kw.setdefault("updated", NOW - timedelta(days=3))
-    return Item(kind, name, id=f"https://v.vault.azure.net/{kind.value}/{name}", **kw)
 
 
 class TableApp(App[None]):
@@ -151,22 +146,11 @@ async def test_status_markers_and_styles() -> None:
         assert len({expired, expiring, disabled} | colors(rows["d-fine"])) == 4
 
 
-def _sortable() -> list[Item]:
-    return [
-        item("bravo", enabled=False, content_type="b/type", tags={"t": "2"},
-             updated=NOW - timedelta(days=1), expires=NOW + timedelta(days=90)),
-        item("alpha", content_type="c/type", tags={"t": "3"},
-             updated=NOW - timedelta(days=5), expires=NOW + timedelta(days=10)),
-        item("Charlie", content_type="a/type", tags={"t": "1"},
-             updated=NOW - timedelta(days=3)),
-    ]  # fmt: skip
-
-
 async def test_click_on_header_sorts_and_toggles() -> None:
     app = TableApp()
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(ItemTable)
-        table.append_items(_sortable())
+        table.append_items(sortable())
         await pilot.pause()
         header = texts(table)[0]
         x = header.index("updated")
