@@ -20,7 +20,31 @@ if TYPE_CHECKING:
     from kvtui.ui.app import KvtuiApp
 
 
-class VaultCommands(Provider):
+class _Commands(Provider):
+    """A provider of a few commands, each (display, help, callback), listed when the
+    palette opens and matched as the user types."""
+
+    def commands(self) -> Iterator[tuple[Text, str, Callable[[], object]]]:
+        """(display, help, callback) for each command available now."""
+        raise NotImplementedError
+
+    def searched(self, display: Text, help_text: str) -> str:
+        """The text a query is matched against."""
+        return display.plain
+
+    async def discover(self) -> Hits:
+        for display, help_text, callback in self.commands():
+            yield DiscoveryHit(display, callback, text=display.plain, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for display, help_text, callback in self.commands():
+            score = matcher.match(self.searched(display, help_text))
+            if score > 0:
+                yield Hit(score, display, callback, text=display.plain, help=help_text)
+
+
+class VaultCommands(_Commands):
     """Open another vault: through the picker, or straight to a pinned or recent one."""
 
     def commands(self) -> Iterator[tuple[Text, str, Callable[[], object]]]:
@@ -47,19 +71,11 @@ class VaultCommands(Provider):
             help_text = literal_markup(saved.url, multiline=False)
             yield display, help_text, partial(app.open_vault, saved.url)
 
-    async def discover(self) -> Hits:
-        for display, help_text, callback in self.commands():
-            yield DiscoveryHit(display, callback, text=display.plain, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for display, help_text, callback in self.commands():
-            score = matcher.match(f"{display.plain} {help_text}")
-            if score > 0:
-                yield Hit(score, display, callback, text=display.plain, help=help_text)
+    def searched(self, display: Text, help_text: str) -> str:
+        return f"{display.plain} {help_text}"  # a vault's URL finds it too
 
 
-class AccountCommands(Provider):
+class AccountCommands(_Commands):
     """Sign out: the account and its tokens leave the token cache (``kvtui logout``)."""
 
     def commands(self) -> Iterator[tuple[Text, str, Callable[[], object]]]:
@@ -70,14 +86,3 @@ class AccountCommands(Provider):
         display.append_text(literal(app.account.username or app.account.home_account_id))
         help_text = "Forget this account and its tokens on this machine, then sign in again"
         yield display, help_text, app.action_sign_out
-
-    async def discover(self) -> Hits:
-        for display, help_text, callback in self.commands():
-            yield DiscoveryHit(display, callback, text=display.plain, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for display, help_text, callback in self.commands():
-            score = matcher.match(display.plain)
-            if score > 0:
-                yield Hit(score, display, callback, text=display.plain, help=help_text)
