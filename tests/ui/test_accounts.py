@@ -31,6 +31,7 @@ from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.item_table import ItemTable
 from tests.support import identity_admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.pilot import drive
 
 
 def shown(screen: Any, selector: str) -> str:
@@ -110,7 +111,7 @@ async def test_same_user_name_in_another_tenant_signs_in_with_one_code(
     ).url
 
     app = KvtuiApp(context(info, tmp_path, home_vault, info.tenant_id))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         _, code = await new_code(pilot)
         await approve_as(info, code, first["oid"])
         vault = await listed(pilot)
@@ -120,7 +121,7 @@ async def test_same_user_name_in_another_tenant_signs_in_with_one_code(
     # it (never signed in there), so it is neither used silently nor offered.
     before = codes_issued(info)
     app = KvtuiApp(context(info, tmp_path, other_vault, info.other_tenant_id))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         _, code = await new_code(pilot)
         await approve_as(info, code, second["oid"])
         vault = await listed(pilot)
@@ -131,7 +132,7 @@ async def test_same_user_name_in_another_tenant_signs_in_with_one_code(
 
     # With `organizations` both accounts are offered, each under its own tenant.
     app = KvtuiApp(context(info, tmp_path, other_vault, "organizations"))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         # The account used last (the second) continues silently.
         vault = await listed(pilot)
         assert vault.account.home_account_id == f"{second['oid']}.{info.other_tenant_id}"
@@ -150,7 +151,7 @@ async def test_no_second_code_when_the_new_sign_in_still_gives_no_token(
     outsider = identity_admin(info, "POST", "/users", {"upn": upn, "home_tenant": "other"})
     before = codes_issued(info)
     app = KvtuiApp(context(info, tmp_path, vault_url, "organizations"))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         _, code = await new_code(pilot)
         await approve_as(info, code, outsider["oid"])
         vault = await wait_screen(pilot, VaultScreen)
@@ -224,7 +225,7 @@ async def test_emulator_started_afresh_on_the_same_port_needs_one_code(
 
     with emulator_on(port, tmp_path / "state-1") as info:
         app = KvtuiApp(ctx(info))
-        async with app.run_test(size=SIZE) as pilot:
+        async with drive(app, size=SIZE) as pilot:
             _, code = await new_code(pilot)
             await approve_as(info, code)
             old = (await listed(pilot)).account
@@ -236,7 +237,7 @@ async def test_emulator_started_afresh_on_the_same_port_needs_one_code(
     with emulator_on(port, tmp_path / "state-2") as info:
         assert info.authority.startswith(f"https://127.0.0.1:{port}/")
         app = KvtuiApp(ctx(info))
-        async with app.run_test(size=SIZE) as pilot:
+        async with drive(app, size=SIZE) as pilot:
             login, code = await new_code(pilot)  # the dead account is not offered
             assert not login.query_one(OptionList).display or not login.accounts
             await approve_as(info, code)
@@ -257,7 +258,7 @@ async def test_wrong_tenant_says_check_tenant(
     info: EmulatorInfo, vault_url: str, tmp_path: Path, identity: Any
 ) -> None:
     app = KvtuiApp(context(info, tmp_path, vault_url, "contoso-typo.onmicrosoft.com"))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         login = await wait_screen(pilot, LoginScreen)
         await wait_until(pilot, lambda: login.phase == "error", "the error panel")
         message = shown(login, "#error-message")
@@ -285,7 +286,7 @@ async def test_sign_out_in_the_palette_forgets_the_account_and_asks_for_a_code(
     ).url
     ctx = context(info, tmp_path, vault_url, "organizations")
     app = KvtuiApp(ctx)
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         _, code = await new_code(pilot)
         await approve_as(info, code)
         vault = await listed(pilot)
@@ -302,5 +303,5 @@ async def test_sign_out_in_the_palette_forgets_the_account_and_asks_for_a_code(
 
     # The next start has nothing to continue as.
     app = KvtuiApp(context(info, tmp_path, vault_url, "organizations"))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         await new_code(pilot)

@@ -18,6 +18,7 @@ from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.item_table import ItemTable
 from tests.support import Clients, approve_device_code
 from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.pilot import drive
 from tests.ui.test_login import code_on_screen
 
 
@@ -31,7 +32,7 @@ async def test_without_a_vault_the_user_types_one_and_can_open_another(
     await kv.secrets.set_secret("first-vault-secret", "x")
     other = emulator.call(emulator.emulator.add_vault(f"other{id(kv) % 100000}"))
     app = KvtuiApp(make_context(None))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         _, code = await code_on_screen(pilot)
         await asyncio.to_thread(approve_device_code, info, code)
         await wait_screen(pilot, PickerScreen)
@@ -83,7 +84,7 @@ async def test_a_vault_in_another_tenant_opens_without_a_second_sign_in(
         emulator.emulator.add_vault(f"guest{id(identity) % 100000}", tenant=info.other_tenant_id)
     )
     app = KvtuiApp(make_context(guest.url))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         _, code = await code_on_screen(pilot)
         await asyncio.to_thread(approve_device_code, info, code)
         vault = await wait_screen(pilot, VaultScreen)

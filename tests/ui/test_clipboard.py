@@ -16,6 +16,7 @@ from kvtui.ui.app import KvtuiApp
 from kvtui.ui.clipboard import BLANK
 from kvtui.ui.launch import AppContext
 from tests.ui.conftest import SIZE, wait_until
+from tests.ui.pilot import drive
 from tests.ui.test_vault_screen import listed, vault_screen
 
 
@@ -39,7 +40,7 @@ async def test_a_tmux_that_does_not_answer_is_said_not_raised(
     monkeypatch.setenv("TMUX", f"{tmp_path}/no-such-tmux-socket,1,0")
     notes = Notes()
     app = KvtuiApp(make_context(demo_vault.url, clipboard_clear_seconds=1))
-    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+    async with drive(app, size=SIZE, message_hook=notes) as pilot:
         vault = await vault_screen(pilot)
         await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")
         await pilot.press("c")

@@ -19,6 +19,7 @@ from kvtui.core.models import Item, Kind
 from kvtui.ui.text import literal
 from kvtui.ui.widgets.item_table import ItemTable
 from tests.core.test_rows import NOW, item, sortable
+from tests.ui.pilot import drive
 
 SIZE = (140, 24)  # every column shows, even beside a 40-cell name
 
@@ -66,7 +67,7 @@ HOSTILE = [
 
 async def test_untrusted_strings_render_literally_and_keep_columns_aligned() -> None:
     app = TableApp()
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         table = app.query_one(ItemTable)
         table.append_items(HOSTILE)
         table.move_cursor(table.rows.index(HOSTILE[5]))  # the cursor row is bold: "plain"
@@ -114,7 +115,7 @@ def test_literal_text_is_literal() -> None:
 
 async def test_status_markers_and_styles() -> None:
     app = TableApp()
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         table = app.query_one(ItemTable)
         table.append_items(
             [
@@ -148,7 +149,7 @@ async def test_status_markers_and_styles() -> None:
 
 async def test_click_on_header_sorts_and_toggles() -> None:
     app = TableApp()
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         table = app.query_one(ItemTable)
         table.append_items(sortable())
         await pilot.pause()
@@ -167,7 +168,7 @@ async def test_click_on_header_sorts_and_toggles() -> None:
 
 async def test_cursor_keys_messages_and_click() -> None:
     app = TableApp()
-    async with app.run_test(size=(110, 12)) as pilot:
+    async with drive(app, size=(110, 12)) as pilot:
         table = app.query_one(ItemTable)
         table.focus()
         table.append_items([item(f"s-{i:03d}") for i in range(100)])
@@ -215,7 +216,7 @@ async def test_cursor_keys_messages_and_click() -> None:
 
 async def test_replace_items_keeps_filter_sort_and_cursor_in_one_step() -> None:
     app = TableApp()
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         table = app.query_one(ItemTable)
         table.append_items([item(f"db-{n:02}") for n in range(30)] + [item("web-1")])
         table.sort_by("name", reverse=True)
@@ -250,7 +251,7 @@ NAME_36 = "payments-east-storage-connection-str"  # 36 characters
 
 async def test_at_80x24_a_36_character_name_shows_whole() -> None:
     app = TableApp()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with drive(app, size=(80, 24)) as pilot:
         table = app.query_one(ItemTable)
         listed = [item(f"{NAME_36[:-3]}{n:03d}", tags={"env": "prod"}) for n in range(60)]
         table.append_items(listed)
@@ -266,7 +267,7 @@ async def test_at_80x24_a_36_character_name_shows_whole() -> None:
 
 async def test_at_40x12_the_name_and_the_filter_result_show() -> None:
     app = TableApp()
-    async with app.run_test(size=(40, 12)) as pilot:
+    async with drive(app, size=(40, 12)) as pilot:
         table = app.query_one(ItemTable)
         table.append_items([item("db-main"), item("web-front", expires=NOW)])
         table.set_filter("web")
@@ -286,7 +287,7 @@ async def test_at_40x12_the_name_and_the_filter_result_show() -> None:
 
 async def test_pages_arriving_above_keep_the_highlighted_row_on_screen() -> None:
     app = TableApp()
-    async with app.run_test(size=(110, 14)) as pilot:
+    async with drive(app, size=(110, 14)) as pilot:
         table = app.query_one(ItemTable)
         table.focus()
         table.append_items([item(f"s-{i:04d}") for i in range(1_000, 1_100)])

@@ -20,6 +20,7 @@ from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.vault import VaultScreen
 from tests.support import Clients, identity_admin, kv_clients
 from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.pilot import drive
 from tests.ui.vaults import (
     finished,
     listed,
@@ -153,7 +154,7 @@ async def test_a_renewed_sign_in_keeps_the_highlighted_row_and_the_filter(
     identity: Any,
 ) -> None:
     app = KvtuiApp(make_context(demo_vault.url))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         await sign_in_by_code(pilot, info)
         vault = await vault_screen(pilot)
         await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the secrets")

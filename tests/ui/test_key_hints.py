@@ -21,6 +21,7 @@ from kvtui.ui.widgets.detail_pane import DetailPane
 from kvtui.ui.widgets.error_panel import error_hint, not_signed_in_message
 from tests.support import Clients
 from tests.ui.conftest import wait_screen, wait_until
+from tests.ui.pilot import drive
 
 _TEXT = re.compile(r'<text[^>]*\by="([\d.]+)"[^>]*>(.*?)</text>', re.S)
 
@@ -52,7 +53,7 @@ async def test_reveal_remapped_to_x_shows_x_in_every_hint(
 ) -> None:
     await kv.secrets.set_secret("a-secret", "the value")
     app = KvtuiApp(make_context(kv.vault_url, keymap={"vault.reveal": "x"}))
-    async with app.run_test(size=size) as pilot:
+    async with drive(app, size=size) as pilot:
         vault = await wait_screen(pilot, VaultScreen)
         detail = vault.query_one(f"#detail-{Kind.SECRETS.value}", DetailPane)
         await wait_until(pilot, lambda: detail.item is not None, "the first secret highlighted")
@@ -93,7 +94,7 @@ async def test_hints_follow_remapped_reload_back_and_open_keys(
 ) -> None:
     keymap = {"vault.reload": "f5", "vault.open": "ctrl+o", "vault.back": "ctrl+g"}
     app = KvtuiApp(make_context(kv.vault_url, keymap=keymap))
-    async with app.run_test() as pilot:
+    async with drive(app) as pilot:
         vault = await wait_screen(pilot, VaultScreen)
         await wait_until(pilot, lambda: all(t.loader for t in vault.tabs), "the tabs loading")
         vault.tab_of(Kind.SECRETS).show_error(NetworkError("connection refused"))
@@ -119,7 +120,7 @@ async def test_login_hints_follow_the_keymap(
 ) -> None:
     keymap = {"login.copy_code": "k", "login.restart": "n", "login.cancel": "ctrl+g"}
     app = KvtuiApp(make_context(vault_url, keymap=keymap))
-    async with app.run_test() as pilot:
+    async with drive(app) as pilot:
         login = await wait_screen(pilot, LoginScreen)
         waiting = str(login.query_one("#device-waiting").render())
         assert waiting == (

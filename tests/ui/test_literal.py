@@ -36,6 +36,7 @@ from kvtui.ui.text import literal_markup, visible
 from kvtui.ui.widgets.detail_pane import DetailPane
 from tests.emulator.admin_support import Admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.pilot import drive
 
 # -- the lint -------------------------------------------------------------------------------
 
@@ -200,7 +201,7 @@ async def test_app_notify_shows_any_text_literally(
     own notifications do), still reach the toast as plain visible text."""
     notes = Notes()
     app = KvtuiApp(make_context(None))
-    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+    async with drive(app, size=SIZE, message_hook=notes) as pilot:
         app.notify(HOSTILE, title=f"T {HOSTILE}", markup=False)
         app.notify("Press [b]q[/b] to quit")  # markup on: tags dropped, not rendered
         app.notify(HOSTILE)  # markup on, but not valid markup: shown as written
@@ -236,7 +237,7 @@ async def test_vault_errors_show_escapes_markup_and_bidi_literally(
         await admin.call("POST", "/faults", body, expect=201)
     notes = Notes()
     app = KvtuiApp(make_context(demo_vault.url))
-    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+    async with drive(app, size=SIZE, message_hook=notes) as pilot:
         vault = await wait_screen(pilot, VaultScreen)
         # Listing: the error panel of the certificates tab.
         await wait_until(
@@ -282,7 +283,7 @@ async def test_arm_errors_in_the_picker_are_literal(
     fault = {"type": "status", "service": "arm", "status": 500, "message": HOSTILE}
     await admin.call("POST", "/faults", {**fault, "path": "^/subscriptions$"}, expect=201)
     app = KvtuiApp(make_context(None))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         picker = await wait_screen(pilot, PickerScreen)
         await wait_until(pilot, lambda: not picker.searching, "ARM answered")
         errors = static_text(picker, "#picker-errors")
@@ -303,7 +304,7 @@ async def test_device_code_parts_and_sign_in_errors_are_literal(
     identity(approve="manual", interval=1, user_code=HOSTILE, verification_uri=HOSTILE)
     notes = Notes()
     app = KvtuiApp(make_context(None))
-    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+    async with drive(app, size=SIZE, message_hook=notes) as pilot:
         login = await wait_screen(pilot, LoginScreen)
         await wait_until(pilot, lambda: login.phase == "code", "the device code")
         assert_literal(static_text(login, "#device-code"), upper=True)
@@ -343,7 +344,7 @@ async def test_device_code_request_error_is_literal(
     }
     await admin.call("POST", "/faults", fault, expect=201)
     app = KvtuiApp(make_context(None))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         login = await wait_screen(pilot, LoginScreen)
         await wait_until(pilot, lambda: login.phase == "error", "the sign-in error")
         assert_literal(static_text(login, "#error-message"))
@@ -365,7 +366,7 @@ async def test_palette_shows_a_recent_vaults_name_literally(
     context = make_context(demo_vault.url)
     context.vault_history().record_open("https://odd-vault.vault.azure.net/", name=name)
     app = KvtuiApp(context)
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         await wait_screen(pilot, VaultScreen)
         await pilot.press("colon")
         palette = await wait_screen(pilot, CommandPalette)

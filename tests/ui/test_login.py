@@ -22,6 +22,7 @@ from kvtui.ui.widgets.detail_pane import DetailPane
 from kvtui.ui.widgets.item_table import ItemTable
 from tests.support import Clients, approve_device_code, identity_admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.pilot import drive
 
 NAMES = ["alpha", "beta-2", "gamma-db-password"]
 SECRET_VALUE = "do-not-cache-me-9f3a"
@@ -69,7 +70,7 @@ async def test_code_approved_opens_the_vault_and_the_second_start_is_silent(
 ) -> None:
     await seed(kv)
     app = KvtuiApp(make_context(kv.vault_url))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         _, code = await code_on_screen(pilot)
         await pilot.press("c")
         assert app.clipboard == code  # sent to the terminal as OSC 52
@@ -87,7 +88,7 @@ async def test_code_approved_opens_the_vault_and_the_second_start_is_silent(
     # Tomorrow: a new app on the same cache goes straight to the vault.
     codes_before = len(identity_admin(info, "GET")["device_codes"])
     again = KvtuiApp(make_context(kv.vault_url))
-    async with again.run_test(size=SIZE) as pilot:
+    async with drive(again, size=SIZE) as pilot:
         vault = await wait_screen(pilot, VaultScreen)
         await wait_until(pilot, lambda: listed(vault) == NAMES, "the secrets listed")
         assert not any(isinstance(s, LoginScreen) for s in again.screen_stack)
@@ -99,7 +100,7 @@ async def test_declined_code_is_explained_and_r_gives_a_new_code(
 ) -> None:
     await seed(kv)
     app = KvtuiApp(make_context(kv.vault_url))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         login, code = await code_on_screen(pilot)
         await approve(info, code, "decline")
         await wait_until(pilot, lambda: login.phase == "error", "the error panel")
@@ -117,7 +118,7 @@ async def test_expired_code_is_explained_and_r_gives_a_new_code(
 ) -> None:
     identity(expires_in=1)
     app = KvtuiApp(make_context(vault_url))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         login = await wait_screen(pilot, LoginScreen)
         await wait_until(pilot, lambda: login.phase == "error", "the code to expire")
         assert "expired" in shown(login, "#error-message")
@@ -133,7 +134,7 @@ async def test_conditional_access_block_says_what_to_do(
 ) -> None:
     identity(block_device_code=True)
     app = KvtuiApp(make_context(vault_url))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         login, code = await code_on_screen(pilot)
         await approve(info, code)
         await wait_until(pilot, lambda: login.phase == "error", "the error panel")
@@ -148,7 +149,7 @@ async def test_escape_cancels_sign_in_and_quits(
 ) -> None:
     identity(interval=1)  # msal checks for a cancel between sleeps; 0 would never sleep
     app = KvtuiApp(make_context(vault_url))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         login, _ = await code_on_screen(pilot)
         flow = login.flow
         assert flow is not None
@@ -166,7 +167,7 @@ async def test_known_account_is_offered_and_needs_a_new_code_when_its_session_di
 ) -> None:
     await seed(kv)
     first = KvtuiApp(make_context(kv.vault_url))
-    async with first.run_test(size=SIZE) as pilot:
+    async with drive(first, size=SIZE) as pilot:
         _, code = await code_on_screen(pilot)
         await approve(info, code)
         await wait_screen(pilot, VaultScreen)
@@ -178,7 +179,7 @@ async def test_known_account_is_offered_and_needs_a_new_code_when_its_session_di
     for acc in list(ctx.sign_in.cache.search("AccessToken")):
         ctx.sign_in.cache.modify("AccessToken", acc)
     app = KvtuiApp(ctx)
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         login = await wait_screen(pilot, LoginScreen)
         assert login.phase == "accounts"
         options = login.query_one("#account-list", OptionList)
@@ -197,7 +198,7 @@ async def test_sign_in_required_mid_session_returns_to_the_vault(
 ) -> None:
     await seed(kv)
     app = KvtuiApp(make_context(kv.vault_url))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         _, code = await code_on_screen(pilot)
         await approve(info, code)
         vault = await wait_screen(pilot, VaultScreen)
@@ -230,7 +231,7 @@ async def test_hostile_text_from_flags_and_errors_is_shown_literally(
         vault="https://127.0.0.1:9/[bold]x[/]", authority=f"{base}/no-such[bold]tenant"
     )
     app = KvtuiApp(ctx)
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         login = await wait_screen(pilot, LoginScreen)
         await wait_until(pilot, lambda: login.phase == "error", "the error panel")
         assert "no-such[bold]tenant" in shown(login, "#login-title")
@@ -245,7 +246,7 @@ async def test_at_40x12_the_address_code_and_countdown_show_whole(
     vault_url: str, make_context: Callable[..., AppContext], identity: Any
 ) -> None:
     app = KvtuiApp(make_context(vault_url))
-    async with app.run_test(size=(40, 12)) as pilot:
+    async with drive(app, size=(40, 12)) as pilot:
         login = await wait_screen(pilot, LoginScreen)
         await wait_until(pilot, lambda: login.phase == "code", "a device code on screen")
         await pilot.pause()
@@ -266,7 +267,7 @@ async def test_quitting_as_the_login_screen_mounts_is_quiet(
     """Leaving the app a few frames after it starts, while the login screen is being
     mounted, raises nothing (it printed a NoMatches traceback, about 1 run in 10)."""
     app = KvtuiApp(make_context(None))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         for _ in range(frames):
             await pilot.pause(0)
     assert app.return_code in (0, None)

@@ -15,6 +15,7 @@ from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.picker import PickerScreen
 from kvtui.ui.screens.vault import VaultScreen
 from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.pilot import drive
 from tests.ui.test_picker import new_vault, recorded
 
 
@@ -47,7 +48,7 @@ async def test_colon_opens_the_palette_to_switch_vaults(
     _, first = new_vault(emulator)
     second_name, second = new_vault(emulator)
     app = KvtuiApp(make_context(first))  # --vault URL
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         old = await wait_screen(pilot, VaultScreen)
         depth = len(app.screen_stack)
         await recorded(pilot, app.context, first)  # a recent vault once it has answered

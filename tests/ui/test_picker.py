@@ -20,6 +20,7 @@ from kvtui.ui.screens.open_vault import OpenVaultScreen
 from kvtui.ui.screens.picker import BY_URL, PickerScreen
 from kvtui.ui.screens.vault import VaultScreen
 from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.pilot import drive
 
 
 def new_vault(emulator: EmulatorThread, tenant: str | None = None) -> tuple[str, str]:
@@ -81,7 +82,7 @@ async def test_lists_every_subscription_of_both_tenants_filters_and_opens(
     guest_name, guest = new_vault(emulator, tenant=info.other_tenant_id)
     context = make_context(None)
     app = KvtuiApp(context)
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         picker = await signed_in_picker(pilot)
         await listed(pilot, picker, home, guest)
         status = str(picker.query_one("#picker-status", Static).content)
@@ -119,7 +120,7 @@ async def test_pinned_then_recent_come_first_after_a_restart(
     pinned_name, pinned = new_vault(emulator)
     recent_name, recent = new_vault(emulator)
     app = KvtuiApp(make_context(None))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         picker = await signed_in_picker(pilot)
         await listed(pilot, picker, pinned, recent)
         await pilot.press(*pinned_name[:8], "tab", "p")  # tab: to the list; p: pin
@@ -130,7 +131,7 @@ async def test_pinned_then_recent_come_first_after_a_restart(
         await recorded(pilot, app.context, recent)
 
     again = KvtuiApp(make_context(None))  # same state file and token cache: silent
-    async with again.run_test(size=SIZE) as pilot:
+    async with drive(again, size=SIZE) as pilot:
         picker = await wait_screen(pilot, PickerScreen)
         first_two = [("★ pinned", pinned_name, pinned), ("recent", recent_name, recent)]
         await listed(pilot, picker, pinned, recent)
@@ -164,7 +165,7 @@ async def test_arm_unreachable_is_a_line_in_the_picker_and_a_url_still_opens(
     _, url = new_vault(emulator)
     context = make_context(None, arm_url=f"https://127.0.0.1:{closed_port()}/")
     app = KvtuiApp(context)
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         picker = await signed_in_picker(pilot)
         errors = picker.query_one("#picker-errors", Static)
         await wait_until(pilot, lambda: not picker.searching, "ARM given up")
@@ -208,7 +209,7 @@ async def test_a_long_list_shows_the_first_rows_and_typing_narrows_the_rest(
     for _ in range(3):
         new_vault(emulator)
     app = KvtuiApp(make_context(None))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         picker = await signed_in_picker(pilot)
         await wait_until(pilot, lambda: not picker.searching, "the search ends")
         table = picker.query_one(DataTable)

@@ -17,6 +17,7 @@ from kvtui.ui.screens.open_vault import OpenVaultScreen
 from kvtui.ui.screens.picker import PickerScreen
 from kvtui.ui.screens.vault import VaultScreen
 from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.pilot import drive
 from tests.ui.test_picker import closed_port, new_vault, signed_in_picker
 
 
@@ -30,7 +31,7 @@ async def test_only_vaults_that_answered_become_recent(
     unreachable = f"https://127.0.0.1:{closed_port()}/"
     context = make_context(None)
     app = KvtuiApp(context)
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         picker = await signed_in_picker(pilot)
 
         # Refused as typed: the box says why and stays open.

@@ -15,6 +15,7 @@ from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.detail_pane import DetailPane
 from tests.support import Clients, identity_admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.pilot import drive
 from tests.ui.test_login import NAMES, listed, seed
 from tests.ui.vaults import sign_in_by_code
 
@@ -24,7 +25,7 @@ async def test_reveal_pressed_as_the_session_is_renewed_is_carried_out_after_sig
 ) -> None:
     await seed(kv)
     app = KvtuiApp(make_context(kv.vault_url))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         await sign_in_by_code(pilot, info)
         vault = await wait_screen(pilot, VaultScreen)
         await wait_until(pilot, lambda: listed(vault) == NAMES, "the secrets listed")

@@ -25,6 +25,7 @@ from kvtui.ui.screens.vault import VaultScreen
 from tests.emulator.admin_support import Admin
 from tests.support import Clients
 from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.pilot import drive
 from tests.ui.vaults import listed as listed
 from tests.ui.vaults import open_vault, pane, rendered, shown, table
 from tests.ui.vaults import vault_screen as vault_screen
@@ -294,7 +295,7 @@ async def test_leaving_a_vault_cancels_its_slow_load(
     fault = {"type": "latency", "vault": slow.name, "latency_ms": 4000}
     await admin.call("POST", "/faults", fault, expect=201)
     app = KvtuiApp(make_context(slow.url))
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         first = await vault_screen(pilot)
         assert "Loading…" in shown(first, "#status-secrets")
         loaders = [t.loader for t in first.tabs if t.loader is not None]

@@ -20,6 +20,7 @@ from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.widgets.versions_list import VersionsList
 from tests.emulator.admin_support import Admin
 from tests.ui.conftest import wait_until
+from tests.ui.pilot import drive
 
 SIZE = (80, 24)
 HOSTILE = "[b]boom[/b]\x1b[2J"
@@ -58,7 +59,7 @@ async def test_lists_on_mount_with_marks_from_the_given_clock(service: VaultServ
     later = datetime.now(timezone.utc) + timedelta(days=390)
     versions = VersionsList(service, Kind.SECRETS, "db", warn_days=30, now=lambda: later)
     app = Embed(versions)
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.messages, "listed")
         [loaded] = app.messages
         assert isinstance(loaded, VersionsList.Loaded) and len(loaded.versions) == 2
@@ -105,7 +106,7 @@ async def test_errors_are_shown_inside_and_removal_stops_the_listing(
     now = datetime.now(timezone.utc)
     versions = VersionsList(service, Kind.SECRETS, "db", warn_days=30, now=lambda: now)
     app = Embed(versions)
-    async with app.run_test(size=SIZE) as pilot:
+    async with drive(app, size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.messages, "the error")
         [failed] = app.messages
         assert isinstance(failed, VersionsList.Failed)
@@ -149,7 +150,7 @@ async def test_the_modal_at_40x12_shows_versions_details_and_how_to_close(
         await service.secrets.set_secret("db", value)
     modal = VersionsScreen(service, Kind.SECRETS, "db", warn_days=30)
     app = ModalHost(modal)
-    async with app.run_test(size=(40, 12)) as pilot:
+    async with drive(app, size=(40, 12)) as pilot:
         table = modal.query_one("#versions-table", DataTable)
         await wait_until(pilot, lambda: table.row_count == 3, "listed")
         await pilot.pause()

@@ -22,6 +22,7 @@ from kvtui.ui.widgets.detail_pane import DetailPane
 from kvtui.ui.widgets.item_table import ItemTable
 from tests.emulator.admin_support import Admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.pilot import drive
 from tests.ui.test_login import approve, code_on_screen
 
 
@@ -37,7 +38,7 @@ async def open_vault(
     signed in (the ``signed_in`` fixture) on its vault screen, every tab listing, and
     ``listed_first`` listed (None: not waited for). ``run``: more for ``run_test``."""
     app = KvtuiApp(context)
-    async with app.run_test(size=size, **run) as pilot:
+    async with drive(app, size=size, **run) as pilot:
         vault = await vault_screen(pilot)
         if listed_first is not None:
             kind = listed_first

@@ -1,0 +1,88 @@
+"""A Pilot that waits for the app's messages instead of for the CPU to go quiet.
+
+Textual's ``Pilot.press`` and ``Pilot.pause()`` wait "until the process is idle": they
+sleep in 20 ms steps until one step passes with under 1 ms of CPU time in the whole
+process (the emulator's thread included), up to a second a wait, twice for every key.
+That is a clock, not an event: it made each key cost about 100 ms, most of the suite's
+time, and what it waited for depended on how busy the machine was.
+
+:class:`Pilot` here sends the same key events, then waits until every message queued
+in the app (and every message those post in turn) has been handled, and the screen
+has been drawn. Whatever happens later (a worker's answer, a timer) a test waits for
+with :func:`tests.ui.conftest.wait_until`.
+
+Usage: ``async with drive(app, size=(80, 24)) as pilot:`` instead of ``app.run_test``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from textual import events
+from textual.app import App
+from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+from textual.message_pump import MessagePump
+from textual.pilot import Pilot as TextualPilot
+
+R = TypeVar("R")
+
+#: Rounds of "handle what is queued" before giving up on the queues emptying: a chain
+#: of messages (a key bubbling up from a focused input to the screen, then the
+#: messages its action posts) takes one round a hop.
+MAX_ROUNDS = 50
+
+
+def key_event(key: str) -> events.Key:
+    """The event a terminal's key press makes: what ``App._press_keys`` sends."""
+    if len(key) == 1 and not key.isalnum():
+        key = _character_to_key(key)
+    try:
+        char: str | None = unicodedata.lookup(
+            _get_unicode_name_from_key(REPLACED_KEYS.get(key, key))
+        )
+    except KeyError:
+        char = key if len(key) == 1 else None
+    return events.Key(key, char)
+
+
+class Pilot(TextualPilot[R]):
+    """Textual's Pilot, with ``press`` and ``pause()`` waiting for messages (above)."""
+
+    async def press(self, *keys: str) -> None:
+        for key in keys:
+            event = key_event(key)
+            event.set_sender(self.app)
+            self.app.post_message(event)
+            await self.settle()
+
+    async def pause(self, delay: float | None = None) -> None:
+        """``pause()``: until the app has handled what it was sent; ``pause(s)``: as
+        Textual's (its queues handled, then ``s`` seconds)."""
+        if delay is None:
+            await self.settle()
+        else:
+            await super().pause(delay)
+
+    async def settle(self) -> None:
+        """Until no message is waiting in the app, then draw the screen."""
+        for _ in range(MAX_ROUNDS):
+            # Textual's pause(0): every node of the screen handles what it holds, then
+            # the screen is updated (which may queue more: after-refresh callbacks).
+            await super().pause(0)
+            if not any(pump.message_queue_size for pump in self._pumps()):
+                return
+
+    def _pumps(self) -> Iterator[MessagePump]:
+        yield self.app
+        for screen in self.app.screen_stack:
+            yield from screen.walk_children(with_self=True)
+
+
+@asynccontextmanager
+async def drive(app: App[R], **options: Any) -> AsyncIterator[Pilot[R]]:
+    """``drive(app, **options)``, with this module's :class:`Pilot`."""
+    async with app.run_test(**options):
+        yield Pilot(app)
