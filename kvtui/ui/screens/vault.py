@@ -32,7 +32,7 @@ from kvtui.core.auth import Account
 from kvtui.core.errors import SessionExpired
 from kvtui.core.kinds import KINDS
 from kvtui.core.models import Kind
-from kvtui.ui.gcpolicy import keep_out_of_gc, let_go
+from kvtui.ui.gcpolicy import let_go, started
 from kvtui.ui.keys import KeyedHelp
 from kvtui.ui.operations import BY_NAME, OPERATIONS
 from kvtui.ui.screens import ReportWorkerErrors
@@ -182,7 +182,7 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
         return header
 
     def on_mount(self) -> None:
-        keep_out_of_gc()  # what start-up made lives as long as the app
+        started()
         self._apply_size(self.app.size.width, self.app.size.height)
         self.set_interval(0.5, self._tick_throttle)
         self._start()

@@ -38,7 +38,7 @@ from kvtui.core.errors import PermissionDenied, SessionExpired, VaultError
 from kvtui.core.kinds import KINDS, Detail, carry_facts, fill_facts
 from kvtui.core.models import Item, Kind
 from kvtui.core.session import VaultSession
-from kvtui.ui.gcpolicy import keep_out_of_gc, let_go
+from kvtui.ui.gcpolicy import page_loaded, replaced
 from kvtui.ui.keys import key_for
 from kvtui.ui.operations import Operation, applying
 from kvtui.ui.screens import ReportWorkerErrors
@@ -211,7 +211,7 @@ class KindTab(ReportWorkerErrors, Vertical):
                     self.relisted = len(self._fresh)
                 else:
                     table.append_items(page)
-                keep_out_of_gc()
+                page_loaded(len(self._fresh) if self._earlier else table.total_count)
                 self._update_status_soon()
         except VaultError as exc:
             self.listing = False
@@ -229,9 +229,7 @@ class KindTab(ReportWorkerErrors, Vertical):
             carry_facts(table.items, self._fresh)
             table.replace_items(self._fresh)
             self._fresh = []
-            # The items listed before can go (this collection walks everything once).
-            let_go()
-            keep_out_of_gc()
+            replaced(table.total_count)  # the items listed before can go
         self._set_stale(False)
         self.update_status()
         if self.ops.facts is not None and table.total_count:
