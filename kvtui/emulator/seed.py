@@ -8,9 +8,9 @@
   (``vault.clock``, the emulator's). Every value is made up for the demo. On a fixed
   clock (started at a given time T0: ``kvtui emulator --seed-time``,
   ``EmulatorSettings.start_time``, ``Clock(T0)``) the whole vault is the same every
-  run, for snapshots and screenshots: dates relative to T0, version ids, keys,
-  certificate serials and signatures derived from the names (never from the vault: two
-  vaults seeded at T0 are alike).
+  run, for snapshots and screenshots: dates relative to T0, version ids, certificate
+  serials and signatures derived from the names (never from the vault: two vaults
+  seeded at T0 are alike). The keys are derived from the names on any clock.
 - ``bulk:N``: N small secrets, for benchmarks (10,000 in well under a second).
 """
 
@@ -31,7 +31,6 @@ from kvtui.emulator.crypto import (
     CURVES,
     PrivateKey,
     add_key_version,
-    generate_private_key,
     jwk_from_private_key,
 )
 from kvtui.emulator.secrets import add_secret_version
@@ -193,8 +192,8 @@ def derived_ec_key(label: str, crv: str) -> ec.EllipticCurvePrivateKey:
 
 
 class _Fixed:
-    """Version ids, keys and serials for a demo that is the same every run (``fixed``),
-    or random ones as any vault would make (None from every method)."""
+    """Version ids and serials for a demo that is the same every run (``fixed``), or
+    random ones as any vault would make (None); keys derived from their names."""
 
     def __init__(self, fixed: bool) -> None:
         self.fixed = fixed
@@ -211,8 +210,10 @@ class _Fixed:
     def key(
         self, label: str, kty: str, size: int | None = None, crv: str | None = None
     ) -> PrivateKey:
-        if not self.fixed:
-            return generate_private_key(kty, size, crv)
+        """A key derived from ``label``, on any clock: a demo's keys protect nothing, and
+        generating fresh ones (two of 3,072 bits) took most of a demo vault's seeding,
+        about 0.8 s, for every `kvtui demo` and every test's demo vault. Derived keys
+        are made once a process."""
         if kty.upper().startswith("RSA"):
             return derived_rsa_key(label, size or 2048)
         return derived_ec_key(label, crv or "P-256")
@@ -360,7 +361,7 @@ def _seed_demo_certificates(vault: Vault, t: int, ids: _Fixed) -> None:
             not_before=nbf,
             key_type=key_type,
             tags={"owner": "team-platform"},
-            key=ids.key(f"certificates/{name}/1", key_type, 2048, "P-256") if ids.fixed else None,
+            key=ids.key(f"certificates/{name}/1", key_type, 2048, "P-256"),
             serial=ids.serial(f"certificates/{name}/1"),
             version=ids.version("certificates", name),
         )
