@@ -397,10 +397,10 @@ class Faults:
 
     # -- the data plane --
 
-    async def delay(self, vault_name: str) -> None:
-        """Sleep for the configured latency before a vault request is answered."""
+    async def delay(self, request: web.Request) -> None:
+        """Wait the configured latency before a vault request is answered."""
         if self.latency_ms > 0:
-            await asyncio.sleep(self.latency_ms / 1000)
+            await wait_out(request, self.latency_ms / 1000)
 
     def allowed(self, vault: Vault, claims: dict[str, Any], kind: str, permission: str) -> bool:
         """Whether the most specific rule for (vault, caller) allows the operation."""
@@ -439,7 +439,7 @@ class Faults:
         fired = self._spend(lambda fault: fault.matches_request(request, service))
         for fault in fired:
             if fault.type == "latency":
-                await asyncio.sleep(fault.latency_ms / 1000)
+                await wait_out(request, fault.latency_ms / 1000)
         return next((f for f in fired if f.type != "latency"), None)
 
     async def check(
@@ -452,7 +452,7 @@ class Faults:
         """A response that replaces the real one (403, 429, 5xx...), or None to go on."""
         for fault in self._take(request, vault, op):
             if fault.type == "latency":
-                await asyncio.sleep(fault.latency_ms / 1000)
+                await wait_out(request, fault.latency_ms / 1000)
             elif fault.type == "drop":
                 return drop_connection(request)
             else:
@@ -460,6 +460,17 @@ class Faults:
         if op is not None and not self.allowed(vault, claims, *op):
             return denial(request, vault, op, claims).response()
         return None
+
+
+async def wait_out(request: web.Request, seconds: float) -> None:
+    """Sleep ``seconds``, or until the client has gone: a request given up under latency
+    is not answered seconds later (nothing waits for it, an emulator stopping included)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while (left := end - loop.time()) > 0:
+        if request.transport is None or request.transport.is_closing():
+            return
+        await asyncio.sleep(min(left, 0.05))
 
 
 def drop_connection(request: web.Request) -> web.StreamResponse:

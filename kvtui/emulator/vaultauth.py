@@ -45,7 +45,7 @@ async def vault_auth_middleware(request: web.Request, handler: Handler) -> web.S
     """The vault's 401 challenge, token validation, then faults and permissions."""
     state = request.app[STATE_KEY]
     vault = request.app[VAULT_KEY]
-    await state.faults.delay(vault.name)
+    await state.faults.delay(request)
     auth = request.headers.get("Authorization", "")
     if not auth.lower().startswith("bearer "):
         return unauthorized(

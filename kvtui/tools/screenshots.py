@@ -44,6 +44,7 @@ from kvtui.core.models import Kind
 from kvtui.emulator import EmulatorInfo, EmulatorSettings, EmulatorThread
 from kvtui.emulator.clock import Clock
 from kvtui.emulator.seed import seed_demo
+from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext, build_context
 from kvtui.ui.modals.copy_menu import CopyMenu
@@ -327,7 +328,7 @@ async def screenshot(
     ``real_url``. ``simplify``: fewer SVG elements (the snapshots'); the README's
     screenshots keep one per cell."""
     shown_url_goes_to(real_url)
-    async with app.run_test(size=size, notifications=True) as pilot:
+    async with drive(app, size=size, notifications=True) as pilot:
         await scene(pilot)
         await pilot.pause()
         await pilot.wait_for_scheduled_animations()

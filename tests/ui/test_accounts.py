@@ -24,6 +24,7 @@ from textual.widgets import OptionList, Static
 
 from kvtui.core.config import Settings
 from kvtui.emulator import EmulatorInfo, EmulatorSettings, EmulatorThread
+from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext, build_context
 from kvtui.ui.screens.login import LoginScreen
@@ -31,7 +32,6 @@ from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.item_table import ItemTable
 from tests.support import identity_admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.pilot import drive
 
 
 def shown(screen: Any, selector: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from textual.widgets import Input, Static
 
 from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.open_vault import OpenVaultScreen
@@ -18,7 +19,6 @@ from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.item_table import ItemTable
 from tests.support import Clients, approve_device_code
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.pilot import drive
 from tests.ui.test_login import code_on_screen
 
 

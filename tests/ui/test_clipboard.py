@@ -12,11 +12,11 @@ from textual.notifications import Notify
 
 from kvtui.core.models import Kind
 from kvtui.emulator.store import Vault
+from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.clipboard import BLANK
 from kvtui.ui.launch import AppContext
 from tests.ui.conftest import SIZE, wait_until
-from tests.ui.pilot import drive
 from tests.ui.test_vault_screen import listed, vault_screen
 
 

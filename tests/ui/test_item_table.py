@@ -16,10 +16,10 @@ from textual.app import App, ComposeResult
 from textual.strip import Strip
 
 from kvtui.core.models import Item, Kind
+from kvtui.tools.pilot import drive
 from kvtui.ui.text import literal
 from kvtui.ui.widgets.item_table import ItemTable
 from tests.core.test_rows import NOW, item, sortable
-from tests.ui.pilot import drive
 
 SIZE = (140, 24)  # every column shows, even beside a 40-cell name
 

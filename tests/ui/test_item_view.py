@@ -14,13 +14,13 @@ import pytest
 from kvtui.core.models import Kind
 from kvtui.emulator import EmulatorInfo
 from kvtui.emulator.store import Vault
+from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.vault import VaultScreen
 from tests.support import Clients, identity_admin, kv_clients
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.pilot import drive
 from tests.ui.vaults import (
     finished,
     listed,

@@ -13,6 +13,7 @@ from textual.widgets import HelpPanel, Markdown
 
 from kvtui.core.errors import NetworkError, SessionExpired, UnknownVault
 from kvtui.core.models import Kind
+from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.login import LoginScreen
@@ -21,7 +22,6 @@ from kvtui.ui.widgets.detail_pane import DetailPane
 from kvtui.ui.widgets.error_panel import error_hint, not_signed_in_message
 from tests.support import Clients
 from tests.ui.conftest import wait_screen, wait_until
-from tests.ui.pilot import drive
 
 _TEXT = re.compile(r'<text[^>]*\by="([\d.]+)"[^>]*>(.*?)</text>', re.S)
 

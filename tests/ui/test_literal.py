@@ -26,6 +26,7 @@ import kvtui
 from kvtui.core.models import Kind
 from kvtui.emulator import EmulatorInfo
 from kvtui.emulator.store import Vault
+from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.modals.versions import VersionsScreen
@@ -36,7 +37,6 @@ from kvtui.ui.text import literal_markup, visible
 from kvtui.ui.widgets.detail_pane import DetailPane
 from tests.emulator.admin_support import Admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.pilot import drive
 
 # -- the lint -------------------------------------------------------------------------------
 

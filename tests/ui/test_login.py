@@ -14,6 +14,7 @@ import pytest
 from textual.widgets import OptionList, Static
 
 from kvtui.emulator import EmulatorInfo
+from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.login import LoginScreen
@@ -22,7 +23,6 @@ from kvtui.ui.widgets.detail_pane import DetailPane
 from kvtui.ui.widgets.item_table import ItemTable
 from tests.support import Clients, approve_device_code, identity_admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.pilot import drive
 
 NAMES = ["alpha", "beta-2", "gamma-db-password"]
 SECRET_VALUE = "do-not-cache-me-9f3a"

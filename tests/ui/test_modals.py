@@ -29,10 +29,10 @@ from kvtui.core.vault import VaultService
 from kvtui.emulator import EmulatorThread
 from kvtui.emulator.secrets import add_secret_version
 from kvtui.emulator.store import backdated
+from kvtui.tools.pilot import drive
 from kvtui.ui.modals import CopyMenu, ExportScreen, VersionsScreen
 from tests.emulator.admin_support import Admin
 from tests.ui.conftest import wait_until
-from tests.ui.pilot import drive
 
 SIZE = (120, 36)
 DAY = 86_400

@@ -10,12 +10,12 @@ from textual.command import Command, CommandList, CommandPalette
 from textual.pilot import Pilot
 
 from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.picker import PickerScreen
 from kvtui.ui.screens.vault import VaultScreen
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.pilot import drive
 from tests.ui.test_picker import new_vault, recorded
 
 

@@ -14,13 +14,13 @@ from textual.widgets import DataTable, Input, Static
 
 from kvtui.core.state import VaultHistory
 from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.open_vault import OpenVaultScreen
 from kvtui.ui.screens.picker import BY_URL, PickerScreen
 from kvtui.ui.screens.vault import VaultScreen
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.pilot import drive
 
 
 def new_vault(emulator: EmulatorThread, tenant: str | None = None) -> tuple[str, str]:

@@ -11,13 +11,13 @@ from textual.widgets import Input, Static
 from kvtui.core.models import Kind
 from kvtui.core.state import VaultHistory
 from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.open_vault import OpenVaultScreen
 from kvtui.ui.screens.picker import PickerScreen
 from kvtui.ui.screens.vault import VaultScreen
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.pilot import drive
 from tests.ui.test_picker import closed_port, new_vault, signed_in_picker
 
 

@@ -9,13 +9,13 @@ from collections.abc import Callable
 from typing import Any
 
 from kvtui.emulator import EmulatorInfo
+from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.detail_pane import DetailPane
 from tests.support import Clients, identity_admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.pilot import drive
 from tests.ui.test_login import NAMES, listed, seed
 from tests.ui.vaults import sign_in_by_code
 

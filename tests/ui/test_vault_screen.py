@@ -15,6 +15,7 @@ from textual.worker import WorkerState
 
 from kvtui.core.models import Kind
 from kvtui.emulator.store import Vault
+from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.clipboard import BLANK
 from kvtui.ui.launch import AppContext
@@ -25,7 +26,6 @@ from kvtui.ui.screens.vault import VaultScreen
 from tests.emulator.admin_support import Admin
 from tests.support import Clients
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.pilot import drive
 from tests.ui.vaults import listed as listed
 from tests.ui.vaults import open_vault, pane, rendered, shown, table
 from tests.ui.vaults import vault_screen as vault_screen

@@ -16,11 +16,11 @@ from textual.worker import WorkerState
 
 from kvtui.core.models import Kind
 from kvtui.core.vault import VaultService
+from kvtui.tools.pilot import drive
 from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.widgets.versions_list import VersionsList
 from tests.emulator.admin_support import Admin
 from tests.ui.conftest import wait_until
-from tests.ui.pilot import drive
 
 SIZE = (80, 24)
 HOSTILE = "[b]boom[/b]\x1b[2J"

@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from kvtui.core.models import Kind
 from kvtui.emulator import EmulatorInfo
+from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.vault import VaultScreen
@@ -22,7 +23,6 @@ from kvtui.ui.widgets.detail_pane import DetailPane
 from kvtui.ui.widgets.item_table import ItemTable
 from tests.emulator.admin_support import Admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
-from tests.ui.pilot import drive
 from tests.ui.test_login import approve, code_on_screen
 
 

@@ -160,6 +160,8 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
     # -- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # Sized before its widgets mount: a class set later restyles every one of them.
+        self._apply_size(self.app.size.width, self.app.size.height)
         with Horizontal(id="vault-top"):
             yield Static(self._header(), id="vault-header")
             badge = Static("READ-ONLY", id="vault-read-only")
@@ -183,7 +185,6 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
 
     def on_mount(self) -> None:
         started()
-        self._apply_size(self.app.size.width, self.app.size.height)
         self.set_interval(0.5, self._tick_throttle)
         self._start()
 

@@ -1,15 +1,16 @@
-"""A Pilot that waits for the app's messages instead of for the CPU to go quiet.
+"""A Pilot that waits for the app's messages instead of for the CPU to go quiet, for
+the tests and the screenshots.
 
 Textual's ``Pilot.press`` and ``Pilot.pause()`` wait "until the process is idle": they
 sleep in 20 ms steps until one step passes with under 1 ms of CPU time in the whole
-process (the emulator's thread included), up to a second a wait, twice for every key.
-That is a clock, not an event: it made each key cost about 100 ms, most of the suite's
-time, and what it waited for depended on how busy the machine was.
+process (an emulator's thread included), up to a second a wait, twice for every key.
+That is a clock, not an event: it made each key cost about 100 ms, most of the test
+suite's time, and what it waited for depended on how busy the machine was.
 
 :class:`Pilot` here sends the same key events, then waits until every message queued
 in the app (and every message those post in turn) has been handled, and the screen
-has been drawn. Whatever happens later (a worker's answer, a timer) a test waits for
-with :func:`tests.ui.conftest.wait_until`.
+has been drawn. Whatever happens later (a worker's answer, a timer) is waited for by
+polling what it changes (the tests' and the screenshots' ``wait_until``).
 
 Usage: ``async with drive(app, size=(80, 24)) as pilot:`` instead of ``app.run_test``.
 """
