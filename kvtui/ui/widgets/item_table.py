@@ -265,7 +265,7 @@ class ItemTable(ScrollView, can_focus=True):
     def append_items(self, items: Iterable[Item]) -> None:
         """Add a page of items: O(len(items) · log n); only the new items are filtered.
         Rows arriving below the screen cost no repaint."""
-        self._change(lambda: self.model.append_items(items), repaint=False)
+        self._change(lambda: self.model.append_items(items), repaint=False, loading=True)
 
     def refresh_items(self) -> None:
         """Items were changed in place (details filled in: key type, subject): index,
@@ -459,17 +459,19 @@ class ItemTable(ScrollView, can_focus=True):
         new_items: bool = False,
         repaint: bool = True,
         announce: bool = False,
+        loading: bool = False,
     ) -> None:
         """Apply ``change`` to the model, then bring the screen in step: the layout, the
         virtual size, the scroll position, the rows, and :class:`Highlighted` when the
-        highlighted item changed (``announce``: in any case, once)."""
+        highlighted item changed (``announce``: in any case, once). ``loading``: a page
+        arrived (the scrollbar may catch up later)."""
         model = self.model
         before, top = model.cursor_index, model.top
         on_screen = change()  # (append_items says whether rows on screen changed)
         if new_items:
             self._line_cache.clear()  # an index may now be another item
         self._relayout()
-        self._update_virtual_size()
+        self._update_virtual_size(loading)
         if announce or model.cursor_index != before:
             self.post_message(self.Highlighted(self, model.cursor_item))
             repaint = True  # the old and the new cursor rows
@@ -497,7 +499,9 @@ class ItemTable(ScrollView, can_focus=True):
         return True
 
     def _sync_scrollbar(self) -> None:
-        self._scrollbar_timer = None
+        if self._scrollbar_timer is not None:
+            self._scrollbar_timer.stop()
+            self._scrollbar_timer = None
         if self.show_vertical_scrollbar:
             self.vertical_scrollbar.window_virtual_size = self.virtual_size.height
 
@@ -506,7 +510,7 @@ class ItemTable(ScrollView, can_focus=True):
         self._base_style = None
         self.refresh()
 
-    def _update_virtual_size(self) -> None:
+    def _update_virtual_size(self, loading: bool = False) -> None:
         size = Size(self._layout.width, self.model.row_count + 1)
         old = self.virtual_size
         if size == old:
@@ -523,7 +527,9 @@ class ItemTable(ScrollView, can_focus=True):
             # loading itself (measured: bench/bench_table.py), so it catches up with
             # the length four times a second (each redraw renders every line of the table).
             self.set_reactive(ItemTable.virtual_size, size)
-            if self._scrollbar_timer is None:
+            if not loading:  # a key (a filter, a sort): its frame has the scrollbar right
+                self._sync_scrollbar()
+            elif self._scrollbar_timer is None:
                 self._scrollbar_timer = self.set_timer(_SCROLLBAR_DELAY, self._sync_scrollbar)
         else:
             self.virtual_size = size
