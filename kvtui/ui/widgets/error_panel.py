@@ -83,9 +83,10 @@ class ErrorPanel(Vertical):
     def show(self, exc: VaultError | None) -> None:
         """The error, with what can help (the keys the user has); None hides it."""
         if exc is None:
-            self.display = self.message.display = False
-            self.message.update("")
-            self.hint.update("")
+            if self.display or self.message.display:  # (each update lays the screen out)
+                self.display = self.message.display = False
+                self.message.update("")
+                self.hint.update("")
             return
         self.message.update(literal(f"⚠ {exc}", "bold"))
         reload, open_vault = key_for(self, "vault.reload"), key_for(self, "vault.open")
