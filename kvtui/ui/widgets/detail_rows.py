@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from rich.console import RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.segment import Segment
 from rich.style import Style
-from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
@@ -64,14 +65,37 @@ def _value(row: Row, styles: RowStyles) -> Text:
     return text
 
 
-def row_grid(rows: Iterable[Row], styles: RowStyles) -> Table:
+class RowGrid:
+    """``label  value`` rows: the labels in a column as wide as the widest, each value
+    beside its label, folded within the rest of the width; what ``Table.grid`` drew,
+    without its measuring (a quarter of the detail pane's frame)."""
+
+    def __init__(self, rows: Iterable[Row], styles: RowStyles) -> None:
+        self.rows = [(row.label, _value(row, styles)) for row in rows]
+        self.label_style = styles.label
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        label_width = min(max((cell_len(label) for label, _ in self.rows), default=0), width // 2)
+        value_width = max(1, width - label_width - 1)
+        label_style = self.label_style
+        blank = Segment(" " * (label_width + 1), label_style)
+        for label, value in self.rows:
+            shown = Text(label, no_wrap=True, overflow="ellipsis", end="")
+            shown.truncate(label_width, overflow="ellipsis", pad=True)
+            head = Segment(shown.plain + " ", label_style)
+            lines = value.wrap(console, value_width, overflow="fold")
+            for n, line in enumerate(lines):
+                line.end = ""
+                line.pad_right(value_width - line.cell_len)
+                yield head if n == 0 else blank
+                yield from line.render(console)
+                yield Segment.line()
+
+
+def row_grid(rows: Iterable[Row], styles: RowStyles) -> RowGrid:
     """``label  value`` rows; the labels in a column of their own, values folded."""
-    grid = Table.grid(padding=(0, 1), expand=True)
-    grid.add_column(style=styles.label, no_wrap=True)
-    grid.add_column(ratio=1, overflow="fold")
-    for row in rows:
-        grid.add_row(row.label, _value(row, styles))
-    return grid
+    return RowGrid(rows, styles)
 
 
 def note_text(note: str, style: Style, styles: RowStyles) -> Text:
