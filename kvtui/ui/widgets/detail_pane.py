@@ -186,7 +186,15 @@ class DetailPane(VerticalScroll, can_focus=True):
     def _update_body(self) -> None:
         self._body_due = False
         if self.is_mounted:
-            self.query_one("#detail-body", Static).update(self._render_body())
+            body = self.query_one("#detail-body", Static)
+            # A new layout of the screen (and the second one that the new sizes set
+            # off) only when the body's height changes: its width is the pane's.
+            height = body.size.height
+            body.update(self._render_body(), layout=False)
+            width = body.size.width
+            lines = body.get_content_height(self.size, self.app.size, width) if width else 0
+            if not width or lines != height:
+                body.refresh(layout=True)
             if self._show_value_due:
                 self._show_value_due = False
                 self.call_after_refresh(self._scroll_to_value)
