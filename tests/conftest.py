@@ -3,6 +3,7 @@ and a fresh vault per test so tests never share data."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -46,6 +47,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         spawns = any(hasattr(module, name) for name in ("subprocess", "EmulatorThread"))
         needs = "emulator" in getattr(item, "fixturenames", ()) or spawns
         item.add_marker(pytest.mark.emulator if needs else pytest.mark.pure)
+
+
+@pytest.fixture(autouse=True)
+def young_heap() -> None:
+    """Each test starts with the garbage of the one before collected and whatever
+    outlives it (the emulator, the modules, Textual's caches of drawn lines) moved out of
+    the collector's way (``gc.freeze``): the automatic full collections during a test
+    then walk only what this test made, not a test process's whole heap (a third of a
+    second each, about 15% of the UI tests' time). Nothing is frozen that is garbage."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ Usage: ``async with drive(app, size=(80, 24)) as pilot:`` instead of ``app.run_t
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -68,11 +69,19 @@ class Pilot(TextualPilot[R]):
             await super().pause(delay)
 
     async def settle(self) -> None:
-        """Until no message is waiting in the app, then draw the screen."""
+        """Until no message is waiting in the app, then draw the screen.
+
+        A round is Textual's ``pause(0)`` (every node of the screen handles what it
+        holds) without its drawing, which comes once nothing is queued: a key bubbling
+        up from a focused widget takes a round a hop, and drawing the screen after each
+        hop drew it five or six times a key. Drawing may queue more (after-refresh
+        callbacks): then another round."""
         for _ in range(MAX_ROUNDS):
-            # Textual's pause(0): every node of the screen handles what it holds, then
-            # the screen is updated (which may queue more: after-refresh callbacks).
-            await super().pause(0)
+            await self._wait_for_screen()
+            if any(pump.message_queue_size for pump in self._pumps()):
+                continue
+            self.app.screen._on_timer_update()
+            await asyncio.sleep(0)
             if not any(pump.message_queue_size for pump in self._pumps()):
                 return
 
