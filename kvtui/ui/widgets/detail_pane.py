@@ -96,6 +96,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         """``"Reading the value…"`` or why it could not be read."""
         self.value_failed = False
         self._body_due = False
+        self._body_stale = False
         self._show_value_due = False
 
     def compose(self) -> ComposeResult:
@@ -185,7 +186,11 @@ class DetailPane(VerticalScroll, can_focus=True):
 
     def _update_body(self) -> None:
         self._body_due = False
-        if self.is_mounted:
+        if self.is_mounted and not self.is_on_screen:
+            # A tab behind another: drawn when it is shown (each new body lays out
+            # the whole screen, hidden or not).
+            self._body_stale = True
+        elif self.is_mounted:
             body = self.query_one("#detail-body", Static)
             # A new layout of the screen (and the second one that the new sizes set
             # off) only when the body's height changes: its width is the pane's.
@@ -198,6 +203,11 @@ class DetailPane(VerticalScroll, can_focus=True):
             if self._show_value_due:
                 self._show_value_due = False
                 self.call_after_refresh(self._scroll_to_value)
+
+    def on_show(self) -> None:
+        if self._body_stale:
+            self._body_stale = False
+            self._refresh_body()
 
     def _scroll_to_value(self) -> None:
         """Scroll the revealed value's first line into view, with the "Value" heading

@@ -517,7 +517,17 @@ class ItemTable(ScrollView, can_focus=True):
         old = self.virtual_size
         if size == old:
             return
-        if (
+        if self.is_mounted and (
+            not self.is_on_screen
+            or max(size.height, old.height) <= self.scrollable_content_region.height
+        ):
+            # Not drawn (a tab behind another: its next layout reads the new size), or
+            # every row fits before and after (no scrollbar; the layout sets the table's
+            # size, not its rows): setting the reactive would lay out the whole screen
+            # for nothing, twice (the new sizes set off a second pass).
+            self.set_reactive(ItemTable.virtual_size, size)
+            self.refresh()
+        elif (
             self.is_mounted
             and size.width == old.width
             and min(size.height, old.height) > self.outer_size.height
