@@ -30,6 +30,21 @@ SETTINGS = (
 )
 
 
+#: Frames a second of the apps the test workers run (``TEXTUAL_FPS``; Textual's default
+#: is 60). Headless apps are drawn by the Pilot whenever a test looks (each ``press`` and
+#: ``pause``); the screen's own 60 Hz timer meanwhile drew frames no one reads while a
+#: test waited on the emulator (a tenth of the UI tests' CPU). kvtui run in tmux by the
+#: end-to-end tests gets Textual's default (tests/e2e/test_tmux.py: ``Tmux``).
+TEST_FPS = "5"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Textual reads ``TEXTUAL_FPS`` when it is imported, which pytest's plugins do
+    before this runs: set here, it reaches the worker processes of ``-n`` (started
+    after this, with this environment), not a run without ``-n``."""
+    os.environ.setdefault("TEXTUAL_FPS", TEST_FPS)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tiers, as markers (``make test-fast`` runs the first):
 

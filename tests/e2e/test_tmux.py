@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -42,6 +42,10 @@ MOTD = "motd"
 MOTD_VALUE = "Bienvenue ✓ 日本語 — [not markup] \\[x]\nline two"
 
 
+def without(env: Mapping[str, str], name: str) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k != name}
+
+
 class Tmux:
     """A tmux server of our own (its own socket), one session at 120x35."""
 
@@ -58,7 +62,9 @@ class Tmux:
             text=True,
             encoding="utf-8",
             timeout=10,
-            env={**os.environ, "LC_ALL": "C.UTF-8"},
+            # kvtui at Textual's own frame rate (tests/conftest.py lowers it for the
+            # headless apps of the test processes).
+            env={**without(os.environ, "TEXTUAL_FPS"), "LC_ALL": "C.UTF-8"},
         )
 
     def keys(self, *keys: str, literal: bool = False) -> None:
