@@ -25,12 +25,17 @@ class Footer(TextualFooter):
     _shown: tuple[object, ...] | None = None
 
     def _showing(self) -> tuple[object, ...]:
-        """Everything the keys are built from."""
+        """Everything the keys are built from: the bindings shown, and the command
+        palette's (shown or not, it has a key of its own on the right). A focused
+        input's many hidden bindings coming and going change nothing."""
         app = self.app
+        bindings = self.screen.active_bindings
+        palette = bindings.get(app.COMMAND_PALETTE_BINDING)
         keys = tuple(
             (binding.key, app.get_key_display(binding), binding.action, binding.description,
-             binding.show, binding.tooltip, binding.group, enabled, tooltip)
-            for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
+             binding.tooltip, binding.group, enabled, tooltip)
+            for _node, binding, enabled, tooltip in bindings.values()
+            if binding.show or (palette is not None and binding is palette[1])
         )  # fmt: skip
         return (self.compact, self.show_command_palette, self.combine_groups, keys)
 
