@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import re
 from typing import Any
 
 from aiohttp import web
@@ -20,12 +19,11 @@ from aiohttp import web
 from kvtui.emulator.clock import parse_time
 from kvtui.emulator.common import Handler, KvError, error_response, json_body
 from kvtui.emulator.faults import ANY, RuleError
-from kvtui.emulator.settings import SEED_RE
+from kvtui.emulator.settings import SEED_RE, valid_vault_name
 from kvtui.emulator.state import STATE_KEY, EmulatorState, VaultHost
 from kvtui.emulator.store import Vault
 
 PREFIX = "/_emulator"
-VAULT_NAME_RE = re.compile(r"^(?!.*--)[a-zA-Z]([a-zA-Z0-9-]{0,22}[a-zA-Z0-9])?$")
 EMULATOR_KEY: web.AppKey[VaultHost] = web.AppKey("kvtui_admin_emulator")
 
 
@@ -71,12 +69,6 @@ async def admin_guard_middleware(request: web.Request, handler: Handler) -> web.
             "The emulator's admin endpoint takes only application/json bodies.",
         )
     return await handler(request)
-
-
-def valid_vault_name(name: str) -> bool:
-    """Azure's rule (letters, digits and hyphens, starting with a letter, not ending with a
-    hyphen, no ``--``, at most 24), except that names shorter than 3 are accepted."""
-    return bool(VAULT_NAME_RE.match(name))
 
 
 def _bad(message: str) -> KvError:

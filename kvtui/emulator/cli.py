@@ -1,18 +1,17 @@
-"""``kvtui emulator``: run until SIGINT/SIGTERM, printing one JSON line when ready."""
+"""``kvtui emulator``: run until SIGINT/SIGTERM, printing one JSON line when ready.
+
+The options are checked before the server is imported (aiohttp, cryptography: most of a
+second of CPU), so a bad one is refused at once; only light modules load at the top.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import ipaddress
-import logging
-import signal
 import sys
 
-from kvtui.emulator.admin import valid_vault_name
 from kvtui.emulator.clock import parse_time
-from kvtui.emulator.server import Emulator
-from kvtui.emulator.settings import EmulatorSettings
+from kvtui.emulator.settings import EmulatorSettings, valid_vault_name
 
 
 def parse_seed_time(text: str | None) -> int | None:
@@ -87,6 +86,11 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
 
 
 async def _serve(settings: EmulatorSettings) -> None:
+    import asyncio
+    import signal
+
+    from kvtui.emulator.server import Emulator
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # Before starting, so an early Ctrl+C / SIGTERM also ends in a clean stop.
@@ -109,16 +113,19 @@ async def _serve(settings: EmulatorSettings) -> None:
 
 
 def run_emulator(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     try:
         settings = settings_from_args(args)
     except ValueError as exc:
         print(f"kvtui emulator: {exc}", file=sys.stderr)
         return 2
+    import asyncio
+    import logging
+
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     warning = exposure_warning(settings.host)
     if warning:
         print(warning, file=sys.stderr, flush=True)

@@ -7,9 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SEED_RE = re.compile(r"^(empty|demo|bulk:\d+)$")
+VAULT_NAME_RE = re.compile(r"^(?!.*--)[a-zA-Z]([a-zA-Z0-9-]{0,22}[a-zA-Z0-9])?$")
 
 #: The Azure CLI's well-known public client id: accepted so kvtui's default works.
 AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+
+
+def valid_vault_name(name: str) -> bool:
+    """Azure's rule (letters, digits and hyphens, starting with a letter, not ending with a
+    hyphen, no ``--``, at most 24), except that names shorter than 3 are accepted."""
+    return bool(VAULT_NAME_RE.match(name))
 
 
 @dataclass

@@ -234,6 +234,7 @@ def test_port_in_use_is_a_clean_error(tmp_path: Path) -> None:
         ["--latency-ms", "-5"],
         ["--vault", "bad_name!"],
         ["--vault", "x", "--vault", "X"],
+        ["--seed-time", "yesterday"],
     ],
 )
 def test_bad_options_exit_2_with_one_line(tmp_path: Path, args: list[str]) -> None:
