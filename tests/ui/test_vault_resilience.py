@@ -79,25 +79,24 @@ async def test_a_reload_that_fails_midway_keeps_the_whole_earlier_list(
     async with open_vault(make_context(demo_vault.url)) as (_app, pilot, vault):
         secrets = table(vault, Kind.SECRETS)
         before = [i.name for i in secrets.rows]
-        # Each page 2 s late: a fault added once the first page is in reaches the third
-        # request (63 secrets: pages of 25, 25, 13; a fault applies when a request
-        # arrives, before its latency).
-        await add_fault(
-            admin, type="latency", vault=demo_vault.name, operation="secrets/list", latency_ms=2000
-        )
+        # 63 secrets: pages of 25, 25, 13. The reload's first page comes at once, the
+        # second is held (until its fault is removed), the third fails.
+        pages = {"vault": demo_vault.name, "operation": "secrets/list"}
+        failing = await add_fault(admin, type="status", status=500, skip=2, **pages)
+        held = await add_fault(admin, type="latency", latency_ms=600_000, skip=1, **pages)
         await pilot.press("ctrl+r")
         # While the new listing streams in, the earlier rows stay as they were.
         await wait_until(
             pilot, lambda: "Reloading… 25 secrets" in shown(vault, "#status-secrets"), "a page"
         )
         assert [i.name for i in secrets.rows] == before
-        await add_fault(
-            admin, type="status", vault=demo_vault.name, operation="secrets/list", status=500
-        )
+        await admin.call("DELETE", f"/faults/{held}", expect=204)  # the second page comes
         await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the reload failed")
         assert vault.tab_of(Kind.SECRETS).error is not None
         assert [i.name for i in secrets.rows] == before
         assert "stale" in shown(vault, "#status-secrets")
+        _, fault = await admin.call("GET", f"/faults/{failing}", expect=200)
+        assert "skip" not in fault  # it was the third page that failed
 
 
 # -- 2. the RBAC 403 panel wraps and scrolls; its hint stays in view ---------------------
