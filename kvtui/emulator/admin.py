@@ -238,8 +238,12 @@ async def add_fault(request: web.Request) -> web.Response:
 def _fault_id(request: web.Request) -> str:
     fault_id = request.match_info["id"]
     if fault_id not in _state(request).faults.faults:
-        raise _not_found(f"No fault {fault_id!r} (it may have run out).")
+        raise _no_fault(fault_id)
     return fault_id
+
+
+def _no_fault(fault_id: str) -> KvError:
+    return _not_found(f"No fault {fault_id!r} (it may have run out).")
 
 
 async def get_fault(request: web.Request) -> web.Response:
@@ -247,12 +251,15 @@ async def get_fault(request: web.Request) -> web.Response:
 
 
 async def delete_fault(request: web.Request) -> web.Response:
-    del _state(request).faults.faults[_fault_id(request)]
+    """The fault goes; requests its latency holds are answered at once."""
+    fault_id = request.match_info["id"]
+    if not _state(request).faults.remove_fault(fault_id):
+        raise _no_fault(fault_id)
     return web.Response(status=204)
 
 
 async def clear_faults(request: web.Request) -> web.Response:
-    _state(request).faults.faults.clear()
+    _state(request).faults.clear_faults()
     return web.Response(status=204)
 
 

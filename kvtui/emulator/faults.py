@@ -183,6 +183,9 @@ class Fault:
     """A regular expression searched in the request path."""
     count: int | None = None
     """Fire for the next ``count`` matching requests only; None: until removed."""
+    skip: int = 0
+    """Let the first ``skip`` matching requests go by untouched (whether or not another
+    fault answers them), then fire; ``count`` counts from there."""
     status: int = 503
     retry_after: int = 1
     latency_ms: int = 0
@@ -193,6 +196,8 @@ class Fault:
     headers: dict[str, str] | None = None
     """``response`` faults: extra response headers (e.g. ``Retry-After``)."""
     service: str = "vault"
+    removed: bool = field(default=False, repr=False)
+    """Set when the admin endpoint removes the fault: the latency waits it holds end."""
     _path_re: re.Pattern[str] | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -202,6 +207,8 @@ class Fault:
         for name in ("operation", "method", "path", "count", "code", "message", "body", "headers"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
+        if self.skip:
+            out["skip"] = self.skip  # what is left of it, like count
         extra = {
             "status": "status",
             "response": "status",
@@ -258,6 +265,7 @@ def parse_fault(fault_id: str, body: dict[str, Any]) -> Fault:
         "method",
         "path",
         "count",
+        "skip",
         "status",
         "retry_after",
         "latency_ms",
@@ -304,6 +312,7 @@ def parse_fault(fault_id: str, body: dict[str, Any]) -> Fault:
         method=_str_field(body, "method"),
         path=_str_field(body, "path"),
         count=_int_field(body, "count", None, 1, 10**9),
+        skip=_int_field(body, "skip", 0, 0, 10**9),
         status=_int_field(body, "status", 503, lowest, 599),
         retry_after=_int_field(body, "retry_after", 1, 0, 86400),
         latency_ms=_int_field(body, "latency_ms", 0, 0, 600_000),
@@ -391,9 +400,21 @@ class Faults:
         self.faults[fault.id] = fault
         return fault
 
+    def remove_fault(self, fault_id: str) -> bool:
+        """Remove a fault; the requests its latency holds are answered at once."""
+        fault = self.faults.pop(fault_id, None)
+        if fault is None:
+            return False
+        fault.removed = True
+        return True
+
+    def clear_faults(self) -> None:
+        for fault_id in list(self.faults):
+            self.remove_fault(fault_id)
+
     def reset(self) -> None:
         self.permissions.clear()
-        self.faults.clear()
+        self.clear_faults()
 
     # -- the data plane --
 
@@ -414,15 +435,18 @@ class Faults:
 
     def _take(self, request: web.Request, vault: Vault, op: tuple[str, str] | None) -> list[Fault]:
         """The faults this request triggers (latency ones, then at most one other),
-        spending one of each one's ``count``."""
+        spending one of each one's ``skip``, else of its ``count``."""
         return self._spend(lambda fault: fault.matches(request, vault, op))
 
     def _spend(self, matches: Callable[[Fault], bool]) -> list[Fault]:
         fired: list[Fault] = []
         for fault in list(self.faults.values()):
-            if fault.type != "latency" and any(f.type != "latency" for f in fired):
-                continue
             if not matches(fault):
+                continue
+            if fault.skip > 0:
+                fault.skip -= 1  # this request goes by
+                continue
+            if fault.type != "latency" and any(f.type != "latency" for f in fired):
                 continue
             fired.append(fault)
             if fault.count is not None:
@@ -439,7 +463,7 @@ class Faults:
         fired = self._spend(lambda fault: fault.matches_request(request, service))
         for fault in fired:
             if fault.type == "latency":
-                await wait_out(request, fault.latency_ms / 1000)
+                await wait_out(request, fault.latency_ms / 1000, fault)
         return next((f for f in fired if f.type != "latency"), None)
 
     async def check(
@@ -452,7 +476,7 @@ class Faults:
         """A response that replaces the real one (403, 429, 5xx...), or None to go on."""
         for fault in self._take(request, vault, op):
             if fault.type == "latency":
-                await wait_out(request, fault.latency_ms / 1000)
+                await wait_out(request, fault.latency_ms / 1000, fault)
             elif fault.type == "drop":
                 return drop_connection(request)
             else:
@@ -462,13 +486,17 @@ class Faults:
         return None
 
 
-async def wait_out(request: web.Request, seconds: float) -> None:
+async def wait_out(request: web.Request, seconds: float, fault: Fault | None = None) -> None:
     """Sleep ``seconds``, or until the client has gone: a request given up under latency
-    is not answered seconds later (nothing waits for it, an emulator stopping included)."""
+    is not answered seconds later (nothing waits for it, an emulator stopping included).
+    A ``fault``'s latency also ends once the fault is removed (a test holds a request
+    with a long latency and lets it go when it has seen what it waits for)."""
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
     while (left := end - loop.time()) > 0:
         if request.transport is None or request.transport.is_closing():
+            return
+        if fault is not None and fault.removed:
             return
         await asyncio.sleep(min(left, 0.05))
 

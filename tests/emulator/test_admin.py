@@ -155,6 +155,8 @@ async def test_faults_get_ids_and_can_be_removed(admin: Admin, vault_url: str) -
         {"type": "drop", "path": "("},
         {"type": "drop", "operation": "secrets/frobnicate"},
         {"type": "drop", "count": 0},
+        {"type": "drop", "skip": -1},
+        {"type": "drop", "skip": "2"},
         {"type": "drop", "colour": "red"},
         {"type": "drop", "vault": "no-such-vault"},
         {"type": "response", "status": 403},

@@ -6,6 +6,7 @@ cannot leak into other tests; each test clears what it set.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -170,6 +171,68 @@ async def test_latency_is_added(kv: Clients, admin: Admin) -> None:
     slow = time.monotonic() - started
     assert slow >= 0.4
     assert slow > baseline + 0.3
+
+
+async def test_skip_lets_the_first_requests_by_then_the_fault_applies(
+    kv: Clients, admin: Admin
+) -> None:
+    vault = admin.vault_name(kv.vault_url)
+    await kv.secrets.set_secret("x", "y")
+    body = {"type": "status", "status": 500, "vault": vault, "operation": "secrets/get"}
+    _, fault = await admin.call("POST", "/faults", {**body, "skip": 2, "count": 1}, expect=201)
+    assert fault["skip"] == 2 and fault["count"] == 1
+    assert (await kv.secrets.get_secret("x")).value == "y"
+    _, left = await admin.call("GET", f"/faults/{fault['id']}", expect=200)
+    assert left["skip"] == 1 and left["count"] == 1  # what is left of each
+    assert (await kv.secrets.get_secret("x")).value == "y"
+    _, left = await admin.call("GET", f"/faults/{fault['id']}", expect=200)
+    assert "skip" not in left and left["count"] == 1
+    with pytest.raises(HttpResponseError) as caught:  # the third request
+        await kv.secrets.get_secret("x")
+    assert caught.value.status_code == 500
+    assert (await kv.secrets.get_secret("x")).value == "y"  # its count is spent
+    await admin.call("GET", f"/faults/{fault['id']}", expect=404)
+
+    # A request another fault answers counts too: skip 1 is the first request, whatever
+    # answered it.
+    throttle = {"type": "throttle", "vault": vault, "operation": "secrets/get", "count": 1}
+    await admin.call("POST", "/faults", throttle, expect=201)
+    await admin.call("POST", "/faults", {**body, "skip": 1}, expect=201)
+    for status in (429, 500, 500):
+        with pytest.raises(HttpResponseError) as caught:
+            await kv.secrets.get_secret("x")
+        assert caught.value.status_code == status
+
+
+@pytest.mark.parametrize(
+    "remove",
+    [("DELETE", "/faults/{id}"), ("DELETE", "/faults"), ("POST", "/reset")],
+    ids=["delete", "clear", "reset"],
+)
+async def test_removing_a_latency_fault_answers_the_requests_it_holds(
+    remove: tuple[str, str], kv: Clients, admin: Admin
+) -> None:
+    vault = admin.vault_name(kv.vault_url)
+    await kv.secrets.set_secret("x", "y")
+    # A zero-latency fault with a large count counts the requests that arrived.
+    counter = {"type": "latency", "vault": vault, "operation": "secrets/get", "count": 10**6}
+    _, counted = await admin.call("POST", "/faults", counter, expect=201)
+    hold = {"type": "latency", "vault": vault, "operation": "secrets/get", "latency_ms": 600_000}
+    _, held = await admin.call("POST", "/faults", hold, expect=201)
+    reading = asyncio.create_task(kv.secrets.get_secret("x"))
+
+    async def arrived() -> bool:
+        _, fault = await admin.call("GET", f"/faults/{counted['id']}", expect=200)
+        return bool(fault["count"] < 10**6)
+
+    async with asyncio.timeout(30):  # only stops a hang
+        while not await arrived():
+            await asyncio.sleep(0.01)
+    assert not reading.done()  # held by the latency
+    method, path = remove
+    await admin.call(method, path.format(id=held["id"]), expect=204)
+    async with asyncio.timeout(30):  # 10 minutes if the latency went on
+        assert (await reading).value == "y"
 
 
 async def test_fault_on_another_vault_does_not_apply(kv: Clients, admin: Admin) -> None:

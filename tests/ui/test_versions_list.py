@@ -116,8 +116,8 @@ async def test_errors_are_shown_inside_and_removal_stops_the_listing(
         assert "[b]boom[/b]␛[2J" in shown and "\x1b" not in shown
 
         # A slow listing, then the widget goes: its worker is cancelled, not left running.
-        # (The emulator answers the abandoned request 5 s later; stopping the emulator
-        # waits for it, so the latency is no longer than it must be.)
+        # (Nothing sleeps the 5 s: the emulator stops waiting out a latency as soon as
+        # the client has gone, as the cancelled request's has.)
         await admin.call(
             "POST", "/faults", {"type": "latency", "vault": name, "latency_ms": 5_000}, expect=201
         )
