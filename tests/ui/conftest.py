@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import os
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -89,6 +90,27 @@ async def wait_screen(pilot: Pilot[Any], kind: type[S]) -> S:
     screen = pilot.app.screen
     assert isinstance(screen, kind)
     return screen
+
+
+@asynccontextmanager
+async def at_size(pilot: Pilot[Any], size: tuple[int, int]) -> AsyncIterator[None]:
+    """``async with at_size(pilot, (80, 24)):`` the terminal resized to 80x24, as a
+    person resizes theirs, and the screen laid out again at that size (already that
+    size: nothing changes); whatever fails inside says "at 80x24".
+
+    One app going through the sizes instead of one app booted at each: Textual sends
+    the screen its Resize after a short timer, so the wait is for the screen's size,
+    then for what the Resize set off (new classes, a new layout)."""
+    width, height = size
+    await pilot.resize_terminal(width, height)
+    named = f"{width}x{height}"
+    await wait_until(pilot, lambda: pilot.app.screen.size == size, f"the screen at {named}")
+    await pilot.pause()
+    try:
+        yield
+    except Exception as error:
+        error.add_note(f"at {named}")
+        raise
 
 
 # -- the vault screen (tests/ui/test_vault_screen.py) -----------------------------------

@@ -20,7 +20,7 @@ from kvtui.ui.launch import AppContext
 from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.vault import VaultScreen
 from tests.support import Clients, identity_admin, kv_clients
-from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.conftest import SIZE, at_size, wait_screen, wait_until
 from tests.ui.vaults import (
     finished,
     listed,
@@ -39,63 +39,73 @@ async def kv_demo(info: EmulatorInfo, demo_vault: Vault) -> AsyncIterator[Client
         yield clients
 
 
-@pytest.mark.parametrize("size", [SIZE, (80, 24), (40, 12)], ids=lambda s: f"{s[0]}x{s[1]}")
 async def test_enter_opens_the_item_in_full_and_esc_goes_back_where_it_was(
-    size: tuple[int, int],
     demo_vault: Vault,
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
-    async with open_vault(make_context(demo_vault.url), size=size) as (app, pilot, vault):
+    """At 40x12, then (the terminal resized) 80x24 and 120x35: the same steps at each
+    size, from the same start (no filter, the cursor on the first row)."""
+    async with open_vault(make_context(demo_vault.url), size=(40, 12)) as (app, pilot, vault):
         tab = vault.tab_of(Kind.SECRETS)
-        await pilot.press("slash", *"billing", "enter", "down", "down")
-        item = tab.table.cursor_item
-        assert item is not None and tab.table.filter_text == "billing"
-        others = [i.name for i in tab.table.rows if i is not item]
 
-        await pilot.press("enter")
-        assert tab.is_open and tab.pane.has_focus
-        await wait_until(pilot, lambda: tab.pane.detail is not None, "the item's details")
-        await pilot.pause()
-        lines = screen_lines(app)
-        assert on_screen(app, item.name[: size[0] - 12]), lines
-        # Its actions, each with its key; the list of items has made way.
-        assert on_screen(app, "r reveal"), lines
-        assert on_screen(app, "esc back"), lines
-        assert not any(o in line for o in others for line in lines), lines
-        versions = tab.item_view.versions_list
-        assert versions is not None and versions.item_name == item.name
-        if size[1] >= 20:  # its versions, below (a short terminal has no room)
-            await wait_until(pilot, lambda: versions.versions, "the versions listed")
+        async def open_and_go_back(size: tuple[int, int]) -> None:
+            await pilot.press("slash", *"billing", "enter", "down", "down")
+            item = tab.table.cursor_item
+            assert item is not None and tab.table.filter_text == "billing"
+            others = [i.name for i in tab.table.rows if i is not item]
+
+            await pilot.press("enter")
+            assert tab.is_open and tab.pane.has_focus
+            await wait_until(pilot, lambda: tab.pane.detail is not None, "the item's details")
             await pilot.pause()
-            assert on_screen(app, "newest first")
+            lines = screen_lines(app)
+            assert on_screen(app, item.name[: size[0] - 12]), lines
+            # Its actions, each with its key; the list of items has made way.
+            assert on_screen(app, "r reveal"), lines
+            assert on_screen(app, "esc back"), lines
+            assert not any(o in line for o in others for line in lines), lines
+            versions = tab.item_view.versions_list
+            assert versions is not None and versions.item_name == item.name
+            if size[1] >= 20:  # its versions, below (a short terminal has no room)
+                await wait_until(pilot, lambda: versions.versions, "the versions listed")
+                await pilot.pause()
+                assert on_screen(app, "newest first")
 
-        # The actions work in the view: r reveals, v lists the versions.
-        await pilot.press("r")
-        await wait_until(pilot, lambda: tab.pane.revealed, "the value")
-        assert tab.pane.value is not None
-        first = next(line.strip() for line in tab.pane.value.text.splitlines() if line.strip())
-        await wait_until(pilot, lambda: on_screen(app, first[:12]), "the value on screen")
-        await pilot.press("v")
-        if size[1] >= 20:  # the list below takes the keys
-            assert app.screen is vault and versions.has_focus_within
-            await pilot.press("down")
-            assert tab.is_open
-        else:  # the versions in a modal
-            modal = await wait_screen(pilot, VersionsScreen)
-            assert modal.item_name == item.name
+            # The actions work in the view: r reveals, v lists the versions.
+            await pilot.press("r")
+            await wait_until(pilot, lambda: tab.pane.revealed, "the value")
+            assert tab.pane.value is not None
+            value = tab.pane.value.text.splitlines()
+            first = next(line.strip() for line in value if line.strip())
+            await wait_until(pilot, lambda: on_screen(app, first[:12]), "the value on screen")
+            await pilot.press("v")
+            if size[1] >= 20:  # the list below takes the keys
+                assert app.screen is vault and versions.has_focus_within
+                await pilot.press("down")
+                assert tab.is_open
+            else:  # the versions in a modal
+                modal = await wait_screen(pilot, VersionsScreen)
+                assert modal.item_name == item.name
+                await pilot.press("escape")
+                await wait_screen(pilot, VaultScreen)
+
+            # esc: back to the list, the cursor on the same item, the filter kept.
             await pilot.press("escape")
-            await wait_screen(pilot, VaultScreen)
+            assert not tab.is_open and not tab.pane.revealed
+            assert tab.table.has_focus
+            assert tab.table.cursor_item is item
+            assert tab.table.filter_text == "billing"
+            await pilot.pause()
+            assert on_screen(app, item.name[:10])
+            assert not on_screen(app, first[:12])
 
-        # esc: back to the list, the cursor on the same item, the filter kept.
-        await pilot.press("escape")
-        assert not tab.is_open and not tab.pane.revealed
-        assert tab.table.has_focus
-        assert tab.table.cursor_item is item
-        assert tab.table.filter_text == "billing"
-        await pilot.pause()
-        assert on_screen(app, item.name[:10])
-        assert not on_screen(app, first[:12])
+        for size in [(40, 12), (80, 24), SIZE]:
+            async with at_size(pilot, size):
+                await open_and_go_back(size)
+                # The start again, for the next size: esc clears the filter.
+                await pilot.press("escape", "home")
+                assert tab.table.filter_text == "" and tab.table.cursor_row == 0
 
 
 async def test_the_item_view_offers_what_applies_to_a_key(

@@ -8,7 +8,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from textual.widgets import HelpPanel, Markdown
 
 from kvtui.core.errors import NetworkError, SessionExpired, UnknownVault
@@ -21,7 +20,7 @@ from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.detail_pane import DetailPane
 from kvtui.ui.widgets.error_panel import error_hint, not_signed_in_message
 from tests.support import Clients
-from tests.ui.conftest import wait_screen, wait_until
+from tests.ui.conftest import at_size, wait_screen, wait_until
 
 _TEXT = re.compile(r'<text[^>]*\by="([\d.]+)"[^>]*>(.*?)</text>', re.S)
 
@@ -44,49 +43,55 @@ def r_for_reveal(lines: list[str]) -> list[str]:
     return [line for line in lines if "reveal" in line.lower() and R_KEY.search(line)]
 
 
-@pytest.mark.parametrize("size", [(120, 35), (80, 24)])
 async def test_reveal_remapped_to_x_shows_x_in_every_hint(
     kv: Clients,
     make_context: Callable[..., AppContext],
     signed_in: None,
-    size: tuple[int, int],
 ) -> None:
+    """At 80x24, then (the terminal resized) 120x35."""
     await kv.secrets.set_secret("a-secret", "the value")
     app = KvtuiApp(make_context(kv.vault_url, keymap={"vault.reveal": "x"}))
-    async with drive(app, size=size) as pilot:
+    async with drive(app, size=(80, 24)) as pilot:
         vault = await wait_screen(pilot, VaultScreen)
         detail = vault.query_one(f"#detail-{Kind.SECRETS.value}", DetailPane)
-        await wait_until(pilot, lambda: detail.item is not None, "the first secret highlighted")
-        await pilot.pause()
-        assert "x reveals · c copies · y copy menu" in detail.text
-        lines = screen_lines(app)
-        assert r_for_reveal(lines) == [], lines
-        assert any("x reveals" in line for line in lines), lines  # the pane, on screen
-
-        await pilot.press("question_mark")  # the help panel: the screen's text and keys
-        await wait_until(pilot, lambda: app.screen.query(HelpPanel), "the help panel")
-        markdown = app.screen.query_one(HelpPanel).query_one(Markdown)
-        await wait_until(pilot, lambda: "reveals" in markdown.source, "the screen's help")
-        assert "**x** reveals a secret's value" in markdown.source
-        assert not re.search(r"\*\*r\*\*", markdown.source), markdown.source
-        await pilot.pause()
-        lines = screen_lines(app)
-        assert r_for_reveal(lines) == [], lines
-        assert any("The vault" in line for line in lines), lines  # the help panel is on show
-        await pilot.press("question_mark")
-
-        await pilot.press("enter")  # the item in full: its actions name x too
         tab = vault.tab_of(Kind.SECRETS)
-        assert tab.is_open
-        await pilot.pause()
-        lines = screen_lines(app)
-        assert r_for_reveal(lines) == [], lines
-        assert any("x reveal" in line for line in lines), lines
-        await pilot.press("x")  # and x reveals, in the item view
-        await wait_until(pilot, lambda: detail.revealed, "the value revealed")
-        assert "the value" in detail.text
-        await pilot.pause()
-        assert r_for_reveal(screen_lines(app)) == []
+        await wait_until(pilot, lambda: detail.item is not None, "the first secret highlighted")
+
+        async def no_hint_names_r() -> None:
+            assert "x reveals · c copies · y copy menu" in detail.text
+            lines = screen_lines(app)
+            assert r_for_reveal(lines) == [], lines
+            assert any("x reveals" in line for line in lines), lines  # the pane, on screen
+
+            await pilot.press("question_mark")  # the help panel: the screen's text and keys
+            await wait_until(pilot, lambda: app.screen.query(HelpPanel), "the help panel")
+            markdown = app.screen.query_one(HelpPanel).query_one(Markdown)
+            await wait_until(pilot, lambda: "reveals" in markdown.source, "the screen's help")
+            assert "**x** reveals a secret's value" in markdown.source
+            assert not re.search(r"\*\*r\*\*", markdown.source), markdown.source
+            await pilot.pause()
+            lines = screen_lines(app)
+            assert r_for_reveal(lines) == [], lines
+            assert any("The vault" in line for line in lines), lines  # the help panel on show
+            await pilot.press("question_mark")
+
+            await pilot.press("enter")  # the item in full: its actions name x too
+            assert tab.is_open
+            await pilot.pause()
+            lines = screen_lines(app)
+            assert r_for_reveal(lines) == [], lines
+            assert any("x reveal" in line for line in lines), lines
+            await pilot.press("x")  # and x reveals, in the item view
+            await wait_until(pilot, lambda: detail.revealed, "the value revealed")
+            assert "the value" in detail.text
+            await pilot.pause()
+            assert r_for_reveal(screen_lines(app)) == []
+
+        for size in [(80, 24), (120, 35)]:
+            async with at_size(pilot, size):
+                await no_hint_names_r()
+                await pilot.press("escape")  # the start again, for the next size
+                assert not tab.is_open and not detail.revealed
 
 
 async def test_hints_follow_remapped_reload_back_and_open_keys(

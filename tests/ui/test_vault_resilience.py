@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from textual.widgets import Static
 
 from kvtui.core.errors import Throttled
@@ -17,7 +16,7 @@ from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.vault import VaultScreen
 from tests.emulator.admin_support import Admin
-from tests.ui.conftest import SIZE, wait_until
+from tests.ui.conftest import SIZE, at_size, wait_until
 from tests.ui.vaults import (
     add_fault,
     finished,
@@ -103,89 +102,103 @@ async def test_a_reload_that_fails_midway_keeps_the_whole_earlier_list(
 # -- 2. the RBAC 403 panel wraps and scrolls; its hint stays in view ---------------------
 
 
-@pytest.mark.parametrize("size", [SIZE, (80, 24), (40, 12)], ids=lambda s: f"{s[0]}x{s[1]}")
 async def test_a_long_rbac_403_keeps_its_hint_in_view(
-    size: tuple[int, int],
     new_vault: Callable[..., Vault],
     admin: Admin,
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
+    """At 40x12, then (the terminal resized) 80x24 and 120x35."""
     v = new_vault("demo")
     await admin.call("PATCH", f"/vaults/{v.name}", {"rbac": True}, expect=200)
     rule = {"keys": ["all"], "certificates": ["all"]}  # secrets: nothing, not even list
     await admin.call("PUT", f"/permissions/{v.name}/*", rule, expect=200)
-    async with open_vault(make_context(v.url), size=size, listed_first=None) as (app, pilot, vault):
+    context = make_context(v.url)
+    async with open_vault(context, size=(40, 12), listed_first=None) as (app, pilot, vault):
         await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "the secrets' error")
         assert vault.tab_of(Kind.SECRETS).error is not None
         message = shown(vault, "#error-secrets")
         assert "Caller is not authorized" in message and "Vault:" in message
         assert len(message) > 600  # the real RBAC 403 is long: many lines, wrapped
-        await pilot.pause()
-        lines = screen_lines(app)
-        assert any("ctrl+r to retry" in line for line in lines), "\n".join(lines)
-        assert any("⚠ Listing secrets" in line for line in lines)  # how it starts
-        # The rest of the message is a scroll away.
         scroll = vault.query_one("#error-scroll-secrets")
-        assert scroll.max_scroll_y > 0 or size == SIZE
-        scroll.scroll_end(animate=False)
-        await pilot.pause()
-        assert on_screen(app, "location=westeurope")  # the end of the message
-        assert on_screen(app, "ctrl+r to retry")
+        for size in [(40, 12), (80, 24), SIZE]:
+            async with at_size(pilot, size):
+                lines = screen_lines(app)
+                assert any("ctrl+r to retry" in line for line in lines), "\n".join(lines)
+                assert any("⚠ Listing secrets" in line for line in lines)  # how it starts
+                # The rest of the message is a scroll away.
+                assert scroll.max_scroll_y > 0 or size == SIZE
+                scroll.scroll_end(animate=False)
+                await pilot.pause()
+                assert on_screen(app, "location=westeurope")  # the end of the message
+                assert on_screen(app, "ctrl+r to retry")
+                scroll.scroll_home(animate=False)  # the start again, for the next size
 
 
 # -- 3. 40x12: r shows the value, / keeps result rows ------------------------------------
 
 
-@pytest.mark.parametrize("size", [(40, 12), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
 async def test_a_small_terminal_shows_the_revealed_value(
-    size: tuple[int, int],
     demo_vault: Vault,
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
-    async with open_vault(make_context(demo_vault.url), size=size) as (app, pilot, vault):
+    """At 40x12, then (the terminal resized) 80x24."""
+    async with open_vault(make_context(demo_vault.url), size=(40, 12)) as (app, pilot, vault):
         secrets = table(vault, Kind.SECRETS)
         detail = pane(vault, Kind.SECRETS)
-        await pilot.press("down", "down", "down")  # billing-db-connection: a short value
-        item = secrets.cursor_item
-        assert item is not None
-        await wait_until(pilot, lambda: detail.item is item, "the secret highlighted")
 
-        await pilot.press("r")
-        await wait_until(pilot, lambda: detail.revealed, "the value revealed")
-        assert detail.value is not None
-        first = next(line.strip() for line in detail.value.text.splitlines() if line.strip())
-        first = first[:12]
-        await wait_until(pilot, lambda: on_screen(app, first), "the value on screen")
-        assert on_screen(app, item.name[:10])  # the row it belongs to, too
-        await pilot.press("escape")
-        assert not detail.revealed
-        await pilot.pause()
-        assert not on_screen(app, first)
+        async def reveal_and_mask() -> None:
+            await pilot.press("down", "down", "down")  # billing-db-connection: a short value
+            item = secrets.cursor_item
+            assert item is not None
+            await wait_until(pilot, lambda: detail.item is item, "the secret highlighted")
+
+            await pilot.press("r")
+            await wait_until(pilot, lambda: detail.revealed, "the value revealed")
+            assert detail.value is not None
+            value = detail.value.text.splitlines()
+            first = next(line.strip() for line in value if line.strip())[:12]
+            await wait_until(pilot, lambda: on_screen(app, first), "the value on screen")
+            assert on_screen(app, item.name[:10])  # the row it belongs to, too
+            await pilot.press("escape")
+            assert not detail.revealed
+            await pilot.pause()
+            assert not on_screen(app, first)
+
+        for size in [(40, 12), (80, 24)]:
+            async with at_size(pilot, size):
+                await reveal_and_mask()
+                await pilot.press("home")  # the start again, for the next size
+                assert secrets.cursor_row == 0
 
 
-@pytest.mark.parametrize("size", [(40, 12), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
 async def test_a_small_terminal_shows_the_filtered_rows(
-    size: tuple[int, int],
     demo_vault: Vault,
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
-    async with open_vault(make_context(demo_vault.url), size=size) as (app, pilot, vault):
+    """At 40x12, then (the terminal resized) 80x24."""
+    async with open_vault(make_context(demo_vault.url), size=(40, 12)) as (app, pilot, vault):
         secrets = table(vault, Kind.SECRETS)
-        await pilot.press("slash", *"billing")
-        assert secrets.row_count == 6
-        names = [i.name for i in secrets.rows]
-        await pilot.pause()
-        lines = screen_lines(app)
-        visible = [n for n in names if any(n[:10] in line for line in lines)]
-        assert len(visible) >= 3, "\n".join(lines)
-        assert any("billing" in line for line in lines[:6])  # the box: what was typed
-        await pilot.press("enter")  # the box goes, the detail pane comes back
-        await pilot.pause()
-        assert secrets.cursor_item is not None
-        assert on_screen(app, secrets.cursor_item.name[:10])
+        for size in [(40, 12), (80, 24)]:
+            async with at_size(pilot, size):
+                await pilot.press("slash", *"billing")
+                assert secrets.row_count == 6
+                names = [i.name for i in secrets.rows]
+                await pilot.pause()
+                lines = screen_lines(app)
+                visible = [n for n in names if any(n[:10] in line for line in lines)]
+                assert len(visible) >= 3, "\n".join(lines)
+                assert any("billing" in line for line in lines[:6])  # the box: what was typed
+                await pilot.press("enter")  # the box goes, the detail pane comes back
+                await pilot.pause()
+                assert secrets.cursor_item is not None
+                assert on_screen(app, secrets.cursor_item.name[:10])
+
+                # The start again, for the next size: esc clears the filter.
+                await pilot.press("escape", "home")
+                assert secrets.filter_text == "" and secrets.cursor_row == 0
 
 
 # -- 4. stale banners ------------------------------------------------------------------
@@ -200,7 +213,8 @@ async def test_the_throttle_banner_goes_when_the_sdk_gives_up(
     v = new_vault("demo")
     await add_fault(admin, type="throttle", vault=v.name, operation="keys/list", retry_after=30)
     # retry_total=0: the SDK gives up at the first 429
-    async with open_vault(make_context(v.url), listed_first=None) as (app, pilot, vault):
+    context = make_context(v.url)
+    async with open_vault(context, size=(40, 12), listed_first=None) as (app, pilot, vault):
         await wait_until(pilot, lambda: finished(vault, Kind.KEYS), "the keys' error")
         assert isinstance(vault.tab_of(Kind.KEYS).error, Throttled)
         await pilot.pause()
@@ -324,7 +338,8 @@ async def test_a_large_list_survives_a_failed_reload_and_is_swapped_in_one_step(
     # 1,000 rows (40 pages): the same code path as 10,000, which took 20 s to list on
     # a loaded 2-core machine; ItemTable.replace_items swapped 10,000 in 0.2 s.
     v = new_vault("bulk:1000")
-    async with open_vault(make_context(v.url), listed_first=None) as (app, pilot, vault):
+    context = make_context(v.url)
+    async with open_vault(context, size=(40, 12), listed_first=None) as (app, pilot, vault):
         secrets = table(vault, Kind.SECRETS)
         await wait_until(pilot, lambda: listed(vault, Kind.SECRETS), "the 1,000 secrets")
         assert secrets.total_count == 1_000
@@ -375,16 +390,17 @@ async def test_a_reload_keeps_the_key_types_read_before(
         assert any("RSA 2048" in line for line in screen_lines(app))
 
 
-@pytest.mark.parametrize("size", [(40, 12), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
 async def test_a_small_terminal_keeps_help_and_quit_in_the_footer(
-    size: tuple[int, int],
     demo_vault: Vault,
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
-    """The footer is cut at the right edge: `?` (every key) and quit stay in view."""
-    async with open_vault(make_context(demo_vault.url), size=size) as (app, pilot, _):
-        await wait_until(pilot, lambda: on_screen(app, "Help"), "help in the footer")
-        footer = screen_lines(app)[-1]
-        assert "? Help" in footer
-        assert "^q Quit" in footer
+    """The footer is cut at the right edge: `?` (every key) and quit stay in view. At
+    40x12, then (the terminal resized) 80x24."""
+    async with open_vault(make_context(demo_vault.url), size=(40, 12)) as (app, pilot, _):
+        for size in [(40, 12), (80, 24)]:
+            async with at_size(pilot, size):
+                await wait_until(pilot, lambda: on_screen(app, "Help"), "help in the footer")
+                footer = screen_lines(app)[-1]
+                assert "? Help" in footer
+                assert "^q Quit" in footer
