@@ -28,6 +28,7 @@ from textual.app import App
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.message_pump import MessagePump
 from textual.pilot import Pilot as TextualPilot
+from textual.pilot import WaitForScreenTimeout
 
 R = TypeVar("R")
 
@@ -48,6 +49,19 @@ def key_event(key: str) -> events.Key:
     except KeyError:
         char = key if len(key) == 1 else None
     return events.Key(key, char)
+
+
+def _waiting(pump: MessagePump) -> bool:
+    """Whether ``pump`` is idle: no message queued, and its task waiting for one (on
+    its queue's ready event). Anything else (a message being handled, its task not
+    started) counts as busy. Textual's queue has no count of messages in hand, so the
+    event's waiters (an asyncio internal) tell; without them, every node is waited
+    for, as Textual does."""
+    queue = pump._message_queue
+    if queue.qsize():
+        return False
+    waiters = getattr(queue.ready_event, "_waiters", None)
+    return bool(waiters)
 
 
 class Pilot(TextualPilot[R]):
@@ -84,6 +98,50 @@ class Pilot(TextualPilot[R]):
             await asyncio.sleep(0)
             if not any(pump.message_queue_size for pump in self._pumps()):
                 return
+
+    async def _wait_for_screen(self, timeout: float = 30.0) -> bool:
+        """Until the app and every node of its screen have handled what they were sent
+        so far: Textual's wait, sent only to the nodes that may be busy.
+
+        Textual's Pilot sends each node a callback and waits for them all: about 80
+        messages, and as many tasks woken, every time a test looks, for most of the
+        suite's message traffic. A node waiting for its next message with none queued
+        has nothing to finish: it is skipped (:func:`_waiting`)."""
+        try:
+            screen = self.app.screen
+        except Exception:
+            return False
+        busy = [
+            pump
+            for pump in (self.app, *screen.walk_children(with_self=True))
+            if not _waiting(pump)
+        ]
+        count = 0
+        handled = asyncio.Event()
+
+        def one_handled() -> None:
+            nonlocal count
+            count -= 1
+            if count == 0:
+                handled.set()
+
+        for pump in busy:
+            if pump.call_later(one_handled):
+                count += 1
+        if not count:
+            return True
+        waits = [
+            asyncio.ensure_future(handled.wait()),
+            asyncio.ensure_future(self.app._exception_event.wait()),
+        ]
+        done, pending = await asyncio.wait(
+            waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        if not done:
+            raise WaitForScreenTimeout("the app's messages were not handled in time")
+        return count == 0
 
     def _pumps(self) -> Iterator[MessagePump]:
         yield self.app

@@ -98,13 +98,14 @@ async def at_size(pilot: Pilot[Any], size: tuple[int, int]) -> AsyncIterator[Non
     person resizes theirs, and the screen laid out again at that size (already that
     size: nothing changes); whatever fails inside says "at 80x24".
 
-    One app going through the sizes instead of one app booted at each: Textual sends
-    the screen its Resize after a short timer, so the wait is for the screen's size,
-    then for what the Resize set off (new classes, a new layout)."""
+    One app going through the sizes instead of one app booted at each: the app takes
+    the new size at once (``screen.size`` is the app's), and sends the screen its
+    Resize after a short timer; the wait is for the screen laid out at that size
+    (``outer_size``), then for what the Resize set off (new classes, a new layout)."""
     width, height = size
     await pilot.resize_terminal(width, height)
     named = f"{width}x{height}"
-    await wait_until(pilot, lambda: pilot.app.screen.size == size, f"the screen at {named}")
+    await wait_until(pilot, lambda: pilot.app.screen.outer_size == size, f"the screen at {named}")
     await pilot.pause()
     try:
         yield

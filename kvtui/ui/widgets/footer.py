@@ -14,6 +14,7 @@ their labels, whether each is enabled, and its own options.
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.reactive import Reactive
 from textual.widgets import Footer as TextualFooter
 
 #: The actions shown first (the app's quit, the screens' help).
@@ -47,6 +48,14 @@ class Footer(TextualFooter):
     def compose(self) -> ComposeResult:
         keys = list(super().compose())
         self._shown = self._showing() if keys else None
+        for key in keys:
+            # A key (FooterKey) is made compact (its default) when mounted, then bound to
+            # the footer's setting: two restyles of each key, every build. It starts as
+            # the footer is. (The palette's key is not bound: it stays compact.)
+            compact = getattr(type(key), "compact", None)
+            if isinstance(compact, Reactive) and not key.has_class("-command-palette"):
+                key.set_reactive(compact, self.compact)
+                key.set_class(self.compact, "-compact", update=False)
         # Each key of Textual's footer knows its action (FooterKey.action); key groups
         # and the command palette's key (docked right) have none and keep their place.
         first = [k for k in keys if getattr(k, "action", None) in FIRST]

@@ -4,6 +4,8 @@ columns by 17 rows."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import segno
 from rich.style import Style
 from rich.text import Text
@@ -19,17 +21,19 @@ BORDER = 2
 DARK_ON_LIGHT = Style(color="rgb(0,0,0)", bgcolor="rgb(255,255,255)")
 
 
-def qr_lines(data: str, border: int = BORDER) -> list[str]:
-    """The QR code of ``data`` as lines of half-block characters."""
+@lru_cache(maxsize=8)
+def qr_lines(data: str, border: int = BORDER) -> tuple[str, ...]:
+    """The QR code of ``data`` as lines of half-block characters (kept: a layout asks
+    for the width, the height, then the lines, and encoding takes about 10 ms)."""
     qr = segno.make(data, error="l", micro=False, boost_error=False)
     rows = [[bool(v) for v in row] for row in qr.matrix_iter(border=border)]
     if len(rows) % 2:
         rows.append([False] * len(rows[0]))
     glyph = {(True, True): "█", (True, False): "▀", (False, True): "▄", (False, False): " "}
-    return [
+    return tuple(
         "".join(glyph[top, bottom] for top, bottom in zip(upper, lower, strict=True))
         for upper, lower in zip(rows[::2], rows[1::2], strict=True)
-    ]
+    )
 
 
 class QRCode(Widget):
@@ -49,8 +53,8 @@ class QRCode(Widget):
         self.set_reactive(QRCode.data, data)
 
     @property
-    def lines(self) -> list[str]:
-        return qr_lines(self.data) if self.data else []
+    def lines(self) -> tuple[str, ...]:
+        return qr_lines(self.data) if self.data else ()
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         lines = self.lines
