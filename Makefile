@@ -24,17 +24,23 @@ demo: $(STAMP) ## Run kvtui against the bundled emulator (no Azure account neede
 emulator: $(STAMP) ## Run the bundled Key Vault emulator on its own
 	$(BIN)/kvtui emulator --seed demo
 
+# The tests write Python's bytecode caches (__pycache__, ignored by git) even where
+# PYTHONDONTWRITEBYTECODE is set: every kvtui process a test starts, and each test
+# worker's collection, would otherwise compile kvtui and rewrite the tests' asserts
+# again (about 3 s a worker, 0.3 s a process).
+TEST_ENV := PYTHONDONTWRITEBYTECODE=
+
 test: $(STAMP) ## Run the whole test suite (offline, against the bundled emulator)
-	$(BIN)/python -m pytest -n 2 -q
+	$(TEST_ENV) $(BIN)/python -m pytest -n 2 -q
 
 test-fast: $(STAMP) ## Only the pure tests: no emulator, no terminal (seconds)
-	$(BIN)/python -m pytest -q -m pure
+	$(TEST_ENV) $(BIN)/python -m pytest -q -m pure
 
 test-app: $(STAMP) ## The tests against the emulator: core, emulator, Pilot tests of the screens
-	$(BIN)/python -m pytest -n 2 -q -m emulator
+	$(TEST_ENV) $(BIN)/python -m pytest -n 2 -q -m emulator
 
 test-e2e: $(STAMP) ## The end-to-end layer: kvtui in a real terminal (tmux)
-	$(BIN)/python -m pytest -n 2 -q -m tmux
+	$(TEST_ENV) $(BIN)/python -m pytest -n 2 -q -m tmux
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check kvtui tests

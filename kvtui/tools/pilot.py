@@ -112,9 +112,7 @@ class Pilot(TextualPilot[R]):
         except Exception:
             return False
         busy = [
-            pump
-            for pump in (self.app, *screen.walk_children(with_self=True))
-            if not _waiting(pump)
+            pump for pump in (self.app, *screen.walk_children(with_self=True)) if not _waiting(pump)
         ]
         count = 0
         handled = asyncio.Event()

@@ -163,6 +163,11 @@ def make_app(info: EmulatorInfo, folder: Path, *, organizations: bool = False) -
 # -- driving the app ---------------------------------------------------------------------
 
 
+#: How often a wait looks again: a look costs little (kvtui/tools/pilot.py) and a
+#: step waited for is seen within 10 ms.
+POLL = 0.01
+
+
 async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object], what: str) -> None:
     """Let the app run until ``predicate()`` holds (the cap only stops a hang)."""
     loop = asyncio.get_running_loop()
@@ -170,7 +175,7 @@ async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object], what: s
     while not predicate():
         if loop.time() > deadline:
             raise TimeoutError(f"never happened: {what}")
-        await pilot.pause(0.05)
+        await pilot.pause(POLL)
 
 
 def _vault(pilot: Pilot[Any]) -> VaultScreen:

@@ -61,6 +61,10 @@ def make_context(info: EmulatorInfo, tmp_path: Path) -> Callable[..., AppContext
     return make
 
 
+#: How often a wait looks again: a look costs little (kvtui/tools/pilot.py) and a
+#: step waited for is seen within 10 ms.
+POLL = 0.01
+
 #: Only stops a hang: under ``-n 4`` on a loaded 2-core machine a step can take seconds.
 WAIT_CAP = 60.0
 
@@ -77,7 +81,7 @@ async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object], what: s
     while not predicate():
         if loop.time() > deadline:
             raise AssertionError(f"never happened: {what}")
-        await pilot.pause(0.05)
+        await pilot.pause(POLL)
 
 
 async def wait_screen(pilot: Pilot[Any], kind: type[S]) -> S:

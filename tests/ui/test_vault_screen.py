@@ -11,13 +11,13 @@ from textual import events
 from textual.message import Message
 from textual.notifications import Notify
 from textual.widgets import Input, Static, TabbedContent
-from textual.worker import WorkerState
+from textual.worker import Worker, WorkerState
 
 from kvtui.core.models import Kind
 from kvtui.emulator.store import Vault
 from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
-from kvtui.ui.clipboard import BLANK
+from kvtui.ui.clipboard import BLANK, Cleared
 from kvtui.ui.launch import AppContext
 from kvtui.ui.modals.copy_menu import CopyMenu
 from kvtui.ui.modals.export import ExportScreen
@@ -34,14 +34,22 @@ HOSTILE = "[bold]x[/] \x1b[31mred\x1b]52;c;AAAA\x07 [link=evil]y"
 
 
 class Notes:
-    """The notifications the app shows (``message_hook``)."""
+    """The notifications the app shows, and what each clearing of the clipboard did
+    (``message_hook``)."""
 
     def __init__(self) -> None:
         self.messages: list[str] = []
+        self.cleared: list[Cleared] = []
 
     def __call__(self, message: Message) -> None:
         if isinstance(message, Notify):
             self.messages.append(message.notification.message)
+        elif (
+            isinstance(message, Worker.StateChanged)
+            and message.worker.name == "clear-clipboard"
+            and message.state is WorkerState.SUCCESS
+        ):
+            self.cleared.append(message.worker.result)
 
 
 async def test_tabs_markers_filter_sort_and_details(
@@ -215,7 +223,9 @@ async def test_reveal_is_literal_and_masked_again_and_copy_clears_the_clipboard(
         await pilot.press("c")
         await wait_until(pilot, lambda: app.clipboard.startswith('{"user"'), "copied again")
         app.copy_to_clipboard("something else")
-        await pilot.pause(1.5)
+        clearings = len(notes.cleared)
+        await wait_until(pilot, lambda: len(notes.cleared) > clearings, "the second clearing")
+        assert notes.cleared[-1].something_else
         assert app.clipboard == "something else"
 
 
