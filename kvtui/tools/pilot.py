@@ -24,8 +24,10 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from textual import events
+from textual._queue import Queue
 from textual.app import App
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.pilot import Pilot as TextualPilot
 from textual.pilot import WaitForScreenTimeout
@@ -57,7 +59,7 @@ def _waiting(pump: MessagePump) -> bool:
     started) counts as busy. Textual's queue has no count of messages in hand, so the
     event's waiters (an asyncio internal) tell; without them, every node is waited
     for, as Textual does."""
-    queue = pump._message_queue
+    queue: Queue[Message | None] = pump._message_queue
     if queue.qsize():
         return False
     waiters = getattr(queue.ready_event, "_waiters", None)
