@@ -18,6 +18,10 @@ from tests.support import Clients, SignedInCache, identity_admin, kv_clients, op
 
 _counter = itertools.count()
 
+#: Seconds between a client's polls for a device code's token in the tests (the
+#: emulator takes a fraction; Azure says 5).
+POLL_INTERVAL = 0.05
+
 SETTINGS = (
     "approve",
     "approve_delay",
@@ -136,10 +140,12 @@ def signed_in_cache(info: EmulatorInfo, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture
 def identity(info: EmulatorInfo) -> Iterator[Callable[..., dict[str, Any]]]:
-    """PATCH the identity platform's settings (msal polls without sleeping); every
-    setting is restored afterwards."""
+    """PATCH the identity platform's settings; every setting is restored afterwards.
+    New device codes are polled every ``POLL_INTERVAL`` s: an approval is noticed at
+    once, and a code waiting for one is not polled flat out (``interval`` 0 made
+    kvtui's poll thread send request after request while a test read the screen)."""
     before = identity_admin(info, "GET")["settings"]
-    identity_admin(info, "PATCH", "/settings", {"interval": 0})
+    identity_admin(info, "PATCH", "/settings", {"interval": POLL_INTERVAL})
 
     def patch(**values: Any) -> dict[str, Any]:
         return identity_admin(info, "PATCH", "/settings", values)

@@ -40,7 +40,7 @@ async def admin_get(request: web.Request) -> web.Response:
 SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "approve": (str,),
     "approve_delay": (int, float),
-    "interval": (int,),
+    "interval": (int, float),
     "expires_in": (int,),
     "token_lifetime": (int,),
     "block_device_code": (bool,),

@@ -52,7 +52,10 @@ class IdentityState:
     clock: Clock = field(default_factory=Clock)
     """The emulator's: device codes are created, expire and are approved on it (the
     polling ``interval`` is the client's to sleep, in real time)."""
-    interval: int = 5
+    interval: float = 5
+    """Seconds between the client's polls. Azure says whole seconds (5); a fraction is
+    the emulator's own, for tests that want a sign-in noticed at once without a client
+    polling flat out (0)."""
     expires_in: int = 900
     block_device_code: bool = False
     """A Conditional Access policy blocking the device code flow (AADSTS53003)."""

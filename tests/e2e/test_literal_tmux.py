@@ -152,12 +152,12 @@ def test_hostile_error_text_leaves_the_terminal_alone(
     config = tmp_path / "tmux.conf"
     config.write_text("set-option -g set-clipboard on\n", encoding="utf-8")
     tmux = Tmux(f"kvtui-literal-{os.getpid()}-{tmp_path.name}", config)
-    # Sign-in: a hostile code and address; kvtui polls every second.
+    # Sign-in: a hostile code and address; kvtui polls five times a second.
     admin(
         info,
         "PATCH",
         "/identity/settings",
-        {"approve": "manual", "interval": 1, "user_code": CODE, "verification_uri": HOSTILE},
+        {"approve": "manual", "interval": 0.2, "user_code": CODE, "verification_uri": HOSTILE},
     )
     # The vault: every certificate listing fails (its tab's error panel), and every key's
     # details (read in the background as the keys are listed; then the detail pane).

@@ -30,6 +30,7 @@ from kvtui.ui.launch import AppContext, build_context
 from kvtui.ui.screens.login import LoginScreen
 from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.item_table import ItemTable
+from tests.conftest import POLL_INTERVAL
 from tests.support import identity_admin
 from tests.ui.conftest import SIZE, wait_screen, wait_until
 
@@ -100,7 +101,6 @@ def context(info: EmulatorInfo, folder: Path, vault: str, tenant: str) -> AppCon
 async def test_same_user_name_in_another_tenant_signs_in_with_one_code(
     info: EmulatorInfo, emulator: EmulatorThread, tmp_path: Path, identity: Any
 ) -> None:
-    identity(interval=1)  # msal notices a cancelled flow between its sleeps
     upn = f"twin-{uuid.uuid4().hex[:8]}@kvtui-demo.example"
     first = identity_admin(info, "POST", "/users", {"upn": upn, "home_tenant": "home"})
     second = identity_admin(info, "POST", "/users", {"upn": upn, "home_tenant": "other"})
@@ -146,7 +146,6 @@ async def test_no_second_code_when_the_new_sign_in_still_gives_no_token(
     """Approved by an account that is not in the vault's tenant: the token for the vault
     cannot be had. The app says so and waits for ctrl+r; it does not ask for code after
     code (each approval used to be followed by a new code)."""
-    identity(interval=1)  # msal notices a cancelled flow between its sleeps
     upn = f"outsider-{uuid.uuid4().hex[:8]}@kvtui-demo.example"
     outsider = identity_admin(info, "POST", "/users", {"upn": upn, "home_tenant": "other"})
     before = codes_issued(info)
@@ -204,7 +203,7 @@ def emulator_on(port: int, state_dir: Path) -> Iterator[EmulatorInfo]:
     )
     try:
         thread.start()
-        identity_admin(thread.info, "PATCH", "/settings", {"interval": 0})
+        identity_admin(thread.info, "PATCH", "/settings", {"interval": POLL_INTERVAL})
         yield thread.info
     finally:
         thread.stop()

@@ -299,9 +299,7 @@ async def test_device_code_parts_and_sign_in_errors_are_literal(
 ) -> None:
     """The code, the address and msal's message from the identity platform, the copy
     notification, and an error while polling for the token."""
-    # interval 1: msal checks for a cancelled flow only between its sleeps (with 0, a
-    # failing test would leave msal polling until the code expires).
-    identity(approve="manual", interval=1, user_code=HOSTILE, verification_uri=HOSTILE)
+    identity(approve="manual", user_code=HOSTILE, verification_uri=HOSTILE)
     notes = Notes()
     app = KvtuiApp(make_context(None))
     async with drive(app, size=SIZE, message_hook=notes) as pilot:

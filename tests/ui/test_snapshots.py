@@ -49,7 +49,8 @@ from tests.ui.conftest import SIZE, wait_screen, wait_until
 def test_login_screen_shows_code_address_countdown_and_qr(
     snap_compare: Any, info: EmulatorInfo, make_context: Callable[..., AppContext], identity: Any
 ) -> None:
-    # interval 1: msal notices the cancel when the app exits (0 never sleeps, never checks)
+    # interval 1: snap_compare's Pilot waits for the whole process to go quiet, which a
+    # client polling for its token every 50 ms keeps from happening (seconds a pause).
     identity(
         user_code="BHTQ7K2WX", verification_uri="https://microsoft.com/devicelogin", interval=1
     )
