@@ -164,7 +164,10 @@ def test_hostile_error_text_leaves_the_terminal_alone(
     fault(info, "TAGLIST", operation="certificates/list")
     detail = fault(info, "TAGDETAIL", operation="keys/get")
     try:
-        tmux.start(kvtui_command(tmp_path, info))
+        # 160 columns: the detail pane beside the table, its error at the top, clear of
+        # the notifications stacked at the bottom right (under the table, at 120, the
+        # error was behind them until they timed out).
+        tmux.start(kvtui_command(tmp_path, info), size=(160, 35))
         assert tmux.run("show-options", "-g", "-v", "set-clipboard").stdout.strip() == "on"
         term = Terminal(tmux)
 

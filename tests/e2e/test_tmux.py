@@ -47,7 +47,7 @@ def without(env: Mapping[str, str], name: str) -> dict[str, str]:
 
 
 class Tmux:
-    """A tmux server of our own (its own socket), one session at 120x35."""
+    """A tmux server of our own (its own socket), one session (120x35 unless told)."""
 
     def __init__(self, socket: str, config: Path | None = None) -> None:
         self.socket = socket
@@ -72,8 +72,9 @@ class Tmux:
         result = self.run("send-keys", "-t", "kvtui", *flags, *keys)
         assert result.returncode == 0, result.stderr
 
-    def start(self, command: str) -> None:
-        result = self.run("new-session", "-d", "-s", "kvtui", "-x", "120", "-y", "35", command)
+    def start(self, command: str, size: tuple[int, int] = (120, 35)) -> None:
+        width, height = (str(n) for n in size)
+        result = self.run("new-session", "-d", "-s", "kvtui", "-x", width, "-y", height, command)
         assert result.returncode == 0, result.stderr
 
     def screen(self) -> str:
