@@ -144,7 +144,8 @@ async def test_a_small_terminal_shows_the_revealed_value(
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
-    """At 40x12, then (the terminal resized) 80x24."""
+    """At 40x12, then (the terminal resized) 80x24; then a value revealed at 80x24 stays
+    in sight when the terminal goes back to 40x12."""
     async with open_vault(make_context(demo_vault.url), size=(40, 12)) as (app, pilot, vault):
         secrets = table(vault, Kind.SECRETS)
         detail = pane(vault, Kind.SECRETS)
@@ -172,6 +173,14 @@ async def test_a_small_terminal_shows_the_revealed_value(
                 await reveal_and_mask()
                 await pilot.press("home")  # the start again, for the next size
                 assert secrets.cursor_row == 0
+
+        # Revealed at 80x24, then the terminal made smaller: the value stays in sight.
+        await pilot.press("down", "down", "down", "r")
+        await wait_until(pilot, lambda: detail.value is not None, "the value revealed")
+        assert detail.value is not None
+        first = next(line.strip() for line in detail.value.text.splitlines() if line.strip())
+        async with at_size(pilot, (40, 12)):
+            await wait_until(pilot, lambda: on_screen(app, first[:12]), "the value in sight")
 
 
 async def test_a_small_terminal_shows_the_filtered_rows(

@@ -204,6 +204,12 @@ class DetailPane(VerticalScroll, can_focus=True):
                 self._show_value_due = False
                 self.call_after_refresh(self._scroll_to_value)
 
+    def on_resize(self) -> None:
+        # A revealed value stays in sight when the pane gets smaller (the terminal
+        # resized, or the pane moved under the table).
+        if self.value is not None:
+            self.call_after_refresh(self._scroll_to_value)
+
     def on_show(self) -> None:
         if self._body_stale:
             self._body_stale = False
