@@ -143,6 +143,13 @@ class Pilot(TextualPilot[R]):
             raise WaitForScreenTimeout("the app's messages were not handled in time")
         return count == 0
 
+    async def wait_for_scheduled_animations(self) -> None:
+        """Until every animation under way or scheduled has ended, and what that set
+        off is handled and drawn (Textual's then also waits for an idle CPU)."""
+        await self._wait_for_screen()
+        await self.app.animator.wait_until_complete()
+        await self.settle()
+
     def _pumps(self) -> Iterator[MessagePump]:
         yield self.app
         for screen in self.app.screen_stack:
