@@ -24,15 +24,17 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from textual import events
-from textual._queue import Queue
 from textual.app import App
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
-from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.pilot import Pilot as TextualPilot
 from textual.pilot import WaitForScreenTimeout
 
 R = TypeVar("R")
+
+#: How often a wait for what a worker or a timer changes looks again (the tests' and the
+#: screenshots' ``wait_until``): a look costs little, and a step is seen within 10 ms.
+POLL = 0.01
 
 #: Rounds of "handle what is queued" before giving up on the queues emptying: a chain
 #: of messages (a key bubbling up from a focused input to the screen, then the
@@ -59,10 +61,9 @@ def _waiting(pump: MessagePump) -> bool:
     started) counts as busy. Textual's queue has no count of messages in hand, so the
     event's waiters (an asyncio internal) tell; without them, every node is waited
     for, as Textual does."""
-    queue: Queue[Message | None] = pump._message_queue
-    if queue.qsize():
+    if pump.message_queue_size:
         return False
-    waiters = getattr(queue.ready_event, "_waiters", None)
+    waiters = getattr(pump._message_queue.ready_event, "_waiters", None)
     return bool(waiters)
 
 

@@ -44,7 +44,7 @@ from kvtui.core.models import Kind
 from kvtui.emulator import EmulatorInfo, EmulatorSettings, EmulatorThread
 from kvtui.emulator.clock import Clock
 from kvtui.emulator.seed import seed_demo
-from kvtui.tools.pilot import drive
+from kvtui.tools.pilot import POLL, drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext, build_context
 from kvtui.ui.modals.copy_menu import CopyMenu
@@ -161,11 +161,6 @@ def make_app(info: EmulatorInfo, folder: Path, *, organizations: bool = False) -
 
 
 # -- driving the app ---------------------------------------------------------------------
-
-
-#: How often a wait looks again: a look costs little (kvtui/tools/pilot.py) and a
-#: step waited for is seen within 10 ms.
-POLL = 0.01
 
 
 async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object], what: str) -> None:

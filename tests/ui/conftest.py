@@ -18,6 +18,7 @@ from textual.screen import Screen
 from kvtui.core.config import Settings
 from kvtui.emulator import EmulatorInfo, EmulatorThread
 from kvtui.emulator.store import Vault
+from kvtui.tools.pilot import POLL
 from kvtui.ui.launch import AppContext, build_context
 from tests.emulator.admin_support import Admin, admin_client
 from tests.support import SignedInCache, token_cache_path
@@ -60,10 +61,6 @@ def make_context(info: EmulatorInfo, tmp_path: Path) -> Callable[..., AppContext
 
     return make
 
-
-#: How often a wait looks again: a look costs little (kvtui/tools/pilot.py) and a
-#: step waited for is seen within 10 ms.
-POLL = 0.01
 
 #: Only stops a hang: under ``-n 4`` on a loaded 2-core machine a step can take seconds.
 WAIT_CAP = 60.0
