@@ -42,8 +42,8 @@ MOTD = "motd"
 MOTD_VALUE = "Bienvenue ✓ 日本語 — [not markup] \\[x]\nline two"
 
 
-def without(env: Mapping[str, str], name: str) -> dict[str, str]:
-    return {k: v for k, v in env.items() if k != name}
+def without(env: Mapping[str, str], *names: str) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in names}
 
 
 class Tmux:
@@ -63,8 +63,10 @@ class Tmux:
             encoding="utf-8",
             timeout=10,
             # kvtui at Textual's own frame rate (tests/conftest.py lowers it for the
-            # headless apps of the test processes).
-            env={**without(os.environ, "TEXTUAL_FPS"), "LC_ALL": "C.UTF-8"},
+            # headless apps of the test processes), and at the pane's size: pytest-xdist
+            # sets COLUMNS=80 and LINES=24 in its workers, and Textual takes those over
+            # the terminal's own size.
+            env={**without(os.environ, "TEXTUAL_FPS", "COLUMNS", "LINES"), "LC_ALL": "C.UTF-8"},
         )
 
     def keys(self, *keys: str, literal: bool = False) -> None:
