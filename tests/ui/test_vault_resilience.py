@@ -16,6 +16,7 @@ from kvtui.core.models import Kind
 from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.vault import VaultScreen
+from kvtui.ui.widgets.footer import Footer
 from tests.emulator.admin_support import Admin
 from tests.ui.conftest import SIZE, at_size, wait_until
 from tests.ui.vaults import (
@@ -405,12 +406,27 @@ async def test_a_small_terminal_keeps_help_and_quit_in_the_footer(
     make_context: Callable[..., AppContext],
     signed_in: None,
 ) -> None:
-    """The footer is cut at the right edge: `?` (every key) and quit stay in view. At
-    40x12, then (the terminal resized) 80x24."""
-    async with open_vault(make_context(demo_vault.url), size=(40, 12)) as (app, pilot, _):
+    """The footer loses keys at its right end: `?` (every key) and quit stay in view,
+    and a key is shown whole or not at all. At 40x12, then (the terminal resized)
+    80x24. A click on a key presses it; the mouse over a key shows what it does."""
+    async with open_vault(make_context(demo_vault.url), size=(40, 12)) as (app, pilot, vault):
+        footer = vault.query_one(Footer)
         for size in [(40, 12), (80, 24)]:
             async with at_size(pilot, size):
                 await wait_until(pilot, lambda: on_screen(app, "Help"), "help in the footer")
-                footer = screen_lines(app)[-1]
-                assert "? Help" in footer
-                assert "^q Quit" in footer
+                line = screen_lines(app)[-1]
+                assert "? Help" in line
+                assert "^q Quit" in line
+                keys, palette = line.split("▏")
+                assert palette.strip() == "^p palette"
+                whole = {f"{k.display} {k.description}" for k in footer.keys}
+                shown = keys.strip().split("  ")
+                assert set(shown) <= whole, f"a key cut short: {line!r}"
+                assert len(shown) < len(whole)  # some did not fit
+
+        # The mouse over "/ Filter": its tooltip; a click: the filter box.
+        x = line.index("/ Filter")
+        await pilot.hover(Footer, offset=(x, 0))
+        assert footer.tooltip == "Filter the table as you type"
+        await pilot.click(Footer, offset=(x, 0))
+        assert vault.tab_of(Kind.SECRETS).filter_box.has_focus
