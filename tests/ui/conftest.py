@@ -25,7 +25,11 @@ from tests.support import SignedInCache, token_cache_path
 
 S = TypeVar("S", bound=Screen[Any])
 
-SIZE = (120, 35)
+#: The tests' terminal: 80x24, the one kvtui is used in most (over SSH). A test about
+#: another size says so (WIDE, or a size of its own).
+SIZE = (80, 24)
+#: A large terminal: every column of the table, and the detail pane beside it.
+WIDE = (120, 35)
 _vaults = itertools.count()
 
 

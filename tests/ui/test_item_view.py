@@ -20,7 +20,7 @@ from kvtui.ui.launch import AppContext
 from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.vault import VaultScreen
 from tests.support import Clients, identity_admin, kv_clients
-from tests.ui.conftest import SIZE, at_size, wait_screen, wait_until
+from tests.ui.conftest import SIZE, WIDE, at_size, wait_screen, wait_until
 from tests.ui.vaults import (
     finished,
     listed,
@@ -100,7 +100,7 @@ async def test_enter_opens_the_item_in_full_and_esc_goes_back_where_it_was(
             assert on_screen(app, item.name[:10])
             assert not on_screen(app, first[:12])
 
-        for size in [(40, 12), (80, 24), SIZE]:
+        for size in [(40, 12), SIZE, WIDE]:
             async with at_size(pilot, size):
                 await open_and_go_back(size)
                 # The start again, for the next size: esc clears the filter.

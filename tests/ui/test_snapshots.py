@@ -43,7 +43,7 @@ from kvtui.tools.screenshots import (
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.login import LoginScreen
-from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.conftest import WIDE, wait_screen, wait_until
 
 
 def test_login_screen_shows_code_address_countdown_and_qr(
@@ -68,7 +68,7 @@ def test_login_screen_shows_code_address_countdown_and_qr(
         login.update_countdown()
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=code_shown)
+    assert snap_compare(app, terminal_size=WIDE, run_before=code_shown)
 
 
 _shots = itertools.count()

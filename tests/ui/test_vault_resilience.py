@@ -18,7 +18,7 @@ from kvtui.ui.launch import AppContext
 from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.footer import Footer
 from tests.emulator.admin_support import Admin
-from tests.ui.conftest import SIZE, at_size, wait_until
+from tests.ui.conftest import SIZE, WIDE, at_size, wait_until
 from tests.ui.vaults import (
     add_fault,
     finished,
@@ -123,13 +123,13 @@ async def test_a_long_rbac_403_keeps_its_hint_in_view(
         assert "Caller is not authorized" in message and "Vault:" in message
         assert len(message) > 600  # the real RBAC 403 is long: many lines, wrapped
         scroll = vault.query_one("#error-scroll-secrets")
-        for size in [(40, 12), (80, 24), SIZE]:
+        for size in [(40, 12), SIZE, WIDE]:
             async with at_size(pilot, size):
                 lines = screen_lines(app)
                 assert any("ctrl+r to retry" in line for line in lines), "\n".join(lines)
                 assert any("⚠ Listing secrets" in line for line in lines)  # how it starts
                 # The rest of the message is a scroll away.
-                assert scroll.max_scroll_y > 0 or size == SIZE
+                assert scroll.max_scroll_y > 0 or size == WIDE
                 scroll.scroll_end(animate=False)
                 await pilot.pause()
                 assert on_screen(app, "location=westeurope")  # the end of the message

@@ -25,7 +25,7 @@ from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.vault import VaultScreen
 from tests.emulator.admin_support import Admin
 from tests.support import Clients
-from tests.ui.conftest import SIZE, wait_screen, wait_until
+from tests.ui.conftest import SIZE, WIDE, wait_screen, wait_until
 from tests.ui.vaults import listed as listed
 from tests.ui.vaults import open_vault, pane, rendered, shown, table
 from tests.ui.vaults import vault_screen as vault_screen
@@ -55,7 +55,12 @@ class Notes:
 async def test_tabs_markers_filter_sort_and_details(
     demo_vault: Vault, make_context: Callable[..., AppContext], signed_in: None
 ) -> None:
-    async with open_vault(make_context(demo_vault.url), listed_first=None) as (_app, pilot, vault):
+    # Wide: every column of each table (subjects, tags).
+    async with open_vault(make_context(demo_vault.url), size=WIDE, listed_first=None) as (
+        _app,
+        pilot,
+        vault,
+    ):
         for kind in Kind:
             await wait_until(pilot, lambda k=kind: listed(vault, k), f"{kind.value} listed")
         secrets = table(vault, Kind.SECRETS)
@@ -173,7 +178,8 @@ async def test_reveal_is_literal_and_masked_again_and_copy_clears_the_clipboard(
     notes = Notes()
     # Reveal remapped to "x" in the config's keymap (binding ids).
     ctx = make_context(kv.vault_url, clipboard_clear_seconds=1, keymap={"vault.reveal": "x"})
-    async with open_vault(ctx, message_hook=notes) as (app, pilot, vault):
+    # Wide: the table shows the content type and tags columns too.
+    async with open_vault(ctx, size=WIDE, message_hook=notes) as (app, pilot, vault):
         detail = pane(vault, Kind.SECRETS)
         await wait_until(pilot, lambda: detail.item is not None, "the first secret highlighted")
         assert detail.item is not None and detail.item.name == "a-hostile"
