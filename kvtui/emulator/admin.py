@@ -217,6 +217,20 @@ async def clear_permissions(request: web.Request) -> web.Response:
 # -- faults -----------------------------------------------------------------------------------
 
 
+async def list_requests(request: web.Request) -> web.Response:
+    """The vaults' requests (requestlog.py), oldest first: ``?vault=NAME`` one vault's
+    only, ``?since=SEQ`` those after the ``seq`` given (a test notes ``last`` first)."""
+    state = _state(request)
+    vault = request.query.get("vault")
+    if vault is not None:
+        vault = _find_vault(state, vault).name
+    raw = request.query.get("since", "0")
+    if not raw.isdigit():
+        raise _bad(f"since must be a request's seq (0 or more), not {raw!r}")
+    entries = state.requests.since(int(raw), vault)
+    return web.json_response({"value": [e.to_json() for e in entries], "last": state.requests.last})
+
+
 async def list_faults(request: web.Request) -> web.Response:
     faults = _state(request).faults.faults.values()
     return web.json_response({"value": [f.to_json() for f in faults]})
@@ -344,6 +358,7 @@ def setup(app: web.Application, emulator: VaultHost) -> None:
     r.add_put(rule, put_permissions)
     r.add_get(rule, get_permissions)
     r.add_delete(rule, delete_permissions)
+    r.add_get(f"{PREFIX}/requests", list_requests)
     r.add_get(f"{PREFIX}/faults", list_faults)
     r.add_post(f"{PREFIX}/faults", add_fault)
     r.add_delete(f"{PREFIX}/faults", clear_faults)

@@ -40,7 +40,7 @@ from kvtui.emulator.settings import EmulatorSettings
 from kvtui.emulator.state import STATE_KEY, EmulatorInfo, EmulatorState, Subscription
 from kvtui.emulator.store import Vault
 from kvtui.emulator.tls import client_ssl_context, ensure_tls, server_ssl_context
-from kvtui.emulator.vaultauth import vault_auth_middleware
+from kvtui.emulator.vaultauth import request_log_middleware, vault_auth_middleware
 
 __all__ = ["Emulator", "EmulatorInfo", "EmulatorState", "EmulatorThread", "Subscription"]
 
@@ -174,7 +174,8 @@ class Emulator:
         if saved:
             vault.load(saved)
         app = web.Application(
-            middlewares=[errors_middleware, vault_auth_middleware], client_max_size=4 * 1024**2
+            middlewares=[request_log_middleware, errors_middleware, vault_auth_middleware],
+            client_max_size=4 * 1024**2,
         )
         app[STATE_KEY] = state
         app[VAULT_KEY] = vault

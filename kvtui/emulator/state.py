@@ -20,6 +20,7 @@ from aiohttp import web
 from kvtui.emulator.clock import Clock
 from kvtui.emulator.directory import Directory
 from kvtui.emulator.faults import Faults
+from kvtui.emulator.requestlog import RequestLog
 from kvtui.emulator.settings import EmulatorSettings
 from kvtui.emulator.store import Vault
 
@@ -72,6 +73,8 @@ class EmulatorState:
         identity platform's."""
         self.directory = Directory(state_dir, settings.token_lifetime, self.clock)
         self.faults = Faults(settings.latency_ms)
+        self.requests = RequestLog()
+        """What the vault listeners answered (requestlog.py), for the admin endpoint."""
         self.vaults: dict[str, Vault] = {}
         home, other = self.directory.state.home_tenant, self.directory.state.other_tenant
         # Stable ids derived from the tenants, so they survive restarts with the state.

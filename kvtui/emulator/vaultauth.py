@@ -1,5 +1,6 @@
 """The vault listener's gate: the 401 challenge, token validation, then injected faults
-and permissions (``vault_auth_middleware``), before any data-plane route runs."""
+and permissions (``vault_auth_middleware``), before any data-plane route runs; and the
+request log (``request_log_middleware``, around everything else)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,30 @@ def unauthorized(
         message,
         headers={"WWW-Authenticate": challenge_header(state, vault, error, claims)},
     )
+
+
+@web.middleware
+async def request_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Each request in the emulator's log (requestlog.py), with what it was answered."""
+    status = 0
+    try:
+        response = await handler(request)
+        transport = request.transport
+        # A dropped connection (faults.drop_connection) was answered nothing.
+        status = response.status if transport and not transport.is_closing() else 0
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        op = operation_of(request.match_info.handler)
+        request.app[STATE_KEY].requests.add(
+            request.app[VAULT_KEY].name,
+            request.method,
+            request.path,
+            "/".join(op) if op else None,
+            status,
+        )
 
 
 @web.middleware

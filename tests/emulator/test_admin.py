@@ -327,3 +327,64 @@ async def test_a_lone_surrogate_is_a_400_on_admin_routes(admin: Admin) -> None:
         assert (await resp.json())["error"]["code"] == "BadParameter"
     _, data = await admin.call("GET", "/identity", expect=200)
     assert data["settings"]["user_code"] == ""
+
+
+async def test_the_request_log_lists_what_reached_a_vault_and_never_a_value(
+    admin: Admin, info: EmulatorInfo
+) -> None:
+    name = next(_names)
+    _, vault = await admin.call("POST", "/vaults", {"name": name}, expect=201)
+    _, before = await admin.call("GET", "/requests", expect=200)
+    value = "never-in-the-log-" + name
+    async with kv_clients(info, vault["url"]) as kv:
+        await kv.secrets.set_secret("logged", value)
+        await kv.secrets.get_secret("logged")
+        with pytest.raises(HttpResponseError):
+            await kv.secrets.get_secret("missing")
+        await kv.secrets.delete_secret("logged")  # via the SDK's poller: a delete, then gets
+    await admin.call("PUT", f"/permissions/{name}/*", {"secrets": ["get"]}, expect=200)
+    async with kv_clients(info, vault["url"]) as kv:
+        with pytest.raises(HttpResponseError):
+            await kv.secrets.set_secret("refused", value)
+    await admin.call("DELETE", f"/permissions/{name}/*", expect=204)
+    # An injected fault is logged with what it answered; a dropped connection with 0.
+    for fault in ({"type": "throttle", "retry_after": 1}, {"type": "drop"}):
+        body = {**fault, "vault": name, "path": "^/secrets/faulty", "count": 1}
+        await admin.call("POST", "/faults", body, expect=201)
+        async with kv_clients(info, vault["url"]) as kv:
+            with pytest.raises(Exception):  # noqa: B017  (HttpResponseError, ServiceRequestError)
+                await kv.secrets.get_secret("faulty")
+
+    query = f"/requests?vault={name.upper()}&since={before['last']}"
+    _, logged = await admin.call("GET", query, expect=200)
+    seen = [(e["method"], e["path"], e["operation"], e["status"]) for e in logged["value"]]
+    # The SDK's first request of a client has no token: the vault's 401 challenge.
+    assert seen[0] == ("PUT", "/secrets/logged", "secrets/set", 401)
+    assert ("PUT", "/secrets/logged", "secrets/set", 200) in seen
+    assert ("GET", "/secrets/logged/", "secrets/get", 200) in seen
+    assert ("GET", "/secrets/missing/", "secrets/get", 404) in seen
+    assert ("DELETE", "/secrets/logged", "secrets/delete", 200) in seen
+    assert ("PUT", "/secrets/refused", "secrets/set", 403) in seen
+    # (The client sends it again after the dropped connection: the fault is spent, so 404.)
+    assert seen[-3:] == [
+        ("GET", "/secrets/faulty/", "secrets/get", 429),
+        ("GET", "/secrets/faulty/", "secrets/get", 0),
+        ("GET", "/secrets/faulty/", "secrets/get", 404),
+    ]
+    assert all(e["vault"] == name for e in logged["value"])
+    seqs = [e["seq"] for e in logged["value"]]
+    assert seqs == sorted(seqs) and seqs[0] > before["last"] and logged["last"] >= seqs[-1]
+    assert value not in json.dumps(logged)
+
+    # Another vault's requests are not in this vault's log.
+    _, other = await admin.call("GET", f"/requests?since={before['last']}", expect=200)
+    assert {e["seq"] for e in logged["value"]} <= {e["seq"] for e in other["value"]}
+    _, later = await admin.call("GET", f"/requests?vault={name}&since={seqs[-1]}", expect=200)
+    assert later["value"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "status"), [("?since=-1", 400), ("?since=x", 400), ("?vault=nosuchvault", 404)]
+)
+async def test_the_request_log_refuses_bad_queries(admin: Admin, query: str, status: int) -> None:
+    await admin.call("GET", f"/requests{query}", expect=status)
