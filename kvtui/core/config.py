@@ -6,6 +6,7 @@ override). Every field below may appear in it, e.g.::
     tenant = "contoso.onmicrosoft.com"
     vault = "my-vault"
     read_only = true
+    read_only_vaults = ["prod-*", "*-prd"]   # these open read-only, whatever read_only says
     expiry_warning_days = 14
 
     [keymap]                    # binding id = key(s), after every other setting
@@ -62,6 +63,10 @@ class Settings:
     """Vault to open: a name (made a URL with the cloud's DNS suffix) or a URL."""
     read_only: bool = False
     """Refuse every write action."""
+    read_only_vaults: list[str] = field(default_factory=list)
+    """Vaults that open read-only: patterns (``*`` any characters, ``?`` one; case does
+    not matter) matched against the vault's name and its URL's host
+    (kvtui/core/readonly.py)."""
     expiry_warning_days: int = 30
     """Items expiring within this many days are flagged."""
     clipboard_clear_seconds: int = 30
@@ -72,6 +77,9 @@ class Settings:
     """Log file (default: under the user's state directory). Never the terminal."""
     keymap: dict[str, str] = field(default_factory=dict)
     """Binding id -> keys, e.g. ``{"vault.reveal": "x", "vault.copy_menu": "ctrl+y,Y"}``."""
+    read_only_source: str = field(default="", metadata={"internal": True})
+    """Not a setting: where ``read_only`` came from (``--read-only``,
+    ``KVTUI_READ_ONLY``, the config file), for the READ-ONLY badge."""
 
 
 BOOL_TRUE = {"1", "true", "yes", "on"}
@@ -113,6 +121,11 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             if not isinstance(value, dict):
                 raise ValueError(value)
             return _flatten_keymap(value)
+        if name == "read_only_vaults":  # a TOML list, or a comma-separated string
+            parts = value.split(",") if isinstance(value, str) else value
+            if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+                raise ValueError(value)
+            return [p.strip() for p in parts if p.strip()]
         return None if value is None else str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{source}: {name} cannot be {shown(value)}") from None
@@ -126,7 +139,7 @@ def load_settings(
     """Settings from the config file, then ``KVTUI_<FIELD>`` variables, then flags
     (flags whose value is None are not given). Every value that can be checked without
     the network is checked here (:func:`check_settings`)."""
-    names = {f.name for f in fields(Settings)}
+    names = {f.name for f in fields(Settings) if not f.metadata.get("internal")}
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     path = config_path or default_config_path()
@@ -153,6 +166,10 @@ def load_settings(
             values[name] = _coerce(name, value, flag)
             sources[name] = flag
     settings = Settings(**values)
+    if settings.read_only:
+        source = sources.get("read_only", "read_only")
+        in_file = source.startswith(f"{path}:")
+        settings.read_only_source = "read_only" if in_file else source
     check_settings(settings, sources)
     return settings
 

@@ -27,7 +27,7 @@ from tests.emulator.admin_support import Admin
 from tests.support import Clients
 from tests.ui.conftest import SIZE, WIDE, wait_screen, wait_until
 from tests.ui.vaults import listed as listed
-from tests.ui.vaults import open_vault, pane, rendered, shown, table
+from tests.ui.vaults import on_screen, open_vault, pane, rendered, shown, table
 from tests.ui.vaults import vault_screen as vault_screen
 
 HOSTILE = "[bold]x[/] \x1b[31mred\x1b]52;c;AAAA\x07 [link=evil]y"
@@ -280,7 +280,7 @@ async def test_firewall_throttling_and_a_lost_network_are_named_and_retried(
         vault,
     ):
         assert vault.query_one("#vault-read-only").display
-        assert "READ-ONLY" in shown(vault, "#vault-read-only")
+        assert shown(vault, "#vault-read-only") == "READ-ONLY: read_only"
         for kind in Kind:
             tab = vault.tab_of(kind)
             await wait_until(pilot, lambda t=tab: t.error is not None, f"{kind} error")
@@ -357,3 +357,18 @@ async def test_a_large_vault_is_usable_while_it_loads(
         await wait_until(pilot, lambda: not vault.tab_of(Kind.SECRETS).listing, "the whole list")
         assert secrets.total_count == 2000
         assert "2,000 secrets" in shown(vault, "#status-secrets")
+
+
+async def test_a_vault_matching_a_read_only_pattern_says_so_on_its_badge(
+    demo_vault: Vault, make_context: Callable[..., AppContext], signed_in: None
+) -> None:
+    """The emulator's vault URLs are https://127.0.0.1:PORT/: the host is what matches."""
+    patterns = ["prod-*", "127.0.0.*"]
+    ctx = make_context(demo_vault.url, read_only_vaults=patterns)
+    async with open_vault(ctx) as (app, _pilot, vault):
+        assert vault.read_only
+        assert vault.query_one("#vault-read-only").display
+        assert on_screen(app, "READ-ONLY: matches 127.0.0.*")
+    ctx = make_context(demo_vault.url, read_only_vaults=["prod-*"])
+    async with open_vault(ctx) as (_app, _pilot, vault):
+        assert not vault.read_only and not vault.query_one("#vault-read-only").display

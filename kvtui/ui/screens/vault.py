@@ -32,6 +32,7 @@ from kvtui.core.auth import Account
 from kvtui.core.errors import SessionExpired
 from kvtui.core.kinds import KINDS
 from kvtui.core.models import Kind
+from kvtui.core.readonly import read_only_rule
 from kvtui.ui.gcpolicy import let_go, started
 from kvtui.ui.keys import KeyedHelp
 from kvtui.ui.operations import BY_NAME, OPERATIONS
@@ -136,7 +137,8 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
         super().__init__()
         self.context = context
         self.vault_url = vault_url
-        self.read_only = context.settings.read_only
+        self.read_only_rule = read_only_rule(context.settings, vault_url, name)  # badge
+        self.read_only = self.read_only_rule is not None
         self.session = context.open_session(vault_url, account, name=name, tenant_id=tenant_id)
         self.session.renew = self._renew
         self.session.throttle_changed = self._tick_throttle
@@ -164,7 +166,7 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
         self._apply_size(self.app.size.width, self.app.size.height)
         with Horizontal(id="vault-top"):
             yield Static(self._header(), id="vault-header")
-            badge = Static("READ-ONLY", id="vault-read-only")
+            badge = Static(Text(f"READ-ONLY: {self.read_only_rule}"), id="vault-read-only")
             badge.display = self.read_only
             yield badge
         throttle = Static("", id="vault-throttle")
