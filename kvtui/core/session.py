@@ -66,12 +66,15 @@ class VaultSession:
         answered: Callable[[], None] | None = None,
         throttle_changed: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        read_only_rule: str | None = None,
     ) -> None:
-        """``answered()``: once, at the vault's first successful answer.
+        """``read_only_rule``: why the vault is read-only (its services refuse every
+        write), or None. ``answered()``: once, at the vault's first successful answer.
         ``throttle_changed()``: a 429 started a wait, or a wait is over (ask
         :meth:`throttle_left`). ``clock``: the monotonic clock of the waits."""
         self.vault_url = vault_url
         self.account = account
+        self.read_only_rule = read_only_rule
         self.renew = renew
         self.throttle_changed = throttle_changed
         self._open = open_service
@@ -88,9 +91,11 @@ class VaultSession:
         self.service = self._new_service(account)
 
     def _new_service(self, account: Account) -> VaultService:
-        return self._open(
+        service = self._open(
             self.vault_url, account, on_throttle=self._on_throttle, on_answer=self._on_answer
         )
+        service.read_only_rule = self.read_only_rule
+        return service
 
     async def close(self) -> None:
         await self.service.close()

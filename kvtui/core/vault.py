@@ -136,6 +136,9 @@ class VaultService:
         bounds a connection (TLS included) that gets no answer: azure-core waits 300 s."""
         self.vault_url = vault_url if vault_url.endswith("/") else vault_url + "/"
         self.cloud = cloud
+        self.read_only_rule: str | None = None
+        """Why the vault is read-only (kvtui/core/readonly.py), or None: every write
+        (kvtui/core/writes.py) is refused before it is sent. Set by the session."""
         ctx = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx))
         kwargs: dict[str, Any] = {
@@ -159,7 +162,8 @@ class VaultService:
             self.vault_url, credential, transport=transport(), **kwargs
         )
 
-    def _classify(self, exc: BaseException, *, what: str) -> VaultError:
+    def classify(self, exc: BaseException, *, what: str) -> VaultError:
+        """The typed error for ``exc``, worded for this vault (its URL, its cloud)."""
         return classify(exc, what=what, url=self.vault_url, cloud=self.cloud)
 
     async def close(self) -> None:
@@ -184,7 +188,7 @@ class VaultService:
                 async for cpage in cpager.by_page():
                     yield [item_from_certificate(p) async for p in cpage]
         except Exception as exc:
-            raise self._classify(exc, what=f"Listing {kind.value}") from exc
+            raise self.classify(exc, what=f"Listing {kind.value}") from exc
 
     async def list_versions(self, kind: Kind, name: str) -> list[Item]:
         """Every version of an item, newest first."""
@@ -210,14 +214,14 @@ class VaultService:
                 async for p in self.certificates.list_properties_of_certificate_versions(name)
             ]
         except Exception as exc:
-            raise self._classify(exc, what=f"Listing the versions of {name}") from exc
+            raise self.classify(exc, what=f"Listing the versions of {name}") from exc
 
     async def get_secret_value(self, name: str, version: str | None = None) -> str:
         """The value, fetched on demand; never cached or logged here."""
         try:
             secret = await self.secrets.get_secret(name, version)
         except Exception as exc:
-            raise self._classify(exc, what=f"Reading {name}") from exc
+            raise self.classify(exc, what=f"Reading {name}") from exc
         return secret.value or ""
 
     # -- details ------------------------------------------------------------------------
@@ -228,7 +232,7 @@ class VaultService:
         try:
             secret = await self.secrets.get_secret(name, version)
         except Exception as exc:
-            raise self._classify(exc, what=f"Reading {name}") from exc
+            raise self.classify(exc, what=f"Reading {name}") from exc
         props = secret.properties
         del secret
         return SecretDetail(
@@ -240,7 +244,7 @@ class VaultService:
         try:
             return await self.keys.get_key(name, version)
         except Exception as exc:
-            raise self._classify(exc, what=f"Reading key {name}") from exc
+            raise self.classify(exc, what=f"Reading key {name}") from exc
 
     async def get_key_detail(self, name: str, version: str | None = None) -> KeyDetail:
         """Type, size or curve, permitted operations, public JWK parts, release policy and
@@ -258,7 +262,7 @@ class VaultService:
                 try:
                     policy = await self.keys.get_key_rotation_policy(name)
                 except Exception as exc:
-                    err = self._classify(exc, what="Rotation policy")
+                    err = self.classify(exc, what="Rotation policy")
                     detail.rotation_policy_error = str(err)
                 else:
                     detail.rotation_policy = RotationPolicySummary(
@@ -287,7 +291,7 @@ class VaultService:
                 return await self.certificates.get_certificate(name)
             return await self.certificates.get_certificate_version(name, version)
         except Exception as exc:
-            raise self._classify(exc, what=f"Reading certificate {name}") from exc
+            raise self.classify(exc, what=f"Reading certificate {name}") from exc
 
     async def get_certificate_detail(
         self, name: str, version: str | None = None
@@ -308,7 +312,7 @@ class VaultService:
             try:
                 policy = await self.certificates.get_certificate_policy(name)
             except Exception as exc:
-                detail.policy_error = str(self._classify(exc, what="Certificate policy"))
+                detail.policy_error = str(self.classify(exc, what="Certificate policy"))
         if policy is not None:
             detail.policy = CertificatePolicySummary(
                 issuer_name=policy.issuer_name,

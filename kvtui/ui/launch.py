@@ -20,6 +20,7 @@ from kvtui.core import state, validation
 from kvtui.core.auth import Account, MsalCredential, SignIn, open_token_cache
 from kvtui.core.clouds import Cloud, get_cloud
 from kvtui.core.config import ConfigError, Settings
+from kvtui.core.readonly import read_only_rule
 from kvtui.core.session import VaultSession
 from kvtui.core.throttle import ThrottleCallback
 from kvtui.core.vault import VaultService
@@ -104,7 +105,10 @@ class AppContext:
         def answered() -> None:
             self.vault_history().record_open(vault_url, name=name, tenant_id=tenant_id)
 
-        return VaultSession(vault_url, account, self.vault_service, answered=answered)
+        rule = read_only_rule(self.settings, vault_url, name)
+        return VaultSession(
+            vault_url, account, self.vault_service, answered=answered, read_only_rule=rule
+        )
 
     # -- the state file: account used last, recent and pinned vaults -----------------
 

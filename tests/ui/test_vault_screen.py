@@ -369,6 +369,8 @@ async def test_a_vault_matching_a_read_only_pattern_says_so_on_its_badge(
         assert vault.read_only
         assert vault.query_one("#vault-read-only").display
         assert on_screen(app, "READ-ONLY: matches 127.0.0.*")
+        # The second lock: the vault's service refuses writes (kvtui/core/writes.py).
+        assert vault.session.service.read_only_rule == "matches 127.0.0.*"
     ctx = make_context(demo_vault.url, read_only_vaults=["prod-*"])
     async with open_vault(ctx) as (_app, _pilot, vault):
         assert not vault.read_only and not vault.query_one("#vault-read-only").display

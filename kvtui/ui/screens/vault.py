@@ -32,7 +32,6 @@ from kvtui.core.auth import Account
 from kvtui.core.errors import SessionExpired
 from kvtui.core.kinds import KINDS
 from kvtui.core.models import Kind
-from kvtui.core.readonly import read_only_rule
 from kvtui.ui.gcpolicy import let_go, started
 from kvtui.ui.keys import KeyedHelp
 from kvtui.ui.operations import BY_NAME, OPERATIONS
@@ -137,9 +136,9 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
         super().__init__()
         self.context = context
         self.vault_url = vault_url
-        self.read_only_rule = read_only_rule(context.settings, vault_url, name)  # badge
-        self.read_only = self.read_only_rule is not None
         self.session = context.open_session(vault_url, account, name=name, tenant_id=tenant_id)
+        self.read_only_rule = self.session.read_only_rule  # the badge says it
+        self.read_only = self.read_only_rule is not None
         self.session.renew = self._renew
         self.session.throttle_changed = self._tick_throttle
         settings = context.settings

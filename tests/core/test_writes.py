@@ -1,0 +1,183 @@
+"""Writes to a vault (kvtui/core/writes.py) over the real SDK against the emulator, each
+checked with the official client: create, new version, edit of properties, delete,
+recover, purge, restore; read-only refusals that send nothing (the emulator's request
+log); errors worded as reads' are; an audit record of each write, never its value."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from kvtui.core import writes
+from kvtui.core.errors import Conflict, PermissionDenied
+from kvtui.core.vault import VaultService
+from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.emulator.store import Vault
+from tests.emulator.admin_support import Admin
+from tests.support import Clients, kv_clients, open_service
+
+_names = (f"w{os.getpid()}x{i}" for i in itertools.count())
+VALUE = "s3cret-value-never-logged"
+
+
+@pytest.fixture
+def vault(emulator: EmulatorThread) -> Vault:
+    return emulator.call(emulator.emulator.add_vault(next(_names)))
+
+
+@pytest.fixture
+async def svc(info: EmulatorInfo, vault: Vault) -> AsyncIterator[VaultService]:
+    async with open_service(info, vault.url) as service:
+        yield service
+
+
+@pytest.fixture
+async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
+    async with kv_clients(info, vault.url) as clients:
+        yield clients
+
+
+async def test_a_secret_from_creation_to_purge(
+    svc: VaultService, sdk: Clients, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="kvtui.audit")
+    expires = datetime(2027, 1, 31, tzinfo=timezone.utc)
+    first = await writes.set_secret(
+        svc, "db-password", VALUE, content_type="text/plain", tags={"env": "prod"}, expires=expires
+    )
+    got = await sdk.secrets.get_secret("db-password")
+    assert got.value == VALUE and got.properties.version == first.version
+    assert (first.content_type, first.tags, first.expires) == (
+        "text/plain",
+        {"env": "prod"},
+        expires,
+    )
+
+    second = await writes.set_secret(svc, "db-password", VALUE + "-2")
+    assert second.version != first.version
+    assert (await sdk.secrets.get_secret("db-password")).value == VALUE + "-2"
+
+    # Properties, not the value: the first version disabled, the current one re-dated.
+    later = expires + timedelta(days=90)
+    edited = await writes.update_secret_properties(svc, "db-password", first.version, enabled=False)
+    assert edited.version == first.version and not edited.enabled
+    current = await writes.update_secret_properties(svc, "db-password", expires=later)
+    assert current.version == second.version and current.expires == later
+    got = await sdk.secrets.get_secret("db-password")
+    assert got.value == VALUE + "-2" and got.properties.expires_on == later
+    versions = {
+        p.version: p async for p in sdk.secrets.list_properties_of_secret_versions("db-password")
+    }
+    assert versions[first.version].enabled is False  # (reading a disabled version is a 403)
+
+    deleted = await writes.delete_secret(svc, "db-password")
+    assert deleted.name == "db-password" and deleted.recovery_id and deleted.purge_scheduled
+    assert deleted.deleted and deleted.purge_scheduled > deleted.deleted
+    listed = [s.name async for s in sdk.secrets.list_deleted_secrets()]
+    assert listed == ["db-password"]
+
+    recovered = await writes.recover_deleted_secret(svc, "db-password")
+    assert recovered.name == "db-password"
+    assert (await sdk.secrets.get_secret("db-password")).value == VALUE + "-2"
+
+    backup = await sdk.secrets.backup_secret("db-password")
+    await writes.delete_secret(svc, "db-password")
+    await writes.purge_deleted_secret(svc, "db-password")
+    assert [s.name async for s in sdk.secrets.list_deleted_secrets()] == []
+    restored = await writes.restore_secret_backup(svc, backup)
+    assert restored.name == "db-password"
+    versions = [
+        p.version async for p in sdk.secrets.list_properties_of_secret_versions("db-password")
+    ]
+    assert sorted(versions) == sorted([first.version, second.version])
+
+    # The audit log: each write, its version, its outcome; never the value.
+    lines = [r.getMessage() for r in caplog.records if r.name == "kvtui.audit"]
+    actions = [line.split()[0] for line in lines]
+    assert actions == [
+        "set",
+        "set",
+        "update",
+        "update",
+        "delete",
+        "recover",
+        "delete",
+        "purge",
+        "restore",
+    ]
+    assert lines[0] == f"set secret 'db-password' version={first.version}: ok"
+    assert not any(VALUE in r.getMessage() for r in caplog.records)
+
+
+async def test_a_read_only_vault_sends_no_write(
+    info: EmulatorInfo,
+    vault: Vault,
+    svc: VaultService,
+    sdk: Clients,
+    admin: Admin,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="kvtui.audit")
+    await sdk.secrets.set_secret("api-key", "before")
+    backup = await sdk.secrets.backup_secret("api-key")
+    await sdk.secrets.set_secret("gone", "x")
+    await sdk.secrets.delete_secret("gone")
+    _, seen = await admin.call("GET", f"/requests?vault={vault.name}", expect=200)
+
+    svc.read_only_rule = "matches prod-*"
+    attempts = [
+        writes.set_secret(svc, "api-key", "after"),
+        writes.set_secret(svc, "new-one", "x"),
+        writes.update_secret_properties(svc, "api-key", enabled=False),
+        writes.delete_secret(svc, "api-key"),
+        writes.recover_deleted_secret(svc, "gone"),
+        writes.purge_deleted_secret(svc, "gone"),
+        writes.restore_secret_backup(svc, backup),
+    ]
+    for attempt in attempts:
+        with pytest.raises(writes.ReadOnlyVault, match=r"read-only \(matches prod-\*\)") as err:
+            await attempt
+        assert err.value.rule == "matches prod-*"
+
+    _, after = await admin.call(
+        "GET", f"/requests?vault={vault.name}&since={seen['last']}", expect=200
+    )
+    assert after["value"] == []  # nothing was sent, not even a read
+    assert (await sdk.secrets.get_secret("api-key")).value == "before"
+    assert len([r for r in caplog.records if r.getMessage().startswith("refused")]) == 7
+
+
+async def test_write_errors_name_what_is_missing(
+    vault: Vault,
+    svc: VaultService,
+    sdk: Clients,
+    admin: Admin,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await sdk.secrets.set_secret("kept", VALUE)
+    await sdk.secrets.delete_secret("kept")
+    # The name of a deleted secret: 409, recover it or purge it first.
+    with pytest.raises(Conflict, match="deleted"):
+        await writes.set_secret(svc, "kept", VALUE)
+
+    await admin.call(
+        "PUT", f"/permissions/{vault.name}/*", {"secrets": ["get", "list"]}, expect=200
+    )
+    with pytest.raises(PermissionDenied, match="set") as err:
+        await writes.set_secret(svc, "another", VALUE)
+    assert str(err.value).startswith("Set secret another: ")
+    failed = [r.getMessage() for r in caplog.records if r.name == "kvtui.audit"]
+    assert failed[-1] == "failed set secret 'another': PermissionDenied (403)"
+    assert not any(VALUE in r.getMessage() for r in caplog.records)
+
+    await admin.call("PATCH", f"/vaults/{vault.name}", {"rbac": True}, expect=200)
+    await admin.call(
+        "PUT", f"/permissions/{vault.name}/*", {"secrets": ["get", "list"]}, expect=200
+    )
+    with pytest.raises(PermissionDenied, match="Key Vault Secrets Officer"):
+        await writes.delete_secret(svc, "kept")
