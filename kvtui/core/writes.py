@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from azure.keyvault.secrets import DeletedSecret
 
@@ -94,58 +94,47 @@ def _version(item: Item) -> str | None:
     return item.version
 
 
+@dataclass(frozen=True, slots=True)
+class SecretFields:
+    """What a secret's form sets besides its value; None leaves a property as it is
+    (on a new secret: the service's default)."""
+
+    content_type: str | None = None
+    tags: dict[str, str] | None = None
+    enabled: bool | None = None
+    not_before: datetime | None = None
+    expires: datetime | None = None
+
+    def sdk_kwargs(self) -> dict[str, Any]:
+        return {
+            "content_type": self.content_type,
+            "tags": self.tags,
+            "enabled": self.enabled,
+            "not_before": self.not_before,
+            "expires_on": self.expires,
+        }
+
+
 async def set_secret(
-    service: VaultService,
-    name: str,
-    value: str,
-    *,
-    content_type: str | None = None,
-    tags: dict[str, str] | None = None,
-    enabled: bool | None = None,
-    not_before: datetime | None = None,
-    expires: datetime | None = None,
+    service: VaultService, name: str, value: str, fields: SecretFields | None = None
 ) -> Item:
     """A new secret, or a new version of one: the new version's properties."""
+    kwargs = (fields or SecretFields()).sdk_kwargs()
 
     async def send() -> Item:
-        secret = await service.secrets.set_secret(
-            name,
-            value,
-            content_type=content_type,
-            tags=tags,
-            enabled=enabled,
-            not_before=not_before,
-            expires_on=expires,
-        )
+        secret = await service.secrets.set_secret(name, value, **kwargs)
         return item_from_secret(secret.properties, with_version=True)
 
     return await _write(service, Kind.SECRETS, "set", name, send, _version)
 
 
 async def update_secret_properties(
-    service: VaultService,
-    name: str,
-    version: str | None = None,
-    *,
-    content_type: str | None = None,
-    tags: dict[str, str] | None = None,
-    enabled: bool | None = None,
-    not_before: datetime | None = None,
-    expires: datetime | None = None,
+    service: VaultService, name: str, fields: SecretFields, version: str | None = None
 ) -> Item:
-    """Change a version's properties (the current one by default), not its value. A
-    property left None is left as it is."""
+    """Change a version's properties (the current one by default), not its value."""
 
     async def send() -> Item:
-        props = await service.secrets.update_secret_properties(
-            name,
-            version,
-            content_type=content_type,
-            tags=tags,
-            enabled=enabled,
-            not_before=not_before,
-            expires_on=expires,
-        )
+        props = await service.secrets.update_secret_properties(name, version, **fields.sdk_kwargs())
         return item_from_secret(props, with_version=True)
 
     return await _write(service, Kind.SECRETS, "update", name, send, _version)

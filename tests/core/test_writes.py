@@ -47,9 +47,8 @@ async def test_a_secret_from_creation_to_purge(
 ) -> None:
     caplog.set_level(logging.INFO, logger="kvtui.audit")
     expires = datetime(2027, 1, 31, tzinfo=timezone.utc)
-    first = await writes.set_secret(
-        svc, "db-password", VALUE, content_type="text/plain", tags={"env": "prod"}, expires=expires
-    )
+    fields = writes.SecretFields(content_type="text/plain", tags={"env": "prod"}, expires=expires)
+    first = await writes.set_secret(svc, "db-password", VALUE, fields)
     got = await sdk.secrets.get_secret("db-password")
     assert got.value == VALUE and got.properties.version == first.version
     assert (first.content_type, first.tags, first.expires) == (
@@ -64,9 +63,13 @@ async def test_a_secret_from_creation_to_purge(
 
     # Properties, not the value: the first version disabled, the current one re-dated.
     later = expires + timedelta(days=90)
-    edited = await writes.update_secret_properties(svc, "db-password", first.version, enabled=False)
+    edited = await writes.update_secret_properties(
+        svc, "db-password", writes.SecretFields(enabled=False), first.version
+    )
     assert edited.version == first.version and not edited.enabled
-    current = await writes.update_secret_properties(svc, "db-password", expires=later)
+    current = await writes.update_secret_properties(
+        svc, "db-password", writes.SecretFields(expires=later)
+    )
     assert current.version == second.version and current.expires == later
     got = await sdk.secrets.get_secret("db-password")
     assert got.value == VALUE + "-2" and got.properties.expires_on == later
@@ -115,7 +118,6 @@ async def test_a_secret_from_creation_to_purge(
 
 
 async def test_a_read_only_vault_sends_no_write(
-    info: EmulatorInfo,
     vault: Vault,
     svc: VaultService,
     sdk: Clients,
@@ -133,7 +135,7 @@ async def test_a_read_only_vault_sends_no_write(
     attempts = [
         writes.set_secret(svc, "api-key", "after"),
         writes.set_secret(svc, "new-one", "x"),
-        writes.update_secret_properties(svc, "api-key", enabled=False),
+        writes.update_secret_properties(svc, "api-key", writes.SecretFields(enabled=False)),
         writes.delete_secret(svc, "api-key"),
         writes.recover_deleted_secret(svc, "gone"),
         writes.purge_deleted_secret(svc, "gone"),
