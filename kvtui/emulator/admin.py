@@ -90,6 +90,7 @@ def _vault_json(vault: Vault) -> dict[str, Any]:
         "tenant_id": vault.tenant_id,
         "subscription_id": vault.subscription_id,
         "rbac": vault.rbac,
+        "purge_protection": vault.purge_protection,
         "location": vault.location,
     }
 
@@ -153,9 +154,13 @@ async def get_vault(request: web.Request) -> web.Response:
 async def update_vault(request: web.Request) -> web.Response:
     vault = _find_vault(_state(request), request.match_info["name"])
     body = await json_body(request)
-    if set(body) - {"rbac"}:
-        raise _bad("only rbac can be changed")
+    if set(body) - {"rbac", "purge_protection"}:
+        raise _bad("only rbac and purge_protection can be changed")
+    protect = _bool_field(body, "purge_protection", vault.purge_protection)
+    if vault.purge_protection and not protect:  # as Azure: once on, for good
+        raise _bad("purge_protection cannot be turned off once it is on")
     vault.rbac = _bool_field(body, "rbac", vault.rbac)
+    vault.purge_protection = protect
     return web.json_response(_vault_json(vault))
 
 

@@ -84,7 +84,7 @@ def bundle_json(
         out["sid"] = vault.object_id("secrets", item.name, v.version)
         out["x5t"] = v.data.x5t
         out["cer"] = v.data.cer
-    out["attributes"] = v.attributes.to_json()
+    out["attributes"] = vault.attributes_json(v.attributes)
     if v.tags is not None:
         out["tags"] = v.tags
     if with_policy and item.policy is not None:
@@ -101,7 +101,7 @@ def item_json(
     }
     if v.data.x5t:
         out["x5t"] = v.data.x5t
-    out["attributes"] = v.attributes.to_json()
+    out["attributes"] = vault.attributes_json(v.attributes)
     if v.tags is not None:
         out["tags"] = v.tags
     return out

@@ -51,8 +51,8 @@ def _jwk(version: Version[KeyData]) -> dict[str, Any]:
     return version.data.jwk
 
 
-def _attributes_json(version: Version[KeyData]) -> dict[str, Any]:
-    attrs = version.attributes.to_json()
+def _attributes_json(vault: Vault, version: Version[KeyData]) -> dict[str, Any]:
+    attrs = vault.attributes_json(version.attributes)
     attrs.setdefault("exportable", False)
     return attrs
 
@@ -63,7 +63,7 @@ def key_item_json(
     """KeyItem: what lists return (no key material)."""
     out: dict[str, Any] = {
         "kid": vault.object_id(KIND, item.name, version.version if with_version else None),
-        "attributes": _attributes_json(version),
+        "attributes": _attributes_json(vault, version),
     }
     if version.tags is not None:
         out["tags"] = version.tags
@@ -76,7 +76,7 @@ def key_bundle_json(vault: Vault, item: Item[KeyData], version: Version[KeyData]
     """KeyBundle: the public JWK with its ``kid``, attributes, tags, release policy."""
     key = {"kid": vault.object_id(KIND, item.name, version.version)}
     key.update(crypto.public_jwk(_jwk(version)))
-    out: dict[str, Any] = {"key": key, "attributes": _attributes_json(version)}
+    out: dict[str, Any] = {"key": key, "attributes": _attributes_json(vault, version)}
     if version.tags is not None:
         out["tags"] = version.tags
     if item.managed:

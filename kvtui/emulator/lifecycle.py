@@ -338,6 +338,14 @@ async def _purge(kind: ObjectKind[Any], vault: Vault, request: web.Request) -> w
     deleted = kind.deleted(vault, name)
     if deleted.item.managed:
         raise kind.managed_forbidden(name, "purge")
+    if vault.purge_protection:  # the service's words, then the vault as its 403s name it
+        raise KvError(
+            403,
+            "Forbidden",
+            'Operation "purge" is not allowed because purge protection is enabled for this '
+            "vault. Key Vault service will automatically purge it after the retention "
+            f"period has passed.\r\nVault: {vault.name};location={vault.location}",
+        )
     for k in (kind, *kind.backing):
         k.collection(vault).purge(name)
     return web.Response(status=204)

@@ -24,7 +24,7 @@ def secret_item_json(
     """SecretItem: what lists return (no value)."""
     out: dict[str, Any] = {
         "id": vault.object_id(KIND, item.name, version.version if with_version else None),
-        "attributes": version.attributes.to_json(),
+        "attributes": vault.attributes_json(version.attributes),
     }
     if version.tags is not None:
         out["tags"] = version.tags
@@ -45,7 +45,7 @@ def secret_bundle_json(
     out["id"] = vault.object_id(KIND, item.name, version.version)
     if version.data.content_type is not None:
         out["contentType"] = version.data.content_type
-    out["attributes"] = version.attributes.to_json()
+    out["attributes"] = vault.attributes_json(version.attributes)
     if version.tags is not None:
         out["tags"] = version.tags
     kid = version.data.kid

@@ -391,6 +391,9 @@ class Vault:
     tenant_id: str
     subscription_id: str
     rbac: bool = False
+    purge_protection: bool = False
+    """Deleted objects cannot be purged (403) and wait out their retention; once on, it
+    stays on, as in Azure."""
     location: str = "westeurope"
     resource_group: str = "kvtui-emulator"
     url: str = ""
@@ -420,12 +423,21 @@ class Vault:
         base = f"{self.url}{kind}/{name}"
         return f"{base}/{version}" if version else base
 
+    def attributes_json(self, attributes: Attributes) -> dict[str, Any]:
+        """An object's ``attributes`` as this vault reports them: under purge protection,
+        a recovery level without ``+Purgeable`` (``Recoverable``)."""
+        out = attributes.to_json()
+        if self.purge_protection:
+            out["recoveryLevel"] = out["recoveryLevel"].removesuffix("+Purgeable")
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "tenant_id": self.tenant_id,
             "subscription_id": self.subscription_id,
             "rbac": self.rbac,
+            "purge_protection": self.purge_protection,
             "location": self.location,
             "secrets": self.secrets.to_dict(),
             "keys": self.keys.to_dict(),
@@ -436,6 +448,7 @@ class Vault:
 
     def load(self, d: dict[str, Any]) -> None:
         self.rbac = bool(d.get("rbac", self.rbac))
+        self.purge_protection = bool(d.get("purge_protection", self.purge_protection))
         self.location = d.get("location", self.location)
         self.secrets.load(d.get("secrets", {}))
         self.keys.load(d.get("keys", {}))

@@ -183,3 +183,20 @@ async def test_write_errors_name_what_is_missing(
     )
     with pytest.raises(PermissionDenied, match="Key Vault Secrets Officer"):
         await writes.delete_secret(svc, "kept")
+
+
+async def test_a_purge_under_purge_protection_says_why(
+    vault: Vault, svc: VaultService, sdk: Clients, admin: Admin
+) -> None:
+    await admin.call("PATCH", f"/vaults/{vault.name}", {"purge_protection": True}, expect=200)
+    await sdk.secrets.set_secret("kept", VALUE)
+    deleted = await writes.delete_secret(svc, "kept")
+    with pytest.raises(PermissionDenied) as err:
+        await writes.purge_deleted_secret(svc, "kept")
+    message = str(err.value)
+    assert message.startswith("Purge secret kept: ")
+    assert "purge protection is enabled for this vault" in message
+    assert "role" not in message and "permission" not in message  # none would help
+    still = await sdk.secrets.get_deleted_secret("kept")
+    assert still.recovery_id == deleted.recovery_id
+    assert still.properties.recovery_level == "Recoverable"

@@ -388,3 +388,36 @@ async def test_the_request_log_lists_what_reached_a_vault_and_never_a_value(
 )
 async def test_the_request_log_refuses_bad_queries(admin: Admin, query: str, status: int) -> None:
     await admin.call("GET", f"/requests{query}", expect=status)
+
+
+async def test_purge_protection_refuses_purges_as_the_service_does(
+    admin: Admin, info: EmulatorInfo
+) -> None:
+    name = next(_names)
+    _, vault = await admin.call("POST", "/vaults", {"name": name}, expect=201)
+    assert vault["purge_protection"] is False
+    _, vault = await admin.call("PATCH", f"/vaults/{name}", {"purge_protection": True}, expect=200)
+    assert vault["purge_protection"] is True
+    async with kv_clients(info, vault["url"]) as kv:
+        secret = await kv.secrets.set_secret("kept", "v")
+        key = await kv.keys.create_rsa_key("kept-key")
+        # The recovery level says it: no "+Purgeable".
+        assert secret.properties.recovery_level == "Recoverable"
+        assert key.properties.recovery_level == "Recoverable"
+        await kv.secrets.delete_secret("kept")
+        deleted = await kv.secrets.get_deleted_secret("kept")
+        assert deleted.properties.recovery_level == "Recoverable"
+        with pytest.raises(HttpResponseError) as err:
+            await kv.secrets.purge_deleted_secret("kept")
+        assert err.value.status_code == 403 and err.value.error is not None
+        assert err.value.error.code == "Forbidden"
+        message = err.value.error.message or ""
+        assert message.startswith(
+            'Operation "purge" is not allowed because purge protection is enabled for this vault.'
+        )
+        assert message.endswith(f"\r\nVault: {name};location=westeurope")
+        # Still deleted, and recoverable.
+        assert (await kv.secrets.recover_deleted_secret("kept")).name == "kept"
+    # Once on, for good (as in Azure).
+    await admin.call("PATCH", f"/vaults/{name}", {"purge_protection": False}, expect=400)
+    await admin.call("PATCH", f"/vaults/{name}", {"rbac": True}, expect=200)
