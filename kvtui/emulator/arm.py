@@ -226,6 +226,8 @@ def vault_json(vault: Vault) -> dict[str, Any]:
             "enableRbacAuthorization": vault.rbac,
             "enableSoftDelete": True,
             "softDeleteRetentionInDays": 90,
+            # Azure sends it only once it is on (it cannot be turned off).
+            **({"enablePurgeProtection": True} if vault.purge_protection else {}),
             "provisioningState": "Succeeded",
             "publicNetworkAccess": "Enabled",
         },

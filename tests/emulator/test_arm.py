@@ -151,6 +151,7 @@ def test_vaults_of_a_subscription_page_by_page(
     emulator: EmulatorThread, http: requests.Session, info: EmulatorInfo, guest_token: str
 ) -> None:
     made = [new_vault(emulator, info.other_tenant_id, rbac=i == 0) for i in range(3)]
+    made[1].purge_protection = True
     sub = made[0].subscription_id
     expected = {v.resource_id for v in emulator.state.vaults.values() if v.subscription_id == sub}
     pages = all_pages(
@@ -171,8 +172,10 @@ def test_vaults_of_a_subscription_page_by_page(
     assert first["properties"]["tenantId"] == info.other_tenant_id
     assert first["properties"]["enableRbacAuthorization"] is True
     assert first["properties"]["sku"] == {"family": "A", "name": "standard"}
+    assert "enablePurgeProtection" not in first["properties"]
     other = next(v for v in got if v["name"] == made[1].name)
     assert other["properties"]["enableRbacAuthorization"] is False
+    assert other["properties"]["enablePurgeProtection"] is True
 
 
 def test_generic_resources_filter(
