@@ -25,6 +25,7 @@ async def test_data_survives_a_restart_on_other_ports(tmp_path: Path) -> None:
     try:
         async with kv_clients(first.info, first.info.vaults["keep"]) as kv:
             await kv.secrets.set_secret("db-password", "kept across restarts")
+        first.state.vaults["keep"].purge_protection = True
         before = await read_back(first)
     finally:
         first.stop()
@@ -38,6 +39,8 @@ async def test_data_survives_a_restart_on_other_ports(tmp_path: Path) -> None:
         assert value == "kept across restarts" == before[0]
         assert cert_kid == secret_kid
         assert cert_kid is not None and cert_kid.startswith(second.info.vaults["keep"])
+        # Purge protection, once on, stays on.
+        assert second.state.vaults["keep"].purge_protection
         # The same signing key and tenant: tokens of the first run stay valid.
         assert second.info.tenant_id == first.info.tenant_id
     finally:
