@@ -72,6 +72,17 @@ class Item:
         return self.id
 
 
+@dataclass(slots=True)
+class DeletedItem:
+    """A deleted secret, key or certificate, kept by the vault until it is purged (by
+    someone, or by the vault at ``purge_scheduled``); ``recovery_id`` brings it back."""
+
+    item: Item
+    recovery_id: str | None
+    deleted: datetime | None
+    purge_scheduled: datetime | None
+
+
 # -- details (the detail pane of the vault screen) ------------------------------------------
 # A detail's ``item`` always has ``version`` set: the version asked for, or the current
 # one, so ``item.id`` is versioned and ``item.versionless_id`` is not.

@@ -14,11 +14,15 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import AsyncRetryPolicy, SansIOHTTPPolicy
 from azure.core.pipeline.transport import AioHttpTransport
-from azure.keyvault.certificates import CertificateProperties, KeyVaultCertificate
+from azure.keyvault.certificates import (
+    CertificateProperties,
+    DeletedCertificate,
+    KeyVaultCertificate,
+)
 from azure.keyvault.certificates.aio import CertificateClient
-from azure.keyvault.keys import KeyProperties, KeyVaultKey
+from azure.keyvault.keys import DeletedKey, KeyProperties, KeyVaultKey
 from azure.keyvault.keys.aio import KeyClient
-from azure.keyvault.secrets import SecretProperties
+from azure.keyvault.secrets import DeletedSecret, SecretProperties
 from azure.keyvault.secrets.aio import SecretClient
 
 from kvtui.core.clouds import Cloud
@@ -35,6 +39,7 @@ from kvtui.core.errors import NotFound, VaultError, classify, retrying_cannot_he
 from kvtui.core.models import (
     CertificateDetail,
     CertificatePolicySummary,
+    DeletedItem,
     Item,
     KeyDetail,
     Kind,
@@ -110,6 +115,21 @@ def item_from_key(p: KeyProperties, with_version: bool = False) -> Item:
 def item_from_certificate(p: CertificateProperties, with_version: bool = False) -> Item:
     x5t = p.x509_thumbprint
     return _item(Kind.CERTIFICATES, p, with_version, thumbprint=x5t.hex().upper() if x5t else None)
+
+
+def deleted_item(
+    kind: Kind, deleted: DeletedSecret | DeletedKey | DeletedCertificate
+) -> DeletedItem:
+    """A deleted object of the SDK as plain data (the certificate's time has its own name)."""
+    props: Any = deleted.properties
+    if kind is Kind.SECRETS:
+        item = item_from_secret(props)
+    elif kind is Kind.KEYS:
+        item = item_from_key(props)
+    else:
+        item = item_from_certificate(props)
+    when = getattr(deleted, "deleted_on", None) or getattr(deleted, "deleted_date", None)
+    return DeletedItem(item, deleted.recovery_id, when, deleted.scheduled_purge_date)
 
 
 class VaultService:
@@ -189,6 +209,22 @@ class VaultService:
                     yield [item_from_certificate(p) async for p in cpage]
         except Exception as exc:
             raise self.classify(exc, what=f"Listing {kind.value}") from exc
+
+    async def list_deleted_pages(
+        self, kind: Kind, page_size: int = 25
+    ) -> AsyncIterator[list[DeletedItem]]:
+        """The deleted items of a kind, a page at a time (a read: read-only allows it)."""
+        try:
+            if kind is Kind.SECRETS:
+                pager: Any = self.secrets.list_deleted_secrets(max_page_size=page_size)
+            elif kind is Kind.KEYS:
+                pager = self.keys.list_deleted_keys(max_page_size=page_size)
+            else:
+                pager = self.certificates.list_deleted_certificates(max_page_size=page_size)
+            async for page in pager.by_page():
+                yield [deleted_item(kind, d) async for d in page]
+        except Exception as exc:
+            raise self.classify(exc, what=f"Listing the deleted {kind.value}") from exc
 
     async def list_versions(self, kind: Kind, name: str) -> list[Item]:
         """Every version of an item, newest first."""

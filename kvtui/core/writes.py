@@ -21,11 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from azure.keyvault.secrets import DeletedSecret
-
 from kvtui.core.errors import VaultError
-from kvtui.core.models import Item, Kind
-from kvtui.core.vault import VaultService, item_from_secret
+from kvtui.core.models import DeletedItem, Item, Kind
+from kvtui.core.vault import VaultService, deleted_item, item_from_secret
 
 audit = logging.getLogger("kvtui.audit")
 
@@ -39,16 +37,6 @@ class ReadOnlyVault(VaultError):
     def __init__(self, message: str, rule: str) -> None:
         super().__init__(message)
         self.rule = rule
-
-
-@dataclass(frozen=True, slots=True)
-class DeletedInfo:
-    """A deleted item: when it went, when the vault purges it, and its recovery id."""
-
-    name: str
-    recovery_id: str | None
-    deleted: datetime | None
-    purge_scheduled: datetime | None
 
 
 async def _write(
@@ -140,21 +128,12 @@ async def update_secret_properties(
     return await _write(service, Kind.SECRETS, "update", name, send, _version)
 
 
-def _deleted(secret: DeletedSecret) -> DeletedInfo:
-    return DeletedInfo(
-        name=secret.name or "",
-        recovery_id=secret.recovery_id,
-        deleted=secret.deleted_date,
-        purge_scheduled=secret.scheduled_purge_date,
-    )
-
-
-async def delete_secret(service: VaultService, name: str) -> DeletedInfo:
+async def delete_secret(service: VaultService, name: str) -> DeletedItem:
     """Delete a secret (every version); soft-deleted where the vault keeps deleted
     items. Returns once the service says it is deleted."""
 
-    async def send() -> DeletedInfo:
-        return _deleted(await service.secrets.delete_secret(name))
+    async def send() -> DeletedItem:
+        return deleted_item(Kind.SECRETS, await service.secrets.delete_secret(name))
 
     return await _write(service, Kind.SECRETS, "delete", name, send)
 

@@ -12,9 +12,11 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from azure.keyvault.certificates import CertificatePolicy
 
 from kvtui.core import writes
 from kvtui.core.errors import Conflict, PermissionDenied
+from kvtui.core.models import Kind
 from kvtui.core.vault import VaultService
 from kvtui.emulator import EmulatorInfo, EmulatorThread
 from kvtui.emulator.store import Vault
@@ -79,7 +81,7 @@ async def test_a_secret_from_creation_to_purge(
     assert versions[first.version].enabled is False  # (reading a disabled version is a 403)
 
     deleted = await writes.delete_secret(svc, "db-password")
-    assert deleted.name == "db-password" and deleted.recovery_id and deleted.purge_scheduled
+    assert deleted.item.name == "db-password" and deleted.recovery_id and deleted.purge_scheduled
     assert deleted.deleted and deleted.purge_scheduled > deleted.deleted
     listed = [s.name async for s in sdk.secrets.list_deleted_secrets()]
     assert listed == ["db-password"]
@@ -200,3 +202,35 @@ async def test_a_purge_under_purge_protection_says_why(
     still = await sdk.secrets.get_deleted_secret("kept")
     assert still.recovery_id == deleted.recovery_id
     assert still.properties.recovery_level == "Recoverable"
+
+
+async def test_deleted_items_of_each_kind_are_listed_even_read_only(
+    svc: VaultService, sdk: Clients
+) -> None:
+    await sdk.secrets.set_secret("old-secret", VALUE, tags={"team": "pay"})
+    await sdk.keys.create_rsa_key("old-key")
+    policy = CertificatePolicy.get_default()
+    await sdk.certificates.create_certificate("old-cert", policy)
+    await sdk.secrets.delete_secret("old-secret")
+    await sdk.keys.delete_key("old-key")
+    await sdk.certificates.delete_certificate("old-cert")
+
+    svc.read_only_rule = "--read-only"  # listing what was deleted is a read
+    # A certificate's key and secret went with it (managed by it), as in Azure.
+    expected = {
+        Kind.SECRETS: {"old-secret": False, "old-cert": True},
+        Kind.KEYS: {"old-key": False, "old-cert": True},
+        Kind.CERTIFICATES: {"old-cert": False},
+    }
+    for kind, names in expected.items():
+        listed = [d for page in [p async for p in svc.list_deleted_pages(kind)] for d in page]
+        assert {d.item.name: d.item.managed for d in listed} == names
+        for gone in listed:
+            assert gone.item.kind is kind
+            suffix = f"/deleted{kind.value}/{gone.item.name}"
+            assert gone.recovery_id and gone.recovery_id.endswith(suffix)
+            assert gone.deleted and gone.purge_scheduled
+            assert gone.purge_scheduled - gone.deleted == timedelta(days=90)
+        if kind is Kind.SECRETS:
+            mine = next(d for d in listed if d.item.name == "old-secret")
+            assert mine.item.tags == {"team": "pay"}
