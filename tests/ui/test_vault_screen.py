@@ -25,9 +25,9 @@ from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.vault import VaultScreen
 from tests.emulator.admin_support import Admin
 from tests.support import Clients
-from tests.ui.conftest import SIZE, WIDE, wait_screen, wait_until
+from tests.ui.conftest import SIZE, WIDE, at_size, wait_screen, wait_until
 from tests.ui.vaults import listed as listed
-from tests.ui.vaults import on_screen, open_vault, pane, rendered, shown, table
+from tests.ui.vaults import on_screen, open_vault, pane, rendered, screen_lines, shown, table
 from tests.ui.vaults import vault_screen as vault_screen
 
 HOSTILE = "[bold]x[/] \x1b[31mred\x1b]52;c;AAAA\x07 [link=evil]y"
@@ -280,7 +280,7 @@ async def test_firewall_throttling_and_a_lost_network_are_named_and_retried(
         vault,
     ):
         assert vault.query_one("#vault-read-only").display
-        assert shown(vault, "#vault-read-only") == "READ-ONLY: read_only"
+        assert str(vault.query_one("#vault-read-only").tooltip) == "Read-only: read_only"
         for kind in Kind:
             tab = vault.tab_of(kind)
             await wait_until(pilot, lambda t=tab: t.error is not None, f"{kind} error")
@@ -362,13 +362,19 @@ async def test_a_large_vault_is_usable_while_it_loads(
 async def test_a_vault_matching_a_read_only_pattern_says_so_on_its_badge(
     demo_vault: Vault, make_context: Callable[..., AppContext], signed_in: None
 ) -> None:
-    """The emulator's vault URLs are https://127.0.0.1:PORT/: the host is what matches."""
+    """The emulator's vault URLs are https://127.0.0.1:PORT/: the host is what matches.
+    At 80x24 the badge is short, and the signed-in account stays in view; the rule is
+    its tooltip, and beside it in a wide terminal."""
     patterns = ["prod-*", "127.0.0.*"]
     ctx = make_context(demo_vault.url, read_only_vaults=patterns)
-    async with open_vault(ctx) as (app, _pilot, vault):
+    async with open_vault(ctx) as (app, pilot, vault):
         assert vault.read_only
-        assert vault.query_one("#vault-read-only").display
-        assert on_screen(app, "READ-ONLY: matches 127.0.0.*")
+        badge = vault.query_one("#vault-read-only")
+        assert badge.display and str(badge.tooltip) == "Read-only: matches 127.0.0.*"
+        top = screen_lines(app)[0]
+        assert "READ-ONLY" in top and "matches" not in top and "demo.user" in top
+        async with at_size(pilot, (160, 35)):
+            assert on_screen(app, "READ-ONLY: matches 127.0.0.*")
         # The second lock: the vault's service refuses writes (kvtui/core/writes.py).
         assert vault.session.service.read_only_rule == "matches 127.0.0.*"
     ctx = make_context(demo_vault.url, read_only_vaults=["prod-*"])

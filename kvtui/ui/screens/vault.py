@@ -165,9 +165,13 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
         self._apply_size(self.app.size.width, self.app.size.height)
         with Horizontal(id="vault-top"):
             yield Static(self._header(), id="vault-header")
-            badge = Static(Text(f"READ-ONLY: {self.read_only_rule}"), id="vault-read-only")
-            badge.display = self.read_only
-            yield badge
+            # The rule beside it where there is room (narrow: it would push out the
+            # vault and the account); its tooltip at any width.
+            with Horizontal(id="vault-read-only") as badge:
+                badge.display = self.read_only
+                badge.tooltip = Text(f"Read-only: {self.read_only_rule}")
+                yield Static("READ-ONLY")
+                yield Static(Text(f": {self.read_only_rule}"), id="vault-read-only-rule")
         throttle = Static("", id="vault-throttle")
         throttle.display = False
         yield throttle
