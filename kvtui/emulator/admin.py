@@ -219,7 +219,7 @@ async def clear_permissions(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-# -- faults -----------------------------------------------------------------------------------
+# -- the request log --------------------------------------------------------------------------
 
 
 async def list_requests(request: web.Request) -> web.Response:
@@ -234,6 +234,9 @@ async def list_requests(request: web.Request) -> web.Response:
         raise _bad(f"since must be a request's seq (0 or more), not {raw!r}")
     entries = state.requests.since(int(raw), vault)
     return web.json_response({"value": [e.to_json() for e in entries], "last": state.requests.last})
+
+
+# -- faults -----------------------------------------------------------------------------------
 
 
 async def list_faults(request: web.Request) -> web.Response:

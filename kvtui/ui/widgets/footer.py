@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import ClassVar, NamedTuple
 
 from textual import events
+from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
 from textual.style import Style
@@ -101,25 +102,23 @@ class Footer(Widget, can_focus=False):
         focused input's many hidden bindings coming and going change nothing."""
         app = self.app
         bindings = self.screen.active_bindings
-        keys = [
-            Key(binding.key, app.get_key_display(binding), binding.description,
-                binding.action, enabled, tooltip)
-            for _node, binding, enabled, tooltip in bindings.values()
-            if binding.show
-        ]  # fmt: skip
+
+        def key(binding: Binding, enabled: bool, tooltip: str) -> Key:
+            display = app.get_key_display(binding)
+            return Key(binding.key, display, binding.description, binding.action, enabled, tooltip)
+
+        keys = [key(b, on, tip) for _node, b, on, tip in bindings.values() if b.show]
         # One key an action (the first bound), as Textual's footer shows them.
         by_action: dict[str, Key] = {}
-        for key in keys:
-            by_action.setdefault(key.action, key)
+        for k in keys:
+            by_action.setdefault(k.action, k)
         shown = list(by_action.values())
         first = [k for k in shown if k.action in FIRST]
         ordered = (*first, *(k for k in shown if k not in first))
         palette = None
         if app.ENABLE_COMMAND_PALETTE and (found := bindings.get(app.COMMAND_PALETTE_BINDING)):
             _node, binding, enabled, _tooltip = found
-            tooltip = binding.tooltip or binding.description
-            palette = Key(binding.key, app.get_key_display(binding), binding.description,
-                          binding.action, enabled, tooltip)  # fmt: skip
+            palette = key(binding, enabled, binding.tooltip or binding.description)
         if (ordered, palette) != (self.keys, self.palette):
             self.keys, self.palette = ordered, palette
             self.refresh()
