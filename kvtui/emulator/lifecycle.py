@@ -29,6 +29,7 @@ from kvtui.emulator.common import (
     page,
     page_of,
 )
+from kvtui.emulator.faults import vault_label
 from kvtui.emulator.store import (
     Attributes,
     Collection,
@@ -344,7 +345,7 @@ async def _purge(kind: ObjectKind[Any], vault: Vault, request: web.Request) -> w
             "Forbidden",
             'Operation "purge" is not allowed because purge protection is enabled for this '
             "vault. Key Vault service will automatically purge it after the retention "
-            f"period has passed.\r\nVault: {vault.name};location={vault.location}",
+            f"period has passed.\r\nVault: {vault_label(vault)}",
         )
     for k in (kind, *kind.backing):
         k.collection(vault).purge(name)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 #: Entries kept (the oldest go first).
@@ -34,14 +34,7 @@ class LoggedRequest:
     """What was answered; 0 when nothing was (a dropped connection)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "vault": self.vault,
-            "method": self.method,
-            "path": self.path,
-            "operation": self.operation,
-            "status": self.status,
-        }
+        return asdict(self)
 
 
 class RequestLog:
