@@ -26,6 +26,7 @@ from kvtui.core.present import date_text, expires_cell
 
 __all__ = [
     "COLUMN_KEYS",
+    "DELETED_KEYS",
     "DROP_ORDER",
     "NAME_WHOLE",
     "TAGS_FIRST",
@@ -39,13 +40,20 @@ __all__ = [
     "type_text",
 ]
 
-ColumnKey = Literal["name", "enabled", "type", "updated", "expires", "tags"]
+ColumnKey = Literal[
+    "name", "enabled", "type", "updated", "expires", "tags", "deleted", "purge", "recovery"
+]
+#: The columns of a list of items.
 COLUMN_KEYS: tuple[ColumnKey, ...] = ("name", "enabled", "type", "updated", "expires", "tags")
+#: The columns only the deleted view has.
+DELETED_KEYS: tuple[ColumnKey, ...] = ("deleted", "purge", "recovery")
 
 #: Names up to this many cells show whole before another column widens.
 NAME_WHOLE = 40
 #: The columns dropped, first to last, when they do not fit beside the name.
 DROP_ORDER: tuple[ColumnKey, ...] = ("tags", "updated", "enabled", "type", "expires")
+#: The same for the deleted view.
+DELETED_DROP_ORDER: tuple[ColumnKey, ...] = ("recovery", "type", "purge", "deleted")
 #: The tags column gets this much before the type column widens.
 TAGS_FIRST = 20
 
@@ -65,9 +73,18 @@ _TYPE_TITLES = {
 }
 
 
-def columns_for(kind: Kind) -> tuple[Column, ...]:
-    """The columns of a table of ``kind``, left to right."""
+def columns_for(kind: Kind, *, deleted: bool = False) -> tuple[Column, ...]:
+    """The columns of a table of ``kind``, left to right; ``deleted``: of its deleted
+    items (when deleted, when purged, the recovery id)."""
     type_title = _TYPE_TITLES[kind]
+    if deleted:
+        return (
+            Column("name", "name", 12, 10_000),
+            Column("deleted", "deleted", 10, 10),
+            Column("purge", "purge on", 10, 10),
+            Column("type", type_title, len(type_title) + 2, 24),
+            Column("recovery", "recovery id", 13, 100),
+        )
     return (  # a minimum width leaves room for the title and the sort arrow
         Column("name", "name", 12, 10_000),
         Column("enabled", "enabled", 9, 9),
@@ -106,6 +123,12 @@ def cell_text(item: Item, column: ColumnKey, kind: Kind, now: datetime, warn_day
         return date_text(item.updated)  # the date; the detail pane has the time
     if column == "expires":
         return expires_cell(item, now, warn_days)
+    if column == "deleted":
+        return date_text(item.deleted)
+    if column == "purge":
+        return date_text(item.purge_scheduled)
+    if column == "recovery":
+        return item.recovery_id or ""
     return tags_text(item)
 
 
@@ -139,13 +162,16 @@ def fit_columns(columns: Sequence[Column], natural: dict[ColumnKey, int], width:
     """Which of ``columns`` to show in ``width`` cells, and how wide (see the module
     docstring). ``natural`` is the widest value measured per column."""
     wanted = {c.key: max(c.min_width, min(c.max_width, natural.get(c.key, 0))) for c in columns}
+    wanted.setdefault("tags", 0)
+    wanted.setdefault("recovery", 0)
     name_goal = min(wanted["name"], NAME_WHOLE)
 
     def needed(cols: Sequence[Column]) -> int:
         return 1 + len(cols) + sum(name_goal if c.key == "name" else c.min_width for c in cols)
 
     shown = list(columns)
-    for key in DROP_ORDER:
+    deleted_view = any(c.key == "recovery" for c in columns)
+    for key in DELETED_DROP_ORDER if deleted_view else DROP_ORDER:
         if needed(shown) <= width:
             break
         shown = [c for c in shown if c.key != key]
@@ -158,6 +184,7 @@ def fit_columns(columns: Sequence[Column], natural: dict[ColumnKey, int], width:
         ("tags", min(wanted["tags"], TAGS_FIRST)),
         ("type", wanted["type"]),
         ("tags", wanted["tags"]),
+        ("recovery", wanted["recovery"]),
         ("name", 10_000),
     )
     for key, target in steps:

@@ -51,6 +51,10 @@ class Item:
     # certificates
     subject: str | None = None
     thumbprint: str | None = None
+    # deleted items (the tab's deleted view, ``D``)
+    deleted: datetime | None = None
+    purge_scheduled: datetime | None = None
+    recovery_id: str | None = None
 
     def status(self, now: datetime | None = None, warn_days: int = 30) -> Status:
         """Expired and expiring outrank disabled: they are what must not be missed."""

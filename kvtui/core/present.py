@@ -315,6 +315,12 @@ def detail_sections(
     fetched), then its attributes (the detail's item when there is one: it is fresher
     than the listed one). ``full`` is the item's view; without it, one version's."""
     sections: list[Section] = []
+    if item.deleted is not None or item.recovery_id:
+        sections.append(Section("Deleted", (
+            _row("Deleted", when_text(item.deleted, now)),
+            _row("Purge on", when_text(item.purge_scheduled, now)),
+            _row("Recovery id", item.recovery_id),
+        )))  # fmt: skip
     if isinstance(detail, KeyDetail):
         sections += key_sections(detail, full=full)
     elif isinstance(detail, CertificateDetail):

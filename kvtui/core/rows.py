@@ -34,6 +34,7 @@ from typing import Any
 
 from kvtui.core.columns import (
     COLUMN_KEYS,
+    DELETED_KEYS,
     NAME_WHOLE,
     Column,
     ColumnKey,
@@ -66,6 +67,12 @@ def _sort_values(items: Sequence[Item], column: ColumnKey, kind: Kind) -> list[A
         return [i.updated.timestamp() if i.updated else _INF for i in items]
     if column == "expires":
         return [i.expires.timestamp() if i.expires else _INF for i in items]
+    if column == "deleted":
+        return [i.deleted.timestamp() if i.deleted else _INF for i in items]
+    if column == "purge":
+        return [i.purge_scheduled.timestamp() if i.purge_scheduled else _INF for i in items]
+    if column == "recovery":
+        return [(i.recovery_id or "").casefold() for i in items]
     return [tags_text(i).casefold() for i in items]
 
 
@@ -90,12 +97,17 @@ class RowModel:
         warn_days: int = 30,
         now: Callable[[], datetime] | None = None,
         cell_width: Callable[[str], int] = len,
+        deleted: bool = False,
     ) -> None:
         self._kind = kind
+        self.deleted = deleted
+        """A table of deleted items (other columns)."""
+        self.marked: set[str] = set()
+        """The names of the rows marked (``space``) for an action on several at once."""
         self.warn_days = warn_days
         self.now: Callable[[], datetime] = now or (lambda: datetime.now(timezone.utc))
         self._cell_width = cell_width
-        self._columns = columns_for(kind)
+        self._columns = columns_for(kind, deleted=deleted)
         self._items: list[Item] = []
         self._index = ItemIndex()
         self._sort_column: ColumnKey = "name"
@@ -232,6 +244,7 @@ class RowModel:
     def clear(self) -> None:
         """Remove every item (the filter text and the sort stay)."""
         self._drop_items()
+        self.marked.clear()
         self._user_moved = False
         self._top = 0
         self._set_cursor(0)
@@ -302,6 +315,54 @@ class RowModel:
         self._clamp_top()
         return grew or not had_rows or first < self._top + self._height
 
+    def put_items(self, items: Iterable[Item], *, focus: str | None = None) -> None:
+        """Items written (created, a new version, edited, recovered): each takes the
+        place of the item of the same name, or is added. The filter and the sort stay;
+        the cursor goes to ``focus`` (a name) if it is shown, else stays on its item."""
+        new = {item.name: item for item in items}
+        kept = [item for item in self._items if item.name not in new]
+        self._replace_keeping(kept + list(new.values()), focus)
+
+    def remove_names(self, names: Iterable[str]) -> None:
+        """Items gone (deleted, purged): their rows go; the cursor stays on its item, or
+        on the row where the first one removed was."""
+        gone = set(names)
+        self.marked -= gone
+        self._replace_keeping([i for i in self._items if i.name not in gone], None)
+
+    def _replace_keeping(self, items: list[Item], focus: str | None) -> None:
+        current = self.cursor_item
+        name = focus or (current.name if current is not None else None)
+        row, screen_row = self._cursor, self._cursor - self._top
+        self._drop_items()
+        self._items.extend(items)
+        self._index.extend(items)
+        self._measure(items)
+        self._sort_all()
+        self._matcher = compile_query(self._query, self.now(), self.warn_days)
+        self._select_all()
+        if name is not None:
+            row = next((n for n, i in enumerate(self._view) if self._items[i].name == name), row)
+        self._user_moved = True
+        self._set_cursor(min(row, max(0, len(self._view) - 1)))
+        self._top = max(0, self._cursor - screen_row)
+        self._follow_cursor()
+
+    def toggle_mark(self, name: str) -> bool:
+        """Mark the row of ``name``, or unmark it: whether it is marked now."""
+        if name in self.marked:
+            self.marked.discard(name)
+            return False
+        self.marked.add(name)
+        return True
+
+    @property
+    def marked_items(self) -> list[Item]:
+        """The marked items still held, in display order."""
+        if not self.marked:
+            return []
+        return [self._items[i] for i in self._view if self._items[i].name in self.marked]
+
     def refresh_items(self) -> None:
         """Items were changed in place (details filled in: key type, subject): index,
         sort, filter and measure them again; the cursor stays on its item. O(n log n)."""
@@ -324,7 +385,7 @@ class RowModel:
     def sort_by(self, column: ColumnKey, reverse: bool = False) -> None:
         """Sort by ``column`` (one of :data:`COLUMN_KEYS`); ties in name order. While
         the filter has words, substring matches still come before fuzzy ones."""
-        if column not in COLUMN_KEYS:
+        if column not in COLUMN_KEYS + DELETED_KEYS:
             raise ValueError(f"unknown column {column!r}")
         self._sort_column = column
         self._sort_reverse = reverse
@@ -363,9 +424,12 @@ class RowModel:
             ("name", (item.name for item in items)),
             ("type", (type_text(item, kind) for item in sample)),
             ("tags", (tags_text(item) for item in sample)),
+            ("recovery", (item.recovery_id or "" for item in sample)),
         )
         grew = False
         for key, values in texts:
+            if key not in self._natural:
+                continue
             most, cap = self._natural[key], self._caps[key]
             if most >= cap:
                 continue

@@ -153,15 +153,16 @@ class VaultSession:
             self.throttle_over()
 
     async def list_pages(
-        self, kind: Kind, *, restart: Callable[[], None] | None = None
+        self, kind: Kind, *, restart: Callable[[], None] | None = None, deleted: bool = False
     ) -> AsyncIterator[list[Item]]:
-        """The items of ``kind``, a page at a time. When the sign-in expires midway and
-        is renewed, the listing starts over: ``restart()`` is called first (the pages
-        had so far are from the listing that failed)."""
+        """The items of ``kind``, a page at a time (``deleted``: its deleted items, with
+        ``Item.deleted``, ``purge_scheduled`` and ``recovery_id`` set). When the sign-in
+        expires midway and is renewed, the listing starts over: ``restart()`` is called
+        first (the pages had so far are from the listing that failed)."""
         while True:
             generation = self.generation
             try:
-                async for page in self.service.list_pages(kind):
+                async for page in self._pages(kind, deleted):
                     self.throttle_over()
                     yield page
             except SessionExpired as exc:
@@ -175,6 +176,14 @@ class VaultSession:
                 self.throttle_over()
                 raise
             return
+
+    async def _pages(self, kind: Kind, deleted: bool) -> AsyncIterator[list[Item]]:
+        if not deleted:
+            async for page in self.service.list_pages(kind):
+                yield page
+            return
+        async for gone in self.service.list_deleted_pages(kind):
+            yield [d.item for d in gone]
 
     # -- throttling ---------------------------------------------------------------------
 

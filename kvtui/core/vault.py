@@ -129,6 +129,9 @@ def deleted_item(
     else:
         item = item_from_certificate(props)
     when = getattr(deleted, "deleted_on", None) or getattr(deleted, "deleted_date", None)
+    item.deleted = when
+    item.purge_scheduled = deleted.scheduled_purge_date
+    item.recovery_id = deleted.recovery_id
     return DeletedItem(item, deleted.recovery_id, when, deleted.scheduled_purge_date)
 
 

@@ -1,5 +1,6 @@
-"""Writes to a vault, without Textual: the secrets' create, new version, edit of
-properties, delete, recover, purge and restore, over the service's SecretClient.
+"""Writes to a vault, without Textual: the secrets' create and new version; for every
+kind, the edit of properties, delete, recover, purge, backup (a read) and restore, over
+the service's SDK clients.
 
 Every write goes through :func:`_write`:
 
@@ -23,7 +24,13 @@ from typing import Any, TypeVar
 
 from kvtui.core.errors import VaultError
 from kvtui.core.models import DeletedItem, Item, Kind
-from kvtui.core.vault import VaultService, deleted_item, item_from_secret
+from kvtui.core.vault import (
+    VaultService,
+    deleted_item,
+    item_from_certificate,
+    item_from_key,
+    item_from_secret,
+)
 
 audit = logging.getLogger("kvtui.audit")
 
@@ -163,3 +170,117 @@ async def restore_secret_backup(service: VaultService, backup: bytes) -> Item:
         return item_from_secret(props, with_version=True)
 
     return await _write(service, Kind.SECRETS, "restore", "(from a backup)", send, _version)
+
+
+# -- every kind: properties, delete, recover, purge, backup, restore ----------------------
+
+
+def _item_of(kind: Kind, props: Any) -> Item:
+    if kind is Kind.SECRETS:
+        return item_from_secret(props, with_version=True)
+    if kind is Kind.KEYS:
+        return item_from_key(props, with_version=True)
+    return item_from_certificate(props, with_version=True)
+
+
+async def update_properties(
+    service: VaultService, kind: Kind, name: str, fields: SecretFields, version: str | None = None
+) -> Item:
+    """Change a secret's, key's or certificate's properties (enabled, dates, tags; a
+    secret's content type), never its value or key material."""
+    if kind is Kind.SECRETS:
+        return await update_secret_properties(service, name, fields, version)
+    kwargs: dict[str, Any] = {
+        "enabled": fields.enabled,
+        "not_before": fields.not_before,
+        "expires_on": fields.expires,
+        "tags": fields.tags,
+    }
+    if kind is Kind.CERTIFICATES:
+        # A certificate's dates come from the certificate itself: only these change.
+        kwargs = {"enabled": fields.enabled, "tags": fields.tags}
+
+    async def send() -> Item:
+        if kind is Kind.KEYS:
+            key = await service.keys.update_key_properties(name, version, **kwargs)
+            return _item_of(kind, key.properties)
+        cert = await service.certificates.update_certificate_properties(name, version, **kwargs)
+        return _item_of(kind, cert.properties)
+
+    return await _write(service, kind, "update", name, send, _version)
+
+
+async def delete_item(service: VaultService, kind: Kind, name: str) -> DeletedItem:
+    """Delete an item of any kind (every version); returns once the service says so."""
+    if kind is Kind.SECRETS:
+        return await delete_secret(service, name)
+
+    async def send() -> DeletedItem:
+        if kind is Kind.KEYS:
+            gone: Any = await service.keys.delete_key(name)
+        else:
+            gone = await service.certificates.delete_certificate(name)
+        return deleted_item(kind, gone)
+
+    return await _write(service, kind, "delete", name, send)
+
+
+async def recover_item(service: VaultService, kind: Kind, name: str) -> Item:
+    """Bring a deleted item back; returns once it reads back (the SDK polls for it)."""
+    if kind is Kind.SECRETS:
+        return await recover_deleted_secret(service, name)
+
+    async def send() -> Item:
+        if kind is Kind.KEYS:
+            key = await service.keys.recover_deleted_key(name)
+            return _item_of(kind, key.properties)
+        cert = await service.certificates.recover_deleted_certificate(name)
+        return _item_of(kind, cert.properties)
+
+    return await _write(service, kind, "recover", name, send, _version)
+
+
+async def purge_item(service: VaultService, kind: Kind, name: str) -> None:
+    """Delete a deleted item for good (refused under purge protection)."""
+    if kind is Kind.SECRETS:
+        await purge_deleted_secret(service, name)
+        return
+
+    async def send() -> None:
+        if kind is Kind.KEYS:
+            await service.keys.purge_deleted_key(name)
+        else:
+            await service.certificates.purge_deleted_certificate(name)
+
+    await _write(service, kind, "purge", name, send)
+
+
+async def backup_item(service: VaultService, kind: Kind, name: str) -> bytes:
+    """The item's protected backup blob (every version; only a vault of the same
+    subscription and geography can restore it). A read: allowed read-only."""
+    try:
+        if kind is Kind.SECRETS:
+            blob = await service.secrets.backup_secret(name)
+        elif kind is Kind.KEYS:
+            blob = await service.keys.backup_key(name)
+        else:
+            blob = await service.certificates.backup_certificate(name)
+    except Exception as exc:
+        raise service.classify(exc, what=f"Backing up {kind.singular} {name}") from exc
+    audit.info("backup %s %r: ok", kind.singular, name)
+    return bytes(blob)
+
+
+async def restore_item(service: VaultService, kind: Kind, backup: bytes) -> Item:
+    """An item from a backup blob, with all its versions."""
+    if kind is Kind.SECRETS:
+        return await restore_secret_backup(service, backup)
+
+    async def send() -> Item:
+        if kind is Kind.KEYS:
+            key = await service.keys.restore_key_backup(backup)
+            return _item_of(kind, key.properties)
+        cert = await service.certificates.restore_certificate_backup(backup)
+        return _item_of(kind, cert.properties)
+
+    return await _write(service, kind, "restore", "(from a backup)", send, _version)

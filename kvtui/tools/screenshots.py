@@ -181,7 +181,8 @@ def _vault(pilot: Pilot[Any]) -> VaultScreen:
 
 def _loaded(screen: VaultScreen) -> bool:
     """Every tab listed, the keys' and certificates' third column filled in."""
-    tables = {t.kind: t for t in screen.query(ItemTable)}
+    tables = {t.kind: t for t in screen.query(".kind-body > ItemTable").results(ItemTable)
+              if not t.model.deleted}  # fmt: skip
     if len(tables) < len(Kind) or not all(t.is_mounted for t in tables.values()):
         return False
     if any(screen.tab_of(k).listing or tables[k].total_count == 0 for k in Kind):

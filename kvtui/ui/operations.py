@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from textual.binding import Binding
 
@@ -31,6 +31,7 @@ from kvtui.core.kinds import KINDS
 from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind
 from kvtui.core.references import CopyChoice, copy_choices, export_filename
 from kvtui.core.vault import key_detail_pem
+from kvtui.ui import writing
 from kvtui.ui.clipboard import SecretClipboard
 from kvtui.ui.keys import key_for
 from kvtui.ui.modals.copy_menu import CopyMenu
@@ -42,7 +43,9 @@ if TYPE_CHECKING:
     from kvtui.ui.widgets.kind_tab import KindTab
 
 ALL_KINDS = frozenset(Kind)
+View = Literal["live", "deleted", "both"]
 Run = Callable[["KindTab", Item], Awaitable[None]]
+# (An operation with needs_item=False is run with the highlighted item or None.)
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,19 @@ class Operation:
     group: str = "modal"
     """Its worker's group: a second press while one runs replaces it."""
     show: bool = field(default=True)
+    view: View = "live"
+    """Where it applies: the listed items, the deleted ones (``D``), or both."""
+    exclusive: bool = True
+    """A second press while it runs cancels the first (False: both run, in order)."""
 
-    def applies(self, kind: Kind, item: Item | None, *, read_only: bool) -> bool:
+    def applies(
+        self, kind: Kind, item: Item | None, *, read_only: bool, deleted: bool = False
+    ) -> bool:
         return (
             kind in self.kinds
             and (item is not None or not self.needs_item)
             and not (self.writes and read_only)
+            and (self.view == "both" or (self.view == "deleted") == deleted)
         )
 
     def binding(self) -> Binding:
@@ -269,9 +279,50 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
 )
 
+WRITES: tuple[Operation, ...] = (
+    Operation("new", "vault.new", "n", "New", "Create a secret in this tab",
+              writing.new_item, kinds=SECRETS_ONLY, needs_item=False, writes=True),
+    Operation("new_version", "vault.new_version", "u", "New version",
+              "A new value for the secret, its properties prefilled", writing.new_version,
+              kinds=SECRETS_ONLY, writes=True),
+    Operation("edit", "vault.edit", "e", "Edit", "Edit the properties: enabled, dates, tags",
+              writing.edit, writes=True),
+    Operation("delete", "vault.delete", "d,delete", "Delete",
+              "Delete the item (or the marked ones), after a confirmation", writing.delete,
+              writes=True),
+    Operation("deleted", "vault.deleted", "D", "Deleted",
+              "Show the tab's deleted items, or the listed ones again", writing.toggle_deleted,
+              needs_item=False, view="both", group="toggle"),
+    Operation("recover", "vault.recover", "R", "Recover",
+              "Recover the deleted item (or the marked ones)", writing.recover, writes=True,
+              view="deleted"),
+    Operation("purge", "vault.purge", "P", "Purge",
+              "Delete for good: type the name to confirm", writing.purge, writes=True,
+              view="deleted"),
+    Operation("mark", "vault.mark", "space", "Mark",
+              "Mark the row: delete, recover, purge, enable, disable act on all marked",
+              writing.mark, writes=True, view="both", show=False, group="mark",
+              exclusive=False),
+    Operation("enable", "vault.enable", "plus", "Enable",
+              "Enable the item (or the marked ones)", writing.enable, writes=True, show=False),
+    Operation("disable", "vault.disable", "minus", "Disable",
+              "Disable the item (or the marked ones)", writing.disable, writes=True, show=False),
+    Operation("backup", "vault.backup", "b", "Backup",
+              "Back the item up to a file (only you can read it)", writing.backup, show=False),
+    Operation("restore", "vault.restore", "", "Restore from a backup",
+              "Restore an item of this tab from a backup file", writing.restore,
+              needs_item=False, writes=True, show=False),
+)  # fmt: skip
+
+OPERATIONS = OPERATIONS + WRITES
+
 BY_NAME: Mapping[str, Operation] = {op.name: op for op in OPERATIONS}
 
 
-def applying(kind: Kind, item: Item | None, *, read_only: bool) -> list[Operation]:
+def applying(
+    kind: Kind, item: Item | None, *, read_only: bool, deleted: bool = False
+) -> list[Operation]:
     """The operations the keys offer on this kind and item, in order."""
-    return [op for op in OPERATIONS if op.applies(kind, item, read_only=read_only)]
+    return [
+        op for op in OPERATIONS if op.applies(kind, item, read_only=read_only, deleted=deleted)
+    ]

@@ -12,6 +12,7 @@ from rich.cells import cell_len
 
 from kvtui.core.columns import (
     COLUMN_KEYS,
+    DELETED_KEYS,
     DROP_ORDER,
     TAGS_FIRST,
     Layout,
@@ -52,11 +53,17 @@ def sortable() -> list[Item]:
     """Three items whose order differs by every column (the renderer's tests too)."""
     return [
         item("bravo", enabled=False, content_type="b/type", tags={"t": "2"},
-             updated=NOW - timedelta(days=1), expires=NOW + timedelta(days=90)),
+             updated=NOW - timedelta(days=1), expires=NOW + timedelta(days=90),
+             deleted=NOW - timedelta(days=2), purge_scheduled=NOW + timedelta(days=88),
+             recovery_id="https://v/deletedsecrets/bravo"),
         item("alpha", content_type="c/type", tags={"t": "3"},
-             updated=NOW - timedelta(days=5), expires=NOW + timedelta(days=10)),
+             updated=NOW - timedelta(days=5), expires=NOW + timedelta(days=10),
+             deleted=NOW - timedelta(days=1), purge_scheduled=NOW + timedelta(days=89),
+             recovery_id="https://v/deletedsecrets/alpha"),
         item("Charlie", content_type="a/type", tags={"t": "1"},
-             updated=NOW - timedelta(days=3)),
+             updated=NOW - timedelta(days=3), deleted=NOW - timedelta(days=3),
+             purge_scheduled=NOW + timedelta(days=87),
+             recovery_id="https://v/deletedsecrets/charlie"),
     ]  # fmt: skip
 
 
@@ -69,8 +76,12 @@ def test_sort_by_each_column_both_ways() -> None:
         "updated": ["alpha", "Charlie", "bravo"],
         "expires": ["alpha", "bravo", "Charlie"],  # never-expiring last
         "tags": ["Charlie", "bravo", "alpha"],
+        # the deleted view's
+        "deleted": ["Charlie", "bravo", "alpha"],
+        "purge": ["Charlie", "bravo", "alpha"],
+        "recovery": ["alpha", "bravo", "Charlie"],
     }
-    assert set(expected) == set(COLUMN_KEYS)
+    assert set(expected) == set(COLUMN_KEYS + DELETED_KEYS)
     for column, order in expected.items():
         rows.sort_by(column)
         assert (names(rows), rows.sort_column, rows.sort_reverse) == (order, column, False)

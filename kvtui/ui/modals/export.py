@@ -116,8 +116,10 @@ existing file is never replaced unless you answer **{export.overwrite}** to "Ove
         ),
     ]  # fmt: skip
 
-    def __init__(self, default_path: Path, data: bytes, what: str) -> None:
+    def __init__(self, default_path: Path, data: bytes, what: str, *, mode: int = 0o644) -> None:
+        """``mode``: the new file's permissions (0600 for a backup or a private key)."""
         super().__init__()
+        self.mode = mode
         self.default_path = default_path
         self.data = data
         self.what = what
@@ -175,7 +177,7 @@ existing file is never replaced unless you answer **{export.overwrite}** to "Ove
 
     def _save(self, value: str, *, overwrite: bool) -> None:
         try:
-            written = write_export(value.strip(), self.data, overwrite=overwrite)
+            written = write_export(value.strip(), self.data, overwrite=overwrite, mode=self.mode)
         except ExportError as exc:
             self._error(str(exc))
             target = _target(value)

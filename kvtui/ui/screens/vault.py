@@ -75,6 +75,17 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
   copies it (the clipboard is cleared after a while).
 - **{vault.reload}** reloads the tab; errors stay in their tab. The rows on show stay
   until the new list is complete, and stay, marked stale, if it fails.
+
+### Writing (not in a read-only vault)
+
+- **{vault.new}** new secret, **{vault.new_version}** new version (the value is never
+  prefilled), **{vault.edit}** edit properties; in a form **ctrl+s** saves.
+- **{vault.delete}** deletes after **y**; **{vault.undo}** undoes it for a few seconds.
+- **{vault.deleted}** shows the tab's deleted items: **{vault.recover}** recovers,
+  **{vault.purge}** purges once you type the name.
+- **{vault.mark}** marks rows: delete, recover, purge, enable (**{vault.enable}**) and
+  disable (**{vault.disable}**) then act on all of them.
+- **{vault.backup}** backs the item up to a file; restore is in the palette.
 """)
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -88,7 +99,14 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
             id="vault.back",
             tooltip="Back to the list, clear the filter, or hide a revealed value",
         ),
-        *(op.binding() for op in OPERATIONS),
+        *(op.binding() for op in OPERATIONS if op.key),
+        Binding(
+            "ctrl+z",
+            "undo",
+            "Undo delete",
+            id="vault.undo",
+            tooltip="Recover what was just deleted",
+        ),
         Binding(
             "ctrl+r", "reload", "Reload", id="vault.reload", tooltip="List this tab's items again"
         ),
@@ -273,6 +291,10 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
             tab.clear_filter()
         elif tab.pane.revealed:
             tab.pane.mask()
+        elif tab.table.marked_items:
+            tab.table.clear_marks()
+        elif tab.showing_deleted:
+            tab.toggle_deleted()
 
     def action_sort(self, column: str) -> None:
         table = self.tab.table
@@ -284,22 +306,32 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """An item's keys are on where its operation applies (the footer follows)."""
+        if action == "undo":
+            return self.is_mounted and not self.read_only and self.tab.can_undo
         if action != "op" or not self.is_mounted or not parameters:
             return True
         op = BY_NAME.get(str(parameters[0]))
         if op is None:
             return False
         tab = self.tab
-        return op.applies(tab.kind, tab.table.cursor_item, read_only=self.read_only)
+        return op.applies(
+            tab.kind, tab.table.cursor_item, read_only=self.read_only, deleted=tab.showing_deleted
+        )
 
     def action_op(self, name: str) -> None:
         """Run an operation of kvtui/ui/operations.py on the highlighted item."""
         tab = self.tab
         item = tab.table.cursor_item
         op = BY_NAME.get(name)
-        if op is None or item is None or not op.applies(tab.kind, item, read_only=self.read_only):
+        if op is None or not op.applies(
+            tab.kind, item, read_only=self.read_only, deleted=tab.showing_deleted
+        ):
             return
         tab.run_operation(op, item)
+
+    def action_undo(self) -> None:
+        if not self.read_only:
+            self.tab.undo()
 
     def action_reload(self) -> None:
         # The person asks: a sign-in that just failed to give a token may be tried again.

@@ -267,7 +267,9 @@ class DetailPane(VerticalScroll, can_focus=True):
         if mark is not None:
             parts.append(Text(mark.long, style=self._style(_MARK_STYLE[mark.status])))
         # What the item is for first (where r shows a value), then its attributes.
-        if item.kind is Kind.SECRETS:
+        if item.deleted is not None:
+            pass  # deleted: no value to read, no details; what the listing says
+        elif item.kind is Kind.SECRETS:
             section = len(parts)
             value_parts = self._value_parts(styles)
             if self.value is not None:

@@ -48,7 +48,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from kvtui.core.columns import COLUMN_KEYS, Column, ColumnKey, cell_text
+from kvtui.core.columns import COLUMN_KEYS, DELETED_KEYS, Column, ColumnKey, cell_text
 from kvtui.core.models import Item, Kind, Status
 from kvtui.core.rows import RowModel
 from kvtui.ui.text import literal, visible
@@ -108,6 +108,11 @@ class ItemTable(ScrollView, can_focus=True):
         & > .item-table--empty {
             color: $text-muted;
         }
+        /* rows marked with space, for an action on several at once */
+        & > .item-table--marked {
+            color: $text-accent;
+            text-style: bold;
+        }
         /* rows from an earlier listing (a reload failed): the status line says why */
         &.-stale {
             color: $text-muted;
@@ -126,6 +131,7 @@ class ItemTable(ScrollView, can_focus=True):
         "item-table--disabled",
         "item-table--escape",
         "item-table--empty",
+        "item-table--marked",
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -181,15 +187,19 @@ class ItemTable(ScrollView, can_focus=True):
         id: str | None = None,
         classes: str | None = None,
         disabled: bool = False,
+        deleted: bool = False,
     ) -> None:
         """
         Args:
             kind: What the table lists (decides the third column).
+            deleted: A table of deleted items (when deleted, purged, the recovery id).
             warn_days: Items expiring within this many days are marked "expiring".
             now: Clock for the expiry markers and ``status:`` filters (tests pin it).
         """
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
-        self.model = RowModel(kind, warn_days=warn_days, now=now, cell_width=cell_len)
+        self.model = RowModel(
+            kind, warn_days=warn_days, now=now, cell_width=cell_len, deleted=deleted
+        )
         self._width = 0  # of the lines: the widget's, less its scrollbar
         self._layout = self.model.layout(0)
         self._line_cache: LRUCache[tuple[int, bool], Strip] = LRUCache(1024)
@@ -274,6 +284,38 @@ class ItemTable(ScrollView, can_focus=True):
         sort, filter and draw them again; the cursor stays on its item. O(n log n)."""
         self._change(self.model.refresh_items, new_items=True)
 
+    def put_items(self, items: Iterable[Item], *, focus: str | None = None) -> None:
+        """Written items in place of the ones of the same name, or added (no reload);
+        the cursor on ``focus`` (a name). Posts :class:`Highlighted`."""
+        self._change(
+            lambda: self.model.put_items(items, focus=focus), new_items=True, announce=True
+        )
+
+    def remove_names(self, names: Iterable[str]) -> None:
+        """The rows of deleted or purged items go (no reload)."""
+        self._change(lambda: self.model.remove_names(names), new_items=True, announce=True)
+
+    @property
+    def marked_items(self) -> list[Item]:
+        """The rows marked with space, in display order."""
+        return self.model.marked_items
+
+    def toggle_mark(self) -> None:
+        """Mark the highlighted row, or unmark it; the cursor moves down a row."""
+        item = self.model.cursor_item
+        if item is None:
+            return
+        self.model.toggle_mark(item.name)
+        self._line_cache.clear()
+        self.refresh()
+        self.action_cursor_down()
+
+    def clear_marks(self) -> None:
+        if self.model.marked:
+            self.model.marked.clear()
+            self._line_cache.clear()
+            self.refresh()
+
     def set_filter(self, query: str) -> int:
         """Show only the items matching ``query`` (:mod:`kvtui.core.filtering`).
 
@@ -287,7 +329,7 @@ class ItemTable(ScrollView, can_focus=True):
 
         While the filter has words, substring matches still come before fuzzy ones.
         """
-        if column not in COLUMN_KEYS:
+        if column not in COLUMN_KEYS + DELETED_KEYS:
             raise ValueError(f"unknown column {column!r}")
         self._change(lambda: self.model.sort_by(column, reverse))
 
@@ -429,10 +471,13 @@ class ItemTable(ScrollView, can_focus=True):
             style += self.get_component_rich_style("item-table--expiring")
         if not item.enabled:
             style += self.get_component_rich_style("item-table--disabled")
+        marked = item.name in model.marked
+        if marked:
+            style += self.get_component_rich_style("item-table--marked")
         if is_cursor:
             style += self.get_component_rich_style("item-table--cursor")
         escape_style = self.get_component_rich_style("item-table--escape", partial=True)
-        text = Text(" ", style=style, no_wrap=True, end="")
+        text = Text("▌" if marked else " ", style=style, no_wrap=True, end="")
         kind, warn = model.kind, model.warn_days
         for column, width in zip(self._layout.columns, self._layout.widths, strict=True):
             cell = literal(

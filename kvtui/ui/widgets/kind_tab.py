@@ -48,6 +48,7 @@ from kvtui.ui.widgets.error_panel import ErrorPanel, not_signed_in_message
 from kvtui.ui.widgets.item_table import ItemTable
 from kvtui.ui.widgets.item_view import ItemView
 from kvtui.ui.widgets.versions_list import VersionsList
+from kvtui.ui.writing import undo_delete
 
 log = logging.getLogger("kvtui.ui.vault")
 
@@ -143,7 +144,17 @@ class KindTab(ReportWorkerErrors, Vertical):
             id=f"filter-{v}",
             classes="vault-filter",
         )
-        self.table = ItemTable(kind, warn_days=warn_days, now=now, id=f"table-{v}")
+        self.live_table = ItemTable(kind, warn_days=warn_days, now=now, id=f"table-{v}")
+        self.deleted_table = ItemTable(
+            kind, warn_days=warn_days, now=now, id=f"deleted-{v}", deleted=True
+        )
+        self.showing_deleted = False
+        """The deleted items are on show (``D``), not the listed ones."""
+        self.deleted_loader: Worker[None] | None = None
+        self.deleted_listing = False
+        self.deleted_error: VaultError | None = None
+        self._deleted_stale = True  # (listed when first shown, and after a delete)
+        self._undo: tuple[list[str], float] | None = None
         self.pane = DetailPane(warn_days=warn_days, now=now, id=f"detail-{v}")
         self.status = Static("", id=f"status-{v}", classes="vault-status")
         self.error_panel = ErrorPanel(v)
@@ -154,7 +165,9 @@ class KindTab(ReportWorkerErrors, Vertical):
         yield self.filter_box
         yield self.error_panel
         with Horizontal(classes="kind-body"):
-            yield self.table
+            yield self.live_table
+            self.deleted_table.display = False
+            yield self.deleted_table
             yield self.pane
             yield self.item_view
         yield self.status
@@ -165,10 +178,19 @@ class KindTab(ReportWorkerErrors, Vertical):
         self.watch(self.filter_box, "value", self._filter_changed, init=False)
 
     @property
+    def table(self) -> ItemTable:
+        """The table on show: the listed items, or the deleted ones (``D``)."""
+        return self.deleted_table if self.showing_deleted else self.live_table
+
+    @property
     def label(self) -> str:
         """The tab's title: while listing, the count is on the status line only (a tab
         label that grows lays out the screen and redraws the tabs)."""
-        total = self.table.total_count
+        if self.showing_deleted:
+            total = self.deleted_table.total_count
+            count = "…" if self.deleted_listing else f" {total:,}"
+            return f"{self.ops.title}: deleted{count}" + (" ⚠" if self.deleted_error else "")
+        total = self.live_table.total_count
         if self.listing:
             label = f"{self.ops.title}…"
         else:
@@ -192,17 +214,17 @@ class KindTab(ReportWorkerErrors, Vertical):
 
     def _begin(self) -> None:
         """A listing starts (or starts over, after a renewed sign-in)."""
-        self._earlier = self.table.total_count > 0
+        self._earlier = self.live_table.total_count > 0
         self._fresh = []
         if not self._earlier:
-            self.table.clear()
+            self.live_table.clear()
         self.relisted = 0 if self._earlier else None
         self.show_error(None)
         self.listing = True
         self.update_status()
 
     async def _load(self) -> None:
-        table = self.table
+        table = self.live_table
         self._begin()
         try:
             async for page in self.session.list_pages(self.kind, restart=self._begin):
@@ -240,13 +262,13 @@ class KindTab(ReportWorkerErrors, Vertical):
 
     def _set_stale(self, stale: bool) -> None:
         self.stale = stale
-        self.table.set_class(stale, "-stale")
+        self.live_table.set_class(stale, "-stale")
 
     async def _fill_facts(self) -> None:
         """Read the details of the first keys or certificates, so the table's third
         column (key type, subject) has something to show; a few at a time."""
         facts = self.ops.facts
-        wanted = [i for i in self.table.rows[:FILL_FIRST] if not (i.key_type or i.subject)]
+        wanted = [i for i in self.live_table.rows[:FILL_FIRST] if not (i.key_type or i.subject)]
         if facts is None or not wanted:
             return
         limit = asyncio.Semaphore(4)
@@ -260,12 +282,15 @@ class KindTab(ReportWorkerErrors, Vertical):
                     log.info("no detail for %s: %s", item.name, exc)
 
         await asyncio.gather(*(fill(i) for i in wanted))
-        self.table.refresh_items()
+        self.live_table.refresh_items()
 
     # -- status line and error panel ------------------------------------------------------
 
     def update_status(self) -> None:
-        table = self.table
+        if self.showing_deleted:
+            self._deleted_status()
+            return
+        table = self.live_table
         noun = self.kind.value
         total = table.total_count
         if self.listing and self.relisted is not None:
@@ -315,13 +340,38 @@ class KindTab(ReportWorkerErrors, Vertical):
 
         self.set_timer(STATUS_EVERY, update, name=f"status-{self.kind.value}")
 
+    def _deleted_status(self) -> None:
+        table = self.deleted_table
+        noun = f"deleted {self.kind.value}"
+        total = table.total_count
+        if self.deleted_listing:
+            text = f"Loading… {total:,} {noun}"
+        elif self.deleted_error is not None and total == 0:
+            text = f"No {noun} listed (see the error above)"
+        elif table.filter_text:
+            text = f"{table.row_count:,} of {total:,} {noun} match"
+        else:
+            text = f"{total:,} {noun}"
+        status = Text(text)
+        marked = len(table.marked_items)
+        if marked:
+            status.append(f"  {marked} marked", style="bold")
+        if table.filter_text:
+            status.append("  filter: ", style="dim")
+            status.append_text(literal(table.filter_text, multiline=False))
+        back = key_for(self, "vault.deleted", "D")
+        status.append(f"  {back}: back to the list", style="dim")
+        self.status.update(status, layout=False)
+        self.post_message(self.Changed(self))
+
     def note(self, text: str) -> None:
         """A word on the status line until the next update (``Your sign-in expired``)."""
         self.status.update(literal(text))
 
     def show_error(self, exc: VaultError | None) -> None:
         self.error = exc
-        self.error_panel.show(exc)
+        if not self.showing_deleted:
+            self.error_panel.show(exc)
         self.update_status()
 
     # -- filter ---------------------------------------------------------------------------
@@ -365,6 +415,8 @@ class KindTab(ReportWorkerErrors, Vertical):
     @on(ItemTable.Highlighted)
     def _highlighted(self, event: ItemTable.Highlighted) -> None:
         event.stop()
+        if event.table is not self.table:
+            return  # the table not on show changed (a write): the pane shows the other
         if event.item is not event.table.cursor_item:
             # Stale: the cursor moved on before this message arrived (a fast Down, Home,
             # r). Acting on it would show, then drop, the wrong item.
@@ -381,7 +433,7 @@ class KindTab(ReportWorkerErrors, Vertical):
         if self.pane.item is item:
             return False
         self.pane.show_item(item)
-        if item is not None:
+        if item is not None and item.deleted is None:
             self._start_detail(item)
         return True
 
@@ -416,12 +468,17 @@ class KindTab(ReportWorkerErrors, Vertical):
             return
         pane.show_detail(detail)
         if fill_facts(item, detail):
-            self.table.refresh_items()
+            self.live_table.refresh_items()
 
     # -- operations and the item view -------------------------------------------------
 
-    def run_operation(self, op: Operation, item: Item) -> None:
-        self.run_worker(op.run(self, item), group=op.group, exclusive=True, exit_on_error=False)
+    def run_operation(self, op: Operation, item: Item | None) -> None:
+        self.run_worker(
+            op.run(self, item),  # type: ignore[arg-type]
+            group=op.group,
+            exclusive=op.exclusive,
+            exit_on_error=False,
+        )
 
     @property
     def is_open(self) -> bool:
@@ -435,14 +492,15 @@ class KindTab(ReportWorkerErrors, Vertical):
     def open_item(self) -> None:
         """The highlighted item, full height: details, versions, actions."""
         item = self.table.cursor_item
-        if item is None:
+        if item is None or self.showing_deleted:
             return
         self.show_item(item)
         self._opened = item.name
         self.add_class("-open")
         ops = applying(self.kind, item, read_only=self.read_only)
-        keys = [f"{key_for(self, op.binding_id)} {op.label.lower()}" for op in ops]
-        keys.append(f"{key_for(self, 'vault.back', 'esc')} back")
+        # Back first: on a small terminal the line is cut at its end.
+        keys = [f"{key_for(self, 'vault.back', 'esc')} back"]
+        keys += [f"{key_for(self, op.binding_id)} {op.label.lower()}" for op in ops if op.show]
         versions = VersionsList(
             self.session.service, self.kind, item.name, warn_days=self.warn_days, now=self.now
         )
@@ -455,3 +513,134 @@ class KindTab(ReportWorkerErrors, Vertical):
         self.item_view.clear()
         self.remove_class("-open")
         self.table.focus()
+
+    # -- the deleted view and writes (kvtui/ui/writing.py) -------------------------------
+
+    def toggle_deleted(self) -> None:
+        """Show the deleted items instead of the listed ones, or back (``D``). The filter
+        stays and applies to both; the deleted are listed when first shown."""
+        if self.is_open:
+            self.close_item()
+        self.showing_deleted = not self.showing_deleted
+        self.live_table.display = not self.showing_deleted
+        self.deleted_table.display = self.showing_deleted
+        table = self.table
+        table.set_filter(self.filter_box.value if self.filter_box.value else table.filter_text)
+        self.pane.show_item(None)
+        self.show_item(table.cursor_item)
+        self.error_panel.show(self.deleted_error if self.showing_deleted else self.error)
+        if not self.filter_box.has_focus:
+            table.focus()
+        if self.showing_deleted and self._deleted_stale:
+            self.reload_deleted()
+        self.update_status()
+        self.screen.refresh_bindings()
+
+    def reload_deleted(self) -> None:
+        self.deleted_loader = self.run_worker(
+            self._load_deleted,
+            name=f"deleted-{self.kind.value}",
+            group="deleted",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _load_deleted(self) -> None:
+        table = self.deleted_table
+        items: list[Item] = []
+
+        def restart() -> None:
+            items.clear()
+
+        self.deleted_listing = True
+        self.deleted_error = None
+        if self.showing_deleted:
+            self.error_panel.show(None)
+        self.update_status()
+        try:
+            async for page in self.session.list_pages(self.kind, deleted=True, restart=restart):
+                items.extend(page)
+                if table.total_count == 0:
+                    table.append_items(page)  # the first page at once
+                self._update_status_soon()
+        except VaultError as exc:
+            log.warning("listing deleted %s failed: %s", self.kind.value, exc)
+            self.deleted_error = exc
+            if self.showing_deleted:
+                self.error_panel.show(exc)
+            return
+        finally:
+            self.deleted_listing = False
+            self.update_status()
+        table.replace_items(items)
+        self._deleted_stale = False
+        self.update_status()
+
+    def written(self, items: list[Item], *, focus: str | None) -> None:
+        """Items created or changed: in place in the list (no reload), and in the pane."""
+        if not items:
+            return
+        table = self.live_table
+        table.put_items(items, focus=focus)
+        current = table.cursor_item
+        if current is not None and not self.showing_deleted:
+            self.pane.show_item(None)
+            self.show_item(current)
+        self.update_status()
+
+    def removed(self, deleted: list[Item]) -> None:
+        """Items deleted: out of the list; into the deleted view (when listed)."""
+        if not deleted:
+            return
+        self.live_table.remove_names(i.name for i in deleted)
+        if not self._deleted_stale:
+            self.deleted_table.put_items(deleted)
+        if not self.showing_deleted:
+            self.pane.show_item(None)
+            self.show_item(self.live_table.cursor_item)
+        self.update_status()
+
+    def recovered(self, items: list[Item]) -> None:
+        """Items recovered: out of the deleted view, into the list."""
+        if not items:
+            return
+        self.deleted_table.remove_names(i.name for i in items)
+        self.live_table.put_items(items)
+        self.pane.show_item(None)
+        self.show_item(self.table.cursor_item)
+        self.update_status()
+
+    def purged(self, names: list[str]) -> None:
+        if not names:
+            return
+        self.deleted_table.remove_names(names)
+        self.pane.show_item(None)
+        self.show_item(self.table.cursor_item)
+        self.update_status()
+
+    # -- undo a delete --------------------------------------------------------------
+
+    def offer_undo(self, names: list[str], seconds: float) -> None:
+        deadline = asyncio.get_running_loop().time() + seconds
+        self._undo = (names, deadline)
+        self.screen.refresh_bindings()
+
+        def over() -> None:
+            if self._undo is not None and self._undo[1] <= deadline:
+                self._undo = None
+                if self.is_mounted:
+                    self.screen.refresh_bindings()
+
+        self.set_timer(seconds, over, name="undo")
+
+    @property
+    def can_undo(self) -> bool:
+        return self._undo is not None
+
+    def undo(self) -> None:
+        if self._undo is None:
+            return
+        names, _ = self._undo
+        self._undo = None
+        self.screen.refresh_bindings()
+        self.run_worker(undo_delete(self, names), group="undo", exit_on_error=False)

@@ -1,0 +1,487 @@
+"""The form of a write: a new secret, a new version of one, or an item's properties.
+
+``ItemForm(spec)`` does the write itself (``spec.submit``) and is dismissed with the
+item written, or None (cancelled). A write that fails leaves the form open with
+everything typed, the error above the hint: nothing is lost.
+
+- **Keys.** ``ctrl+s`` saves; ``tab``/``shift+tab`` move between fields; enter in a
+  one-line field moves on, in the value editor it is a new line; ``esc`` cancels, and
+  asks first when something was typed. ``ctrl+g`` generates a value, ``ctrl+o`` reads
+  it from a file: either is hidden until ``ctrl+t`` shows it.
+- **Checked while typing**: the name (1-127 letters, digits and dashes). At save: the
+  dates (``2027-01-31``, ``+90d``), the tags (``key=value`` a line, at most 15), the
+  value's size, and JSON when the content type says JSON (kvtui/core/forms.py).
+- **Changed meanwhile?** A new version or an edit reads the item again before it
+  writes: when it changed since the form opened (a newer version, other properties),
+  the form says so; ``ctrl+s`` again writes anyway, ``ctrl+r`` loads what is there now.
+- **A name that was deleted** (409 ObjectIsDeletedButRecoverable): ``ctrl+r`` recovers
+  it instead.
+
+The value is never prefilled (a new version starts empty), logged or kept after the
+form closes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.suggester import SuggestFromList
+from textual.widgets import Checkbox, Input, Label, Static, TextArea
+
+from kvtui.core.errors import Conflict, VaultError
+from kvtui.core.forms import (
+    CONTENT_TYPES,
+    check_name,
+    check_value,
+    generate_value,
+    name_problem,
+    parse_tags,
+    parse_when,
+    tags_field,
+    when_field,
+)
+from kvtui.core.models import Item, Kind
+from kvtui.core.present import when_text
+from kvtui.core.validation import InvalidValue
+from kvtui.core.writes import SecretFields
+from kvtui.ui.dialog import Dialog
+from kvtui.ui.keys import KeyedHelp, with_keys
+from kvtui.ui.modals.confirm import ConfirmDialog
+from kvtui.ui.text import literal
+
+log = logging.getLogger("kvtui.ui.form")
+
+Mode = Literal["new", "version", "edit"]
+
+#: Files read as a value: no bigger than this (a secret holds 25 KiB).
+MAX_FILE = 64 * 1024
+
+
+@dataclass(frozen=True)
+class FormData:
+    """What the form sends: the name, the value (new and version), the properties."""
+
+    name: str
+    value: str | None
+    fields: SecretFields
+
+
+@dataclass
+class FormSpec:
+    """What a form is for and how it writes."""
+
+    kind: Kind
+    mode: Mode
+    submit: Callable[[FormData], Awaitable[Item]]
+    now: Callable[[], datetime]
+    name: str = ""
+    base: Item | None = None
+    """The item (version) the form starts from: prefilled properties, and what a
+    concurrent change is measured against."""
+    read_current: Callable[[], Awaitable[Item]] | None = None
+    recover: Callable[[str], Awaitable[Item]] | None = None
+    taken: set[str] = field(default_factory=set)
+    """Names listed in the tab: a new secret of one of them is a new version (said)."""
+
+
+_VALUE_NOTE = "{form.generate} generate · {form.from_file} from a file"
+_TITLES = {"new": "New {kind}", "version": "New version of {name}", "edit": "Edit {name}"}
+
+
+def _state(item: Item) -> tuple[object, ...]:
+    """What a concurrent change is seen in: the version and every property the form
+    shows (``updated`` alone has whole seconds: two writes in one second look equal)."""
+    return (item.version, item.updated, item.enabled, item.content_type,
+            sorted(item.tags.items()), item.not_before, item.expires)  # fmt: skip
+
+
+class ItemForm(Dialog[Item | None]):
+    """A form that writes (see the module's doc); dismissed with the item written."""
+
+    DEFAULT_CSS = """
+    ItemForm {
+        #form { width: 90; max-width: 100%; height: auto; max-height: 100%; }
+        #form-fields { height: auto; max-height: 1fr; }
+        .form-row { height: auto; margin-bottom: 1; }
+        .form-row > Label { width: 14; color: $text-muted; }
+        .form-row > Input, .form-row > TextArea, .form-row > Checkbox { width: 1fr; }
+        #form-value { height: 5; }
+        #form-tags { height: 3; }
+        #form-name-note, #form-value-note { color: $text-muted; height: auto; padding-left: 14; }
+        #form-name-note.-bad { color: $text-error; }
+        #form-message { height: auto; }
+        #form-message.-error { color: $text-error; }
+        #form-message.-warning { color: $text-warning; }
+        &.-short .form-row { margin-bottom: 0; }
+        &.-short #form-value { height: 3; }
+        &.-short #form-tags { height: 2; }
+    }
+    """
+
+    HELP = KeyedHelp("""\
+## Form
+
+**{form.save}** saves, **esc** cancels (asking first when something was typed).
+**tab**/**shift+tab** move between fields; **enter** in a one-line field moves on.
+
+- Dates: `2027-01-31`, `2027-01-31T12:00`, or `+90d` (`h`, `d`, `w`, `y` from now).
+- Tags: one `key=value` a line, at most 15.
+- **{form.generate}** generates a value, **{form.from_file}** reads it from a file;
+  **{form.show}** shows or hides it.
+""")
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save", id="form.save", tooltip="Write it to the vault",
+                priority=True),
+        Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without saving"),
+        Binding("ctrl+g", "generate", "Generate", id="form.generate",
+                tooltip="Generate a random value (hidden until ctrl+t)"),
+        Binding("ctrl+o", "from_file", "From file", id="form.from_file",
+                tooltip="Read the value from a file"),
+        Binding("ctrl+t", "show_value", "Show value", id="form.show",
+                tooltip="Show or hide a generated or file value"),
+        Binding("ctrl+r", "reload_or_recover", "Reload", id="form.reload",
+                tooltip="Load the item as it is now, or recover a deleted name"),
+    ]  # fmt: skip
+
+    def __init__(self, spec: FormSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.hidden_value: str | None = None
+        """A generated value, or a file's: sent instead of the editor's, shown on ask."""
+        self.hidden_from = ""
+        self._changed_ok: Item | None = None
+        """Save was pressed again after "changed meanwhile" about this state."""
+        self._recoverable = False
+        self._busy = False
+        self._typed = False
+
+    @property
+    def has_value(self) -> bool:
+        return self.spec.mode in ("new", "version") and self.spec.kind is Kind.SECRETS
+
+    # -- layout ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        spec = self.spec
+        base = spec.base
+        title = _TITLES[spec.mode].format(kind=spec.kind.singular, name=spec.name)
+        secrets_only = spec.kind is Kind.SECRETS
+        with Vertical(id="form", classes="dialog"):
+            yield Static(literal(title, multiline=False), classes="dialog-title")
+            with VerticalScroll(id="form-fields"):
+                if spec.mode == "new":
+                    with Horizontal(classes="form-row"):
+                        yield Label("Name")
+                        yield Input(placeholder="letters, digits and dashes", id="form-name",
+                                    max_length=200, compact=True)  # fmt: skip
+                    yield Static("", id="form-name-note")
+                if self.has_value:
+                    with Horizontal(classes="form-row"):
+                        yield Label("Value")
+                        yield TextArea(id="form-value", compact=True, soft_wrap=True,
+                                       placeholder="the value (paste works)")  # fmt: skip
+                    yield Static(with_keys(self, _VALUE_NOTE), id="form-value-note")
+                if secrets_only:
+                    with Horizontal(classes="form-row"):
+                        yield Label("Content type")
+                        yield Input(
+                            value=(base.content_type or "") if base else "",
+                            placeholder="text/plain, application/json, …",
+                            suggester=SuggestFromList(CONTENT_TYPES, case_sensitive=False),
+                            id="form-content-type",
+                            compact=True,
+                        )
+                with Horizontal(classes="form-row"):
+                    yield Label("Tags")
+                    yield TextArea(tags_field(base.tags) if base else "", id="form-tags",
+                                   compact=True, placeholder="key=value, one a line")  # fmt: skip
+                with Horizontal(classes="form-row"):
+                    yield Label("Enabled")
+                    yield Checkbox("enabled", base.enabled if base else True, id="form-enabled",
+                                   compact=True)  # fmt: skip
+                if spec.kind is not Kind.CERTIFICATES:
+                    with Horizontal(classes="form-row"):
+                        yield Label("Not before")
+                        yield Input(when_field(base.not_before) if base else "", compact=True,
+                                    placeholder="2027-01-31 or +1d; empty: now",
+                                    id="form-not-before")  # fmt: skip
+                    with Horizontal(classes="form-row"):
+                        yield Label("Expires")
+                        yield Input(when_field(base.expires) if base else "", compact=True,
+                                    placeholder="2027-01-31 or +90d; empty: never",
+                                    id="form-expires")  # fmt: skip
+            yield Static("", id="form-message")
+            hint = with_keys(self, "{form.save} save · tab next field · esc cancel · ? help")
+            yield Static(Text(hint), classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self._message("")
+        first = self.query("#form-name, #form-value, #form-content-type, #form-tags").first()
+        first.focus()
+
+    # -- typing -----------------------------------------------------------------------
+
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    @on(Checkbox.Changed)
+    def _edited(self, event: Input.Changed | TextArea.Changed | Checkbox.Changed) -> None:
+        self._typed = True
+        if isinstance(event, Input.Changed) and event.input.id == "form-name":
+            self._check_name(event.value)
+        if (
+            isinstance(event, TextArea.Changed)
+            and event.text_area.id == "form-value"
+            and self.hidden_value is not None
+            and event.text_area.text
+        ):
+            self._drop_hidden()  # typing replaces a generated value
+
+    def _check_name(self, name: str) -> None:
+        note = self.query_one("#form-name-note", Static)
+        problem = name_problem(name) if name else None
+        if problem is None and name in self.spec.taken:
+            text = f"{name} exists: saving adds a new version of it."
+            note.update(literal(text))
+            note.set_class(False, "-bad")
+            return
+        note.update(literal(problem or ""))
+        note.set_class(problem is not None, "-bad")
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.focus_next()
+
+    # -- a value from elsewhere -------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("generate", "from_file"):
+            return self.has_value
+        if action == "show_value":
+            return self.hidden_value is not None
+        if action == "reload_or_recover":
+            return self._recoverable or self.spec.read_current is not None
+        return True
+
+    def action_generate(self) -> None:
+        try:
+            value = generate_value()
+        except InvalidValue as exc:  # (the defaults are valid)
+            self._message(str(exc), "error")
+            return
+        self._hold(value, "generated: 32 characters, letters, digits and symbols")
+
+    @work(exclusive=True, group="form-file")
+    async def action_from_file(self) -> None:
+        from kvtui.ui.modals.open_file import OpenFileScreen
+
+        data = await self.app.push_screen_wait(
+            OpenFileScreen("Read the value from a file", Path.cwd() / "", MAX_FILE)
+        )
+        if data is None:
+            return
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            self._message("That file is not UTF-8 text: a secret's value is text.", "error")
+            return
+        self._hold(text, f"from a file: {len(data):,} bytes")
+
+    def _hold(self, value: str, said: str) -> None:
+        self.hidden_value = value
+        self.hidden_from = said
+        self._typed = True
+        area = self.query_one("#form-value", TextArea)
+        with area.prevent(TextArea.Changed):
+            area.text = ""
+        area.placeholder = "(a value is set: type here to replace it)"
+        self._value_note()
+        self.refresh_bindings()
+
+    def _drop_hidden(self) -> None:
+        self.hidden_value = None
+        self.query_one("#form-value", TextArea).placeholder = "the value (paste works)"
+        self._value_note()
+        self.refresh_bindings()
+
+    def _value_note(self, show: bool = False) -> None:
+        note = self.query_one("#form-value-note", Static)
+        if self.hidden_value is None:
+            note.update(with_keys(self, _VALUE_NOTE))
+            return
+        text = Text(f"Value {self.hidden_from}. ")
+        if show:
+            text.append_text(literal(self.hidden_value, "bold"))
+            text.append(with_keys(self, " · {form.show} hides it"))
+        else:
+            text.append(with_keys(self, "Hidden: {form.show} shows it"))
+        note.update(text)
+
+    def action_show_value(self) -> None:
+        if self.hidden_value is None:
+            return
+        note = self.query_one("#form-value-note", Static)
+        showing = note.has_class("-showing")
+        note.set_class(not showing, "-showing")
+        self._value_note(show=not showing)
+
+    # -- saving -----------------------------------------------------------------------
+
+    def gather(self) -> FormData:
+        """What was typed, checked (InvalidValue says what to change)."""
+        spec = self.spec
+        now = spec.now()
+        name = spec.name
+        if spec.mode == "new":
+            name = check_name(self.query_one("#form-name", Input).value.strip())
+        content_type: str | None = None
+        if spec.kind is Kind.SECRETS:
+            content_type = self.query_one("#form-content-type", Input).value.strip() or None
+        value: str | None = None
+        if self.has_value:
+            value = self.hidden_value
+            if value is None:
+                value = self.query_one("#form-value", TextArea).text
+            if not value:
+                raise InvalidValue("Type a value (or ctrl+g generates one).")
+            check_value(value, content_type)
+        tags = parse_tags(self.query_one("#form-tags", TextArea).text)
+        enabled = self.query_one("#form-enabled", Checkbox).value
+        not_before = expires = None
+        if spec.kind is not Kind.CERTIFICATES:
+            typed_nb = self.query_one("#form-not-before", Input).value
+            not_before = parse_when(typed_nb, now, "Not before")
+            expires = parse_when(self.query_one("#form-expires", Input).value, now, "Expires")
+            if not_before and expires and expires <= not_before:
+                raise InvalidValue("Expires must come after not before.")
+        if spec.mode == "edit" and spec.kind is Kind.SECRETS and content_type is None:
+            content_type = ""  # cleared (None would keep it)
+        fields = SecretFields(content_type, tags, enabled, not_before, expires)
+        return FormData(name, value, fields)
+
+    def action_save(self) -> None:
+        if not self._busy:
+            self._save()
+
+    @work(exclusive=True, group="form-save")
+    async def _save(self) -> None:
+        try:
+            data = self.gather()
+        except InvalidValue as exc:
+            self._message(str(exc), "error")
+            return
+        self._busy = True
+        self._message("Saving…", "")
+        try:
+            if not await self._unchanged():
+                return
+            item = await self.spec.submit(data)
+        except VaultError as exc:
+            self._recoverable = (
+                isinstance(exc, Conflict)
+                and exc.code == "ObjectIsDeletedButRecoverable"
+                and self.spec.recover is not None
+            )
+            text = str(exc)
+            if self._recoverable:
+                text += with_keys(self, " Press {form.reload} to recover it instead.")
+            self._message(text, "error")
+            self.refresh_bindings()
+            return
+        finally:
+            self._busy = False
+        del data
+        self.dismiss(item)
+
+    async def _unchanged(self) -> bool:
+        """True to go on: the item is as it was when the form opened, or the user
+        pressed save again after hearing that it changed."""
+        spec, base = self.spec, self.spec.base
+        if spec.read_current is None or base is None:
+            return True
+        current = await spec.read_current()
+        if _state(current) == _state(base):
+            return True
+        seen = self._changed_ok
+        if seen is not None and _state(seen) == _state(current):
+            return True
+        self._changed_ok = current
+        what = (
+            f"a newer version ({current.version}) was made"
+            if current.version != base.version
+            else "its properties were changed"
+        )
+        when = when_text(current.updated, spec.now()) if current.updated else "meanwhile"
+        self._message(
+            f"{spec.name} changed since you opened this form: {what}, updated {when}. "
+            + with_keys(self, "{form.save} again writes anyway; {form.reload} loads it as it is."),
+            "warning",
+        )
+        return False
+
+    @work(exclusive=True, group="form-save")
+    async def action_reload_or_recover(self) -> None:
+        spec = self.spec
+        if self._recoverable and spec.recover is not None:
+            name = self.query_one("#form-name", Input).value.strip()
+            self._message(f"Recovering {name}…", "")
+            try:
+                item = await spec.recover(name)
+            except VaultError as exc:
+                self._message(str(exc), "error")
+                return
+            self.dismiss(item)
+            return
+        if spec.read_current is None:
+            return
+        try:
+            current = await spec.read_current()
+        except VaultError as exc:
+            self._message(str(exc), "error")
+            return
+        spec.base = current
+        self._changed_ok = None
+        self._load(current)
+        self._message(f"Loaded {spec.name} as it is now (version {current.version}).", "")
+
+    def _load(self, item: Item) -> None:
+        if self.spec.kind is Kind.SECRETS:
+            self.query_one("#form-content-type", Input).value = item.content_type or ""
+        self.query_one("#form-tags", TextArea).text = tags_field(item.tags)
+        self.query_one("#form-enabled", Checkbox).value = item.enabled
+        if self.spec.kind is not Kind.CERTIFICATES:
+            self.query_one("#form-not-before", Input).value = when_field(item.not_before)
+            self.query_one("#form-expires", Input).value = when_field(item.expires)
+
+    def _message(self, text: str, tone: str = "") -> None:
+        message = self.query_one("#form-message", Static)
+        message.update(literal(text))
+        message.display = bool(text)
+        message.set_class(tone == "error", "-error")
+        message.set_class(tone == "warning", "-warning")
+
+    # -- leaving ----------------------------------------------------------------------
+
+    @work(exclusive=True, group="form-cancel")
+    async def action_cancel(self) -> None:
+        if self._typed:
+            lines = ["What you typed in this form will be lost."]
+            if not await self.app.push_screen_wait(
+                ConfirmDialog("Discard the form?", lines, "Discard", danger=False)
+            ):
+                return
+        self.dismiss(None)
+
+    def on_unmount(self) -> None:
+        self.hidden_value = None
