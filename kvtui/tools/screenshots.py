@@ -47,7 +47,9 @@ from kvtui.emulator.seed import seed_demo
 from kvtui.tools.pilot import POLL, drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext, build_context
+from kvtui.ui.modals.confirm import ConfirmDialog
 from kvtui.ui.modals.copy_menu import CopyMenu
+from kvtui.ui.modals.item_form import ItemForm
 from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.login import LoginScreen
 from kvtui.ui.screens.vault import VaultScreen
@@ -280,6 +282,72 @@ async def copy_menu(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
+async def _modal(pilot: Pilot[Any], kind: type[Any], what: str) -> Any:
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, kind), what)
+    await pilot.pause()
+    return pilot.app.screen
+
+
+def _no_blink(screen: Any) -> None:
+    for box in screen.query("Input, TextArea"):
+        box.cursor_blink = False
+
+
+async def new_secret(pilot: Pilot[Any]) -> None:
+    """``n``: the new secret form, a name typed (no value: values are never shown)."""
+    await vault_ready(pilot)
+    await pilot.press("n")
+    form = await _modal(pilot, ItemForm, "the form")
+    _no_blink(form)
+    await pilot.press(*"orders-api-token", "tab")
+    await pilot.pause()
+
+
+async def new_version(pilot: Pilot[Any]) -> None:
+    """``u`` on a secret: its properties prefilled, the value empty."""
+    screen = await vault_ready(pilot)
+    await pilot.press("slash", *"billing-db-connection", "enter")
+    await wait_until(pilot, lambda: _detail_shown(screen, Kind.SECRETS), "the secret's detail")
+    await pilot.press("u")
+    _no_blink(await _modal(pilot, ItemForm, "the form"))
+
+
+async def edit(pilot: Pilot[Any]) -> None:
+    """``e`` on a key: its properties, no value."""
+    await vault_ready(pilot, Kind.KEYS)
+    await pilot.press("e")
+    _no_blink(await _modal(pilot, ItemForm, "the form"))
+
+
+async def delete(pilot: Pilot[Any]) -> None:
+    """``d``: the confirmation, with what a delete means in this vault."""
+    await vault_ready(pilot)
+    await pilot.press("d")
+    await _modal(pilot, ConfirmDialog, "the confirmation")
+
+
+async def deleted(pilot: Pilot[Any]) -> None:
+    """``D``: the secrets deleted and not yet purged."""
+    screen = await vault_ready(pilot)
+    await pilot.press("D")
+    tab = screen.tab_of(Kind.SECRETS)
+    await wait_until(
+        pilot, lambda: not tab.deleted_listing and tab.deleted_table.total_count, "the deleted"
+    )
+    await wait_until(pilot, _tabs_settled_of(screen), "the tab label")
+
+
+def _tabs_settled_of(screen: VaultScreen) -> Callable[[], bool]:
+    return lambda: _tabs_settled(screen)
+
+
+async def purge(pilot: Pilot[Any]) -> None:
+    """``P`` in the deleted view: the name must be typed."""
+    await deleted(pilot)
+    await pilot.press("P")
+    _no_blink(await _modal(pilot, ConfirmDialog, "the confirmation"))
+
+
 async def login(pilot: Pilot[Any]) -> None:
     """The sign-in code, its address and QR code, the countdown frozen at 9:59."""
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, LoginScreen), "login")
@@ -309,6 +377,17 @@ SHOTS = (
     Shot("filter", filtered),
     Shot("versions", versions),
     Shot("copy-menu", copy_menu),
+    Shot("new-secret", new_secret),
+)
+
+#: The dialogs of writes, snapshot at 80x24 (tests/ui/test_snapshots.py).
+DIALOGS = (
+    Shot("new-secret", new_secret),
+    Shot("new-version", new_version),
+    Shot("edit", edit),
+    Shot("delete", delete),
+    Shot("deleted", deleted),
+    Shot("purge", purge),
 )
 
 

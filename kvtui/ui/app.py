@@ -21,7 +21,7 @@ from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
 from kvtui.core.auth import Account, AuthError, SignInRequired
-from kvtui.ui.commands import AccountCommands, VaultCommands
+from kvtui.ui.commands import AccountCommands, OperationCommands, VaultCommands
 from kvtui.ui.launch import AppContext
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.screens.login import LoginScreen
@@ -47,7 +47,7 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "kvtui"
-    COMMANDS = App.COMMANDS | {VaultCommands, AccountCommands}
+    COMMANDS = App.COMMANDS | {VaultCommands, OperationCommands, AccountCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit kvtui", priority=True),
         Binding("q", "quit", "Quit", id="app.quit_q", tooltip="Quit kvtui"),

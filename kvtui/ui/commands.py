@@ -1,5 +1,6 @@
 """The command palette's own commands (ctrl+p or ``:``): "Open vault…" (the picker) and
-one command per pinned and recent vault, once signed in; "Sign out" of the account."""
+one command per pinned and recent vault, once signed in; every action of the vault
+screen that applies now (restore is only here); "Sign out" of the account."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from kvtui.core.state import normalize_url
+from kvtui.ui.keys import key_for
+from kvtui.ui.operations import OPERATIONS
 from kvtui.ui.screens.login import LoginScreen
 from kvtui.ui.screens.picker import PickerScreen
+from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.text import literal, literal_markup
 
 if TYPE_CHECKING:
@@ -73,6 +77,25 @@ class VaultCommands(_Commands):
 
     def searched(self, display: Text, help_text: str) -> str:
         return f"{display.plain} {help_text}"  # a vault's URL finds it too
+
+
+class OperationCommands(_Commands):
+    """Every action of the vault screen that applies now (kvtui/ui/operations.py), with
+    its key: the writes too, unless the vault is read-only; restore has no other way."""
+
+    def commands(self) -> Iterator[tuple[Text, str, Callable[[], object]]]:
+        screen = self.screen
+        if not isinstance(screen, VaultScreen) or not screen.is_mounted:
+            return
+        tab = screen.tab
+        for op in OPERATIONS:
+            if not screen.check_action("op", (op.name,)):
+                continue
+            display = Text(op.label)
+            if op.key:
+                display.append(f"  {key_for(screen, op.binding_id)}", style="dim")
+            help_text = literal_markup(f"{op.tooltip} ({tab.ops.title.lower()})")
+            yield display, help_text, partial(screen.action_op, op.name)
 
 
 class AccountCommands(_Commands):

@@ -105,8 +105,11 @@ class KeyedHelp:
     """A ``HELP`` text (Markdown, shown by Textual's help panel) naming keys as
     ``{binding.id}``: read from a screen or widget it names the keys the user has."""
 
-    def __init__(self, template: str) -> None:
+    def __init__(self, template: str, *, writes: str = "") -> None:
+        """``writes``: a section about writing, left out where the node says it is
+        read-only (its ``read_only`` attribute): no write key is named there."""
         self.template = template
+        self.writes = writes
 
     @overload
     def __get__(self, instance: None, owner: type[Any]) -> str: ...
@@ -114,8 +117,11 @@ class KeyedHelp:
     def __get__(self, instance: DOMNode, owner: type[Any]) -> str: ...
     def __get__(self, instance: DOMNode | None, owner: type[Any]) -> str:
         if instance is None:
-            return self.template
-        return with_keys(instance, self.template, markdown=True)
+            return self.template + self.writes
+        text = self.template
+        if not getattr(instance, "read_only", False):
+            text += self.writes
+        return with_keys(instance, text, markdown=True)
 
 
 def binding_keys(cls: type[DOMNode], keymap: dict[str, str]) -> Iterator[tuple[str, Binding]]:

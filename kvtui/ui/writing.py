@@ -192,8 +192,13 @@ def _summary(
 
 
 def _listing(items: list[Item], verb: str, kind: Kind) -> list[Text | str]:
-    noun = kind.singular if len(items) == 1 else f"{len(items)} {kind.value}"
-    lines: list[Text | str] = [f"{verb} {noun}:" if len(items) > 1 else f"{verb} {noun}"]
+    """What the confirmation acts on: one item on a line, or the marked ones listed."""
+    if len(items) == 1:
+        line = Text(f"{verb} {kind.singular} ")
+        line.append_text(literal(items[0].name, "bold", multiline=False))
+        line.append(", every version." if verb in ("Delete", "Purge") else ".")
+        return [line]
+    lines: list[Text | str] = [f"{verb} {len(items)} {kind.value}:"]
     for item in items[:50]:
         lines.append(literal(f"  {item.name}", "bold", multiline=False))
     if len(items) > 50:

@@ -30,6 +30,7 @@ from kvtui.emulator import EmulatorInfo, EmulatorThread
 from kvtui.emulator.seed import seed_demo
 from kvtui.emulator.store import Vault
 from kvtui.tools.screenshots import (
+    DIALOGS,
     SHOTS,
     Shot,
     add_demo_vault,
@@ -106,6 +107,21 @@ async def test_the_vault_screen_at_each_size(
     size: tuple[int, int],
 ) -> None:
     svg = await screenshot(make_app(info, tmp_path), secrets, shots_vault, size)
+    assert snapshot.use_extension(SVGImageExtension) == svg
+
+
+@pytest.mark.parametrize("shot", DIALOGS, ids=lambda s: s.name)
+async def test_each_write_dialog_at_80x24(
+    snapshot: SnapshotAssertion,
+    info: EmulatorInfo,
+    shots_vault: str,
+    signed_in: None,
+    tmp_path: Path,
+    shot: Shot,
+) -> None:
+    """The forms and confirmations of writes (opened, never submitted: the vault is
+    shared), where on-call staff use them: 80x24."""
+    svg = await screenshot(make_app(info, tmp_path), shot.scene, shots_vault, (80, 24))
     assert snapshot.use_extension(SVGImageExtension) == svg
 
 

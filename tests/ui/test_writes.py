@@ -6,11 +6,14 @@ act together; a failed write keeps the form; read-only sends nothing."""
 
 from __future__ import annotations
 
+import stat
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
+from textual.command import Command, CommandList, CommandPalette
 from textual.message import Message
 from textual.notifications import Notify
 from textual.widgets import Input, Static, TextArea
@@ -20,8 +23,11 @@ from kvtui.emulator import EmulatorInfo
 from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext
 from kvtui.ui.modals.confirm import ConfirmDialog
+from kvtui.ui.modals.export import ExportScreen
 from kvtui.ui.modals.item_form import ItemForm
+from kvtui.ui.modals.open_file import OpenFileScreen
 from kvtui.ui.screens.vault import VaultScreen
+from kvtui.ui.widgets.footer import Footer
 from tests.emulator.admin_support import Admin
 from tests.support import Clients, kv_clients
 from tests.ui.conftest import wait_screen, wait_until
@@ -64,9 +70,11 @@ async def test_create_version_edit_delete_recover_purge(
     vault: Vault, sdk: Clients, make_context: Callable[..., AppContext], signed_in: None
 ) -> None:
     notes = Notes()
-    async with open_vault(
-        make_context(vault.url), message_hook=notes, listed_first=None
-    ) as (app, pilot, screen):
+    async with open_vault(make_context(vault.url), message_hook=notes, listed_first=None) as (
+        app,
+        pilot,
+        screen,
+    ):
         await wait_until(pilot, lambda: finished(screen, Kind.SECRETS), "the empty list")
         # n: a form; an invalid name is flagged while typing.
         await pilot.press("n")
@@ -224,3 +232,142 @@ async def test_a_failed_write_keeps_the_form(
         assert form.is_current  # still open, with everything typed
         assert form.query_one("#form-name", Input).value == "api-key"
         assert form.query_one("#form-value", TextArea).text == VALUE
+
+
+WRITE_KEYS = ("n", "u", "e", "d", "delete", "space", "plus", "minus", "ctrl+z")
+DELETED_VIEW_KEYS = ("R", "P", "space", "d")
+
+
+@pytest.mark.parametrize("how", ["--read-only", "read_only_vaults"])
+async def test_read_only_every_write_key_in_every_tab_changes_nothing(
+    demo_vault: Vault,
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+    how: str,
+) -> None:
+    settings = (
+        {"read_only": True}
+        if how == "--read-only"
+        else {"read_only_vaults": ["prod-*", "127.0.0.*"]}
+    )
+    async with open_vault(make_context(demo_vault.url, **settings)) as (app, pilot, screen):
+        assert screen.read_only
+        _, before = await admin.call("GET", f"/requests?vault={demo_vault.name}", expect=200)
+        for n, kind in enumerate(Kind, 1):
+            await pilot.press(str(n))
+            await wait_until(pilot, lambda k=kind: finished(screen, k), f"{kind.value} listed")
+            # No write in the footer, the help or the palette.
+            footer = {k.description for k in screen.query_one(Footer).keys}
+            assert "Deleted" in footer  # (a read)
+            assert not footer & {"New", "New version", "Edit", "Delete", "Recover", "Purge"}
+            help_text = screen.HELP
+            assert "Writing" not in help_text and "purges" not in help_text
+            await pilot.press(*WRITE_KEYS)
+            assert app.screen is screen  # no form, no confirmation
+            await pilot.press("D")  # the deleted view: reading is allowed
+            tab = screen.tab_of(kind)
+            await wait_until(pilot, lambda t=tab: t.deleted_loader is not None
+                             and t.deleted_loader.is_finished, "the deleted listed")  # fmt: skip
+            await pilot.press(*DELETED_VIEW_KEYS)
+            assert app.screen is screen
+            await pilot.press("D")
+        await pilot.press("1", "colon", *"re")  # Reveal, Reload... never Restore
+        palette = await wait_screen(pilot, CommandPalette)
+
+        def listed() -> list[str]:
+            options = palette.query_one(CommandList).options
+            return [o.hit.text or "" for o in options if isinstance(o, Command)]
+
+        await wait_until(pilot, lambda: any(t.startswith("Reveal") for t in listed()), "reveal")
+        assert not any("Restore" in t for t in listed())
+        await pilot.press("escape")
+        _, after = await admin.call(
+            "GET", f"/requests?vault={demo_vault.name}&since={before['last']}", expect=200
+        )
+        writes = [r for r in after["value"] if r["method"] not in ("GET", "HEAD")]
+        assert writes == []
+        assert {r["method"] for r in after["value"]} == {"GET"}  # it did read
+
+
+async def test_backup_to_a_private_file_then_restore_from_the_palette(
+    vault: Vault,
+    sdk: Clients,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+    tmp_path: Path,
+) -> None:
+    await sdk.secrets.set_secret("tls-passphrase", VALUE)
+    target = tmp_path / "backups" / "tls.backup"
+    target.parent.mkdir()
+    async with open_vault(make_context(vault.url)) as (_app, pilot, screen):
+        await pilot.press("b")
+        export = await wait_screen(pilot, ExportScreen)
+        box = export.query_one("#export-path", Input)
+        assert box.value.endswith(".secret.backup")  # a default, shown
+        box.value = str(target)
+        await pilot.press("enter")
+        await wait_screen(pilot, VaultScreen)
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600
+        assert VALUE.encode() not in target.read_bytes()  # the service's protected blob
+
+        # A second backup never replaces the file unasked.
+        await pilot.press("b")
+        export = await wait_screen(pilot, ExportScreen)
+        export.query_one("#export-path", Input).value = str(target)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: export.confirming is not None, "overwrite?")
+        await pilot.press("n", "escape")
+        await wait_screen(pilot, VaultScreen)
+
+        # Gone for good, then back from the file (the palette: restore has no key).
+        await sdk.secrets.delete_secret("tls-passphrase")
+        await sdk.secrets.purge_deleted_secret("tls-passphrase")
+        await pilot.press("colon", *"restore")
+        palette = await wait_screen(pilot, CommandPalette)
+        await wait_until(
+            pilot,
+            lambda: any(
+                (o.hit.text or "").startswith("Restore")
+                for o in palette.query_one(CommandList).options
+                if isinstance(o, Command)
+            ),
+            "the restore command",
+        )
+        await pilot.press("enter")
+        opened = await wait_screen(pilot, OpenFileScreen)
+        opened.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await wait_screen(pilot, VaultScreen)
+        await wait_until(pilot, lambda: names(screen) == ["tls-passphrase"], "restored, listed")
+        assert (await sdk.secrets.get_secret("tls-passphrase")).value == VALUE
+
+
+async def test_purge_protection_is_explained_and_nothing_is_sent(
+    vault: Vault,
+    sdk: Clients,
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    await admin.call("PATCH", f"/vaults/{vault.name}", {"purge_protection": True}, expect=200)
+    await sdk.secrets.set_secret("kept", "v")
+    notes = Notes()
+    async with open_vault(make_context(vault.url), message_hook=notes) as (app, pilot, screen):
+        await pilot.press("d")
+        confirm = await wait_screen(pilot, ConfirmDialog)
+        said = " ".join(str(s.render()) for s in confirm.query(Static))
+        assert "Purge protection: it cannot be purged before" in said
+        await pilot.press("y")
+        await wait_until(pilot, lambda: names(screen) == [], "deleted")
+        await pilot.press("D")
+        await wait_until(pilot, lambda: names(screen, True) == ["kept"], "the deleted")
+        _, before = await admin.call("GET", f"/requests?vault={vault.name}", expect=200)
+        await pilot.press("P")
+        await wait_until(pilot, lambda: any("purge protection" in m for m in notes.messages), "why")
+        assert isinstance(app.screen, VaultScreen)  # no dialog: it could only fail
+        _, after = await admin.call(
+            "GET", f"/requests?vault={vault.name}&since={before['last']}", expect=200
+        )
+        assert [r for r in after["value"] if r["method"] == "DELETE"] == []
+        assert await deleted_names(sdk) == ["kept"]

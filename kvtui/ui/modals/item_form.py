@@ -112,17 +112,16 @@ class ItemForm(Dialog[Item | None]):
     ItemForm {
         #form { width: 90; max-width: 100%; height: auto; max-height: 100%; }
         #form-fields { height: auto; max-height: 1fr; }
-        .form-row { height: auto; margin-bottom: 1; }
+        .form-row { height: auto; }
         .form-row > Label { width: 14; color: $text-muted; }
         .form-row > Input, .form-row > TextArea, .form-row > Checkbox { width: 1fr; }
-        #form-value { height: 5; }
+        #form-value { height: 4; }
         #form-tags { height: 3; }
         #form-name-note, #form-value-note { color: $text-muted; height: auto; padding-left: 14; }
         #form-name-note.-bad { color: $text-error; }
         #form-message { height: auto; }
         #form-message.-error { color: $text-error; }
         #form-message.-warning { color: $text-warning; }
-        &.-short .form-row { margin-bottom: 0; }
         &.-short #form-value { height: 3; }
         &.-short #form-tags { height: 2; }
     }
@@ -185,7 +184,9 @@ class ItemForm(Dialog[Item | None]):
                         yield Label("Name")
                         yield Input(placeholder="letters, digits and dashes", id="form-name",
                                     max_length=200, compact=True)  # fmt: skip
-                    yield Static("", id="form-name-note")
+                    note = Static("", id="form-name-note")
+                    note.display = False
+                    yield note
                 if self.has_value:
                     with Horizontal(classes="form-row"):
                         yield Label("Value")
@@ -254,9 +255,11 @@ class ItemForm(Dialog[Item | None]):
             text = f"{name} exists: saving adds a new version of it."
             note.update(literal(text))
             note.set_class(False, "-bad")
+            note.display = True
             return
         note.update(literal(problem or ""))
         note.set_class(problem is not None, "-bad")
+        note.display = problem is not None
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:

@@ -75,17 +75,19 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
   copies it (the clipboard is cleared after a while).
 - **{vault.reload}** reloads the tab; errors stay in their tab. The rows on show stay
   until the new list is complete, and stay, marked stale, if it fails.
-
-### Writing (not in a read-only vault)
+- **{vault.deleted}** shows the tab's deleted items (when deleted, when purged), and
+  again goes back; **{vault.backup}** backs an item up to a file.
+""", writes="""
+### Writing
 
 - **{vault.new}** new secret, **{vault.new_version}** new version (the value is never
   prefilled), **{vault.edit}** edit properties; in a form **ctrl+s** saves.
 - **{vault.delete}** deletes after **y**; **{vault.undo}** undoes it for a few seconds.
-- **{vault.deleted}** shows the tab's deleted items: **{vault.recover}** recovers,
-  **{vault.purge}** purges once you type the name.
+- Among the deleted: **{vault.recover}** recovers, **{vault.purge}** purges once you
+  type the name.
 - **{vault.mark}** marks rows: delete, recover, purge, enable (**{vault.enable}**) and
   disable (**{vault.disable}**) then act on all of them.
-- **{vault.backup}** backs the item up to a file; restore is in the palette.
+- Restore from a backup file is in the palette.
 """)
 
     BINDINGS: ClassVar[list[BindingType]] = [
