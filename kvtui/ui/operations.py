@@ -68,6 +68,9 @@ class Operation:
     """Where it applies: the listed items, the deleted ones (``D``), or both."""
     exclusive: bool = True
     """A second press while it runs cancels the first (False: both run, in order)."""
+    managed_ok: bool = True
+    """False: not for a secret or key that belongs to a certificate (the service
+    refuses it; the vault screen says to use the certificate instead)."""
 
     def applies(
         self, kind: Kind, item: Item | None, *, read_only: bool, deleted: bool = False
@@ -284,12 +287,12 @@ WRITES: tuple[Operation, ...] = (
               writing.new_item, kinds=SECRETS_ONLY, needs_item=False, writes=True),
     Operation("new_version", "vault.new_version", "u", "New version",
               "A new value for the secret, its properties prefilled", writing.new_version,
-              kinds=SECRETS_ONLY, writes=True),
+              kinds=SECRETS_ONLY, writes=True, managed_ok=False),
     Operation("edit", "vault.edit", "e", "Edit", "Edit the properties: enabled, dates, tags",
-              writing.edit, writes=True),
+              writing.edit, writes=True, managed_ok=False),
     Operation("delete", "vault.delete", "d,delete", "Delete",
               "Delete the item (or the marked ones), after a confirmation", writing.delete,
-              writes=True),
+              writes=True, managed_ok=False),
     Operation("deleted", "vault.deleted", "D", "Deleted",
               "Show the tab's deleted items, or the listed ones again", writing.toggle_deleted,
               needs_item=False, view="both", group="toggle"),
@@ -302,13 +305,16 @@ WRITES: tuple[Operation, ...] = (
     Operation("mark", "vault.mark", "space", "Mark",
               "Mark the row: delete, recover, purge, enable, disable act on all marked",
               writing.mark, writes=True, view="both", show=False, group="mark",
-              exclusive=False),
+              exclusive=False, managed_ok=False),
     Operation("enable", "vault.enable", "plus", "Enable",
-              "Enable the item (or the marked ones)", writing.enable, writes=True, show=False),
+              "Enable the item (or the marked ones)", writing.enable, writes=True, show=False,
+              managed_ok=False),
     Operation("disable", "vault.disable", "minus", "Disable",
-              "Disable the item (or the marked ones)", writing.disable, writes=True, show=False),
+              "Disable the item (or the marked ones)", writing.disable, writes=True, show=False,
+              managed_ok=False),
     Operation("backup", "vault.backup", "b", "Backup",
-              "Back the item up to a file (only you can read it)", writing.backup, show=False),
+              "Back the item up to a file (only you can read it)", writing.backup, show=False,
+              managed_ok=False),
     Operation("restore", "vault.restore", "", "Restore from a backup",
               "Restore an item of this tab from a backup file", writing.restore,
               needs_item=False, writes=True, show=False),
@@ -323,6 +329,4 @@ def applying(
     kind: Kind, item: Item | None, *, read_only: bool, deleted: bool = False
 ) -> list[Operation]:
     """The operations the keys offer on this kind and item, in order."""
-    return [
-        op for op in OPERATIONS if op.applies(kind, item, read_only=read_only, deleted=deleted)
-    ]
+    return [op for op in OPERATIONS if op.applies(kind, item, read_only=read_only, deleted=deleted)]

@@ -371,3 +371,17 @@ async def test_purge_protection_is_explained_and_nothing_is_sent(
         )
         assert [r for r in after["value"] if r["method"] == "DELETE"] == []
         assert await deleted_names(sdk) == ["kept"]
+
+
+async def test_a_certificates_secret_is_changed_through_the_certificate(
+    demo_vault: Vault, make_context: Callable[..., AppContext], signed_in: None
+) -> None:
+    notes = Notes()
+    async with open_vault(make_context(demo_vault.url), message_hook=notes) as (app, pilot, vault):
+        managed = table(vault, Kind.SECRETS).cursor_item
+        assert managed is not None and managed.managed  # api-gateway: a certificate's
+        for key in ("d", "u", "e"):
+            await pilot.press(key)
+            assert app.screen is vault  # no dialog: the service would refuse
+        await wait_until(pilot, lambda: len(notes.messages) == 3, "three notes")
+        assert all("belongs to a certificate" in m for m in notes.messages)

@@ -31,13 +31,13 @@ from textual.widgets import Static, TabbedContent, TabPane
 from kvtui.core.auth import Account
 from kvtui.core.errors import SessionExpired
 from kvtui.core.kinds import KINDS
-from kvtui.core.models import Kind
+from kvtui.core.models import Item, Kind
 from kvtui.ui.gcpolicy import let_go, started
-from kvtui.ui.keys import KeyedHelp
-from kvtui.ui.operations import BY_NAME, OPERATIONS
+from kvtui.ui.keys import KeyedHelp, key_for
+from kvtui.ui.operations import BY_NAME, OPERATIONS, Operation
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.screens.login import LoginScreen
-from kvtui.ui.text import literal
+from kvtui.ui.text import literal, visible
 from kvtui.ui.widgets.footer import Footer
 from kvtui.ui.widgets.kind_tab import KindTab
 
@@ -329,7 +329,28 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
             tab.kind, item, read_only=self.read_only, deleted=tab.showing_deleted
         ):
             return
+        if (
+            not op.managed_ok
+            and item is not None
+            and item.managed
+            and not tab.showing_deleted
+            and not tab.table.marked_items
+        ):
+            self._managed_note(item, op)
+            return
         tab.run_operation(op, item)
+
+    def _managed_note(self, item: Item, op: Operation) -> None:
+        """A write on a secret or key that a certificate manages: the service would
+        refuse it; say what to do instead."""
+        certificates = key_for(self, "vault.tab_certificates", "3")
+        self.notify(
+            f"{visible(item.name, multiline=False)} belongs to a certificate: "
+            f"{visible(op.label.lower())} it through the certificate ({certificates}).",
+            title="Managed by a certificate",
+            severity="warning",
+            markup=False,
+        )
 
     def action_undo(self) -> None:
         if not self.read_only:
