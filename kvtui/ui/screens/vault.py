@@ -58,7 +58,8 @@ class VaultScreen(ReportWorkerErrors, Screen[None]):
 
     CSS_PATH = "vault.tcss"
 
-    HELP = KeyedHelp("""\
+    HELP = KeyedHelp(
+        """\
 ## The vault
 
 Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
@@ -77,7 +78,8 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
   until the new list is complete, and stay, marked stale, if it fails.
 - **{vault.deleted}** shows the tab's deleted items (when deleted, when purged), and
   again goes back; **{vault.backup}** backs an item up to a file.
-""", writes="""
+""",
+        writes="""
 ### Writing
 
 - **{vault.new}** new secret, **{vault.new_version}** new version (the value is never
@@ -88,7 +90,8 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
 - **{vault.mark}** marks rows: delete, recover, purge, enable (**{vault.enable}**) and
   disable (**{vault.disable}**) then act on all of them.
 - Restore from a backup file is in the palette.
-""")
+""",
+    )
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
