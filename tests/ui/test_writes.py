@@ -24,6 +24,7 @@ from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext
 from kvtui.ui.modals.confirm import ConfirmDialog
 from kvtui.ui.modals.export import ExportScreen
+from kvtui.ui.modals.generate import GenerateDialog
 from kvtui.ui.modals.item_form import ItemForm
 from kvtui.ui.modals.open_file import OpenFileScreen
 from kvtui.ui.screens.vault import VaultScreen
@@ -385,3 +386,68 @@ async def test_a_certificates_secret_is_changed_through_the_certificate(
             assert app.screen is vault  # no dialog: the service would refuse
         await wait_until(pilot, lambda: len(notes.messages) == 3, "three notes")
         assert all("belongs to a certificate" in m for m in notes.messages)
+
+
+async def test_the_form_generates_hidden_values_checks_fields_and_offers_to_recover(
+    vault: Vault, sdk: Clients, make_context: Callable[..., AppContext], signed_in: None
+) -> None:
+    await sdk.secrets.set_secret("old-token", "old")
+    await sdk.secrets.delete_secret("old-token")
+    async with open_vault(make_context(vault.url), listed_first=None) as (app, pilot, screen):
+        await wait_until(pilot, lambda: finished(screen, Kind.SECRETS), "the empty list")
+        await pilot.press("n")
+        form = await wait_screen(pilot, ItemForm)
+        await pilot.press(*"svc-token", "tab", "ctrl+g")
+        generate = await wait_screen(pilot, GenerateDialog)
+        generate.query_one("#generate-length", Input).value = "48"
+        await pilot.press("enter")
+        await wait_screen(pilot, ItemForm)
+        held = form.hidden_value
+        assert held is not None and len(held) == 48
+        note = form.query_one("#form-value-note", Static)
+        assert held not in str(note.render())  # hidden until asked
+        await pilot.press("ctrl+t")
+        assert held in str(note.render())
+        await pilot.press("ctrl+t")
+        assert held not in str(note.render())
+
+        # A date that is not one, and JSON that is not: said, nothing sent, nothing lost.
+        form.query_one("#form-content-type", Input).value = "application/json"
+        form.query_one("#form-expires", Input).value = "next week"
+        await pilot.press("ctrl+s")
+        message = form.query_one("#form-message", Static)
+        await wait_until(pilot, lambda: "not JSON" in str(message.render()), "not JSON")
+        form.query_one("#form-content-type", Input).value = "text/plain"
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot, lambda: "Expires: 'next week' is not a date" in str(message.render()), "date"
+        )
+        form.query_one("#form-expires", Input).value = "+30d"
+        await pilot.press("ctrl+s")
+        await wait_screen(pilot, VaultScreen)
+        got = await sdk.secrets.get_secret("svc-token")
+        assert got.value == held and got.properties.content_type == "text/plain"
+        assert got.properties.expires_on is not None
+
+        # The name of a deleted secret: the service's 409, and ctrl+r recovers it.
+        await pilot.press("n")
+        form = await wait_screen(pilot, ItemForm)
+        await pilot.press(*"old-token", "tab", *"new", "ctrl+s")
+        message = form.query_one("#form-message", Static)
+        await wait_until(pilot, lambda: "recover it instead" in str(message.render()), "409")
+        await pilot.press("ctrl+r")
+        await wait_screen(pilot, VaultScreen)
+        await wait_until(pilot, lambda: "old-token" in names(screen), "recovered, listed")
+        assert (await sdk.secrets.get_secret("old-token")).value == "old"
+
+        # esc with something typed asks first; n keeps the form.
+        await pilot.press("n")
+        form = await wait_screen(pilot, ItemForm)
+        await pilot.press("x", "escape")
+        await wait_screen(pilot, ConfirmDialog)
+        await pilot.press("n")
+        assert app.screen is form
+        await pilot.press("escape")
+        await wait_screen(pilot, ConfirmDialog)
+        await pilot.press("y")
+        await wait_screen(pilot, VaultScreen)

@@ -23,7 +23,6 @@ form closes.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,9 +56,9 @@ from kvtui.core.writes import SecretFields
 from kvtui.ui.dialog import Dialog
 from kvtui.ui.keys import KeyedHelp, with_keys
 from kvtui.ui.modals.confirm import ConfirmDialog
+from kvtui.ui.modals.generate import GenerateDialog
+from kvtui.ui.modals.open_file import OpenFileScreen
 from kvtui.ui.text import literal
-
-log = logging.getLogger("kvtui.ui.form")
 
 Mode = Literal["new", "version", "edit"]
 
@@ -277,18 +276,21 @@ class ItemForm(Dialog[Item | None]):
             return self._recoverable or self.spec.read_current is not None
         return True
 
-    def action_generate(self) -> None:
+    @work(exclusive=True, group="form-generate")
+    async def action_generate(self) -> None:
+        choice = await self.app.push_screen_wait(GenerateDialog())
+        if choice is None:
+            return
+        length, classes = choice
         try:
-            value = generate_value()
-        except InvalidValue as exc:  # (the defaults are valid)
+            value = generate_value(length, classes)
+        except InvalidValue as exc:
             self._message(str(exc), "error")
             return
-        self._hold(value, "generated: 32 characters, letters, digits and symbols")
+        self._hold(value, f"generated: {length} characters ({', '.join(classes)})")
 
     @work(exclusive=True, group="form-file")
     async def action_from_file(self) -> None:
-        from kvtui.ui.modals.open_file import OpenFileScreen
-
         data = await self.app.push_screen_wait(
             OpenFileScreen("Read the value from a file", Path.cwd() / "", MAX_FILE)
         )
