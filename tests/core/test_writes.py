@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from azure.keyvault.certificates import CertificatePolicy
@@ -234,3 +235,51 @@ async def test_deleted_items_of_each_kind_are_listed_even_read_only(
         if kind is Kind.SECRETS:
             mine = next(d for d in listed if d.item.name == "old-secret")
             assert mine.item.tags == {"team": "pay"}
+
+
+@pytest.mark.parametrize("kind", [Kind.KEYS, Kind.CERTIFICATES])
+async def test_keys_and_certificates_edit_delete_recover_backup_purge_restore(
+    svc: VaultService, sdk: Clients, kind: Kind, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="kvtui.audit")
+    name = f"my-{kind.singular}"
+    if kind is Kind.KEYS:
+        await sdk.keys.create_ec_key(name)
+    else:
+        await sdk.certificates.create_certificate(name, CertificatePolicy.get_default())
+
+    async def props() -> object:
+        if kind is Kind.KEYS:
+            return (await sdk.keys.get_key(name)).properties
+        return (await sdk.certificates.get_certificate(name)).properties
+
+    fields = writes.SecretFields(enabled=False, tags={"owner": "team-a"})
+    edited = await writes.update_properties(svc, kind, name, fields)
+    assert edited.kind is kind and not edited.enabled and edited.tags == {"owner": "team-a"}
+    got: Any = await props()
+    assert got.enabled is False and got.tags == {"owner": "team-a"}
+
+    gone = await writes.delete_item(svc, kind, name)
+    assert gone.item.name == name and gone.item.deleted and gone.recovery_id
+    back = await writes.recover_item(svc, kind, name)
+    assert back.name == name and back.deleted is None
+    assert (await props()).tags == {"owner": "team-a"}  # type: ignore[attr-defined]
+
+    blob = await writes.backup_item(svc, kind, name)
+    await writes.delete_item(svc, kind, name)
+    await writes.purge_item(svc, kind, name)
+    restored = await writes.restore_item(svc, kind, blob)
+    assert restored.name == name and restored.kind is kind
+    assert (await props()).tags == {"owner": "team-a"}  # type: ignore[attr-defined]
+    actions = [r.getMessage().split()[0] for r in caplog.records if r.name == "kvtui.audit"]
+    assert actions == ["update", "delete", "recover", "backup", "delete", "purge", "restore"]
+
+    svc.read_only_rule = "--read-only"
+    for attempt in (
+        writes.update_properties(svc, kind, name, fields),
+        writes.delete_item(svc, kind, name),
+        writes.restore_item(svc, kind, blob),
+    ):
+        with pytest.raises(writes.ReadOnlyVault):
+            await attempt
+    assert await writes.backup_item(svc, kind, name)  # a read: allowed
