@@ -313,15 +313,20 @@ async def new_version(pilot: Pilot[Any]) -> None:
 
 
 async def edit(pilot: Pilot[Any]) -> None:
-    """``e`` on a key: its properties, no value."""
-    await vault_ready(pilot, Kind.KEYS)
+    """``e`` on a key (the second: the first belongs to a certificate)."""
+    screen = await vault_ready(pilot, Kind.KEYS)
+    await pilot.press("down")
+    await wait_until(pilot, lambda: _detail_shown(screen, Kind.KEYS), "the key's detail")
     await pilot.press("e")
     _no_blink(await _modal(pilot, ItemForm, "the form"))
 
 
 async def delete(pilot: Pilot[Any]) -> None:
-    """``d``: the confirmation, with what a delete means in this vault."""
-    await vault_ready(pilot)
+    """``d`` on the second secret (the first belongs to a certificate): the
+    confirmation, with what a delete means in this vault."""
+    screen = await vault_ready(pilot)
+    await pilot.press("down")
+    await wait_until(pilot, lambda: _detail_shown(screen, Kind.SECRETS), "the detail")
     await pilot.press("d")
     await _modal(pilot, ConfirmDialog, "the confirmation")
 
