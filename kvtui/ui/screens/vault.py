@@ -349,7 +349,8 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
         certificates = key_for(self, "vault.tab_certificates", "3")
         self.notify(
             f"{visible(item.name, multiline=False)} belongs to a certificate: "
-            f"{visible(op.label.lower())} it through the certificate ({certificates}).",
+            f"{visible(op.label.lower())} it through the certificate "
+            f"({visible(certificates)}).",
             title="Managed by a certificate",
             severity="warning",
             markup=False,
