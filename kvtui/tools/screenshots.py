@@ -49,6 +49,7 @@ from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext, build_context
 from kvtui.ui.modals.confirm import ConfirmDialog
 from kvtui.ui.modals.copy_menu import CopyMenu
+from kvtui.ui.modals.generate import GenerateDialog
 from kvtui.ui.modals.item_form import ItemForm
 from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.login import LoginScreen
@@ -353,6 +354,32 @@ async def purge(pilot: Pilot[Any]) -> None:
     _no_blink(await _modal(pilot, ConfirmDialog, "the confirmation"))
 
 
+async def recover(pilot: Pilot[Any]) -> None:
+    """``R`` in the deleted view."""
+    await deleted(pilot)
+    await pilot.press("R")
+    await _modal(pilot, ConfirmDialog, "the confirmation")
+
+
+async def marked(pilot: Pilot[Any]) -> None:
+    """Three rows marked with space (not the first: a certificate's), then ``d``: one
+    confirmation that lists them."""
+    screen = await vault_ready(pilot)
+    await pilot.press("down", "space", "space", "space")
+    table = screen.query_one("#table-secrets", ItemTable)
+    await wait_until(pilot, lambda: len(table.marked_items) == 3, "three marked")
+    await wait_until(pilot, lambda: _detail_shown(screen, Kind.SECRETS), "the detail")
+    await pilot.press("d")
+    await _modal(pilot, ConfirmDialog, "the confirmation")
+
+
+async def generate(pilot: Pilot[Any]) -> None:
+    """``ctrl+g`` in the new secret form: length and kinds of character."""
+    await new_secret(pilot)
+    await pilot.press("ctrl+g")
+    _no_blink(await _modal(pilot, GenerateDialog, "the generator"))
+
+
 async def login(pilot: Pilot[Any]) -> None:
     """The sign-in code, its address and QR code, the countdown frozen at 9:59."""
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, LoginScreen), "login")
@@ -393,6 +420,9 @@ DIALOGS = (
     Shot("delete", delete),
     Shot("deleted", deleted),
     Shot("purge", purge),
+    Shot("recover", recover),
+    Shot("marked", marked),
+    Shot("generate", generate),
 )
 
 

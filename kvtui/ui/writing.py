@@ -279,6 +279,7 @@ async def toggle_deleted(tab: KindTab, item: Item | None) -> None:
 
 async def mark(tab: KindTab, item: Item) -> None:
     tab.table.toggle_mark()
+    tab.update_status()
 
 
 async def recover(tab: KindTab, item: Item) -> None:

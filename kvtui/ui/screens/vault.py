@@ -298,6 +298,7 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
             tab.pane.mask()
         elif tab.table.marked_items:
             tab.table.clear_marks()
+            tab.update_status()
         elif tab.showing_deleted:
             tab.toggle_deleted()
 

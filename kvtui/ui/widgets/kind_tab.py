@@ -310,6 +310,9 @@ class KindTab(ReportWorkerErrors, Vertical):
         else:
             text = f"{total:,} {noun}"
         status = Text(text)
+        marked = len(table.marked_items)
+        if marked:
+            status.append(f"  {marked:,} marked", style="bold")
         if table.filter_text:
             status.append("  filter: ", style="dim")
             status.append_text(literal(table.filter_text, multiline=False))
@@ -355,7 +358,7 @@ class KindTab(ReportWorkerErrors, Vertical):
         status = Text(text)
         marked = len(table.marked_items)
         if marked:
-            status.append(f"  {marked} marked", style="bold")
+            status.append(f"  {marked:,} marked", style="bold")
         if table.filter_text:
             status.append("  filter: ", style="dim")
             status.append_text(literal(table.filter_text, multiline=False))
