@@ -29,7 +29,7 @@ from kvtui.core.vault import VaultService
 from kvtui.ui.keys import key_for
 from kvtui.ui.modals.confirm import ConfirmDialog
 from kvtui.ui.modals.export import ExportScreen
-from kvtui.ui.modals.item_form import FormData, FormSpec, ItemForm
+from kvtui.ui.modals.item_form import FormData, FormSpec, ItemForm, Mode
 from kvtui.ui.modals.open_file import OpenFileScreen
 from kvtui.ui.text import literal, visible
 
@@ -103,18 +103,16 @@ async def new_item(tab: KindTab, item: Item | None) -> None:
         _tell(tab, f"Saved {kind.singular} {_name(written)} (version {written.version}).")
 
 
-async def new_version(tab: KindTab, item: Item) -> None:
-    """A new version of a secret: its properties prefilled, never its value."""
+async def _form_on(
+    tab: KindTab, item: Item, mode: Mode, submit: Callable[[FormData], Awaitable[Item]]
+) -> Item | None:
+    """The form of a new version or an edit of ``item``: prefilled from the item as it
+    is now, and checked against it again before writing."""
     name = item.name
     base = await _base(tab, item)
-
-    async def submit(data: FormData) -> Item:
-        value = data.value or ""
-        return await _call(tab, lambda s: writes.set_secret(s, name, value, data.fields))
-
     spec = FormSpec(
         tab.kind,
-        "version",
+        mode,
         submit,
         tab.now,
         name=name,
@@ -124,30 +122,31 @@ async def new_version(tab: KindTab, item: Item) -> None:
     written = await tab.app.push_screen_wait(ItemForm(spec))
     if written is not None:
         tab.written([written], focus=name)
+    return written
+
+
+async def new_version(tab: KindTab, item: Item) -> None:
+    """A new version of a secret: its properties prefilled, never its value."""
+    name = item.name
+
+    async def submit(data: FormData) -> Item:
+        value = data.value or ""
+        return await _call(tab, lambda s: writes.set_secret(s, name, value, data.fields))
+
+    written = await _form_on(tab, item, "version", submit)
+    if written is not None:
         _tell(tab, f"New version of {_name(written)}: {written.version}.")
 
 
 async def edit(tab: KindTab, item: Item) -> None:
     """The current version's properties (enabled, dates, content type, tags)."""
     name, kind = item.name, tab.kind
-    base = await _base(tab, item)
 
     async def submit(data: FormData) -> Item:
         return await _call(tab, lambda s: writes.update_properties(s, kind, name, data.fields))
 
-    spec = FormSpec(
-        kind,
-        "edit",
-        submit,
-        tab.now,
-        name=name,
-        base=base or item,
-        read_current=(lambda: _current(tab, name)) if base is not None else None,
-    )
-    written = await tab.app.push_screen_wait(ItemForm(spec))
-    if written is not None:
-        tab.written([written], focus=name)
-        _tell(tab, f"Saved the properties of {_name(written)}.")
+    if await _form_on(tab, item, "edit", submit) is not None:
+        _tell(tab, f"Saved the properties of {_name(item)}.")
 
 
 # -- several at once --------------------------------------------------------------------

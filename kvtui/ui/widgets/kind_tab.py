@@ -60,6 +60,17 @@ DETAIL_DELAY = 0.15
 STATUS_EVERY = 0.1
 
 
+def _marks_and_filter(status: Text, table: ItemTable) -> Text:
+    """A status line's tail: how many rows are marked, and the filter."""
+    marked = len(table.marked_items)
+    if marked:
+        status.append(f"  {marked:,} marked", style="bold")
+    if table.filter_text:
+        status.append("  filter: ", style="dim")
+        status.append_text(literal(table.filter_text, multiline=False))
+    return status
+
+
 class KindTab(ReportWorkerErrors, Vertical):
     """Secrets, keys or certificates of one vault."""
 
@@ -309,13 +320,7 @@ class KindTab(ReportWorkerErrors, Vertical):
             text = f"{table.row_count:,} of {total:,} {noun} match"
         else:
             text = f"{total:,} {noun}"
-        status = Text(text)
-        marked = len(table.marked_items)
-        if marked:
-            status.append(f"  {marked:,} marked", style="bold")
-        if table.filter_text:
-            status.append("  filter: ", style="dim")
-            status.append_text(literal(table.filter_text, multiline=False))
+        status = _marks_and_filter(Text(text), table)
         if self.stale and not self.listing:
             status.append("  stale: the reload failed (see above)", style="bold")
         elif self.error is not None and total:
@@ -355,13 +360,7 @@ class KindTab(ReportWorkerErrors, Vertical):
             text = f"{table.row_count:,} of {total:,} {noun} match"
         else:
             text = f"{total:,} {noun}"
-        status = Text(text)
-        marked = len(table.marked_items)
-        if marked:
-            status.append(f"  {marked:,} marked", style="bold")
-        if table.filter_text:
-            status.append("  filter: ", style="dim")
-            status.append_text(literal(table.filter_text, multiline=False))
+        status = _marks_and_filter(Text(text), table)
         back = key_for(self, "vault.deleted", "D")
         status.append(f"  {back}: back to the list", style="dim")
         self.status.update(status, layout=False)
