@@ -580,42 +580,34 @@ class KindTab(ReportWorkerErrors, Vertical):
 
     def written(self, items: list[Item], *, focus: str | None) -> None:
         """Items created or changed: in place in the list (no reload), and in the pane."""
-        if not items:
-            return
-        table = self.live_table
-        table.put_items(items, focus=focus)
-        current = table.cursor_item
-        if current is not None and not self.showing_deleted:
-            self.pane.show_item(None)
-            self.show_item(current)
-        self.update_status()
+        if items:
+            self.live_table.put_items(items, focus=focus)
+            self._reshow()
 
     def removed(self, deleted: list[Item]) -> None:
         """Items deleted: out of the list; into the deleted view (when listed)."""
-        if not deleted:
-            return
-        self.live_table.remove_names(i.name for i in deleted)
-        if not self._deleted_stale:
-            self.deleted_table.put_items(deleted)
-        if not self.showing_deleted:
-            self.pane.show_item(None)
-            self.show_item(self.live_table.cursor_item)
-        self.update_status()
+        if deleted:
+            self.live_table.remove_names(i.name for i in deleted)
+            if not self._deleted_stale:
+                self.deleted_table.put_items(deleted)
+            self._reshow()
 
     def recovered(self, items: list[Item]) -> None:
         """Items recovered: out of the deleted view, into the list."""
-        if not items:
-            return
-        self.deleted_table.remove_names(i.name for i in items)
-        self.live_table.put_items(items)
-        self.pane.show_item(None)
-        self.show_item(self.table.cursor_item)
-        self.update_status()
+        if items:
+            self.deleted_table.remove_names(i.name for i in items)
+            self.live_table.put_items(items)
+            self._reshow()
 
     def purged(self, names: list[str]) -> None:
-        if not names:
-            return
-        self.deleted_table.remove_names(names)
+        """Items purged: out of the deleted view."""
+        if names:
+            self.deleted_table.remove_names(names)
+            self._reshow()
+
+    def _reshow(self) -> None:
+        """The pane shows the highlighted item afresh (its details read again: a write
+        changed them), and the status line counts again."""
         self.pane.show_item(None)
         self.show_item(self.table.cursor_item)
         self.update_status()
