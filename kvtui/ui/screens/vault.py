@@ -364,8 +364,12 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
     def action_reload(self) -> None:
         # The person asks: a sign-in that just failed to give a token may be tried again.
         self.context.sign_in.fresh.discard(self.account.home_account_id)
-        self.tab.reload()
-        self.tab.reread_detail()
+        tab = self.tab
+        if tab.showing_deleted:
+            tab.reload_deleted()
+            return
+        tab.reload()
+        tab.reread_detail()
 
     def action_help(self) -> None:
         if self.query("HelpPanel"):

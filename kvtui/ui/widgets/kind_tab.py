@@ -527,7 +527,7 @@ class KindTab(ReportWorkerErrors, Vertical):
         self.live_table.display = not self.showing_deleted
         self.deleted_table.display = self.showing_deleted
         table = self.table
-        table.set_filter(self.filter_box.value if self.filter_box.value else table.filter_text)
+        table.set_filter(self.filter_box.value)  # the box holds the filter of both
         self.pane.show_item(None)
         self.show_item(table.cursor_item)
         self.error_panel.show(self.deleted_error if self.showing_deleted else self.error)
