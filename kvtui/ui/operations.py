@@ -1,18 +1,20 @@
 """What can be done to the highlighted item, one entry per operation: its key, for which
-kinds, whether it needs an item and whether it writes to the vault. The vault screen
-makes its bindings from :data:`OPERATIONS` (each runs ``op('<name>')``), asks
-:meth:`Operation.applies` whether a key is on (the footer and help follow), and the
-full-height item view lists the ones that apply, each with the key the user has.
+kinds, whether it needs an item, whether it writes to the vault, and in which view (the
+listed items, the deleted ones, or both). The vault screen makes its bindings from
+:data:`OPERATIONS` (each runs ``op('<name>')``), asks :meth:`Operation.applies` whether a
+key is on (the footer, help and palette follow), and the full-height item view lists the
+ones that apply, each with the key the user has.
 
-**Where a new action goes** (create, edit, delete, recover, purge, key operations,
-certificate import): one :class:`Operation` in :data:`OPERATIONS`, with ``writes=True``
-if it changes the vault (``--read-only`` then hides it everywhere), and its ``run``: an
-``async def (tab, item)`` below that asks in a modal (``await
-tab.app.push_screen_wait(...)``, the modals live in ``kvtui/ui/modals/``), calls the
-vault through ``tab.session.call(lambda s: s.…)`` (renewing the sign-in if needed) and
-ends with ``tab.reload()`` when the list changed. An action that needs no item (create)
-sets ``needs_item=False``. Per-kind reading and exporting is in
-:mod:`kvtui.core.kinds`.
+**Where a new action goes**: one :class:`Operation` in :data:`OPERATIONS` (reads) or
+:data:`WRITES`, with ``writes=True`` if it changes the vault (read-only then hides it
+everywhere, and kvtui/core/writes.py refuses it anyway), and its ``run``: an ``async def
+(tab, item)`` that asks in a modal (``await tab.app.push_screen_wait(...)``, the modals
+live in ``kvtui/ui/modals/``), calls the vault through ``tab.session.call(lambda s:
+...)`` (renewing the sign-in if needed) and updates the tab in place
+(``tab.written``, ``tab.removed``...). The writes are in :mod:`kvtui.ui.writing`. An
+action that needs no item (create) sets ``needs_item=False``; one the service refuses on
+a certificate's secret or key sets ``managed_ok=False``. Per-kind reading and exporting
+is in :mod:`kvtui.core.kinds`.
 """
 
 from __future__ import annotations
