@@ -34,6 +34,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.events import DescendantFocus
 from textual.suggester import SuggestFromList
 from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
@@ -222,8 +223,16 @@ class ItemForm(Dialog[Item | None]):
                                     placeholder="2027-01-31 or +90d; empty: never",
                                     id="form-expires")  # fmt: skip
             yield Static("", id="form-message")
-            hint = with_keys(self, "{form.save} save · tab next field · esc cancel · ? help")
-            yield Static(Text(hint), classes="dialog-hint")
+            yield Static(self._hint(multiline=False), id="form-hint", classes="dialog-hint")
+
+    def _hint(self, *, multiline: bool) -> Text:
+        """The keys, with what enter does in the field that has the focus."""
+        enter = "enter new line" if multiline else "enter next field"
+        return Text(with_keys(self, f"{{form.save}} save · tab next · {enter} · esc cancel"))
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        multiline = isinstance(event.widget, TextArea)
+        self.query_one("#form-hint", Static).update(self._hint(multiline=multiline))
 
     def on_mount(self) -> None:
         self._message("")
