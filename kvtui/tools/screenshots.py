@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input, Tabs
 
@@ -51,6 +52,7 @@ from kvtui.ui.modals.confirm import ConfirmDialog
 from kvtui.ui.modals.copy_menu import CopyMenu
 from kvtui.ui.modals.generate import GenerateDialog
 from kvtui.ui.modals.item_form import ItemForm
+from kvtui.ui.modals.open_file import OpenFileScreen
 from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.login import LoginScreen
 from kvtui.ui.screens.vault import VaultScreen
@@ -380,6 +382,32 @@ async def generate(pilot: Pilot[Any]) -> None:
     _no_blink(await _modal(pilot, GenerateDialog, "the generator"))
 
 
+async def discard(pilot: Pilot[Any]) -> None:
+    """``esc`` in a form with something typed: asked first."""
+    await new_secret(pilot)
+    await pilot.press("escape")
+    await _modal(pilot, ConfirmDialog, "the question")
+
+
+#: Where the restore scene points (the default is in the working folder, which differs
+#: from one machine to the next).
+BACKUP_PATH = "./backups/demo-billing-api-key.secret.backup"
+
+
+async def restore(pilot: Pilot[Any]) -> None:
+    """ "Restore from a backup" in the palette: which file to read."""
+    await vault_ready(pilot)
+    await pilot.press("colon", *"restore")
+    palette = await _modal(pilot, CommandPalette, "the palette")
+    await wait_until(pilot, lambda: palette.query_one(CommandList).option_count > 0, "the command")
+    await pilot.press("enter")
+    opened = await _modal(pilot, OpenFileScreen, "the path")
+    box = opened.query_one(Input)
+    box.cursor_blink = False
+    box.value = BACKUP_PATH
+    box.cursor_position = len(BACKUP_PATH)
+
+
 async def login(pilot: Pilot[Any]) -> None:
     """The sign-in code, its address and QR code, the countdown frozen at 9:59."""
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, LoginScreen), "login")
@@ -423,6 +451,10 @@ DIALOGS = (
     Shot("recover", recover),
     Shot("marked", marked),
     Shot("generate", generate),
+    Shot("discard", discard),
+    # (b's dialog is the export's, which shows the backup's size: the emulator's
+    # blobs are not the same size from one run to the next.)
+    Shot("restore", restore),
 )
 
 
