@@ -340,7 +340,7 @@ async def deleted(pilot: Pilot[Any]) -> None:
     await pilot.press("D")
     tab = screen.tab_of(Kind.SECRETS)
     await wait_until(
-        pilot, lambda: not tab.deleted_listing and tab.deleted_table.total_count, "the deleted"
+        pilot, lambda: tab.deleted.finished and tab.deleted.table.total_count, "the deleted"
     )
     await wait_until(pilot, _tabs_settled_of(screen), "the tab label")
 

@@ -59,7 +59,7 @@ class Notes:
 
 def names(vault: VaultScreen, deleted: bool = False) -> list[str]:
     tab = vault.tab_of(Kind.SECRETS)
-    t = tab.deleted_table if deleted else tab.live_table
+    t = tab.deleted.table if deleted else tab.live_table
     return [i.name for i in t.rows]
 
 
@@ -268,8 +268,7 @@ async def test_read_only_every_write_key_in_every_tab_changes_nothing(
             assert app.screen is screen  # no form, no confirmation
             await pilot.press("D")  # the deleted view: reading is allowed
             tab = screen.tab_of(kind)
-            await wait_until(pilot, lambda t=tab: t.deleted_loader is not None
-                             and t.deleted_loader.is_finished, "the deleted listed")  # fmt: skip
+            await wait_until(pilot, lambda t=tab: t.deleted.finished, "the deleted listed")
             await pilot.press(*DELETED_VIEW_KEYS)
             assert app.screen is screen
             await pilot.press("D")

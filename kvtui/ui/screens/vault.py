@@ -366,7 +366,7 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
         self.context.sign_in.fresh.discard(self.account.home_account_id)
         tab = self.tab
         if tab.showing_deleted:
-            tab.reload_deleted()
+            tab.deleted.reload()
             return
         tab.reload()
         tab.reread_detail()

@@ -43,6 +43,7 @@ from kvtui.ui.keys import key_for
 from kvtui.ui.operations import Operation, applying
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.text import literal
+from kvtui.ui.widgets.deleted_list import DeletedList
 from kvtui.ui.widgets.detail_pane import DetailPane
 from kvtui.ui.widgets.error_panel import ErrorPanel, not_signed_in_message
 from kvtui.ui.widgets.item_table import ItemTable
@@ -156,15 +157,9 @@ class KindTab(ReportWorkerErrors, Vertical):
             classes="vault-filter",
         )
         self.live_table = ItemTable(kind, warn_days=warn_days, now=now, id=f"table-{v}")
-        self.deleted_table = ItemTable(
-            kind, warn_days=warn_days, now=now, id=f"deleted-{v}", deleted=True
-        )
+        self.deleted = DeletedList(self, kind, warn_days=warn_days, now=now)
         self.showing_deleted = False
         """The deleted items are on show (``D``), not the listed ones."""
-        self.deleted_loader: Worker[None] | None = None
-        self.deleted_listing = False
-        self.deleted_error: VaultError | None = None
-        self._deleted_stale = True  # (listed when first shown, and after a delete)
         self._undo: tuple[list[str], float] | None = None
         self.pane = DetailPane(warn_days=warn_days, now=now, id=f"detail-{v}")
         self.status = Static("", id=f"status-{v}", classes="vault-status")
@@ -177,8 +172,7 @@ class KindTab(ReportWorkerErrors, Vertical):
         yield self.error_panel
         with Horizontal(classes="kind-body"):
             yield self.live_table
-            self.deleted_table.display = False
-            yield self.deleted_table
+            yield self.deleted.table
             yield self.pane
             yield self.item_view
         yield self.status
@@ -191,16 +185,14 @@ class KindTab(ReportWorkerErrors, Vertical):
     @property
     def table(self) -> ItemTable:
         """The table on show: the listed items, or the deleted ones (``D``)."""
-        return self.deleted_table if self.showing_deleted else self.live_table
+        return self.deleted.table if self.showing_deleted else self.live_table
 
     @property
     def label(self) -> str:
         """The tab's title: while listing, the count is on the status line only (a tab
         label that grows lays out the screen and redraws the tabs)."""
         if self.showing_deleted:
-            total = self.deleted_table.total_count
-            count = "…" if self.deleted_listing else f" {total:,}"
-            return f"{self.ops.title}: deleted{count}" + (" ⚠" if self.deleted_error else "")
+            return self.deleted.label(self.ops.title)
         total = self.live_table.total_count
         if self.listing:
             label = f"{self.ops.title}…"
@@ -245,7 +237,7 @@ class KindTab(ReportWorkerErrors, Vertical):
                 else:
                     table.append_items(page)
                 page_loaded(len(self._fresh) if self._earlier else table.total_count)
-                self._update_status_soon()
+                self.update_status_soon()
         except VaultError as exc:
             self.listing = False
             self.relisted = None
@@ -334,7 +326,7 @@ class KindTab(ReportWorkerErrors, Vertical):
         """A status update is due (within STATUS_EVERY seconds)."""
         return self._status_due
 
-    def _update_status_soon(self) -> None:
+    def update_status_soon(self) -> None:
         """The status line and tab label within STATUS_EVERY seconds: each update lays
         out the screen again, too much for every page of a long listing."""
         if self._status_due:
@@ -349,18 +341,7 @@ class KindTab(ReportWorkerErrors, Vertical):
         self.set_timer(STATUS_EVERY, update, name=f"status-{self.kind.value}")
 
     def _deleted_status(self) -> None:
-        table = self.deleted_table
-        noun = f"deleted {self.kind.value}"
-        total = table.total_count
-        if self.deleted_listing:
-            text = f"Loading… {total:,} {noun}"
-        elif self.deleted_error is not None and total == 0:
-            text = f"No {noun} listed (see the error above)"
-        elif table.filter_text:
-            text = f"{table.row_count:,} of {total:,} {noun} match"
-        else:
-            text = f"{total:,} {noun}"
-        status = _marks_and_filter(Text(text), table)
+        status = _marks_and_filter(self.deleted.status(), self.deleted.table)
         back = key_for(self, "vault.deleted", "D")
         status.append(f"  {back}: back to the list", style="dim")
         self.status.update(status, layout=False)
@@ -525,58 +506,18 @@ class KindTab(ReportWorkerErrors, Vertical):
             self.close_item()
         self.showing_deleted = not self.showing_deleted
         self.live_table.display = not self.showing_deleted
-        self.deleted_table.display = self.showing_deleted
+        self.deleted.table.display = self.showing_deleted
         table = self.table
         table.set_filter(self.filter_box.value)  # the box holds the filter of both
         self.pane.show_item(None)
         self.show_item(table.cursor_item)
-        self.error_panel.show(self.deleted_error if self.showing_deleted else self.error)
+        self.error_panel.show(self.deleted.error if self.showing_deleted else self.error)
         if not self.filter_box.has_focus:
             table.focus()
-        if self.showing_deleted and self._deleted_stale:
-            self.reload_deleted()
+        if self.showing_deleted and self.deleted.stale:
+            self.deleted.reload()
         self.update_status()
         self.screen.refresh_bindings()
-
-    def reload_deleted(self) -> None:
-        self.deleted_loader = self.run_worker(
-            self._load_deleted,
-            name=f"deleted-{self.kind.value}",
-            group="deleted",
-            exclusive=True,
-            exit_on_error=False,
-        )
-
-    async def _load_deleted(self) -> None:
-        table = self.deleted_table
-        items: list[Item] = []
-
-        def restart() -> None:
-            items.clear()
-
-        self.deleted_listing = True
-        self.deleted_error = None
-        if self.showing_deleted:
-            self.error_panel.show(None)
-        self.update_status()
-        try:
-            async for page in self.session.list_pages(self.kind, deleted=True, restart=restart):
-                items.extend(page)
-                if table.total_count == 0:
-                    table.append_items(page)  # the first page at once
-                self._update_status_soon()
-        except VaultError as exc:
-            log.warning("listing deleted %s failed: %s", self.kind.value, exc)
-            self.deleted_error = exc
-            if self.showing_deleted:
-                self.error_panel.show(exc)
-            return
-        finally:
-            self.deleted_listing = False
-            self.update_status()
-        table.replace_items(items)
-        self._deleted_stale = False
-        self.update_status()
 
     def written(self, items: list[Item], *, focus: str | None) -> None:
         """Items created or changed: in place in the list (no reload), and in the pane."""
@@ -588,21 +529,20 @@ class KindTab(ReportWorkerErrors, Vertical):
         """Items deleted: out of the list; into the deleted view (when listed)."""
         if deleted:
             self.live_table.remove_names(i.name for i in deleted)
-            if not self._deleted_stale:
-                self.deleted_table.put_items(deleted)
+            self.deleted.put(deleted)
             self._reshow()
 
     def recovered(self, items: list[Item]) -> None:
         """Items recovered: out of the deleted view, into the list."""
         if items:
-            self.deleted_table.remove_names(i.name for i in items)
+            self.deleted.table.remove_names(i.name for i in items)
             self.live_table.put_items(items)
             self._reshow()
 
     def purged(self, names: list[str]) -> None:
         """Items purged: out of the deleted view."""
         if names:
-            self.deleted_table.remove_names(names)
+            self.deleted.table.remove_names(names)
             self._reshow()
 
     def _reshow(self) -> None:
