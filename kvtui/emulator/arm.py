@@ -27,7 +27,10 @@ from kvtui.emulator.store import Vault
 
 VAULT_TYPE = "Microsoft.KeyVault/vaults"
 DEFAULT_TOP = 100
-FILTER_RE = re.compile(r"^\s*resourceType\s+eq\s+'([^']*)'\s*$", re.IGNORECASE)
+#: One clause of a generic resources ``$filter``: ``field eq 'value'``.
+CLAUSE_RE = re.compile(r"^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$", re.IGNORECASE)
+#: The fields a clause may test, and what of a vault each compares (case-insensitively).
+FILTER_FIELDS = {"resourcetype", "name", "resourcegroup", "location"}
 ArmHandler = Callable[[web.Request, dict[str, Any]], Awaitable[web.Response]]
 
 
@@ -303,24 +306,51 @@ async def list_vaults(request: web.Request, claims: dict[str, Any]) -> web.Respo
     return arm_page(request, [vault_json(v) for v in vaults_of(request.app[STATE_KEY], sub)])
 
 
-@arm_route
-async def list_resources(request: web.Request, claims: dict[str, Any]) -> web.Response:
-    sub = subscription_of(request, claims)
-    wanted: str | None = None
-    flt = request.query.get("$filter")
-    if flt:
-        m = FILTER_RE.match(flt)
-        if m is None:
+def parse_filter(flt: str) -> dict[str, str]:
+    """A generic resources ``$filter`` as ARM takes it from clients such as ``az
+    keyvault show``: clauses ``field eq 'value'`` joined by ``and``, on resourceType,
+    name, resourceGroup and location (field -> lower-cased value). Anything else is
+    ARM's 400 InvalidFilterInQueryString."""
+    wanted: dict[str, str] = {}
+    for clause in re.split(r"\s+and\s+", flt.strip(), flags=re.IGNORECASE):
+        m = CLAUSE_RE.match(clause)
+        field = m.group(1).lower() if m else ""
+        if m is None or field not in FILTER_FIELDS or field in wanted:
             raise ArmError(
                 400,
                 "InvalidFilterInQueryString",
                 f"Invalid $filter '{flt}' specified in the query string.",
             )
-        wanted = m.group(1).lower()
+        wanted[field] = m.group(2).replace("''", "'").lower()
+    return wanted
+
+
+def _field(vault: Vault, field: str) -> str:
+    return {
+        "resourcetype": VAULT_TYPE,
+        "name": vault.name,
+        "resourcegroup": vault.resource_group,
+        "location": vault.location,
+    }[field].lower()
+
+
+@arm_route
+async def list_managed_hsms(request: web.Request, claims: dict[str, Any]) -> web.Response:
+    """The emulator has no Managed HSMs: an empty list, as Azure answers when there are
+    none (``az keyvault list`` asks for both)."""
+    subscription_of(request, claims)  # (a subscription the caller cannot see: 404/403)
+    return arm_page(request, [])
+
+
+@arm_route
+async def list_resources(request: web.Request, claims: dict[str, Any]) -> web.Response:
+    sub = subscription_of(request, claims)
+    flt = request.query.get("$filter")
+    wanted = parse_filter(flt) if flt else {}
     items = [
         vault_resource(v)
         for v in vaults_of(request.app[STATE_KEY], sub)
-        if wanted is None or wanted == VAULT_TYPE.lower()
+        if all(_field(v, k) == value for k, value in wanted.items())
     ]
     return arm_page(request, items)
 
@@ -352,6 +382,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/subscriptions", list_subscriptions)
     r.add_get(sub, get_subscription)
     r.add_get(f"{sub}/providers/Microsoft.KeyVault/vaults", list_vaults)
+    r.add_get(f"{sub}/providers/Microsoft.KeyVault/managedHSMs", list_managed_hsms)
     r.add_get(f"{sub}/resources", list_resources)
     r.add_get(
         f"{sub}/resourceGroups/{{group}}/providers/Microsoft.KeyVault/vaults/{{name}}", get_vault

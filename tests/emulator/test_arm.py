@@ -200,6 +200,28 @@ def test_generic_resources_filter(
     assert none.json()["value"] == []
     bad = get(http, info, path, guest_token, **{"$filter": "name eq 'x' or 1"})
     assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "InvalidFilterInQueryString"
+
+    # `az keyvault show --name X` without -g: the type and the name, joined by "and".
+    both = f"resourceType eq 'Microsoft.KeyVault/vaults' and name eq '{vault.name.upper()}'"
+    found = get(http, info, path, guest_token, **{"$filter": both})
+    assert found.status_code == 200
+    assert [v["id"] for v in found.json()["value"]] == [vault.resource_id]
+    other = f"resourceType eq 'Microsoft.KeyVault/vaults' and name eq 'no-such-{vault.name}'"
+    assert get(http, info, path, guest_token, **{"$filter": other}).json()["value"] == []
+    grouped = f"resourceGroup eq '{vault.resource_group}' AND name eq '{vault.name}'"
+    assert len(get(http, info, path, guest_token, **{"$filter": grouped}).json()["value"]) == 1
+    for wrong in ("name eq 'a' and name eq 'b'", "tagName eq 'env'", "name ne 'x'"):
+        assert get(http, info, path, guest_token, **{"$filter": wrong}).status_code == 400
+
+
+def test_no_managed_hsms_is_an_empty_list(
+    emulator: EmulatorThread, http: requests.Session, info: EmulatorInfo, guest_token: str
+) -> None:
+    vault = new_vault(emulator, info.other_tenant_id)
+    path = f"/subscriptions/{vault.subscription_id}/providers/Microsoft.KeyVault/managedHSMs"
+    got = get(http, info, path, guest_token)
+    assert got.status_code == 200 and got.json() == {"value": []}
 
 
 def test_one_vault_and_not_found(
