@@ -247,9 +247,12 @@ def _seed_demo_secrets(vault: Vault, rng: random.Random, t: int, ids: _Fixed) ->
             tags = {"service": service, "env": env}
             if count % 6 == 0:
                 tags["owner"] = rng.choice(["team-payments", "team-platform", "sre"])
-            start = t - rng.randint(30, 400) * DAY
+            # Each version 1-20 days after the one before, so the current version is
+            # the newest, as on Azure; started early enough that the last is past.
+            when = t - rng.randint(30, 400) * DAY - (versions - 1) * 20 * DAY
             for n in range(versions):
-                when = start + n * rng.randint(1, 20) * DAY
+                step = rng.randint(1, 20) * DAY  # (drawn for the first too: same values)
+                when += step if n else 0
                 last = n == versions - 1
                 made = add_secret_version(
                     vault,

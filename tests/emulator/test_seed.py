@@ -153,3 +153,22 @@ def test_seed_time_option_reads_iso_times_as_utc(text: str, expected: datetime) 
 def test_seed_time_option_rejects_other_text_in_one_line() -> None:
     with pytest.raises(ValueError, match="--seed-time 'yesterday': give an ISO 8601 time"):
         parse_seed_time("yesterday")
+
+
+async def test_demo_seed_current_versions_are_the_newest(emulator: EmulatorThread) -> None:
+    """As on Azure: each secret's current version was created after its other versions."""
+    url = _seeded_at(emulator, T0)
+    async with kv_clients(emulator.info, url) as kv:
+        multi = 0
+        async for listed in kv.secrets.list_properties_of_secrets():
+            if listed.managed or not listed.name or not listed.enabled:
+                continue  # (a disabled secret cannot be read)
+            current = (await kv.secrets.get_secret(listed.name)).properties
+            versions = [v async for v in kv.secrets.list_properties_of_secret_versions(listed.name)]
+            if len(versions) < 2:
+                continue
+            multi += 1
+            newest = max(v.created_on for v in versions if v.created_on)
+            assert current.created_on == newest, listed.name
+            assert len({v.created_on for v in versions}) == len(versions), listed.name
+        assert multi >= 12
