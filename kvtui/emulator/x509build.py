@@ -169,6 +169,12 @@ def policy_extensions(
     usages = x509_props.get("key_usage") or []
     if usages:
         flags = {arg: name in usages for name, arg in KU_ARGS.items()}
+        # encipherOnly and decipherOnly mean something only with keyAgreement (RFC 5280
+        # 4.2.1.3), and a certificate without it cannot be parsed by most libraries. The
+        # service accepts such a policy: the certificate gets keyAgreement as well (the
+        # policy keeps what was asked).
+        if flags["encipher_only"] or flags["decipher_only"]:
+            flags["key_agreement"] = True
         exts.append((x509.KeyUsage(**flags), True))
     ekus = x509_props.get("ekus") or []
     if ekus:
@@ -236,26 +242,32 @@ def build_certificate(
     same certificate from the same key every time."""
     subject = parse_dn(x509_props["subject"]) if x509_props.get("subject") else x509.Name([])
     not_after = add_months(not_before, int(x509_props.get("validity_months") or 12))
-    return sign_certificate(
-        subject,
-        key,
-        key,
-        utc(not_before),
-        utc(not_after),
-        policy_extensions(key, x509_props),
-        serial=serial,
-        deterministic=deterministic,
-    )
+    try:
+        return sign_certificate(
+            subject,
+            key,
+            key,
+            utc(not_before),
+            utc(not_after),
+            policy_extensions(key, x509_props),
+            serial=serial,
+            deterministic=deterministic,
+        )
+    except ValueError as exc:  # a policy this emulator cannot build: the service's 400
+        raise bad_parameter(f"The certificate policy cannot be honoured: {exc}") from exc
 
 
 def build_csr(key: SigningKey, x509_props: Mapping[str, Any]) -> str:
     """The operation's ``csr``: base64 DER PKCS#10."""
     subject = parse_dn(x509_props["subject"]) if x509_props.get("subject") else x509.Name([])
     builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
-    for ext, critical in policy_extensions(key, x509_props):
-        if not isinstance(ext, x509.SubjectKeyIdentifier):
-            builder = builder.add_extension(ext, critical=critical)
-    der = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    try:
+        for ext, critical in policy_extensions(key, x509_props):
+            if not isinstance(ext, x509.SubjectKeyIdentifier):
+                builder = builder.add_extension(ext, critical=critical)
+        der = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    except ValueError as exc:
+        raise bad_parameter(f"The certificate policy cannot be honoured: {exc}") from exc
     return base64.b64encode(der).decode()
 
 

@@ -13,9 +13,11 @@ from azure.keyvault.certificates import (
     CertificateContact,
     CertificateContentType,
     CertificatePolicy,
+    CertificatePolicyAction,
     KeyCurveName,
     KeyType,
     KeyUsageType,
+    LifetimeAction,
     WellKnownIssuerNames,
 )
 from cryptography import x509
@@ -366,3 +368,37 @@ async def test_seeded_expired_certificate_is_complete(
     key, leaf, _ = pkcs12.load_key_and_certificates(base64.b64decode(secret.value or ""), None)
     assert key is not None and leaf is not None and _spki(key) == _spki(leaf)
     assert (await kv.keys.get_key("old")).properties.expires_on == cert.properties.expires_on
+
+
+@pytest.mark.parametrize("api_version", ["7.3", "7.4", "7.5", None])
+async def test_a_policy_with_decipher_only_alone_is_honoured_not_a_500(
+    emulator: EmulatorThread, api_version: str | None
+) -> None:
+    """Self-issued, decipherOnly without keyAgreement, EKUs, key reuse and an email
+    lifetime action: the service accepts it (the emulator answered 500)."""
+    vault = emulator.call(emulator.emulator.add_vault(f"odd{time.time_ns()}"))
+    kwargs = {"api_version": api_version} if api_version else {}
+    policy = CertificatePolicy(
+        issuer_name=WellKnownIssuerNames.self,
+        subject="CN=odd.example",
+        key_usage=[KeyUsageType.decipher_only],
+        enhanced_key_usage=["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"],
+        reuse_key=True,
+        lifetime_actions=[
+            LifetimeAction(action=CertificatePolicyAction.email_contacts, lifetime_percentage=80)
+        ],
+    )
+    async with kv_clients(emulator.info, vault.url, **kwargs) as kv:
+        made = await kv.certificates.create_certificate("odd", policy)
+        assert made.cer
+        back = await kv.certificates.get_certificate_policy("odd")
+    # The policy reads back as asked; the certificate's key usage has keyAgreement too
+    # (decipherOnly means nothing without it, RFC 5280 4.2.1.3).
+    assert back.key_usage == [KeyUsageType.decipher_only]
+    assert back.reuse_key is True
+    assert back.lifetime_actions[0].action == CertificatePolicyAction.email_contacts
+    cert = x509.load_der_x509_certificate(bytes(made.cer))
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.decipher_only and usage.key_agreement and not usage.digital_signature
+    ekus = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert [e.dotted_string for e in ekus] == ["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"]
