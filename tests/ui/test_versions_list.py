@@ -167,3 +167,23 @@ async def test_the_modal_at_40x12_shows_versions_details_and_how_to_close(
         assert text_of(hint).startswith("esc: close")
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is not modal, "closed")
+
+
+async def test_current_is_the_current_version_even_made_in_the_same_second(
+    service: VaultService, admin: Admin
+) -> None:
+    """The emulator's clock stopped: three versions with the same date. "current" marks
+    the version the vault says is current (it comes first), not one of the same date."""
+    await admin.call("POST", "/clock", {"frozen": True}, expect=200)
+    made = [await service.secrets.set_secret("same", f"v{n}") for n in range(3)]
+    assert len({m.properties.created_on for m in made}) == 1
+    current = made[-1].properties.version
+    now = datetime.now(timezone.utc)
+    versions = VersionsList(service, Kind.SECRETS, "same", warn_days=30, now=lambda: now)
+    app = Embed(versions)
+    async with drive(app, size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.messages, "listed")
+        table = versions.query_one("#versions-table", DataTable)
+        rows = [" ".join(str(cell) for cell in table.get_row_at(n)) for n in range(3)]
+        assert versions.versions[0].version == current
+        assert "current" in rows[0] and not any("current" in r for r in rows[1:])

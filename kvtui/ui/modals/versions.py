@@ -64,8 +64,8 @@ class VersionsScreen(ReportWorkerErrors, Dialog[None]):
     HELP = KeyedHelp("""\
 ## Versions
 
-Every version, newest first; the first is the current one. Expired versions are
-marked ✖, versions expiring soon ⚠. Move with the arrow keys to see a version's
+Every version: the current one first (marked), then the others newest first.
+Expired versions are marked ✖, versions expiring soon ⚠. Move with the arrow keys to see a version's
 details below (a secret's properties, never its value). **{versions.reload}** lists
 again, **{versions.close}** closes.
 """)
@@ -82,9 +82,12 @@ again, **{versions.close}** closes.
         name: str,
         warn_days: int,
         now: Callable[[], datetime] | None = None,
+        current: str | None = None,
     ) -> None:
-        """``now``: the clock for the expiry marks (tests pin it)."""
+        """``now``: the clock for the expiry marks (tests pin it); ``current``: the
+        current version's id, when known."""
         super().__init__()
+        self.current = current
         self.service = service
         self.kind = kind
         self.item_name = name
@@ -111,6 +114,7 @@ again, **{versions.close}** closes.
                 warn_days=self.warn_days,
                 now=self.now,
                 id="versions-list",
+                current=self.current,
             )
             yield Static(
                 with_keys(

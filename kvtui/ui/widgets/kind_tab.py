@@ -485,10 +485,20 @@ class KindTab(ReportWorkerErrors, Vertical):
         keys = [f"{key_for(self, 'vault.back', 'esc')} back"]
         keys += [f"{key_for(self, op.binding_id)} {op.label.lower()}" for op in ops if op.show]
         versions = VersionsList(
-            self.session.service, self.kind, item.name, warn_days=self.warn_days, now=self.now
+            self.session.service,
+            self.kind,
+            item.name,
+            warn_days=self.warn_days,
+            now=self.now,
+            current=self._current_version(item),
         )
         self.item_view.show(" · ".join(keys), versions)
         self.pane.focus()
+
+    def _current_version(self, item: Item) -> str | None:
+        """The item's current version id, if the pane has read it."""
+        detail = self.pane.detail
+        return detail.item.version if detail is not None and detail.item.name == item.name else None
 
     def close_item(self) -> None:
         """Back to the table, with its cursor and filter as they were."""

@@ -31,6 +31,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from kvtui.core.errors import VaultError
+from kvtui.core.kinds import KINDS
 from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind, Status
 from kvtui.core.present import Section, date_text, detail_sections, expires_cell, yes_no
 from kvtui.ui.screens import ReportWorkerErrors
@@ -128,12 +129,17 @@ class VersionsList(ReportWorkerErrors, Vertical):
         warn_days: int,
         now: Callable[[], datetime],
         id: str | None = None,
+        current: str | None = None,
     ) -> None:
-        """``now``: the clock for the expiry marks and "in 12 days" (tests pin it)."""
+        """``now``: the clock for the expiry marks and "in 12 days" (tests pin it).
+        ``current``: the item's current version id, when known (else it is read)."""
         super().__init__(id=id)
         self.service = service
         self.kind = kind
         self.item_name = name
+        self.current = current
+        """The current version's id: marked "current" and listed first (versions made
+        in the same second have the same date: the newest date does not say which)."""
         self.warn_days = warn_days
         self.now = now
         self.versions: list[Item] = []
@@ -185,6 +191,11 @@ class VersionsList(ReportWorkerErrors, Vertical):
         except Exception as exc:  # reported (and logged) by ReportWorkerErrors
             self._failed(f"Listing the versions of {self.item_name} failed: {exc}")
             raise
+        if self.current is None:
+            self.current = await self._read_current()
+        current = next((v for v in versions if v.version == self.current), None)
+        if current is not None:  # first, then the others newest first
+            versions = [current, *(v for v in versions if v is not current)]
         self.versions = versions
         self.details.clear()
         self.detail_errors.clear()
@@ -194,6 +205,16 @@ class VersionsList(ReportWorkerErrors, Vertical):
             f"{count} version{'' if count == 1 else 's'}, newest first" if count else "No versions."
         )
         self.post_message(self.Loaded(self, versions))
+
+    async def _read_current(self) -> str | None:
+        """The current version's id, from the item's details; None if they cannot be
+        read (a list-only caller, a disabled secret): the newest is marked then."""
+        read = KINDS[self.kind].detail
+        try:
+            detail = await read(self.service, self.item_name)
+        except VaultError:
+            return None
+        return detail.item.version
 
     def _failed(self, message: str) -> None:
         self.versions = []
@@ -215,7 +236,7 @@ class VersionsList(ReportWorkerErrors, Vertical):
         for n, item in enumerate(self.versions):
             style = self._row_style(item, now)
             version = (item.version or "")[:SHORT_VERSION]
-            if n == 0:
+            if item.version == self.current or (n == 0 and self.current is None):
                 version += " current"
             cells = (
                 version,
