@@ -204,7 +204,13 @@ async def versions(tab: KindTab, item: Item) -> None:
     current = detail.item.version if detail is not None and detail.item.name == item.name else None
     await tab.app.push_screen_wait(
         VersionsScreen(
-            tab.session.service, item.kind, item.name, tab.warn_days, tab.now, current=current
+            tab.session.service,
+            item.kind,
+            item.name,
+            tab.warn_days,
+            tab.now,
+            current=current,
+            clipboard_seconds=tab.clipboard_seconds,
         )
     )
 

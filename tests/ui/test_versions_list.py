@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.message import Message
+from textual.notifications import Notify
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 from textual.worker import WorkerState
@@ -187,3 +188,42 @@ async def test_current_is_the_current_version_even_made_in_the_same_second(
         rows = [" ".join(str(cell) for cell in table.get_row_at(n)) for n in range(3)]
         assert versions.versions[0].version == current
         assert "current" in rows[0] and not any("current" in r for r in rows[1:])
+
+
+async def test_enter_reveals_an_old_versions_value_and_moving_on_hides_it(
+    service: VaultService,
+) -> None:
+    await service.secrets.set_secret("api", "old-value-1")
+    await service.secrets.set_secret("api", "new-value-2")
+    now = datetime.now(timezone.utc)
+    versions = VersionsList(service, Kind.SECRETS, "api", warn_days=30, now=lambda: now)
+    app = Embed(versions)
+    notes: list[str] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, Notify):
+            notes.append(message.notification.message)
+
+    async with drive(app, size=SIZE, message_hook=hook) as pilot:
+        await wait_until(pilot, lambda: app.messages, "listed")
+        detail = versions.query_one("#versions-detail", Static)
+        assert "enter reveals" in text_of(detail)
+        await pilot.press("down")  # the old version
+        old = versions.versions[1]
+        assert versions.highlighted is old
+        assert "old-value-1" not in text_of(detail)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "old-value-1" in text_of(detail), "the old value")
+        assert "new-value-2" not in text_of(detail)
+        await pilot.press("up")  # moving on hides it
+        await wait_until(pilot, lambda: "enter reveals" in text_of(detail), "hidden")
+        assert "old-value-1" not in text_of(detail) and "new-value-2" not in text_of(detail)
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: "old-value-1" in text_of(detail), "shown again")
+        await pilot.press("enter")  # enter again hides it
+        await wait_until(pilot, lambda: "old-value-1" not in text_of(detail), "hidden again")
+        await pilot.press("c")  # copies the highlighted (old) version's value
+        short = (old.version or "")[:8]
+        await wait_until(pilot, lambda: any(short in n for n in notes), "copied")
+        assert any(n.startswith(f"Copied the value of api ({short})") for n in notes)
+        assert not any("old-value-1" in n for n in notes)

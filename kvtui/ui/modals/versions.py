@@ -83,11 +83,14 @@ again, **{versions.close}** closes.
         warn_days: int,
         now: Callable[[], datetime] | None = None,
         current: str | None = None,
+        clipboard_seconds: float = 30,
     ) -> None:
         """``now``: the clock for the expiry marks (tests pin it); ``current``: the
-        current version's id, when known."""
+        current version's id, when known; ``clipboard_seconds``: a copied value is
+        cleared after that long."""
         super().__init__()
         self.current = current
+        self.clipboard_seconds = clipboard_seconds
         self.service = service
         self.kind = kind
         self.item_name = name
@@ -107,7 +110,7 @@ again, **{versions.close}** closes.
         )
         with Vertical(id="versions", classes="dialog"):
             yield Static(title, id="versions-title", classes="dialog-title")
-            yield VersionsList(
+            versions = VersionsList(
                 self.service,
                 self.kind,
                 self.item_name,
@@ -115,12 +118,16 @@ again, **{versions.close}** closes.
                 now=self.now,
                 id="versions-list",
                 current=self.current,
+                clipboard_seconds=self.clipboard_seconds,
             )
+            yield versions
+            hint = with_keys(
+                self, "{versions.close}: close · {versions.reload}: reload · ↑↓: choose a version"
+            )
+            if self.kind is Kind.SECRETS:  # (the list's own keys)
+                hint += with_keys(versions, " · enter: reveal · {versions.copy}: copy")
             yield Static(
-                with_keys(
-                    self,
-                    "{versions.close}: close · {versions.reload}: reload · ↑↓: choose a version",
-                ),
+                hint,
                 classes="dialog-hint",
                 id="versions-hint",
                 markup=False,

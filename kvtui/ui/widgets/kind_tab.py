@@ -491,6 +491,7 @@ class KindTab(ReportWorkerErrors, Vertical):
             warn_days=self.warn_days,
             now=self.now,
             current=self._current_version(item),
+            clipboard_seconds=self.clipboard_seconds,
         )
         self.item_view.show(" · ".join(keys), versions)
         self.pane.focus()

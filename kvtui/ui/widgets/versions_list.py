@@ -26,16 +26,21 @@ from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from kvtui.core.details import present_value
 from kvtui.core.errors import VaultError
 from kvtui.core.kinds import KINDS
 from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind, Status
 from kvtui.core.present import Section, date_text, detail_sections, expires_cell, yes_no
+from kvtui.ui.clipboard import SecretClipboard
+from kvtui.ui.keys import key_for
 from kvtui.ui.screens import ReportWorkerErrors
-from kvtui.ui.text import literal
+from kvtui.ui.text import literal, visible
+from kvtui.ui.widgets.detail_pane import MASK
 from kvtui.ui.widgets.detail_rows import (
     ROW_PARTS,
     RowStyles,
@@ -59,7 +64,14 @@ Detail = KeyDetail | CertificateDetail
 
 
 class VersionsList(ReportWorkerErrors, Vertical):
-    """The versions of one item and the highlighted version's details."""
+    """The versions of one item and the highlighted version's details. On a secret,
+    enter reveals the highlighted version's value (hidden again on moving to another
+    version, or enter again) and ``c`` copies it (cleared from the clipboard later)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "copy_version", "Copy value", id="versions.copy",
+                tooltip="Copy this version's value (cleared later)"),
+    ]  # fmt: skip
 
     DEFAULT_CSS = """
     VersionsList {
@@ -130,10 +142,15 @@ class VersionsList(ReportWorkerErrors, Vertical):
         now: Callable[[], datetime],
         id: str | None = None,
         current: str | None = None,
+        clipboard_seconds: float = 30,
     ) -> None:
         """``now``: the clock for the expiry marks and "in 12 days" (tests pin it).
-        ``current``: the item's current version id, when known (else it is read)."""
+        ``current``: the item's current version id, when known (else it is read).
+        ``clipboard_seconds``: a copied value is cleared after that long."""
         super().__init__(id=id)
+        self.clipboard_seconds = clipboard_seconds
+        self._revealed: tuple[str, str] | None = None
+        """(version, value) while a version's value is on show."""
         self.service = service
         self.kind = kind
         self.item_name = name
@@ -296,6 +313,8 @@ class VersionsList(ReportWorkerErrors, Vertical):
         if version == self._shown and not again:
             return
         self._shown = version
+        if self._revealed is not None and self._revealed[0] != version:
+            self._revealed = None  # moved on: the value is hidden again
         if self.kind is Kind.SECRETS or version in self.details:
             self._show_detail(self._detail_parts(item, self.details.get(version)))
         elif version in self.detail_errors:
@@ -343,8 +362,76 @@ class VersionsList(ReportWorkerErrors, Vertical):
         sections: list[Section] = detail_sections(
             item, detail, self.now(), self.warn_days, full=False
         )
-        parts = section_parts(sections, self._styles)
-        return Group(*parts[1:], *extra)  # no blank line above the first title
+        parts = section_parts(sections, self._styles)[1:]  # no blank line above the first
+        if self.kind is Kind.SECRETS:  # the value first, as in the detail pane
+            parts = [*self._value_parts(item), Text(), *parts]
+        return Group(*parts, *extra)
+
+    def _value_parts(self, item: Item) -> list[RenderableType]:
+        """The version's value while revealed; else how to reveal it."""
+        styles = self._styles
+        revealed = self._revealed
+        heading = Text("Value", style=styles.heading)
+        if revealed is None or revealed[0] != item.version:
+            copy = key_for(self, "versions.copy", "c")
+            hint = f"enter reveals this version's value · {copy} copies it"
+            return [heading, Text(MASK), Text(hint, style=styles.muted)]
+        view = present_value(revealed[1], item.content_type)
+        shown = self._lit(view.text) if view.text else Text("(empty)", style="italic")
+        return [heading, Text("enter or moving on hides it", style=styles.muted), shown]
+
+    def _lit(self, value: str) -> Text:
+        return literal(value, escape_style=self._style("escape"))
+
+    @on(DataTable.RowSelected, "#versions-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        """enter: reveal the version's value, or hide it again."""
+        event.stop()
+        item = self.highlighted
+        if self.kind is not Kind.SECRETS or item is None or not item.version:
+            return
+        if self._revealed is not None and self._revealed[0] == item.version:
+            self._revealed = None
+            self._highlight(item, again=True)
+            return
+        self._reveal(item)
+
+    @work(exclusive=True, group="version-value", exit_on_error=False)
+    async def _reveal(self, item: Item) -> None:
+        version = item.version or ""
+        try:
+            value = await self.service.get_secret_value(self.item_name, version)
+        except VaultError as exc:
+            self.detail_errors[version] = str(exc)
+            error = note_text(str(exc), self._style("error"), self._styles)
+            if self._shown == version:
+                self._show_detail(self._detail_parts(item, None, Text(), error))
+            return
+        if self._shown == version:
+            self._revealed = (version, value)
+            self._highlight(item, again=True)
+        del value
+
+    @work(exclusive=True, group="version-copy", exit_on_error=False)
+    async def action_copy_version(self) -> None:
+        item = self.highlighted
+        if self.kind is not Kind.SECRETS or item is None or not item.version:
+            return
+        try:
+            value = await self.service.get_secret_value(self.item_name, item.version)
+        except VaultError as exc:
+            self.notify(visible(exc), title="Cannot copy", severity="error", markup=False)
+            return
+        said = SecretClipboard(self.app).copy(
+            f"{self.item_name} ({item.version[:SHORT_VERSION]})", value, self.clipboard_seconds
+        )
+        del value
+        self.notify(visible(said), markup=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "copy_version":
+            return self.kind is Kind.SECRETS
+        return True
 
     def _show_detail(self, renderable: RenderableType) -> None:
         self.query_one("#versions-detail", Static).update(renderable)
