@@ -82,7 +82,8 @@ async def _write(
 
 def _past(action: str) -> str:
     return {"set": "set", "update": "updated", "delete": "deleted", "recover": "recovered",
-            "purge": "purged", "restore": "restored"}.get(action, action)  # fmt: skip
+            "purge": "purged", "restore": "restored",
+            "rotate": "rotated"}.get(action, action)  # fmt: skip
 
 
 def _version(item: Item) -> str | None:
@@ -284,3 +285,13 @@ async def restore_item(service: VaultService, kind: Kind, backup: bytes) -> Item
         return _item_of(kind, cert.properties)
 
     return await _write(service, kind, "restore", "(from a backup)", send, _version)
+
+
+async def rotate_key(service: VaultService, name: str) -> Item:
+    """A new version of a key now, made as its rotation policy says (type, size)."""
+
+    async def send() -> Item:
+        key = await service.keys.rotate_key(name)
+        return _item_of(Kind.KEYS, key.properties)
+
+    return await _write(service, Kind.KEYS, "rotate", name, send, _version)

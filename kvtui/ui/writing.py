@@ -138,6 +138,27 @@ async def new_version(tab: KindTab, item: Item) -> None:
         _tell(tab, f"New version of {_name(written)}: {written.version}.")
 
 
+async def rotate(tab: KindTab, item: Item) -> None:
+    """A key's new version now (its rotation policy decides type and size), after y."""
+    name = item.name
+    line = Text("Make a new version of key ")
+    line.append_text(literal(name, "bold", multiline=False))
+    line.append(" now? The current version stays readable; new operations use the new one.")
+    if not await tab.app.push_screen_wait(
+        ConfirmDialog(f"Rotate {name}?", [line], "Rotate", danger=False)
+    ):
+        return
+    tab.note(f"Rotating {name}…")
+    try:
+        rotated = await _call(tab, lambda s: writes.rotate_key(s, name))
+    except VaultError as exc:
+        tab.update_status()
+        _tell(tab, str(exc), title="Cannot rotate", severity="error")
+        return
+    tab.written([rotated], focus=name)
+    _tell(tab, f"Rotated {_name(rotated)}: new version {rotated.version}.")
+
+
 async def edit(tab: KindTab, item: Item) -> None:
     """The current version's properties (enabled, dates, content type, tags)."""
     name, kind = item.name, tab.kind

@@ -30,7 +30,7 @@ def test_each_kind_offers_its_own_operations() -> None:
     assert names(Kind.SECRETS) == [
         "reveal", "copy", "copy_menu", "versions", "new", "new_version", *WRITING
     ]  # fmt: skip
-    assert names(Kind.KEYS) == ["copy", "copy_menu", "versions", "save_pem", *WRITING]
+    assert names(Kind.KEYS) == ["copy", "copy_menu", "versions", "save_pem", "rotate", *WRITING]
     assert names(Kind.CERTIFICATES) == [
         "copy", "copy_menu", "versions", "save_pem", "save_cer", *WRITING
     ]  # fmt: skip

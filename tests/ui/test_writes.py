@@ -455,3 +455,34 @@ async def test_the_form_generates_hidden_values_checks_fields_and_offers_to_reco
         await wait_screen(pilot, ConfirmDialog)
         await pilot.press("y")
         await wait_screen(pilot, VaultScreen)
+
+
+async def test_u_on_a_key_rotates_it_after_y(
+    vault: Vault, sdk: Clients, make_context: Callable[..., AppContext], signed_in: None
+) -> None:
+    first = await sdk.keys.create_rsa_key("signer")
+    async with open_vault(make_context(vault.url), listed_first=Kind.KEYS) as (app, pilot, screen):
+        await pilot.press("2")
+        await wait_until(pilot, lambda: screen.tab.kind is Kind.KEYS, "the keys tab")
+        footer = {k.description for k in screen.query_one(Footer).keys}
+        assert "Rotate" in footer and "New version" not in footer  # u is rotate here
+        await pilot.press("u")
+        await wait_screen(pilot, ConfirmDialog)
+        await pilot.press("n")  # nothing
+        await wait_screen(pilot, VaultScreen)
+        assert (await sdk.keys.get_key("signer")).properties.version == first.properties.version
+        await pilot.press("u")
+        await wait_screen(pilot, ConfirmDialog)
+        await pilot.press("y")
+        keys = table(screen, Kind.KEYS)
+        await wait_until(
+            pilot,
+            lambda: (
+                keys.cursor_item is not None
+                and keys.cursor_item.version not in (None, first.properties.version)
+            ),
+            "the new version in place",
+        )
+        now = await sdk.keys.get_key("signer")
+        assert now.properties.version == keys.cursor_item.version  # type: ignore[union-attr]
+        assert now.key_type == first.key_type and app.screen is screen

@@ -83,7 +83,8 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
 ### Writing
 
 - **{vault.new}** new secret, **{vault.new_version}** new version (the value is never
-  prefilled), **{vault.edit}** edit properties; in a form **ctrl+s** saves.
+  prefilled; on a key, **{vault.rotate}** rotates it), **{vault.edit}** edit properties;
+  in a form **ctrl+s** saves.
 - **{vault.delete}** deletes after **y**; **{vault.undo}** undoes it for a few seconds.
 - Among the deleted: **{vault.recover}** recovers, **{vault.purge}** purges once you
   type the name.
