@@ -342,11 +342,7 @@ async def deleted(pilot: Pilot[Any]) -> None:
     await wait_until(
         pilot, lambda: tab.deleted.finished and tab.deleted.table.total_count, "the deleted"
     )
-    await wait_until(pilot, _tabs_settled_of(screen), "the tab label")
-
-
-def _tabs_settled_of(screen: VaultScreen) -> Callable[[], bool]:
-    return lambda: _tabs_settled(screen)
+    await wait_until(pilot, lambda: _tabs_settled(screen), "the tab label")
 
 
 async def purge(pilot: Pilot[Any]) -> None:

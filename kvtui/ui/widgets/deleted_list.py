@@ -100,15 +100,21 @@ class DeletedList:
 
     def status(self) -> Text:
         """The status line's text (its tail, the marks and filter, is the tab's)."""
-        table = self.table
         noun = f"deleted {self.kind.value}"
-        total = table.total_count
-        if self.listing:
-            text = f"Loading… {total:,} {noun}"
-        elif self.error is not None and total == 0:
-            text = f"No {noun} listed (see the error above)"
-        elif table.filter_text:
-            text = f"{table.row_count:,} of {total:,} {noun} match"
-        else:
-            text = f"{total:,} {noun}"
-        return Text(text)
+        return Text(count_text(self.table, noun, listing=self.listing, failed=bool(self.error)))
+
+
+def count_text(table: ItemTable, noun: str, *, listing: bool, failed: bool) -> str:
+    """How many items a table holds and shows, for a tab's status line ("Loading… 25
+    secrets", "3 of 63 secrets match"); ``failed``: the listing ended in an error."""
+    total = table.total_count
+    if listing:
+        text = f"Loading… {total:,} {noun}"
+        if table.filter_text:
+            text += f", {table.row_count:,} match"
+        return text
+    if failed and total == 0:
+        return f"No {noun} listed (see the error above)"
+    if table.filter_text:
+        return f"{table.row_count:,} of {total:,} {noun} match"
+    return f"{total:,} {noun}"

@@ -43,7 +43,7 @@ from kvtui.ui.keys import key_for
 from kvtui.ui.operations import Operation, applying
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.text import literal
-from kvtui.ui.widgets.deleted_list import DeletedList
+from kvtui.ui.widgets.deleted_list import DeletedList, count_text
 from kvtui.ui.widgets.detail_pane import DetailPane
 from kvtui.ui.widgets.error_panel import ErrorPanel, not_signed_in_message
 from kvtui.ui.widgets.item_table import ItemTable
@@ -302,16 +302,8 @@ class KindTab(ReportWorkerErrors, Vertical):
                 f"Reloading… {self.relisted:,} {noun} so far; "
                 f"showing {shown}{total:,} listed before"
             )
-        elif self.listing:
-            text = f"Loading… {total:,} {noun}"
-            if table.filter_text:
-                text += f", {table.row_count:,} match"
-        elif self.error is not None and total == 0:
-            text = f"No {noun} listed (see the error above)"
-        elif table.filter_text:
-            text = f"{table.row_count:,} of {total:,} {noun} match"
         else:
-            text = f"{total:,} {noun}"
+            text = count_text(table, noun, listing=self.listing, failed=self.error is not None)
         status = _marks_and_filter(Text(text), table)
         if self.stale and not self.listing:
             status.append("  stale: the reload failed (see above)", style="bold")
