@@ -200,8 +200,7 @@ async def versions(tab: KindTab, item: Item) -> None:
     """Every version: the item view's list takes the keys, else a modal shows them."""
     if tab.is_open and tab.item_view.focus_versions():
         return
-    detail = tab.pane.detail
-    current = detail.item.version if detail is not None and detail.item.name == item.name else None
+    current = tab.current_version(item)
     await tab.app.push_screen_wait(
         VersionsScreen(
             tab.session.service,

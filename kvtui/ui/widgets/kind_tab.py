@@ -482,13 +482,13 @@ class KindTab(ReportWorkerErrors, Vertical):
             item.name,
             warn_days=self.warn_days,
             now=self.now,
-            current=self._current_version(item),
+            current=self.current_version(item),
             clipboard_seconds=self.clipboard_seconds,
         )
         self.item_view.show(" · ".join(keys), versions)
         self.pane.focus()
 
-    def _current_version(self, item: Item) -> str | None:
+    def current_version(self, item: Item) -> str | None:
         """The item's current version id, if the pane has read it."""
         detail = self.pane.detail
         return detail.item.version if detail is not None and detail.item.name == item.name else None
