@@ -127,6 +127,41 @@ def operation_json(
     return out
 
 
+def _x5c_invalid() -> KvError:
+    return bad_parameter("The x5c certificates are not valid base64 DER.")
+
+
+def x5c_certificates(entry: Any) -> list[x509.Certificate]:
+    """The certificates of one ``x5c`` entry of a merge. The entry is base64 (standard,
+    whitespace allowed) of DER, of PEM (one or more certificates, armoured), or of the
+    base64 text of DER (a PEM body without its armour, as the SDK sends the bytes of a
+    PEM body, base64-encoding them again); an entry that is itself PEM text is taken
+    too. The service accepts all of these; anything else is its 400."""
+    if not isinstance(entry, str):
+        raise _x5c_invalid()
+    if entry.lstrip().startswith("-----BEGIN"):
+        raw = entry.encode()
+    else:
+        try:
+            raw = base64.b64decode("".join(entry.split()), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise _x5c_invalid() from exc
+    if raw.lstrip().startswith(b"-----BEGIN"):
+        try:
+            return x509.load_pem_x509_certificates(raw)
+        except ValueError as exc:
+            raise _x5c_invalid() from exc
+    try:
+        return [x509.load_der_x509_certificate(raw)]
+    except ValueError:
+        pass
+    try:  # the base64 text of DER
+        der = base64.b64decode(b"".join(raw.split()), validate=True)
+        return [x509.load_der_x509_certificate(der)]
+    except (binascii.Error, ValueError) as exc:
+        raise _x5c_invalid() from exc
+
+
 def _is_pending(v: Version[CertificateData]) -> bool:
     return v.data.pending
 
@@ -314,10 +349,7 @@ async def merge_certificate(request: web.Request) -> web.Response:
     x5c = body.get("x5c")
     if not isinstance(x5c, list) or not x5c:
         raise bad_parameter("The parameter 'x5c' (the certificate chain to merge) is required.")
-    try:
-        certs = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in x5c]
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise bad_parameter("The x5c certificates are not valid base64 DER.") from exc
+    certs = [c for entry in x5c for c in x5c_certificates(entry)]
     assert pending.data.jwk is not None
     key = private_key_from_jwk(pending.data.jwk)
     pub = key.public_key().public_bytes(

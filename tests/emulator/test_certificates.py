@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import ssl
 import time
+from typing import Any
 
+import aiohttp
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.keyvault.certificates import (
@@ -26,9 +29,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from kvtui.emulator import EmulatorThread
+from kvtui.emulator import EmulatorInfo, EmulatorThread
 from kvtui.emulator.certstore import create_self_signed
-from tests.support import Clients, kv_clients
+from tests.support import VAULT_SCOPE, Clients, ClientSecretMsalCredential, kv_clients
 
 
 def _spki(key_or_cert: object) -> bytes:
@@ -402,3 +405,115 @@ async def test_a_policy_with_decipher_only_alone_is_honoured_not_a_500(
     assert usage.decipher_only and usage.key_agreement and not usage.digital_signature
     ekus = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert [e.dotted_string for e in ekus] == ["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"]
+
+
+async def _raw(
+    info: EmulatorInfo,
+    kv: Clients,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    api_version: str = "2026-04-01",
+) -> tuple[int, dict[str, Any]]:
+    """A request the SDK cannot express, over HTTPS with a real token: (status, JSON)."""
+    async with ClientSecretMsalCredential(info) as cred:
+        token = (await cred.get_token(VAULT_SCOPE)).token
+    headers = {"Authorization": f"Bearer {token}"}
+    ctx = ssl.create_default_context(cafile=info.ca_bundle)
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=ctx), trust_env=False
+    ) as http:
+        url = f"{kv.vault_url.rstrip('/')}/{path}?api-version={api_version}"
+        async with http.request(method, url, json=body, headers=headers) as resp:
+            return resp.status, await resp.json()
+
+
+def _ca() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Merge Test CA")])
+    t = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(t)
+        .not_valid_after(t + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _sign_csr(
+    csr_der: bytes, ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate]
+) -> x509.Certificate:
+    csr = x509.load_der_x509_csr(csr_der)
+    t = dt.datetime.now(dt.timezone.utc)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(csr.subject)
+        .issuer_name(ca[1].subject)
+        .public_key(csr.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(t)
+        .not_valid_after(t + dt.timedelta(days=90))
+        .sign(ca[0], hashes.SHA256())
+    )
+
+
+def _pem_body(cert: x509.Certificate, newlines: bool) -> bytes:
+    """The base64 text of a certificate's DER: a PEM body without its armour."""
+    lines = cert.public_bytes(serialization.Encoding.PEM).splitlines()[1:-1]
+    return b"\n".join(lines) if newlines else b"".join(lines)
+
+
+@pytest.mark.parametrize(
+    "form",
+    ["der", "pem", "pem-body", "pem-body-lines", "pem-chain-in-one-entry"],
+)
+async def test_merge_takes_der_pem_and_the_base64_text_of_der(kv: Clients, form: str) -> None:
+    """The SDK base64-encodes each x5c entry's bytes: the service takes DER, PEM (the
+    SDK's own merge test sends a PEM body's bytes) and the base64 text of DER."""
+    policy = CertificatePolicy(issuer_name=WellKnownIssuerNames.unknown, subject="CN=merge.test")
+    op = await kv.certificates.create_certificate("m", policy)
+    ca = _ca()
+    leaf = _sign_csr(bytes(op.csr or b""), ca)
+    der = leaf.public_bytes(serialization.Encoding.DER)
+    ca_pem = ca[1].public_bytes(serialization.Encoding.PEM)
+    x5c: list[bytes] = {
+        "der": [der, ca[1].public_bytes(serialization.Encoding.DER)],
+        "pem": [leaf.public_bytes(serialization.Encoding.PEM), ca_pem],
+        "pem-body": [_pem_body(leaf, False), _pem_body(ca[1], False)],
+        "pem-body-lines": [_pem_body(leaf, True), _pem_body(ca[1], True)],
+        "pem-chain-in-one-entry": [leaf.public_bytes(serialization.Encoding.PEM) + ca_pem],
+    }[form]
+    merged = await kv.certificates.merge_certificate("m", x5c)
+    assert bytes(merged.cer or b"") == der
+    assert (await kv.certificates.get_certificate_operation("m")).status == "completed"
+    secret = await kv.secrets.get_secret("m")
+    key, got_leaf, chain = pkcs12.load_key_and_certificates(
+        base64.b64decode(secret.value or ""), None
+    )
+    assert key is not None and got_leaf == leaf and chain == [ca[1]]
+
+
+async def test_merge_refuses_garbage_and_raw_pem_text_is_taken(
+    kv: Clients, info: EmulatorInfo
+) -> None:
+    """Bytes that are neither DER, PEM nor base64 of DER: the service's 400. An x5c
+    entry that is PEM text itself (not base64; the SDK cannot send that) is taken."""
+    policy = CertificatePolicy(issuer_name=WellKnownIssuerNames.unknown, subject="CN=junk.test")
+    op = await kv.certificates.create_certificate("junk", policy)
+    for junk in [b"not a certificate", b"AAAA", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END"]:
+        with pytest.raises(HttpResponseError) as err:
+            await kv.certificates.merge_certificate("junk", [junk])
+        assert err.value.status_code == 400
+        assert err.value.error is not None and err.value.error.code == "BadParameter"
+        assert "x5c" in str(err.value.message)
+    leaf = _sign_csr(bytes(op.csr or b""), _ca())
+    pem = leaf.public_bytes(serialization.Encoding.PEM).decode()
+    status, body = await _raw(info, kv, "POST", "certificates/junk/pending/merge", {"x5c": [pem]})
+    assert status == 201, body
+    assert base64.b64decode(body["cer"]) == leaf.public_bytes(serialization.Encoding.DER)
