@@ -22,6 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from azure.keyvault.certificates import (
+    CertificateContentType,
+    CertificatePolicy,
+    CertificatePolicyAction,
+    LifetimeAction,
+)
+from azure.keyvault.keys import KeyReleasePolicy
+
 from kvtui.core.errors import VaultError
 from kvtui.core.models import DeletedItem, Item, Kind
 from kvtui.core.vault import (
@@ -83,7 +91,9 @@ async def _write(
 def _past(action: str) -> str:
     return {"set": "set", "update": "updated", "delete": "deleted", "recover": "recovered",
             "purge": "purged", "restore": "restored",
-            "rotate": "rotated"}.get(action, action)  # fmt: skip
+            "rotate": "rotated", "create": "created", "import": "imported",
+            "merge": "merged", "cancel": "cancelled",
+            "delete operation": "changed"}.get(action, action)  # fmt: skip
 
 
 def _version(item: Item) -> str | None:
@@ -295,3 +305,171 @@ async def rotate_key(service: VaultService, name: str) -> Item:
         return _item_of(Kind.KEYS, key.properties)
 
     return await _write(service, Kind.KEYS, "rotate", name, send, _version)
+
+
+# -- keys and certificates: create ----------------------------------------------------
+
+#: The key types and sizes or curves a new key can have, as the form lists them
+#: (``"RSA 2048"``): the first is the default.
+KEY_SHAPES = (
+    "RSA 2048", "RSA 3072", "RSA 4096", "EC P-256", "EC P-384", "EC P-521",
+    "RSA-HSM 2048", "RSA-HSM 3072", "RSA-HSM 4096", "EC-HSM P-256", "EC-HSM P-384",
+    "EC-HSM P-521",
+)  # fmt: skip
+#: The operations a key of a type can be permitted (an EC key signs and verifies).
+RSA_OPERATIONS = ("encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey")
+EC_OPERATIONS = ("sign", "verify")
+
+
+def key_shape(shape: str) -> tuple[str, int | None, str | None]:
+    """``"RSA 2048"`` → ``("RSA", 2048, None)``; ``"EC P-256"`` → ``("EC", None, "P-256")``."""
+    kty, _, size = shape.partition(" ")
+    if kty.startswith("EC"):
+        return kty, None, size
+    return kty, int(size), None
+
+
+def operations_for(kty: str) -> tuple[str, ...]:
+    return EC_OPERATIONS if kty.startswith("EC") else RSA_OPERATIONS
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """What the new-key form sends."""
+
+    shape: str = KEY_SHAPES[0]
+    operations: tuple[str, ...] | None = None
+    """None: every operation the type allows."""
+    exportable: bool = False
+    release_policy: bytes | None = None
+    """The JSON release policy an exportable key must have."""
+    fields: SecretFields = SecretFields()
+
+
+async def create_key(service: VaultService, name: str, new: NewKey | None = None) -> Item:
+    """A new key (or a new version of a key of that name), made in the vault."""
+    new = new or NewKey()
+    kty, size, curve = key_shape(new.shape)
+    fields = new.fields
+    kwargs: dict[str, Any] = {
+        "size": size,
+        "curve": curve,
+        "key_operations": list(new.operations or operations_for(kty)),
+        "enabled": fields.enabled,
+        "not_before": fields.not_before,
+        "expires_on": fields.expires,
+        "tags": fields.tags,
+    }
+    if new.exportable:
+        kwargs["exportable"] = True
+    if new.release_policy is not None:
+        kwargs["release_policy"] = KeyReleasePolicy(new.release_policy)
+
+    async def send() -> Item:
+        key = await service.keys.create_key(name, kty, **kwargs)
+        return _item_of(Kind.KEYS, key.properties)
+
+    return await _write(service, Kind.KEYS, "create", name, send, _version)
+
+
+@dataclass(frozen=True)
+class NewCertificate:
+    """What the new-certificate form sends: the policy's fields."""
+
+    subject: str = ""
+    issuer: str = "Self"
+    """``Self`` (self-signed), ``Unknown`` (a CSR to have signed, then merged), or the
+    name of an issuer configured in the vault."""
+    dns_names: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    upns: tuple[str, ...] = ()
+    validity_months: int = 12
+    shape: str = KEY_SHAPES[0]
+    reuse_key: bool = False
+    exportable: bool = True
+    content_type: str = "application/x-pkcs12"
+    """``application/x-pkcs12`` or ``application/x-pem-file``."""
+    action: str = "AutoRenew"
+    """The lifetime action: ``AutoRenew`` or ``EmailContacts``."""
+    percentage: int | None = 80
+    days_before: int | None = None
+    enabled: bool = True
+    tags: dict[str, str] | None = None
+
+    def policy(self) -> CertificatePolicy:
+        kty, size, curve = key_shape(self.shape)
+        action = LifetimeAction(
+            CertificatePolicyAction(self.action),
+            lifetime_percentage=self.percentage,
+            days_before_expiry=self.days_before,
+        )
+        return CertificatePolicy(
+            issuer_name=self.issuer,
+            subject=self.subject or None,
+            san_dns_names=list(self.dns_names) or None,
+            san_emails=list(self.emails) or None,
+            san_user_principal_names=list(self.upns) or None,
+            validity_in_months=self.validity_months,
+            key_type=kty,
+            key_size=size,
+            key_curve_name=curve,
+            reuse_key=self.reuse_key,
+            exportable=self.exportable,
+            content_type=CertificateContentType(self.content_type),
+            lifetime_actions=[action],
+        )
+
+
+@dataclass(frozen=True)
+class Created:
+    """A certificate create's end: the certificate, or the operation still pending
+    (Unknown issuer: a CSR to merge), cancelled or failed."""
+
+    item: Item | None
+    status: str
+    """``completed``, ``inProgress`` (pending merge), ``cancelled`` or ``failed``."""
+    detail: str = ""
+    csr: bytes = b""
+
+
+async def create_certificate(service: VaultService, name: str, new: NewCertificate) -> Created:
+    """Create a certificate and wait (the SDK polls) until the vault has made it, or
+    the operation stops: pending a merge (Unknown issuer), cancelled, failed."""
+    policy = new.policy()
+
+    async def send() -> Created:
+        done = await service.certificates.create_certificate(
+            name, policy, enabled=new.enabled, tags=new.tags
+        )
+        props = getattr(done, "properties", None)
+        if props is not None:
+            return Created(_item_of(Kind.CERTIFICATES, props), "completed")
+        status = str(getattr(done, "status", "") or "")
+        error = getattr(done, "error", None)
+        detail = str(getattr(done, "status_details", "") or "")
+        if error is not None and getattr(error, "message", None):
+            detail = f"{detail} {error.message}".strip()
+        return Created(None, status, detail, bytes(getattr(done, "csr", None) or b""))
+
+    return await _write(service, Kind.CERTIFICATES, "create", name, send,
+                        lambda c: c.item.version if c.item else None)  # fmt: skip
+
+
+async def cancel_certificate_operation(service: VaultService, name: str) -> bool:
+    """Ask the vault to cancel a pending create; True when it took the request (the
+    operation then stops, or completes if it was already too late)."""
+
+    async def send() -> bool:
+        op = await service.certificates.cancel_certificate_operation(name)
+        return bool(op.cancellation_requested) or str(op.status) == "cancelled"
+
+    return await _write(service, Kind.CERTIFICATES, "cancel", name, send)
+
+
+async def delete_certificate_operation(service: VaultService, name: str) -> None:
+    """Delete a certificate's pending operation (its CSR and key with it)."""
+
+    async def send() -> None:
+        await service.certificates.delete_certificate_operation(name)
+
+    await _write(service, Kind.CERTIFICATES, "delete operation", name, send)
