@@ -374,6 +374,13 @@ class VaultService:
             )
         return detail
 
+    async def issuer_names(self) -> list[str]:
+        """The certificate issuers configured in the vault, by name."""
+        try:
+            return [p.name async for p in self.certificates.list_properties_of_issuers() if p.name]
+        except Exception as exc:
+            raise self.classify(exc, what="Listing certificate issuers") from exc
+
     async def certificate_cer(self, name: str, version: str | None = None) -> bytes:
         """The public certificate, DER (a .cer file). Never the private key."""
         cert = await self._get_certificate(name, version)

@@ -38,6 +38,7 @@ from kvtui.core.vault import (
     item_from_certificate,
     item_from_key,
     item_from_secret,
+    key_detail,
 )
 
 audit = logging.getLogger("kvtui.audit")
@@ -367,7 +368,7 @@ async def create_key(service: VaultService, name: str, new: NewKey | None = None
 
     async def send() -> Item:
         key = await service.keys.create_key(name, kty, **kwargs)
-        return _item_of(Kind.KEYS, key.properties)
+        return key_detail(key, with_version=True).item
 
     return await _write(service, Kind.KEYS, "create", name, send, _version)
 

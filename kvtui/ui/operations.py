@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, Literal
 
 from textual.binding import Binding
 
+from kvtui.core import keyops
 from kvtui.core.details import cer_to_pem, present_value
 from kvtui.core.errors import VaultError
+from kvtui.core.keyops import Outcome
 from kvtui.core.kinds import KINDS
 from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind
 from kvtui.core.references import CopyChoice, copy_choices, export_filename
@@ -38,6 +40,7 @@ from kvtui.ui.clipboard import SecretClipboard
 from kvtui.ui.keys import key_for
 from kvtui.ui.modals.copy_menu import CopyMenu
 from kvtui.ui.modals.export import ExportScreen
+from kvtui.ui.modals.key_ops import KeyOperations
 from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.text import literal, visible
 
@@ -233,6 +236,27 @@ async def save(tab: KindTab, item: Item, fmt: str = "pem") -> None:
         )
 
 
+async def key_operations(tab: KindTab, item: Item) -> None:
+    """Encrypt, decrypt, sign, verify, wrap, unwrap with the key's current version."""
+    detail = tab.pane.detail
+    if not (isinstance(detail, KeyDetail) and detail.item.name == item.name):
+        name = item.name
+        try:
+            detail = await tab.session.call(lambda s: s.get_key_detail(name))
+        except VaultError as exc:
+            tab.notify(visible(exc), title="Cannot read the key", severity="error", markup=False)
+            return
+    assert isinstance(detail, KeyDetail)
+    name, version = detail.item.name, detail.item.version
+
+    async def run(operation: str, algorithm: str, data: bytes, signature: bytes) -> Outcome:
+        return await tab.session.call(
+            lambda s: keyops.run(s, name, version, operation, algorithm, data, signature)
+        )
+
+    await tab.app.push_screen_wait(KeyOperations(detail, run, tab.clipboard_seconds))
+
+
 SECRETS_ONLY = frozenset({Kind.SECRETS})
 PUBLIC_PARTS = frozenset({Kind.KEYS, Kind.CERTIFICATES})
 CERTIFICATES_ONLY = frozenset({Kind.CERTIFICATES})
@@ -274,6 +298,15 @@ OPERATIONS: tuple[Operation, ...] = (
         versions,
     ),
     Operation(
+        "key_operations",
+        "vault.key_operations",
+        "C",
+        "Crypto",
+        "Encrypt, decrypt, sign, verify, wrap or unwrap with the key",
+        key_operations,
+        kinds=frozenset({Kind.KEYS}),
+    ),
+    Operation(
         "save_pem",
         "vault.save",
         "s",
@@ -294,8 +327,8 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 WRITES: tuple[Operation, ...] = (
-    Operation("new", "vault.new", "n", "New", "Create a secret in this tab",
-              writing.new_item, kinds=SECRETS_ONLY, needs_item=False, writes=True),
+    Operation("new", "vault.new", "n", "New", "Create a secret, key or certificate in this tab",
+              writing.new_item, needs_item=False, writes=True),
     Operation("new_version", "vault.new_version", "u", "New version",
               "A new value for the secret, its properties prefilled", writing.new_version,
               kinds=SECRETS_ONLY, writes=True, managed_ok=False),

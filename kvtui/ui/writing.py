@@ -27,9 +27,11 @@ from kvtui.core.models import Item, Kind
 from kvtui.core.present import date_text
 from kvtui.core.vault import VaultService
 from kvtui.ui.keys import key_for
+from kvtui.ui.modals.certificate_form import CertificateForm
 from kvtui.ui.modals.confirm import ConfirmDialog
 from kvtui.ui.modals.export import ExportScreen
 from kvtui.ui.modals.item_form import FormData, FormSpec, ItemForm, Mode
+from kvtui.ui.modals.key_form import KeyForm
 from kvtui.ui.modals.open_file import OpenFileScreen
 from kvtui.ui.text import literal, visible
 
@@ -84,7 +86,14 @@ async def _base(tab: KindTab, item: Item) -> Item | None:
 
 
 async def new_item(tab: KindTab, item: Item | None) -> None:
-    """A new secret (a name already listed: a new version of it)."""
+    """A new secret, key or certificate, as the tab shows (a name already listed: a
+    new version of it)."""
+    if tab.kind is Kind.KEYS:
+        await new_key(tab)
+        return
+    if tab.kind is Kind.CERTIFICATES:
+        await new_certificate(tab)
+        return
     kind = tab.kind
 
     async def submit(data: FormData) -> Item:
@@ -101,6 +110,55 @@ async def new_item(tab: KindTab, item: Item | None) -> None:
     if written is not None:
         tab.written([written], focus=written.name)
         _tell(tab, f"Saved {kind.singular} {_name(written)} (version {written.version}).")
+
+
+async def new_key(tab: KindTab) -> None:
+    """A new key: RSA 2048 with every operation unless the form says otherwise."""
+
+    async def submit(name: str, new: writes.NewKey) -> Item:
+        return await _call(tab, lambda s: writes.create_key(s, name, new))
+
+    taken = {i.name for i in tab.live_table.items}
+    written = await tab.app.push_screen_wait(KeyForm(submit, tab.now, taken))
+    if written is not None:
+        tab.written([written], focus=written.name)
+        shape = f"{written.key_type or 'key'} {written.key_size or written.curve or ''}".strip()
+        _tell(tab, f"Made key {_name(written)}: {shape} (version {written.version}).")
+
+
+async def new_certificate(tab: KindTab) -> None:
+    """A new certificate: self-signed unless the form names an issuer; pending (a CSR
+    to merge) for the Unknown issuer."""
+
+    async def submit(name: str, new: writes.NewCertificate) -> writes.Created:
+        return await _call(tab, lambda s: writes.create_certificate(s, name, new))
+
+    async def cancel(name: str) -> bool:
+        return await _call(tab, lambda s: writes.cancel_certificate_operation(s, name))
+
+    async def issuers() -> list[str]:
+        return await _call(tab, lambda s: s.issuer_names())
+
+    taken = {i.name for i in tab.live_table.items}
+    form = CertificateForm(submit, cancel, issuers, tab.now, taken)
+    created = await tab.app.push_screen_wait(form)
+    if created is None:
+        return
+    if created.item is not None:
+        tab.written([created.item], focus=created.item.name)
+        _tell(tab, f"Made certificate {_name(created.item)} (version {created.item.version}).")
+        return
+    name = form.pending_name
+    if created.status.lower() == "inprogress":
+        palette = "Pending operation"
+        _tell(tab, f"Certificate {visible(name, multiline=False)} is pending: its CSR is ready "
+              f"to be signed. The palette's \"{palette}\" shows it, merges the signed "
+              "certificate, or cancels.", timeout=15)  # fmt: skip
+        tab.reload()
+        return
+    detail = f" {created.detail}" if created.detail else ""
+    _tell(tab, f"Certificate {visible(name, multiline=False)} was not made: the operation "
+          f"is {created.status}.{detail}", severity="warning", timeout=15)  # fmt: skip
 
 
 async def _form_on(
