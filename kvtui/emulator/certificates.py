@@ -44,6 +44,8 @@ PENDING_DETAILS = (
     "Pending certificate created. Certificate request is in progress. This may take some "
     "time based on the issuer provider. Please check again later."
 )
+MERGE_DETAILS = "Pending certificate created. Please Perform Merge to complete the request."
+"""The service's status_details while an issuer ``Unknown`` request waits for its merge."""
 
 
 def parse_tags(body: dict[str, Any]) -> dict[str, str] | None:
@@ -89,6 +91,8 @@ def bundle_json(
         out["tags"] = v.tags
     if with_policy and item.policy is not None:
         out["policy"] = policy_json(vault, item)
+    if v.data.preserve_order is not None:
+        out["preserveCertOrder"] = v.data.preserve_order
     return out
 
 
@@ -118,11 +122,13 @@ def operation_json(
         "status": status or op.status,
     }
     if out["status"] == "inProgress":
-        out["status_details"] = PENDING_DETAILS
+        out["status_details"] = MERGE_DETAILS if op.issuer.unknown else PENDING_DETAILS
     if op.error:
         out["error"] = op.error
     if out["status"] == "completed":
         out["target"] = vault.object_id(KIND, item.name)
+    if op.preserve_order is not None:
+        out["preserveCertOrder"] = op.preserve_order
     out["request_id"] = op.request_id
     return out
 
@@ -182,7 +188,17 @@ CERTIFICATES = ObjectKind(
 
 def _enabled(body: dict[str, Any]) -> bool:
     attrs = body.get("attributes") or {}
+    if not isinstance(attrs, dict):
+        raise bad_parameter("The parameter 'attributes' must be a JSON object.")
     return attrs.get("enabled") is not False
+
+
+def _preserve_order(body: dict[str, Any]) -> bool | None:
+    """``preserveCertOrder`` of a create or import (None when not given)."""
+    value = body.get("preserveCertOrder")
+    if not isinstance(value, bool | None):
+        raise bad_parameter("The parameter 'preserveCertOrder' must be true or false.")
+    return value
 
 
 def _check_new(vault: Vault, name: str) -> None:
@@ -212,14 +228,19 @@ async def create_certificate(request: web.Request) -> web.Response:
     _check_new(vault, name)
     body = await json_body(request)
     tags = parse_tags(body)
+    order = _preserve_order(body)
     policy = normalize_policy(body.get("policy"), default_issuer="Unknown", now=vault.clock.now())
     issuer = policy.issuer.name
     if policy.issuer.unknown:
-        item = start_pending(vault, name, policy, tags=tags, enabled=_enabled(body))
+        item = start_pending(
+            vault, name, policy, tags=tags, enabled=_enabled(body), preserve_order=order
+        )
     else:
         if issuer.lower() != "self" and issuer.lower() not in vault.issuers:
             raise bad_parameter(f"Issuer {issuer} was not found in this key vault.")
-        item, _ = issue_certificate(vault, name, policy, tags=tags, enabled=_enabled(body))
+        item, _ = issue_certificate(
+            vault, name, policy, tags=tags, enabled=_enabled(body), preserve_order=order
+        )
     # The service always answers inProgress; the operation reads completed on the first poll.
     assert item.operation is not None
     op = operation_json(vault, item, item.operation, status="inProgress")
@@ -236,7 +257,14 @@ async def import_certificate(request: web.Request) -> web.Response:
     if not isinstance(value, str) or not value:
         raise bad_parameter("The parameter 'value' (the certificate to import) is required.")
     tags = parse_tags(body)
+    order = _preserve_order(body)
     raw_policy = body.get("policy") or {}
+    if not isinstance(raw_policy, dict) or not isinstance(
+        raw_policy.get("secret_props") or {}, dict
+    ):
+        raise bad_parameter("The policy and its secret_props must be JSON objects.")
+    if not isinstance(body.get("pwd"), str | None):
+        raise bad_parameter("The parameter 'pwd' must be a string.")
     content_type = (raw_policy.get("secret_props") or {}).get("contentType") or PKCS12
     data = value.encode() if content_type == PEM and value.startswith("-----") else None
     if data is None:
@@ -244,12 +272,21 @@ async def import_certificate(request: web.Request) -> web.Response:
             data = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise bad_parameter("The certificate to import is not valid base64.") from exc
-    key, cert, chain = load_import(data, body.get("pwd"), content_type)
+    key, cert, chain, as_given = load_import(data, body.get("pwd"), content_type)
     policy = normalize_policy(
         raw_policy, default_issuer="Unknown", key=key, cert=cert, now=vault.clock.now()
     )
     item, v = store_version(
-        vault, name, policy, key, cert, chain, tags=tags, enabled=_enabled(body)
+        vault,
+        name,
+        policy,
+        key,
+        cert,
+        chain,
+        tags=tags,
+        enabled=_enabled(body),
+        preserve_order=order,
+        as_given=as_given,
     )
     return web.json_response(bundle_json(vault, item, v))
 
@@ -270,13 +307,16 @@ async def update_certificate(request: web.Request) -> web.Response:
     item, v = CERTIFICATES.lookup(vault, name, version)
     body = await json_body(request, required=False)
     tags = parse_tags(body) if "tags" in body else v.tags
+    _enabled(body)  # attributes, checked
     attrs = {k: a for k, a in (body.get("attributes") or {}).items() if k == "enabled"}
+    policy = item.policy
+    if isinstance(body.get("policy"), dict):  # checked before anything changes
+        policy = merge_policy(_policy(item), body["policy"], vault.clock.now())
     for target in [v, *_backing(vault, name, v.version)]:
         target.attributes.apply(attrs)
         target.attributes.updated = vault.clock.now()
         target.tags = tags
-    if isinstance(body.get("policy"), dict):
-        item.policy = merge_policy(_policy(item), body["policy"], vault.clock.now())
+    item.policy = policy
     return web.json_response(bundle_json(vault, item, v, with_policy=version is None))
 
 
@@ -355,7 +395,10 @@ async def merge_certificate(request: web.Request) -> web.Response:
     pub = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    if spki(certs[0]) != pub:
+    # The leaf is the certificate of the pending key, wherever it is in x5c: the chain
+    # is kept as given with preserveCertOrder, else the leaf comes first.
+    leaf = next((c for c in certs if spki(c) == pub), None)
+    if leaf is None:
         raise bad_parameter("Public key from x5c does not match the pending certificate's key.")
     policy, item.pending_policy = item.pending_policy or _policy(item), None
     tags = parse_tags(body) if "tags" in body else pending.tags
@@ -365,11 +408,13 @@ async def merge_certificate(request: web.Request) -> web.Response:
         name,
         policy,
         key,
-        certs[0],
-        certs[1:],
+        leaf,
+        [c for c in certs if c is not leaf],
         tags=tags,
         enabled=enabled,
         version=op.version,
+        preserve_order=pending.data.preserve_order,
+        as_given=certs,
     )
     op.status = "completed"
     return web.json_response(bundle_json(vault, item, v), status=201)
@@ -451,6 +496,7 @@ def _issuer_fields(issuer: CertificateIssuer, body: dict[str, Any], t: int) -> N
         issuer.credentials = {k: v for k, v in body["credentials"].items() if v is not None}
     if isinstance(body.get("org_details"), dict):
         issuer.org_details = {k: v for k, v in body["org_details"].items() if v is not None}
+    _enabled(body)  # attributes, checked
     attrs = body.get("attributes") or {}
     if attrs.get("enabled") is not None:
         issuer.enabled = bool(attrs["enabled"])

@@ -65,10 +65,14 @@ def store_version(
     enabled: bool,
     version: str | None = None,
     created: int | None = None,
+    preserve_order: bool | None = None,
+    as_given: list[x509.Certificate] | None = None,
 ) -> tuple[Item[CertificateData], Version[CertificateData]]:
     """Add a complete certificate version with its backing key and secret (same name and
     version), and make ``policy`` the certificate's policy. ``created``: when the three
-    were made (a back-dated issue); default: the vault's time."""
+    were made (a back-dated issue); default: the vault's time. ``preserve_order``
+    (``preserveCertOrder``): the secret keeps the chain in the order the client gave
+    it (``as_given``, the leaf ``cert`` among them); otherwise the leaf comes first."""
     version = version or new_version()
     t = vault.clock.now() if created is None else created
     nbf = int(cert.not_valid_before_utc.timestamp())
@@ -82,7 +86,8 @@ def store_version(
     )
     key_version.attributes.created = key_version.attributes.updated = t
     content_type = policy.content_type
-    value = secret_value(cert, chain, key if kp.exportable else None, content_type)
+    order = as_given if preserve_order and as_given else None
+    value = secret_value(cert, chain, key if kp.exportable else None, content_type, order=order)
     _, secret_version = add_secret_version(
         vault,
         name,
@@ -97,7 +102,9 @@ def store_version(
     secret_version.attributes.created = secret_version.attributes.updated = t
     item = cert_item(vault, name)
     item.versions = [v for v in item.versions if v.version != version]
-    data = CertificateData(cer=base64.b64encode(der).decode(), x5t=thumbprint(der))
+    data = CertificateData(
+        cer=base64.b64encode(der).decode(), x5t=thumbprint(der), preserve_order=preserve_order
+    )
     v = Version(
         version, Attributes(enabled=enabled, nbf=nbf, exp=exp, created=t, updated=t), tags, data
     )
@@ -106,12 +113,15 @@ def store_version(
     return item, v
 
 
-def new_operation(issuer: IssuerParameters, csr: str, version: str) -> CertificateOperation:
+def new_operation(
+    issuer: IssuerParameters, csr: str, version: str, preserve_order: bool | None = None
+) -> CertificateOperation:
     return CertificateOperation(
         IssuerParameters(issuer.name, issuer.cty, issuer.cert_transparency),
         csr,
         version,
         request_id=new_version(),
+        preserve_order=preserve_order,
     )
 
 
@@ -126,6 +136,7 @@ def issue_certificate(
     key: PrivateKey | None = None,
     serial: int | None = None,
     version: str | None = None,
+    preserve_order: bool | None = None,
 ) -> tuple[Item[CertificateData], Version[CertificateData]]:
     """Issue a certificate at once (self-signed) and record the completed operation,
     valid from the vault's time (or ``not_before``). ``key``, ``serial`` and ``version``
@@ -151,8 +162,9 @@ def issue_certificate(
         enabled=enabled,
         version=version,
         created=min(t, nbf),
+        preserve_order=preserve_order,
     )
-    op = new_operation(policy.issuer, build_csr(key, x509_props), v.version)
+    op = new_operation(policy.issuer, build_csr(key, x509_props), v.version, preserve_order)
     op.status = "completed"
     item.operation = op
     return item, v
@@ -165,15 +177,18 @@ def start_pending(
     *,
     tags: dict[str, str] | None = None,
     enabled: bool = True,
+    preserve_order: bool | None = None,
 ) -> Item[CertificateData]:
     """Issuer ``Unknown``: a pending version holding the new key until the signed
-    certificate is merged."""
+    certificate is merged (``preserve_order`` then applies to the merged chain)."""
     key = _policy_key(vault, name, policy)
     version = new_version()
     t = vault.clock.now()
     item = cert_item(vault, name)
     item.versions = [v for v in item.versions if not v.data.pending]
-    data = CertificateData(pending=True, jwk=jwk_from_private_key(key))
+    data = CertificateData(
+        pending=True, jwk=jwk_from_private_key(key), preserve_order=preserve_order
+    )
     item.versions.append(
         Version(version, Attributes(enabled=enabled, created=t, updated=t), tags, data)
     )
@@ -181,7 +196,7 @@ def start_pending(
         item.policy = policy
     item.pending_policy = policy
     item.operation = new_operation(
-        policy.issuer, build_csr(key, policy.x509_props.to_json()), version
+        policy.issuer, build_csr(key, policy.x509_props.to_json()), version, preserve_order
     )
     return item
 

@@ -8,6 +8,7 @@ clients send is checked elsewhere (certpolicy.py, keys.py); no HTTP, no vault.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,9 +158,12 @@ class CertificatePolicy:
     lifetime_actions: list[LifetimeAction]
     issuer: IssuerParameters
     attributes: PolicyAttributes
+    platform_managed: dict[str, Any] | None = None
+    """``platformManaged`` (api-version 2026-04-01): ``certificateUsage`` and, when given,
+    ``metadata`` (free-form JSON), kept as the client sent them; None when not given."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "key_props": self.key_props.to_json(),
             "secret_props": {"contentType": self.content_type},
             "x509_props": self.x509_props.to_json(),
@@ -167,6 +171,9 @@ class CertificatePolicy:
             "issuer": self.issuer.to_json(),
             "attributes": self.attributes.to_json(),
         }
+        if self.platform_managed is not None:
+            out["platformManaged"] = copy.deepcopy(self.platform_managed)
+        return out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> CertificatePolicy:
@@ -182,6 +189,7 @@ class CertificatePolicy:
                 created=int(attrs.get("created") or 0),
                 updated=int(attrs.get("updated") or 0),
             ),
+            platform_managed=copy.deepcopy(d.get("platformManaged")),
         )
 
 
@@ -199,6 +207,8 @@ class CertificateOperation:
     """inProgress, completed (or cancelled, failed)."""
     cancellation_requested: bool = False
     error: dict[str, Any] | None = None
+    preserve_order: bool | None = None
+    """``preserveCertOrder`` as the create or import asked (None: not given)."""
 
     def to_json(self) -> dict[str, Any]:
         """As persisted (certificates.py's ``operation_json`` is the service's shape)."""
@@ -212,6 +222,8 @@ class CertificateOperation:
         }
         if self.error is not None:
             out["error"] = self.error
+        if self.preserve_order is not None:
+            out["preserveCertOrder"] = self.preserve_order
         return out
 
     @classmethod
@@ -224,6 +236,7 @@ class CertificateOperation:
             status=str(d.get("status") or "inProgress"),
             cancellation_requested=bool(d.get("cancellation_requested")),
             error=d.get("error"),
+            preserve_order=d.get("preserveCertOrder"),
         )
 
 

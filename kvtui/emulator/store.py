@@ -142,17 +142,25 @@ class CertificateData:
     x5t: str = ""
     pending: bool = False
     jwk: dict[str, Any] | None = None
+    preserve_order: bool | None = None
+    """``preserveCertOrder`` as the create or import asked (None: not given)."""
 
     def to_json(self) -> dict[str, Any]:
-        if self.pending:
-            return {"pending": True, "jwk": self.jwk}
-        return {"cer": self.cer, "x5t": self.x5t}
+        out: dict[str, Any] = (
+            {"pending": True, "jwk": self.jwk}
+            if self.pending
+            else {"cer": self.cer, "x5t": self.x5t}
+        )
+        if self.preserve_order is not None:
+            out["preserveCertOrder"] = self.preserve_order
+        return out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> CertificateData:
+        order = d.get("preserveCertOrder")
         if d.get("pending"):
-            return cls(pending=True, jwk=d.get("jwk"))
-        return cls(cer=str(d.get("cer", "")), x5t=str(d.get("x5t", "")))
+            return cls(pending=True, jwk=d.get("jwk"), preserve_order=order)
+        return cls(cer=str(d.get("cer", "")), x5t=str(d.get("x5t", "")), preserve_order=order)
 
 
 D = TypeVar("D", SecretData, KeyData, CertificateData)

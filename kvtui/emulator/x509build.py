@@ -138,13 +138,16 @@ def utc(t: int) -> dt.datetime:
 
 def san_names(sans: Mapping[str, Any]) -> list[x509.GeneralName]:
     names: list[x509.GeneralName] = []
-    names += [x509.DNSName(d) for d in sans.get("dns_names") or []]
-    names += [x509.RFC822Name(e) for e in sans.get("emails") or []]
-    for upn in sans.get("upns") or []:
-        raw = upn.encode()
-        der = b"\x0c" + der_len(len(raw)) + raw  # UTF8String
-        names.append(x509.OtherName(UPN_OID, der))
-    names += [x509.UniformResourceIdentifier(u) for u in sans.get("uris") or []]
+    try:
+        names += [x509.DNSName(d) for d in sans.get("dns_names") or []]
+        names += [x509.RFC822Name(e) for e in sans.get("emails") or []]
+        for upn in sans.get("upns") or []:
+            raw = upn.encode()
+            der = b"\x0c" + der_len(len(raw)) + raw  # UTF8String
+            names.append(x509.OtherName(UPN_OID, der))
+        names += [x509.UniformResourceIdentifier(u) for u in sans.get("uris") or []]
+    except ValueError as exc:  # e.g. a DNS name or an email that is not ASCII (IDNA)
+        raise bad_parameter(f"Invalid subject alternative name: {exc}") from exc
     try:
         names += [x509.IPAddress(ipaddress.ip_address(a)) for a in sans.get("ipAddresses") or []]
     except ValueError as exc:
@@ -276,31 +279,39 @@ def secret_value(
     chain: list[x509.Certificate],
     key: SigningKey | None,
     content_type: str,
+    *,
+    order: Sequence[x509.Certificate] | None = None,
 ) -> str:
     """The backing secret's value: base64 PFX, or PEM (key, then the chain, leaf first).
-    ``key`` is None for a non-exportable key: the value then has the certificates only."""
+    ``key`` is None for a non-exportable key: the value then has the certificates only.
+    ``order``: all the certificates (the leaf among them) in the order to keep
+    (``preserveCertOrder``); a PFX with the key still holds the leaf as the key's
+    certificate, and the others in that order."""
+    certs = list(order) if order else [cert, *chain]
     if content_type == PEM:
         out = b""
         if key is not None:
             out += private_key_pem(key)
-        for c in [cert, *chain]:
+        for c in certs:
             out += c.public_bytes(serialization.Encoding.PEM)
         return out.decode()
     if key is None:  # certificates only, as a PFX of a non-exportable key is
         pfx = pkcs12.serialize_key_and_certificates(
-            None, None, None, [cert, *chain], serialization.NoEncryption()
+            None, None, None, certs, serialization.NoEncryption()
         )
     else:
+        others = [c for c in certs if c is not cert]
         pfx = pkcs12.serialize_key_and_certificates(
-            None, key, cert, chain or None, serialization.NoEncryption()
+            None, key, cert, others or None, serialization.NoEncryption()
         )
     return base64.b64encode(pfx).decode()
 
 
 def load_import(
     raw: bytes, password: str | None, content_type: str
-) -> tuple[SigningKey, x509.Certificate, list[x509.Certificate]]:
-    """The key, leaf and chain of an imported PFX or PEM file."""
+) -> tuple[SigningKey, x509.Certificate, list[x509.Certificate], list[x509.Certificate]]:
+    """The key, leaf, the rest of the chain, and all the certificates in the file's
+    order, of an imported PFX or PEM file."""
     try:
         if content_type == PEM:
             certs = x509.load_pem_x509_certificates(raw)
@@ -331,7 +342,7 @@ def load_import(
     leaf_cert = next((c for c in chain if spki(c) == pub), None)
     if leaf_cert is None:
         raise bad_parameter("The private key does not match the certificate's public key.")
-    return loaded, leaf_cert, [c for c in chain if c is not leaf_cert]
+    return loaded, leaf_cert, [c for c in chain if c is not leaf_cert], chain
 
 
 def spki(cert: x509.Certificate) -> bytes:

@@ -21,6 +21,7 @@ from azure.keyvault.certificates import (
     KeyType,
     KeyUsageType,
     LifetimeAction,
+    PlatformManaged,
     WellKnownIssuerNames,
 )
 from cryptography import x509
@@ -517,3 +518,267 @@ async def test_merge_refuses_garbage_and_raw_pem_text_is_taken(
     status, body = await _raw(info, kv, "POST", "certificates/junk/pending/merge", {"x5c": [pem]})
     assert status == 201, body
     assert base64.b64decode(body["cer"]) == leaf.public_bytes(serialization.Encoding.DER)
+
+
+# -- api-version 2026-04-01: platformManaged, preserveCertOrder, the merge wording ------
+
+
+async def test_a_platform_managed_policy_is_kept_and_returned(kv: Clients) -> None:
+    """policy.platformManaged (certificateUsage, free-form metadata) as the SDK 4.12
+    sends it on 2026-04-01: stored, answered in the policy, the certificate and the
+    policy PATCH (it answered 500 or was dropped)."""
+    metadata = {"owner": "platform", "nested": {"list": [1, "two", None], "flag": True}}
+    policy = CertificatePolicy(
+        issuer_name=WellKnownIssuerNames.self,
+        subject="CN=pm.test",
+        platform_managed=PlatformManaged(certificate_usage="ServerAuth", metadata=metadata),
+    )
+    made = await kv.certificates.create_certificate("pm", policy)
+    assert made.policy is not None and made.policy.platform_managed is not None
+    assert made.policy.platform_managed.certificate_usage == "ServerAuth"
+    assert made.policy.platform_managed.metadata == metadata
+    for got in [
+        await kv.certificates.get_certificate_policy("pm"),
+        (await kv.certificates.get_certificate("pm")).policy,
+    ]:
+        assert got is not None and got.platform_managed is not None
+        assert got.platform_managed.certificate_usage == "ServerAuth"
+        assert got.platform_managed.metadata == metadata
+        assert got.subject == "CN=pm.test"
+
+    patched = await kv.certificates.update_certificate_policy(
+        "pm",
+        CertificatePolicy(platform_managed=PlatformManaged(certificate_usage="ClientAuth")),
+    )
+    assert patched.platform_managed is not None
+    assert patched.platform_managed.certificate_usage == "ClientAuth"
+    assert patched.platform_managed.metadata is None
+    assert patched.subject == "CN=pm.test"
+    # A PATCH without it leaves it as it is.
+    again = await kv.certificates.update_certificate_policy(
+        "pm", CertificatePolicy(validity_in_months=6)
+    )
+    assert again.platform_managed is not None
+    assert again.platform_managed.certificate_usage == "ClientAuth"
+
+    pending = CertificatePolicy(
+        issuer_name=WellKnownIssuerNames.unknown,
+        subject="CN=pm2.test",
+        platform_managed=PlatformManaged(certificate_usage="ServerAuth"),
+    )
+    await kv.certificates.create_certificate("pm2", pending)
+    got = await kv.certificates.get_certificate_policy("pm2")
+    assert got.platform_managed is not None
+    assert got.platform_managed.certificate_usage == "ServerAuth"
+
+
+async def test_preserve_order_is_kept_on_the_certificate_and_the_operation(kv: Clients) -> None:
+    """preserveCertOrder on create reads back from the certificate and the operation
+    (where the SDK reads it); not given, it is not answered."""
+    made = await kv.certificates.create_certificate(
+        "keep", _ec_policy("CN=keep.test"), preserve_order=True
+    )
+    assert made.properties.preserve_order is True
+    assert (await kv.certificates.get_certificate("keep")).properties.preserve_order is True
+    version = made.properties.version or ""
+    again = await kv.certificates.get_certificate_version("keep", version)
+    assert again.properties.preserve_order is True
+    assert (await kv.certificates.get_certificate_operation("keep")).preserve_order is True
+
+    off = await kv.certificates.create_certificate(
+        "off", _ec_policy("CN=off.test"), preserve_order=False
+    )
+    assert off.properties.preserve_order is False
+    plain = await kv.certificates.create_certificate("plain", _ec_policy("CN=plain.test"))
+    assert plain.properties.preserve_order is None
+
+    # The deleted certificate has it too.
+    poller = await kv.certificates.delete_certificate("keep")
+    assert poller.properties.preserve_order is True
+
+
+@pytest.mark.parametrize("preserve", [True, None])
+async def test_unknown_issuer_asks_for_a_merge_and_the_merge_keeps_the_order(
+    kv: Clients, preserve: bool | None
+) -> None:
+    """Issuer Unknown: inProgress, the service's words asking for the merge, a CSR.
+    The merged chain's order in the PEM secret: as given with preserveCertOrder, else
+    the leaf first (the leaf found by its key, wherever it is in x5c)."""
+    policy = CertificatePolicy(
+        issuer_name=WellKnownIssuerNames.unknown,
+        subject="CN=order.test",
+        content_type=CertificateContentType.pem,
+    )
+    op = await kv.certificates.create_certificate("order", policy, preserve_order=preserve)
+    want = "Pending certificate created. Please Perform Merge to complete the request."
+    for got in [op, await kv.certificates.get_certificate_operation("order")]:
+        assert got.status == "inProgress"
+        assert got.status_details == want
+        assert got.csr and x509.load_der_x509_csr(bytes(got.csr)).subject.rfc4514_string() == (
+            "CN=order.test"
+        )
+        assert got.preserve_order is preserve
+
+    ca = _ca()
+    leaf = _sign_csr(bytes(op.csr or b""), ca)
+    ca_der = ca[1].public_bytes(serialization.Encoding.DER)
+    merged = await kv.certificates.merge_certificate(
+        "order", [ca_der, leaf.public_bytes(serialization.Encoding.DER)]
+    )
+    assert bytes(merged.cer or b"") == leaf.public_bytes(serialization.Encoding.DER)
+    assert merged.properties.preserve_order is preserve
+    secret = await kv.secrets.get_secret("order")
+    in_secret = x509.load_pem_x509_certificates((secret.value or "").encode())
+    assert in_secret == ([ca[1], leaf] if preserve else [leaf, ca[1]])
+    done = await kv.certificates.get_certificate_operation("order")
+    assert done.status == "completed" and done.status_details is None
+
+
+async def test_import_keeps_the_order_it_was_given(kv: Clients) -> None:
+    ca = _ca()
+    key = ec.generate_private_key(ec.SECP256R1())
+    t = dt.datetime.now(dt.timezone.utc)
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "imp.test")]))
+        .issuer_name(ca[1].subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(t)
+        .not_valid_after(t + dt.timedelta(days=30))
+        .sign(ca[0], hashes.SHA256())
+    )
+    pem = (
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        + ca[1].public_bytes(serialization.Encoding.PEM)
+        + leaf.public_bytes(serialization.Encoding.PEM)
+    )
+    pem_policy = CertificatePolicy(content_type=CertificateContentType.pem)
+    for name, preserve, want in [("imp1", True, [ca[1], leaf]), ("imp2", None, [leaf, ca[1]])]:
+        got = await kv.certificates.import_certificate(
+            name, pem, policy=pem_policy, preserve_order=preserve
+        )
+        assert got.properties.preserve_order is preserve
+        secret = await kv.secrets.get_secret(name)
+        assert x509.load_pem_x509_certificates((secret.value or "").encode()) == want
+
+
+async def test_a_platform_managed_policy_the_emulator_cannot_honour_is_400(kv: Clients) -> None:
+    """platformManaged with no subject and no SANs: the service names the certificate
+    from what the platform knows; the emulator cannot, and answers the service's 400
+    BadParameter for a request it does not support (never a 500). The SDK sends it."""
+    policy = CertificatePolicy(
+        issuer_name=WellKnownIssuerNames.self,
+        platform_managed=PlatformManaged(certificate_usage="ServerAuth"),
+    )
+    with pytest.raises(HttpResponseError) as err:
+        await kv.certificates.create_certificate("pmx", policy)
+    assert err.value.status_code == 400
+    assert err.value.error is not None and err.value.error.code == "BadParameter"
+    assert "platform-managed" in str(err.value.message)
+    assert "not supported" in str(err.value.message)
+    with pytest.raises(ResourceNotFoundError):
+        await kv.certificates.get_certificate("pmx")
+
+
+MALFORMED_POLICIES: list[dict[str, Any]] = [
+    {"platformManaged": "ServerAuth", "x509_props": {"subject": "CN=a"}},
+    {"platformManaged": {"metadata": {}}, "x509_props": {"subject": "CN=a"}},
+    {
+        "platformManaged": {"certificateUsage": "x", "metadata": [1]},
+        "x509_props": {"subject": "CN=a"},
+    },
+    {"key_props": "RSA", "x509_props": {"subject": "CN=a"}},
+    {"key_props": {"key_size": "big"}, "x509_props": {"subject": "CN=a"}},
+    {"key_props": {"kty": "EC", "crv": ["P-256"]}, "x509_props": {"subject": "CN=a"}},
+    {"secret_props": "pem", "x509_props": {"subject": "CN=a"}},
+    {"x509_props": "CN=a"},
+    {"x509_props": {"subject": 5}},
+    {"x509_props": {"subject": "CN=a", "validity_months": "twelve"}},
+    {"x509_props": {"subject": "CN=a", "sans": ["a.test"]}},
+    {"x509_props": {"sans": {"dns_names": [5]}}},
+    {"x509_props": {"sans": {"dns_names": ["\u00e9t\u00e9.test"]}}},
+    {"x509_props": {"sans": {"emails": ["\u00e9@mail.test"]}}},
+    {"x509_props": {"subject": "CN=a", "ekus": ["server auth"]}},
+    {"x509_props": {"subject": "CN=a", "key_usage": "digitalSignature"}},
+    {"issuer": {"name": 5}, "x509_props": {"subject": "CN=a"}},
+    {"lifetime_actions": [{"trigger": "soon"}], "x509_props": {"subject": "CN=a"}},
+    {
+        "lifetime_actions": [{"trigger": {"days_before_expiry": "x"}, "action": {}}],
+        "x509_props": {"subject": "CN=a"},
+    },
+    {
+        "lifetime_actions": [
+            {"trigger": {"lifetime_percentage": 80}, "action": {"action_type": "X"}}
+        ],
+        "x509_props": {"subject": "CN=a"},
+    },
+    {"attributes": "enabled", "x509_props": {"subject": "CN=a"}},
+]
+
+
+@pytest.mark.parametrize("policy", MALFORMED_POLICIES)
+async def test_a_malformed_policy_is_bad_parameter_not_500(
+    kv: Clients, info: EmulatorInfo, policy: dict[str, Any]
+) -> None:
+    """Values of the wrong JSON type (the SDK cannot send them: raw HTTPS) answered
+    500 when the emulator used them; the service's answer is 400 BadParameter."""
+    body = {"policy": {"issuer": {"name": "Self"}, **policy}}
+    status, answer = await _raw(info, kv, "POST", "certificates/bad/create", body)
+    assert status == 400, answer
+    assert answer["error"]["code"] == "BadParameter"
+
+
+async def test_preserve_order_that_is_not_a_boolean_is_bad_parameter(
+    kv: Clients, info: EmulatorInfo
+) -> None:
+    policy = {"issuer": {"name": "Self"}, "x509_props": {"subject": "CN=a"}}
+    for path in ["certificates/bad/create", "certificates/bad/import"]:
+        body = {"policy": policy, "preserveCertOrder": "yes", "value": "AAAA"}
+        status, answer = await _raw(info, kv, "POST", path, body)
+        assert status == 400 and answer["error"]["code"] == "BadParameter", answer
+        assert "preserveCertOrder" in answer["error"]["message"]
+
+
+async def test_malformed_attributes_are_bad_parameter_and_a_bad_policy_patch_changes_nothing(
+    kv: Clients, info: EmulatorInfo
+) -> None:
+    await kv.certificates.create_certificate("attrs", _ec_policy("CN=attrs.test"))
+    policy = {"issuer": {"name": "Self"}, "x509_props": {"subject": "CN=a"}}
+    for method, path, body in [
+        ("POST", "certificates/attrs2/create", {"policy": policy, "attributes": "on"}),
+        ("PATCH", "certificates/attrs", {"attributes": ["enabled"]}),
+        ("PUT", "certificates/issuers/iss", {"provider": "Test", "attributes": "on"}),
+    ]:
+        status, answer = await _raw(info, kv, method, path, body)
+        assert status == 400 and answer["error"]["code"] == "BadParameter", (path, answer)
+    patch = {"attributes": {"enabled": False}, "policy": {"x509_props": {"ekus": "x"}}}
+    status, answer = await _raw(info, kv, "PATCH", "certificates/attrs", patch)
+    assert status == 400, answer
+    cert = await kv.certificates.get_certificate("attrs")
+    assert cert.properties.enabled is True
+
+
+async def test_backup_restore_keeps_platform_managed_and_preserve_order(
+    kv: Clients, emulator: EmulatorThread
+) -> None:
+    """Backups (and persistence, the same JSON) keep both 2026-04-01 fields."""
+    policy = CertificatePolicy(
+        issuer_name=WellKnownIssuerNames.self,
+        subject="CN=bk2",
+        platform_managed=PlatformManaged(certificate_usage="ServerAuth", metadata={"k": 1}),
+    )
+    await kv.certificates.create_certificate("bk2", policy, preserve_order=True)
+    blob = await kv.certificates.backup_certificate("bk2")
+    other = emulator.call(emulator.emulator.add_vault(f"restore{time.time_ns()}"))
+    async with kv_clients(emulator.info, other.url) as kv2:
+        restored = await kv2.certificates.restore_certificate_backup(blob)
+        assert restored.properties.preserve_order is True
+        got = await kv2.certificates.get_certificate_policy("bk2")
+        assert got.platform_managed is not None
+        assert got.platform_managed.certificate_usage == "ServerAuth"
+        assert got.platform_managed.metadata == {"k": 1}
