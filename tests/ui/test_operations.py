@@ -30,13 +30,15 @@ def test_each_kind_offers_its_own_operations() -> None:
     assert names(Kind.SECRETS) == [
         "reveal", "copy", "copy_menu", "versions", "new", "new_version", *WRITING
     ]  # fmt: skip
-    assert names(Kind.KEYS) == ["copy", "copy_menu", "versions", "save_pem", "rotate", *WRITING]
+    assert names(Kind.KEYS) == [
+        "copy", "copy_menu", "versions", "key_operations", "save_pem", "new", "rotate", *WRITING
+    ]  # fmt: skip
     assert names(Kind.CERTIFICATES) == [
-        "copy", "copy_menu", "versions", "save_pem", "save_cer", *WRITING
+        "copy", "copy_menu", "versions", "save_pem", "save_cer", "new", *WRITING
     ]  # fmt: skip
     # No row highlighted: only what needs no item (new, the deleted view, restore).
     assert names(Kind.SECRETS, item=False) == ["new", "deleted", "restore"]
-    assert names(Kind.KEYS, item=False) == ["deleted", "restore"]  # (new keys: not yet)
+    assert names(Kind.KEYS, item=False) == ["new", "deleted", "restore"]
 
 
 def test_the_deleted_view_offers_recover_and_purge() -> None:

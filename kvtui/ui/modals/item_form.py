@@ -33,10 +33,8 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.events import DescendantFocus
 from textual.suggester import SuggestFromList
-from textual.widgets import Checkbox, Input, Label, Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from kvtui.core.errors import Conflict, VaultError
 from kvtui.core.forms import (
@@ -44,19 +42,13 @@ from kvtui.core.forms import (
     check_name,
     check_value,
     generate_value,
-    name_problem,
-    parse_tags,
-    parse_when,
-    tags_field,
-    when_field,
 )
 from kvtui.core.models import Item, Kind
 from kvtui.core.present import when_text
 from kvtui.core.validation import InvalidValue
 from kvtui.core.writes import SecretFields
-from kvtui.ui.dialog import Dialog
 from kvtui.ui.keys import KeyedHelp, with_keys
-from kvtui.ui.modals.confirm import ConfirmDialog
+from kvtui.ui.modals.form import WriteForm, row
 from kvtui.ui.modals.generate import GenerateDialog
 from kvtui.ui.modals.open_file import OpenFileScreen
 from kvtui.ui.text import literal
@@ -105,25 +97,13 @@ def _state(item: Item) -> tuple[object, ...]:
             sorted(item.tags.items()), item.not_before, item.expires)  # fmt: skip
 
 
-class ItemForm(Dialog[Item | None]):
+class ItemForm(WriteForm[Item]):
     """A form that writes (see the module's doc); dismissed with the item written."""
 
     DEFAULT_CSS = """
     ItemForm {
-        #form { width: 90; max-width: 100%; height: auto; max-height: 100%; }
-        #form-fields { height: auto; max-height: 1fr; }
-        .form-row { height: auto; }
-        .form-row > Label { width: 14; color: $text-muted; }
-        .form-row > Input, .form-row > TextArea, .form-row > Checkbox { width: 1fr; }
         #form-value { height: 4; }
-        #form-tags { height: 3; }
-        #form-name-note, #form-value-note { color: $text-muted; height: auto; padding-left: 14; }
-        #form-name-note.-bad { color: $text-error; }
-        #form-message { height: auto; }
-        #form-message.-error { color: $text-error; }
-        #form-message.-warning { color: $text-warning; }
         &.-short #form-value { height: 3; }
-        &.-short #form-tags { height: 2; }
     }
     """
 
@@ -140,9 +120,6 @@ class ItemForm(Dialog[Item | None]):
 """)
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", id="form.save", tooltip="Write it to the vault",
-                priority=True),
-        Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without saving"),
         Binding("ctrl+g", "generate", "Generate", id="form.generate",
                 tooltip="Generate a random value (hidden until ctrl+t)"),
         Binding("ctrl+o", "from_file", "From file", id="form.from_file",
@@ -156,14 +133,14 @@ class ItemForm(Dialog[Item | None]):
     def __init__(self, spec: FormSpec) -> None:
         super().__init__()
         self.spec = spec
+        self.title_text = _TITLES[spec.mode].format(kind=spec.kind.singular, name=spec.name)
+        self.taken = frozenset(spec.taken)
         self.hidden_value: str | None = None
         """A generated value, or a file's: sent instead of the editor's, shown on ask."""
         self.hidden_from = ""
         self._changed_ok: Item | None = None
         """Save was pressed again after "changed meanwhile" about this state."""
         self._recoverable = False
-        self._busy = False
-        self._typed = False
 
     @property
     def has_value(self) -> bool:
@@ -171,108 +148,32 @@ class ItemForm(Dialog[Item | None]):
 
     # -- layout ---------------------------------------------------------------------
 
-    def compose(self) -> ComposeResult:
+    def fields(self) -> ComposeResult:
         spec = self.spec
         base = spec.base
-        title = _TITLES[spec.mode].format(kind=spec.kind.singular, name=spec.name)
-        secrets_only = spec.kind is Kind.SECRETS
-        with Vertical(id="form", classes="dialog"):
-            yield Static(literal(title, multiline=False), classes="dialog-title")
-            with VerticalScroll(id="form-fields"):
-                if spec.mode == "new":
-                    with Horizontal(classes="form-row"):
-                        yield Label("Name")
-                        yield Input(placeholder="letters, digits and dashes", id="form-name",
-                                    max_length=200, compact=True)  # fmt: skip
-                    note = Static("", id="form-name-note")
-                    note.display = False
-                    yield note
-                if self.has_value:
-                    with Horizontal(classes="form-row"):
-                        yield Label("Value")
-                        yield TextArea(id="form-value", compact=True, soft_wrap=True,
-                                       placeholder="the value (paste works)")  # fmt: skip
-                    yield Static(with_keys(self, _VALUE_NOTE), id="form-value-note")
-                if secrets_only:
-                    with Horizontal(classes="form-row"):
-                        yield Label("Content type")
-                        yield Input(
-                            value=(base.content_type or "") if base else "",
-                            placeholder="text/plain, application/json, …",
-                            suggester=SuggestFromList(CONTENT_TYPES, case_sensitive=False),
-                            id="form-content-type",
-                            compact=True,
-                        )
-                with Horizontal(classes="form-row"):
-                    yield Label("Tags")
-                    yield TextArea(tags_field(base.tags) if base else "", id="form-tags",
-                                   compact=True, placeholder="key=value, one a line")  # fmt: skip
-                with Horizontal(classes="form-row"):
-                    yield Label("Enabled")
-                    yield Checkbox("enabled", base.enabled if base else True, id="form-enabled",
-                                   compact=True)  # fmt: skip
-                if spec.kind is not Kind.CERTIFICATES:
-                    with Horizontal(classes="form-row"):
-                        yield Label("Not before")
-                        yield Input(when_field(base.not_before) if base else "", compact=True,
-                                    placeholder="2027-01-31 or +1d; empty: now",
-                                    id="form-not-before")  # fmt: skip
-                    with Horizontal(classes="form-row"):
-                        yield Label("Expires")
-                        yield Input(when_field(base.expires) if base else "", compact=True,
-                                    placeholder="2027-01-31 or +90d; empty: never",
-                                    id="form-expires")  # fmt: skip
-            yield Static("", id="form-message")
-            yield Static(self._hint(multiline=False), id="form-hint", classes="dialog-hint")
-
-    def _hint(self, *, multiline: bool) -> Text:
-        """The keys, with what enter does in the field that has the focus."""
-        enter = "enter new line" if multiline else "enter next field"
-        return Text(with_keys(self, f"{{form.save}} save · tab next · {enter} · esc cancel"))
-
-    def on_descendant_focus(self, event: DescendantFocus) -> None:
-        multiline = isinstance(event.widget, TextArea)
-        self.query_one("#form-hint", Static).update(self._hint(multiline=multiline))
-
-    def on_mount(self) -> None:
-        self._message("")
-        first = self.query("#form-name, #form-value, #form-content-type, #form-tags").first()
-        first.focus()
+        if spec.mode == "new":
+            yield from self.name_rows()
+        if self.has_value:
+            yield row("Value", TextArea(id="form-value", compact=True, soft_wrap=True,
+                                        placeholder="the value (paste works)"))  # fmt: skip
+            yield Static(with_keys(self, _VALUE_NOTE), id="form-value-note", classes="form-note")
+        if spec.kind is Kind.SECRETS:
+            content_type = Input(
+                value=(base.content_type or "") if base else "",
+                placeholder="text/plain, application/json, …",
+                suggester=SuggestFromList(CONTENT_TYPES, case_sensitive=False),
+                id="form-content-type",
+                compact=True,
+            )
+            yield row("Content type", content_type)
+        yield from self.property_rows(base, dates=spec.kind is not Kind.CERTIFICATES)
 
     # -- typing -----------------------------------------------------------------------
 
-    @on(Input.Changed)
-    @on(TextArea.Changed)
-    @on(Checkbox.Changed)
-    def _edited(self, event: Input.Changed | TextArea.Changed | Checkbox.Changed) -> None:
-        self._typed = True
-        if isinstance(event, Input.Changed) and event.input.id == "form-name":
-            self._check_name(event.value)
-        if (
-            isinstance(event, TextArea.Changed)
-            and event.text_area.id == "form-value"
-            and self.hidden_value is not None
-            and event.text_area.text
-        ):
+    @on(TextArea.Changed, "#form-value")
+    def _value_typed(self, event: TextArea.Changed) -> None:
+        if self.hidden_value is not None and event.text_area.text:
             self._drop_hidden()  # typing replaces a generated value
-
-    def _check_name(self, name: str) -> None:
-        note = self.query_one("#form-name-note", Static)
-        problem = name_problem(name) if name else None
-        if problem is None and name in self.spec.taken:
-            text = f"{name} exists: saving adds a new version of it."
-            note.update(literal(text))
-            note.set_class(False, "-bad")
-            note.display = True
-            return
-        note.update(literal(problem or ""))
-        note.set_class(problem is not None, "-bad")
-        note.display = problem is not None
-
-    @on(Input.Submitted)
-    def _next(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.focus_next()
 
     # -- a value from elsewhere -------------------------------------------------------
 
@@ -294,7 +195,7 @@ class ItemForm(Dialog[Item | None]):
         try:
             value = generate_value(length, classes)
         except InvalidValue as exc:
-            self._message(str(exc), "error")
+            self.message(str(exc), "error")
             return
         self._hold(value, f"generated: {length} characters ({', '.join(classes)})")
 
@@ -308,7 +209,7 @@ class ItemForm(Dialog[Item | None]):
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            self._message("That file is not UTF-8 text: a secret's value is text.", "error")
+            self.message("That file is not UTF-8 text: a secret's value is text.", "error")
             return
         self._hold(text, f"from a file: {len(data):,} bytes")
 
@@ -370,33 +271,22 @@ class ItemForm(Dialog[Item | None]):
             if not value:
                 raise InvalidValue("Type a value (or ctrl+g generates one).")
             check_value(value, content_type)
-        tags = parse_tags(self.query_one("#form-tags", TextArea).text)
-        enabled = self.query_one("#form-enabled", Checkbox).value
-        not_before = expires = None
-        if spec.kind is not Kind.CERTIFICATES:
-            typed_nb = self.query_one("#form-not-before", Input).value
-            not_before = parse_when(typed_nb, now, "Not before")
-            expires = parse_when(self.query_one("#form-expires", Input).value, now, "Expires")
-            if not_before and expires and expires <= not_before:
-                raise InvalidValue("Expires must come after not before.")
+        dates = spec.kind is not Kind.CERTIFICATES
+        tags, enabled, not_before, expires = self.properties(now, dates=dates)
         if spec.mode == "edit" and spec.kind is Kind.SECRETS and content_type is None:
             content_type = ""  # cleared (None would keep it)
         fields = SecretFields(content_type, tags, enabled, not_before, expires)
         return FormData(name, value, fields)
-
-    def action_save(self) -> None:
-        if not self._busy:
-            self._save()
 
     @work(exclusive=True, group="form-save")
     async def _save(self) -> None:
         try:
             data = self.gather()
         except InvalidValue as exc:
-            self._message(str(exc), "error")
+            self.message(str(exc), "error")
             return
         self._busy = True
-        self._message("Saving…", "")
+        self.message("Saving…", "")
         try:
             if not await self._unchanged():
                 return
@@ -410,7 +300,7 @@ class ItemForm(Dialog[Item | None]):
             text = str(exc)
             if self._recoverable:
                 text += with_keys(self, " Press {form.reload} to recover it instead.")
-            self._message(text, "error")
+            self.message(text, "error")
             self.refresh_bindings()
             return
         finally:
@@ -437,7 +327,7 @@ class ItemForm(Dialog[Item | None]):
             else "its properties were changed"
         )
         when = when_text(current.updated, spec.now()) if current.updated else "meanwhile"
-        self._message(
+        self.message(
             f"{spec.name} changed since you opened this form: {what}, updated {when}. "
             + with_keys(self, "{form.save} again writes anyway; {form.reload} loads it as it is."),
             "warning",
@@ -449,11 +339,11 @@ class ItemForm(Dialog[Item | None]):
         spec = self.spec
         if self._recoverable and spec.recover is not None:
             name = self.query_one("#form-name", Input).value.strip()
-            self._message(f"Recovering {name}…", "")
+            self.message(f"Recovering {name}…", "")
             try:
                 item = await spec.recover(name)
             except VaultError as exc:
-                self._message(str(exc), "error")
+                self.message(str(exc), "error")
                 return
             self.dismiss(item)
             return
@@ -462,40 +352,17 @@ class ItemForm(Dialog[Item | None]):
         try:
             current = await spec.read_current()
         except VaultError as exc:
-            self._message(str(exc), "error")
+            self.message(str(exc), "error")
             return
         spec.base = current
         self._changed_ok = None
         self._load(current)
-        self._message(f"Loaded {spec.name} as it is now (version {current.version}).", "")
+        self.message(f"Loaded {spec.name} as it is now (version {current.version}).", "")
 
     def _load(self, item: Item) -> None:
         if self.spec.kind is Kind.SECRETS:
             self.query_one("#form-content-type", Input).value = item.content_type or ""
-        self.query_one("#form-tags", TextArea).text = tags_field(item.tags)
-        self.query_one("#form-enabled", Checkbox).value = item.enabled
-        if self.spec.kind is not Kind.CERTIFICATES:
-            self.query_one("#form-not-before", Input).value = when_field(item.not_before)
-            self.query_one("#form-expires", Input).value = when_field(item.expires)
-
-    def _message(self, text: str, tone: str = "") -> None:
-        message = self.query_one("#form-message", Static)
-        message.update(literal(text))
-        message.display = bool(text)
-        message.set_class(tone == "error", "-error")
-        message.set_class(tone == "warning", "-warning")
-
-    # -- leaving ----------------------------------------------------------------------
-
-    @work(exclusive=True, group="form-cancel")
-    async def action_cancel(self) -> None:
-        if self._typed:
-            lines = ["What you typed in this form will be lost."]
-            if not await self.app.push_screen_wait(
-                ConfirmDialog("Discard the form?", lines, "Discard", danger=False)
-            ):
-                return
-        self.dismiss(None)
+        self.load_properties(item, dates=self.spec.kind is not Kind.CERTIFICATES)
 
     def on_unmount(self) -> None:
         self.hidden_value = None
