@@ -28,7 +28,12 @@ from azure.keyvault.certificates import (
     CertificatePolicyAction,
     LifetimeAction,
 )
-from azure.keyvault.keys import KeyReleasePolicy
+from azure.keyvault.keys import (
+    KeyReleasePolicy,
+    KeyRotationLifetimeAction,
+    KeyRotationPolicy,
+    KeyRotationPolicyAction,
+)
 
 from kvtui.core.errors import VaultError
 from kvtui.core.models import DeletedItem, Item, Kind
@@ -94,7 +99,8 @@ def _past(action: str) -> str:
             "purge": "purged", "restore": "restored",
             "rotate": "rotated", "create": "created", "import": "imported",
             "merge": "merged", "cancel": "cancelled",
-            "delete operation": "changed"}.get(action, action)  # fmt: skip
+            "delete operation": "changed",
+            "set rotation policy of": "changed"}.get(action, action)  # fmt: skip
 
 
 def _version(item: Item) -> str | None:
@@ -474,3 +480,62 @@ async def delete_certificate_operation(service: VaultService, name: str) -> None
         await service.certificates.delete_certificate_operation(name)
 
     await _write(service, Kind.CERTIFICATES, "delete operation", name, send)
+
+
+@dataclass(frozen=True)
+class RotationFields:
+    """A key's rotation policy as the form edits it: ISO 8601 durations or None."""
+
+    expires_in: str | None = None
+    rotate_after: str | None = None
+    """Rotate this long after a version is created."""
+    rotate_before: str | None = None
+    """Rotate this long before a version expires."""
+    notify_before: str | None = None
+
+
+def _rotation_fields(policy: Any) -> RotationFields:
+    after = before = notify = None
+    for action in policy.lifetime_actions or []:
+        kind = str(getattr(action.action, "value", action.action)).lower()
+        if kind == "rotate":
+            after, before = action.time_after_create, action.time_before_expiry
+        elif kind == "notify":
+            notify = action.time_before_expiry
+    return RotationFields(policy.expires_in, after, before, notify)
+
+
+async def read_rotation_policy(service: VaultService, name: str) -> RotationFields:
+    """A key's rotation policy (the vault's default when none was set)."""
+    try:
+        policy = await service.keys.get_key_rotation_policy(name)
+    except Exception as exc:
+        raise service.classify(exc, what=f"Reading the rotation policy of key {name}") from exc
+    return _rotation_fields(policy)
+
+
+async def set_rotation_policy(
+    service: VaultService, name: str, fields: RotationFields
+) -> RotationFields:
+    """Replace a key's rotation policy; returns it as the vault now has it."""
+    actions = []
+    if fields.rotate_after or fields.rotate_before:
+        actions.append(
+            KeyRotationLifetimeAction(
+                KeyRotationPolicyAction.rotate,
+                time_after_create=fields.rotate_after,
+                time_before_expiry=fields.rotate_before,
+            )
+        )
+    if fields.notify_before:
+        actions.append(
+            KeyRotationLifetimeAction(
+                KeyRotationPolicyAction.notify, time_before_expiry=fields.notify_before
+            )
+        )
+    policy = KeyRotationPolicy(expires_in=fields.expires_in, lifetime_actions=actions)
+
+    async def send() -> RotationFields:
+        return _rotation_fields(await service.keys.update_key_rotation_policy(name, policy))
+
+    return await _write(service, Kind.KEYS, "set rotation policy of", name, send)

@@ -33,6 +33,7 @@ from kvtui.ui.modals.export import ExportScreen
 from kvtui.ui.modals.item_form import FormData, FormSpec, ItemForm, Mode
 from kvtui.ui.modals.key_form import KeyForm
 from kvtui.ui.modals.open_file import OpenFileScreen
+from kvtui.ui.modals.rotation_form import RotationForm
 from kvtui.ui.text import literal, visible
 
 if TYPE_CHECKING:
@@ -159,6 +160,24 @@ async def new_certificate(tab: KindTab) -> None:
     detail = f" {created.detail}" if created.detail else ""
     _tell(tab, f"Certificate {visible(name, multiline=False)} was not made: the operation "
           f"is {created.status}.{detail}", severity="warning", timeout=15)  # fmt: skip
+
+
+async def rotation_policy(tab: KindTab, item: Item) -> None:
+    """View and edit a key's rotation policy."""
+    name = item.name
+    try:
+        current = await _call(tab, lambda s: writes.read_rotation_policy(s, name))
+    except VaultError as exc:
+        _tell(tab, str(exc), title="Cannot read the rotation policy", severity="error")
+        return
+
+    async def submit(fields: writes.RotationFields) -> writes.RotationFields:
+        return await _call(tab, lambda s: writes.set_rotation_policy(s, name, fields))
+
+    saved = await tab.app.push_screen_wait(RotationForm(name, current, submit))
+    if saved is not None:
+        _tell(tab, f"Saved the rotation policy of {_name(item)}.")
+        tab.reread_detail()
 
 
 async def _form_on(

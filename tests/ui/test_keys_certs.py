@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from azure.keyvault.keys.crypto import EncryptionAlgorithm
-from textual.widgets import Checkbox, Select, Static, TextArea
+from textual.command import Command, CommandList, CommandPalette
+from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
 from kvtui.core import keyops
 from kvtui.core.models import Kind
@@ -22,6 +23,7 @@ from kvtui.ui.modals.certificate_form import CertificateForm
 from kvtui.ui.modals.confirm import ConfirmDialog
 from kvtui.ui.modals.key_form import KeyForm
 from kvtui.ui.modals.key_ops import KeyOperations
+from kvtui.ui.modals.rotation_form import RotationForm
 from kvtui.ui.screens.vault import VaultScreen
 from tests.support import Clients, kv_clients
 from tests.ui.conftest import wait_screen, wait_until
@@ -244,3 +246,40 @@ async def test_read_only_offers_no_new_key_or_certificate_but_key_operations(
         await wait_until(pilot, lambda: ops.outcome is not None, "the ciphertext")
     assert [k.name async for k in sdk.keys.list_properties_of_keys()] == ["existing"]
     assert [c async for c in sdk.certificates.list_properties_of_certificates()] == []
+
+
+async def test_a_rotation_policy_viewed_and_edited_from_the_palette(
+    vault: Vault, sdk: Clients, make_context: Callable[..., AppContext], signed_in: None
+) -> None:
+    await sdk.keys.create_rsa_key("rotating")
+    async with open_vault(make_context(vault.url), listed_first=Kind.KEYS) as (_, pilot, _s):
+        await pilot.press("2", "colon", *"rotation")
+        palette = await wait_screen(pilot, CommandPalette)
+        await wait_until(
+            pilot,
+            lambda: any(
+                (o.hit.text or "").startswith("Rotation policy")
+                for o in palette.query_one(CommandList).options
+                if isinstance(o, Command)
+            ),
+            "the command",
+        )
+        await pilot.press("enter")
+        form = await wait_screen(pilot, RotationForm)
+        form.query_one("#rot-expiry", Input).value = "90x"
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot, lambda: "not a duration" in text_of(form, "#form-message"), "refused"
+        )
+        form.query_one("#rot-expiry", Input).value = "2y"
+        form.query_one("#rot-days", Input).value = "30d"
+        form.query_one("#rot-when", Select).value = "before"
+        form.query_one("#rot-notify", Input).value = "P45D"
+        await pilot.press("ctrl+s")
+        await wait_screen(pilot, VaultScreen)
+    policy = await sdk.keys.get_key_rotation_policy("rotating")
+    assert policy.expires_in == "P2Y"
+    actions = {str(a.action.value if hasattr(a.action, "value") else a.action).lower(): a
+               for a in policy.lifetime_actions}  # fmt: skip
+    assert actions["rotate"].time_before_expiry == "P30D"
+    assert actions["notify"].time_before_expiry == "P45D"
