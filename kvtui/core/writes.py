@@ -539,3 +539,31 @@ async def set_rotation_policy(
         return _rotation_fields(await service.keys.update_key_rotation_policy(name, policy))
 
     return await _write(service, Kind.KEYS, "set rotation policy of", name, send)
+
+
+# -- certificates: import -----------------------------------------------------------------
+
+
+async def import_certificate(
+    service: VaultService,
+    name: str,
+    data: bytes,
+    password: str | None,
+    content_type: str,
+    *,
+    enabled: bool | None = None,
+    tags: dict[str, str] | None = None,
+) -> Item:
+    """A certificate with its private key from a file's bytes (a PFX and its password,
+    or a PEM: ``content_type`` says which; kvtui/core/certfiles.py checks the file
+    first), as a new certificate or a new version of ``name``. Never logs the bytes or
+    the password."""
+    policy = CertificatePolicy(content_type=CertificateContentType(content_type))
+
+    async def send() -> Item:
+        cert = await service.certificates.import_certificate(
+            name, data, password=password or None, policy=policy, enabled=enabled, tags=tags
+        )
+        return _item_of(Kind.CERTIFICATES, cert.properties)
+
+    return await _write(service, Kind.CERTIFICATES, "import", name, send, _version)
