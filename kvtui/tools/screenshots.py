@@ -48,10 +48,13 @@ from kvtui.emulator.seed import seed_demo
 from kvtui.tools.pilot import POLL, drive
 from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext, build_context
+from kvtui.ui.modals.certificate_form import CertificateForm
 from kvtui.ui.modals.confirm import ConfirmDialog
 from kvtui.ui.modals.copy_menu import CopyMenu
 from kvtui.ui.modals.generate import GenerateDialog
 from kvtui.ui.modals.item_form import ItemForm
+from kvtui.ui.modals.key_form import KeyForm
+from kvtui.ui.modals.key_ops import KeyOperations
 from kvtui.ui.modals.open_file import OpenFileScreen
 from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.login import LoginScreen
@@ -385,6 +388,36 @@ async def discard(pilot: Pilot[Any]) -> None:
     await _modal(pilot, ConfirmDialog, "the question")
 
 
+async def new_key(pilot: Pilot[Any]) -> None:
+    """``n`` on the keys tab: the new key form, a name typed (RSA 2048 by default)."""
+    await vault_ready(pilot, Kind.KEYS)
+    await pilot.press("n")
+    _no_blink(await _modal(pilot, KeyForm, "the form"))
+    await pilot.press(*"orders-signing")
+    await pilot.pause()
+
+
+async def key_operations(pilot: Pilot[Any]) -> None:
+    """``C`` on an RSA key: encrypt with RSA-OAEP-256, some text typed (a result would
+    differ from one run to the next: the emulator's keys are new each time)."""
+    screen = await vault_ready(pilot, Kind.KEYS)
+    await pilot.press("slash", *"data-encryption-key", "enter")
+    await wait_until(pilot, lambda: _detail_shown(screen, Kind.KEYS), "the key's detail")
+    await pilot.press("C")
+    _no_blink(await _modal(pilot, KeyOperations, "the dialog"))
+    await pilot.press(*"card ending 4242, exp 09/29")
+    await pilot.pause()
+
+
+async def new_certificate(pilot: Pilot[Any]) -> None:
+    """``n`` on the certificates tab: a name, tab, a subject."""
+    await vault_ready(pilot, Kind.CERTIFICATES)
+    await pilot.press("n")
+    _no_blink(await _modal(pilot, CertificateForm, "the form"))
+    await pilot.press(*"orders-tls", "tab", *"CN=orders.example.com")
+    await pilot.pause()
+
+
 #: Where the restore scene points (the default is in the working folder, which differs
 #: from one machine to the next).
 BACKUP_PATH = "./backups/demo-billing-api-key.secret.backup"
@@ -434,6 +467,8 @@ SHOTS = (
     Shot("versions", versions),
     Shot("copy-menu", copy_menu),
     Shot("new-secret", new_secret),
+    Shot("key-operations", key_operations),
+    Shot("new-certificate", new_certificate),
 )
 
 #: The dialogs of writes, snapshot at 80x24 (tests/ui/test_snapshots.py).
@@ -451,6 +486,9 @@ DIALOGS = (
     # (b's dialog is the export's, which shows the backup's size: the emulator's
     # blobs are not the same size from one run to the next.)
     Shot("restore", restore),
+    Shot("new-key", new_key),
+    Shot("key-operations", key_operations),
+    Shot("new-certificate", new_certificate),
 )
 
 
