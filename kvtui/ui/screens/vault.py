@@ -78,19 +78,21 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
   until the new list is complete, and stay, marked stale, if it fails.
 - **{vault.deleted}** shows the tab's deleted items (when deleted, when purged), and
   again goes back; **{vault.backup}** backs an item up to a file.
+- On a key, **{vault.key_operations}** encrypts, decrypts, signs, verifies, wraps or
+  unwraps with it.
 """,
         writes="""
 ### Writing
 
-- **{vault.new}** new secret, **{vault.new_version}** new version (the value is never
-  prefilled; on a key, **{vault.rotate}** rotates it), **{vault.edit}** edit properties;
-  in a form **ctrl+s** saves.
+- **{vault.new}** new secret, key or certificate (the tab's), **{vault.new_version}** new
+  version (the value is never prefilled; on a key, **{vault.rotate}** rotates it),
+  **{vault.edit}** edit properties; in a form **ctrl+s** saves.
 - **{vault.delete}** deletes after **y**; **{vault.undo}** undoes it for a few seconds.
 - Among the deleted: **{vault.recover}** recovers, **{vault.purge}** purges once you
   type the name.
 - **{vault.mark}** marks rows: delete, recover, purge, enable (**{vault.enable}**) and
   disable (**{vault.disable}**) then act on all of them.
-- Restore from a backup file is in the palette.
+- Restore from a backup file, and a key's rotation policy, are in the palette.
 """,
     )
 
