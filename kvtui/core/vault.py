@@ -3,6 +3,7 @@ typed errors. One TLS connection pool for all three clients (docs/facts.md)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -433,6 +434,16 @@ def key_detail(key: KeyVaultKey, *, with_version: bool) -> KeyDetail:
         release_policy=key.properties.release_policy is not None,
         hsm=kty.upper().endswith("-HSM"),
     )
+
+
+def key_detail_jwk(detail: KeyDetail) -> str:
+    """The public key of a KeyDetail as a JWK (RFC 7517 JSON): kid, kty, key_ops and the
+    public parameters, never private ones (a KeyDetail has none)."""
+    jwk: dict[str, object] = {"kid": detail.item.id, "kty": detail.key_type or ""}
+    if detail.key_ops:
+        jwk["key_ops"] = list(detail.key_ops)
+    jwk.update(dict(detail.public_jwk))
+    return json.dumps(jwk, indent=2)
 
 
 def key_detail_pem(detail: KeyDetail) -> bytes:

@@ -34,8 +34,8 @@ from kvtui.core.keyops import Outcome
 from kvtui.core.kinds import KINDS
 from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind
 from kvtui.core.references import CopyChoice, copy_choices, export_filename
-from kvtui.core.vault import key_detail_pem
-from kvtui.ui import writing
+from kvtui.core.vault import key_detail_jwk, key_detail_pem
+from kvtui.ui import certificate_files, writing
 from kvtui.ui.clipboard import SecretClipboard
 from kvtui.ui.keys import key_for
 from kvtui.ui.modals.copy_menu import CopyMenu
@@ -189,6 +189,7 @@ async def copy_menu(tab: KindTab, item: Item) -> None:
             choices.append(CopyChoice("pem", "Public key (PEM)", pem))
         except VaultError:
             pass
+        choices.append(CopyChoice("jwk", "Public key (JWK)", key_detail_jwk(detail)))
     if isinstance(detail, CertificateDetail) and detail.cer:
         choices.append(CopyChoice("pem", "Certificate (PEM)", cer_to_pem(detail.cer).decode()))
     title = f"Copy: {literal(item.name, multiline=False).plain}"
@@ -369,6 +370,13 @@ WRITES: tuple[Operation, ...] = (
     Operation("restore", "vault.restore", "", "Restore from a backup",
               "Restore an item of this tab from a backup file", writing.restore,
               needs_item=False, writes=True, show=False),
+    Operation("import_certificate", "vault.import_certificate", "", "Import a certificate",
+              "A PFX or PEM file with its private key, as a certificate",
+              certificate_files.import_certificate, kinds=CERTIFICATES_ONLY, needs_item=False,
+              writes=True, show=False),
+    Operation("download_key", "vault.download_key", "K", "Download with private key",
+              "Save the certificate with its private key as PFX or PEM (only you can read it)",
+              certificate_files.download_with_key, kinds=CERTIFICATES_ONLY, show=False),
 )  # fmt: skip
 
 OPERATIONS = OPERATIONS + WRITES

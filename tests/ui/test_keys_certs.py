@@ -7,6 +7,7 @@ name and a subject, and an Unknown-issuer one stays pending; read-only hides the
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -21,6 +22,7 @@ from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext
 from kvtui.ui.modals.certificate_form import CertificateForm
 from kvtui.ui.modals.confirm import ConfirmDialog
+from kvtui.ui.modals.copy_menu import CopyMenu
 from kvtui.ui.modals.key_form import KeyForm
 from kvtui.ui.modals.key_ops import KeyOperations
 from kvtui.ui.modals.rotation_form import RotationForm
@@ -28,7 +30,7 @@ from kvtui.ui.screens.vault import VaultScreen
 from tests.support import Clients, kv_clients
 from tests.ui.conftest import wait_screen, wait_until
 from tests.ui.test_writes import Notes
-from tests.ui.vaults import finished, open_vault, table
+from tests.ui.vaults import finished, open_vault, pane, table
 
 TEXT = "attack at dawn"
 
@@ -283,3 +285,22 @@ async def test_a_rotation_policy_viewed_and_edited_from_the_palette(
                for a in policy.lifetime_actions}  # fmt: skip
     assert actions["rotate"].time_before_expiry == "P30D"
     assert actions["notify"].time_before_expiry == "P45D"
+
+
+async def test_the_copy_menu_offers_the_public_key_as_jwk(
+    vault: Vault, sdk: Clients, make_context: Callable[..., AppContext], signed_in: None
+) -> None:
+    key = await sdk.keys.create_ec_key("jwk-key", curve="P-256")
+    async with open_vault(make_context(vault.url), listed_first=Kind.KEYS) as (app, pilot, s):
+        await pilot.press("2")
+        tab_pane = pane(s, Kind.KEYS)
+        await wait_until(pilot, lambda: tab_pane.detail is not None, "the key's details")
+        await pilot.press("y")
+        menu = await wait_screen(pilot, CopyMenu)
+        number = next(i for i, c in enumerate(menu.choices, 1) if c.label == "Public key (JWK)")
+        await pilot.press(str(number))
+        await wait_screen(pilot, VaultScreen)
+        jwk = json.loads(app.clipboard)
+    assert jwk["kid"] == key.id and jwk["kty"] == "EC" and jwk["crv"] == "P-256"
+    assert jwk["x"] == keyops.b64url(key.key.x)  # type: ignore[attr-defined]
+    assert "d" not in jwk
