@@ -26,6 +26,7 @@ from kvtui.ui.modals.copy_menu import CopyMenu
 from kvtui.ui.modals.key_form import KeyForm
 from kvtui.ui.modals.key_ops import KeyOperations
 from kvtui.ui.modals.rotation_form import RotationForm
+from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.vault import VaultScreen
 from tests.support import Clients, kv_clients
 from tests.ui.conftest import wait_screen, wait_until
@@ -304,3 +305,32 @@ async def test_the_copy_menu_offers_the_public_key_as_jwk(
     assert jwk["kid"] == key.id and jwk["kty"] == "EC" and jwk["crv"] == "P-256"
     assert jwk["x"] == keyops.b64url(key.key.x)  # type: ignore[attr-defined]
     assert "d" not in jwk
+
+
+async def test_key_operations_on_an_older_version_from_the_versions_window(
+    vault: Vault, sdk: Clients, make_context: Callable[..., AppContext], signed_in: None
+) -> None:
+    first = await sdk.keys.create_rsa_key("versioned")
+    await sdk.keys.create_rsa_key("versioned")
+    async with open_vault(make_context(vault.url), listed_first=Kind.KEYS) as (_app, pilot, _s):
+        await pilot.press("2", "v")
+        window = await wait_screen(pilot, VersionsScreen)
+        await wait_until(pilot, lambda: len(window.versions) == 2, "both versions")
+        await pilot.press("down")
+        await wait_until(
+            pilot,
+            lambda: (
+                window.highlighted is not None
+                and window.highlighted.version == first.properties.version
+            ),
+            "the older version highlighted",
+        )
+        await pilot.press("C")
+        ops = await wait_screen(pilot, KeyOperations)
+        await pilot.press(*TEXT, "ctrl+s")
+        await wait_until(pilot, lambda: ops.outcome is not None, "the ciphertext")
+        assert ops.outcome is not None
+        assert ops.outcome.key_id == first.id  # the older version's
+        older = sdk.keys.get_cryptography_client("versioned", key_version=first.properties.version)
+        back = await older.decrypt(EncryptionAlgorithm.rsa_oaep_256, ops.outcome.data)
+        assert back.plaintext == TEXT.encode()

@@ -126,6 +126,8 @@ again, **{versions.close}** closes.
             )
             if self.kind is Kind.SECRETS:  # (the list's own keys)
                 hint += with_keys(versions, " · enter: reveal · {versions.copy}: copy")
+            if self.kind is Kind.KEYS:
+                hint += with_keys(versions, " · {versions.key_operations}: key operations")
             yield Static(
                 hint,
                 classes="dialog-hint",

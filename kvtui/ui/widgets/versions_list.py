@@ -31,13 +31,16 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from kvtui.core import keyops
 from kvtui.core.details import present_value
 from kvtui.core.errors import VaultError
+from kvtui.core.keyops import Outcome
 from kvtui.core.kinds import KINDS
 from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind, Status
 from kvtui.core.present import Section, date_text, detail_sections, expires_cell, yes_no
 from kvtui.ui.clipboard import SecretClipboard
 from kvtui.ui.keys import key_for
+from kvtui.ui.modals.key_ops import KeyOperations
 from kvtui.ui.screens import ReportWorkerErrors
 from kvtui.ui.text import literal, visible
 from kvtui.ui.widgets.detail_pane import MASK
@@ -71,6 +74,8 @@ class VersionsList(ReportWorkerErrors, Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "copy_version", "Copy value", id="versions.copy",
                 tooltip="Copy this version's value (cleared later)"),
+        Binding("C", "key_operations", "Crypto", id="versions.key_operations",
+                tooltip="Encrypt, decrypt, sign, verify, wrap or unwrap with this key version"),
     ]  # fmt: skip
 
     DEFAULT_CSS = """
@@ -428,9 +433,33 @@ class VersionsList(ReportWorkerErrors, Vertical):
         del value
         self.notify(visible(said), markup=False)
 
+    @work(exclusive=True, group="version-crypto", exit_on_error=False)
+    async def action_key_operations(self) -> None:
+        """Key operations with the highlighted version (an old one too)."""
+        item = self.highlighted
+        if self.kind is not Kind.KEYS or item is None or not item.version:
+            return
+        version = item.version
+        detail = self.details.get(version)
+        if not isinstance(detail, KeyDetail):
+            try:
+                detail = await self.service.get_key_detail(self.item_name, version)
+            except VaultError as exc:
+                self.notify(visible(exc), title="Cannot read the key", severity="error",
+                            markup=False)  # fmt: skip
+                return
+        service, name = self.service, self.item_name
+
+        async def run(operation: str, algorithm: str, data: bytes, signature: bytes) -> Outcome:
+            return await keyops.run(service, name, version, operation, algorithm, data, signature)
+
+        await self.app.push_screen_wait(KeyOperations(detail, run, self.clipboard_seconds))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "copy_version":
             return self.kind is Kind.SECRETS
+        if action == "key_operations":
+            return self.kind is Kind.KEYS
         return True
 
     def _show_detail(self, renderable: RenderableType) -> None:
