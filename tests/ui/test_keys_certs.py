@@ -334,3 +334,23 @@ async def test_key_operations_on_an_older_version_from_the_versions_window(
         older = sdk.keys.get_cryptography_client("versioned", key_version=first.properties.version)
         back = await older.decrypt(EncryptionAlgorithm.rsa_oaep_256, ops.outcome.data)
         assert back.plaintext == TEXT.encode()
+
+
+async def test_esc_closes_an_untouched_form_at_once_and_asks_once_typed(
+    vault: Vault, make_context: Callable[..., AppContext], signed_in: None
+) -> None:
+    async with open_vault(make_context(vault.url), listed_first=None) as (_, pilot, screen):
+        await wait_until(pilot, lambda: finished(screen, Kind.CERTIFICATES), "the empty list")
+        for tab, form_type in (("2", KeyForm), ("3", CertificateForm)):
+            await pilot.press(tab, "n")
+            form = await wait_screen(pilot, form_type)
+            await pilot.pause()
+            await pilot.press("escape")  # its Selects and boxes set themselves: not typing
+            await wait_screen(pilot, VaultScreen)
+            await pilot.press("n")
+            form = await wait_screen(pilot, form_type)
+            await pilot.press("x", "escape")
+            await wait_screen(pilot, ConfirmDialog)
+            await pilot.press("y")
+            await wait_screen(pilot, VaultScreen)
+        assert not form.is_attached

@@ -24,7 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.timer import Timer
-from textual.widgets import Checkbox, Input, Select
+from textual.widgets import Checkbox, Input, Label, Select
 
 from kvtui.core.errors import VaultError
 from kvtui.core.forms import check_name
@@ -90,6 +90,8 @@ class CertificateForm(WriteForm[Created]):
         .form-row > #cert-when { width: 1fr; }
         .form-row > #cert-action { width: 2fr; }
         #cert-flags { height: auto; width: 1fr; }
+        .form-row > #cert-months { width: 8; }
+        .form-row > #cert-months-unit { width: auto; color: $text; }
         #cert-flags > Checkbox { width: auto; margin-right: 2; }
     }
     """
@@ -128,8 +130,9 @@ class CertificateForm(WriteForm[Created]):
                                 id="cert-sans", compact=True))  # fmt: skip
         yield row("Issuer", Select(ISSUERS, value="Self", allow_blank=False, id="cert-issuer",
                                    compact=True))  # fmt: skip
-        yield row("Months valid", Input("12", placeholder="1 to 120", id="cert-months",
-                                        compact=True, restrict=r"\d{0,3}"))  # fmt: skip
+        yield row("Valid for", Input("12", placeholder="1-120", id="cert-months",
+                                     compact=True, restrict=r"\d{0,3}"),
+                  Label("months", id="cert-months-unit"))  # fmt: skip
         yield row("Key", Select([(s, s) for s in KEY_SHAPES], value=KEY_SHAPES[0],
                                 allow_blank=False, id="cert-key", compact=True))  # fmt: skip
         yield row("Key options", Horizontal(

@@ -56,8 +56,18 @@ class WriteForm(Dialog[R | None], Generic[R]):
         #form-message.-error { color: $text-error; }
         #form-message.-warning { color: $text-warning; }
         &.-short #form-tags { height: 2; }
+        /* A short terminal: the form takes the height, the fields what the message and
+           the hint leave. */
+        &.-short #form { height: 100%; }
+        &.-short #form-fields { height: 1fr; }
+        &.-narrow .form-row > Label { width: 10; }
+        &.-narrow .form-note { padding-left: 10; }
     }
     """
+
+    # A narrow terminal (40 columns): shorter labels leave the fields room. (Textual's
+    # annotation makes a ClassVar here an error, as in the Dialog.)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id="form.save", tooltip="Write it to the vault",
@@ -154,9 +164,12 @@ class WriteForm(Dialog[R | None], Generic[R]):
     @on(Checkbox.Changed)
     @on(Select.Changed)
     def _edited(self, event: Any) -> None:
-        self._typed = True
         if isinstance(event, Input.Changed) and event.input.id == "form-name":
             self.check_name(event.value)
+        # Only what the person changed counts (a Select reports its first value when it
+        # mounts, and a form ticks boxes itself, e.g. for a key type).
+        if event.control.has_focus_within:
+            self._typed = True
 
     def check_name(self, name: str) -> None:
         note = self.query_one("#form-name-note", Static)

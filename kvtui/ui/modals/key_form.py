@@ -42,6 +42,7 @@ class KeyForm(WriteForm[Item]):
     KeyForm {
         #key-ops { grid-size: 3; grid-gutter: 0 1; height: auto; width: 1fr; }
         #key-ops > Checkbox { width: 1fr; }
+        &.-narrow #key-ops { grid-size: 2; grid-gutter: 0 0; }
     }
     """
 

@@ -23,7 +23,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.events import DescendantFocus
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from kvtui.core import keyops
@@ -50,6 +49,7 @@ class KeyOperations(Dialog[None]):
     KeyOperations {
         #keyops { width: 90; max-width: 100%; height: auto; max-height: 100%; }
         #keyops-fields { height: auto; max-height: 1fr; }
+        #keyops .dialog-title { text-wrap: nowrap; text-overflow: ellipsis; }
         .form-row { height: auto; }
         .form-row > Label { width: 12; color: $text-muted; }
         .form-row > Select, .form-row > Input, .form-row > TextArea { width: 1fr; }
@@ -61,8 +61,13 @@ class KeyOperations(Dialog[None]):
         #keyops-result { height: auto; }
         &.-short #keyops-input { height: 2; }
         &.-short #keyops-result-title { margin-top: 0; }
+        &.-narrow .form-row > Label { width: 10; }
+        &.-narrow #keyops-why { padding-left: 10; }
     }
     """
+
+    # (Textual's annotation makes a ClassVar here an error, as in the Dialog.)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide")]  # noqa: RUF012
 
     HELP = KeyedHelp("""\
 ## Key operations
@@ -139,14 +144,9 @@ public key and asks the vault too. Decrypt, unwrap and sign are always the vault
         algs = keyops.algorithms(operation, self.detail.key_type, self.detail.curve)
         return [(a, a) for a in algs] or [("(none for this key)", "")]
 
-    def _hint(self, multiline: bool = True) -> Text:
-        enter = "enter new line" if multiline else "enter next field"
-        parts = "{keyops.run} run · {keyops.copy} copy result · tab next · " + enter
-        return Text(with_keys(self, parts + " · esc close"))
-
-    def on_descendant_focus(self, event: DescendantFocus) -> None:
-        multiline = isinstance(event.widget, TextArea)
-        self.query_one("#keyops-hint", Static).update(self._hint(multiline))
+    def _hint(self) -> Text:
+        return Text(with_keys(self, "{keyops.run} run · {keyops.copy} copy result · tab next · "
+                              "esc close"))  # fmt: skip
 
     def on_mount(self) -> None:
         self._message("")
