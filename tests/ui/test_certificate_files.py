@@ -149,6 +149,7 @@ async def test_import_a_pfx_with_its_password_then_a_pem(
         message = form.query_one("#form-message", Static)
         await wait_until(pilot, lambda: "password is wrong" in str(message.render()), "said")
         assert app.screen is form and app.focused is password
+        assert password.selected_text == "wrong"  # typing replaces it
         assert form.query_one("#form-name", Input).value == "web-cert"
         assert form.query_one("#import-path", Input).value == str(pfx)
         assert [c async for c in sdk.certificates.list_properties_of_certificates()] == []
@@ -234,7 +235,7 @@ async def test_download_with_the_private_key_as_pfx_and_pem(
         dialog = await wait_screen(pilot, KeyFileDialog)
         await pilot.press(*"one", "enter", *"two", "enter")
         error = dialog.query_one("#key-file-error", Static)
-        assert "differ" in str(error.render()) and _a.screen is dialog
+        assert error.display and "differ" in str(error.render()) and _a.screen is dialog
         await pilot.press("escape")
         await wait_screen(pilot, VaultScreen)
 

@@ -152,6 +152,7 @@ class ImportCertificateForm(WriteForm[Item]):
             if exc.password:
                 self._ask_password(True)
                 password.focus()
+                password.select_all()  # typing replaces it
             raise
         finally:
             del raw

@@ -90,7 +90,9 @@ file is saved; **{key_file.cancel}** saves nothing.
                 classes="key-file-row",
             )  # fmt: skip
             yield Static(NO_PASSWORD, id="key-file-note")
-            yield Static("", id="key-file-error")
+            error = Static("", id="key-file-error")
+            error.display = False
+            yield error
             hint = with_keys(self, "{key_file.done} continue · tab next · {key_file.cancel} cancel")
             yield Static(Text(hint), classes="dialog-hint")
 
@@ -103,7 +105,7 @@ file is saved; **{key_file.cancel}** saves nothing.
         note = self.query_one("#key-file-note", Static)
         note.update(WITH_PASSWORD if password else NO_PASSWORD)
         note.set_class(bool(password), "-ok")
-        self.query_one("#key-file-error", Static).update("")
+        self.query_one("#key-file-error", Static).display = False
 
     @on(Input.Submitted, "#key-file-password")
     def _next(self, event: Input.Submitted) -> None:
@@ -119,9 +121,9 @@ file is saved; **{key_file.cancel}** saves nothing.
         password = self.query_one("#key-file-password", Input).value
         again = self.query_one("#key-file-again", Input)
         if password != again.value:
-            self.query_one("#key-file-error", Static).update(
-                "The two passwords differ: type the second again."
-            )
+            error = self.query_one("#key-file-error", Static)
+            error.update("The two passwords differ: type the second again.")
+            error.display = True
             again.focus()  # (its text selected: typing replaces it)
             return
         fmt = str(self.query_one("#key-file-format", Select).value)
