@@ -35,7 +35,7 @@ from kvtui.core.kinds import KINDS
 from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind
 from kvtui.core.references import CopyChoice, copy_choices, export_filename
 from kvtui.core.vault import key_detail_jwk, key_detail_pem
-from kvtui.ui import certificate_files, writing
+from kvtui.ui import certificate_admin, certificate_files, writing
 from kvtui.ui.clipboard import SecretClipboard
 from kvtui.ui.keys import key_for
 from kvtui.ui.modals.copy_menu import CopyMenu
@@ -325,6 +325,53 @@ OPERATIONS: tuple[Operation, ...] = (
         partial(save, fmt="cer"),
         kinds=CERTIFICATES_ONLY,
     ),
+    # Certificate administration (kvtui/ui/certificate_admin.py): reads; the writes in
+    # their dialogs are hidden in a read-only vault. Pending certificates are not
+    # listed, so the pending operation needs no highlighted item.
+    Operation(
+        "pending",
+        "vault.pending",
+        "p",
+        "Pending operation",
+        "A certificate's pending operation: its CSR (copy, save), merge the signed "
+        "certificate, cancel or delete it",
+        certificate_admin.pending,
+        kinds=CERTIFICATES_ONLY,
+        needs_item=False,
+        show=False,
+    ),
+    Operation(
+        "policy",
+        "vault.policy",
+        "",
+        "Certificate policy",
+        "Issuer, subject, SANs, validity, key, lifetime actions, usages; e edits",
+        certificate_admin.policy,
+        kinds=CERTIFICATES_ONLY,
+        show=False,
+    ),
+    Operation(
+        "issuers",
+        "vault.issuers",
+        "",
+        "Certificate issuers",
+        "The vault's certificate issuers (CAs): view, add, edit, delete",
+        certificate_admin.issuers,
+        kinds=CERTIFICATES_ONLY,
+        needs_item=False,
+        show=False,
+    ),
+    Operation(
+        "contacts",
+        "vault.contacts",
+        "",
+        "Certificate contacts",
+        "Who the vault emails about its certificates: view, edit, delete",
+        certificate_admin.contacts,
+        kinds=CERTIFICATES_ONLY,
+        needs_item=False,
+        show=False,
+    ),
 )
 
 WRITES: tuple[Operation, ...] = (
@@ -370,6 +417,9 @@ WRITES: tuple[Operation, ...] = (
     Operation("restore", "vault.restore", "", "Restore from a backup",
               "Restore an item of this tab from a backup file", writing.restore,
               needs_item=False, writes=True, show=False),
+    Operation("edit_policy", "vault.edit_policy", "", "Edit certificate policy",
+              "Subject, SANs, validity, key reuse, exportable, content type, lifetime action",
+              certificate_admin.edit_policy, kinds=CERTIFICATES_ONLY, writes=True, show=False),
     Operation("import_certificate", "vault.import_certificate", "", "Import a certificate",
               "A PFX or PEM file with its private key, as a certificate",
               certificate_files.import_certificate, kinds=CERTIFICATES_ONLY, needs_item=False,
