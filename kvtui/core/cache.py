@@ -1,0 +1,279 @@
+"""The metadata cache: what a vault listed, kept for the next start, without Textual.
+
+- **What**: per signed-in account, per vault and kind, each item's name, id, version,
+  attributes, tags, content type, key type, size, curve and operations, subject and
+  thumbprint: what :class:`~kvtui.core.models.Item` holds. **Never values, never key
+  material** (an Item has none).
+- **Where**: one sqlite3 file per account, ``<cache dir>/metadata/<account>.sqlite``,
+  the file 0600 in a 0700 folder (``$XDG_CACHE_HOME/kvtui`` by default). The account's
+  file name is a hash of its home account id.
+- **Use**: :meth:`MetadataCache.load` gives the items and when they were listed;
+  :meth:`MetadataCache.store` replaces a listing, :meth:`MetadataCache.put` and
+  :meth:`MetadataCache.remove` follow writes. :func:`clear` removes a vault's rows or
+  every file (``kvtui cache clear``); :func:`forget_account` removes an account's file
+  (``kvtui logout``).
+
+A cache that cannot be read or written (a disk full, a corrupt file) never stops the
+app: it is logged and treated as empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import stat
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from kvtui.core.models import Item, Kind
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 1
+_ITEM_FIELDS = [f.name for f in fields(Item)]
+_DATES = {"created", "updated", "not_before", "expires", "deleted", "purge_scheduled"}
+#: Fields of an Item that are not kept (a deleted item's are not listings').
+_SKIP = {"deleted", "purge_scheduled", "recovery_id"}
+
+
+def default_dir() -> Path:
+    """``$XDG_CACHE_HOME/kvtui/metadata`` (platformdirs' user cache folder)."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("kvtui")) / "metadata"
+
+
+def account_key(home_account_id: str) -> str:
+    return hashlib.sha256(home_account_id.encode("utf-8")).hexdigest()[:24]
+
+
+def vault_key(vault_url: str) -> str:
+    """A vault URL as the cache keys it: lower case, with a trailing slash."""
+    url = vault_url.strip().lower()
+    return url if url.endswith("/") else url + "/"
+
+
+def _encode(item: Item) -> str:
+    out: dict[str, Any] = {}
+    for name in _ITEM_FIELDS:
+        if name in _SKIP or name == "kind":
+            continue
+        value = getattr(item, name)
+        if value is None or value == () or value == {}:
+            continue
+        if name in _DATES:
+            value = value.timestamp()
+        elif name == "key_ops":
+            value = list(value)
+        out[name] = value
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+
+
+def _decode(kind: Kind, text: str) -> Item:
+    data = json.loads(text)
+    for name in _DATES & data.keys():
+        data[name] = datetime.fromtimestamp(data[name], timezone.utc)
+    if "key_ops" in data:
+        data["key_ops"] = tuple(data["key_ops"])
+    return Item(kind=kind, **data)
+
+
+@dataclass(frozen=True)
+class Cached:
+    """A vault's listing of one kind, as cached."""
+
+    items: list[Item]
+    listed_at: float
+    """When it was listed (seconds since the epoch)."""
+
+    def age_text(self, now: float | None = None) -> str:
+        """``cached 3 h ago`` and the like."""
+        return f"cached {age_text((now or time.time()) - self.listed_at)}"
+
+
+def age_text(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size * (1.5 if unit != "min" else 1):
+            return f"{seconds / size:.0f} {unit} ago"
+    return "just now"
+
+
+def _private_dir(folder: Path) -> None:
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if stat.S_IMODE(folder.stat().st_mode) != 0o700:
+        folder.chmod(0o700)
+
+
+class MetadataCache:
+    """One account's cache file (see the module's doc). Each call opens the file,
+    does its work in one transaction and closes it: no connection is held."""
+
+    def __init__(self, folder: Path, home_account_id: str) -> None:
+        self.folder = folder
+        self.path = folder / f"{account_key(home_account_id)}.sqlite"
+
+    @contextmanager
+    def _db(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        if write:
+            _private_dir(self.folder)
+            if not self.path.exists():
+                # Created 0600 before sqlite writes a byte to it.
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        elif not self.path.exists():
+            raise FileNotFoundError(self.path)
+        db = sqlite3.connect(self.path, timeout=5)
+        try:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS listing (vault TEXT, kind TEXT, listed_at REAL,"
+                " PRIMARY KEY (vault, kind))"
+            )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS item (vault TEXT, kind TEXT, name TEXT, data TEXT,"
+                " PRIMARY KEY (vault, kind, name))"
+            )
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def load(self, vault_url: str, kind: Kind) -> Cached | None:
+        """The cached listing, or None (never listed, or the cache unreadable)."""
+        vault = vault_key(vault_url)
+        try:
+            with self._db(write=False) as db:
+                row = db.execute(
+                    "SELECT listed_at FROM listing WHERE vault = ? AND kind = ?",
+                    (vault, kind.value),
+                ).fetchone()
+                if row is None:
+                    return None
+                rows = db.execute(
+                    "SELECT data FROM item WHERE vault = ? AND kind = ? ORDER BY name",
+                    (vault, kind.value),
+                ).fetchall()
+            return Cached([_decode(kind, data) for (data,) in rows], float(row[0]))
+        except FileNotFoundError:
+            return None
+        except (sqlite3.Error, OSError, ValueError, TypeError) as exc:
+            log.warning("metadata cache unreadable (%s): %s", self.path, exc)
+            return None
+
+    def store(
+        self, vault_url: str, kind: Kind, items: Iterable[Item], listed_at: float | None = None
+    ) -> None:
+        """Replace the cached listing of ``kind`` with ``items``."""
+        vault = vault_key(vault_url)
+        rows = [(vault, kind.value, i.name, _encode(i)) for i in items]
+        self._write(
+            "store",
+            ("DELETE FROM item WHERE vault = ? AND kind = ?", [(vault, kind.value)]),
+            ("INSERT OR REPLACE INTO item VALUES (?, ?, ?, ?)", rows),
+            (
+                "INSERT OR REPLACE INTO listing VALUES (?, ?, ?)",
+                [(vault, kind.value, time.time() if listed_at is None else listed_at)],
+            ),
+        )
+
+    def put(self, vault_url: str, kind: Kind, items: Iterable[Item]) -> None:
+        """Items written (created, changed, recovered): kept as they are now, if the
+        kind's listing is cached at all."""
+        vault = vault_key(vault_url)
+        rows = [(vault, kind.value, i.name, _encode(i), vault, kind.value) for i in items]
+        self._write(
+            "put",
+            (
+                "INSERT OR REPLACE INTO item SELECT ?, ?, ?, ? WHERE EXISTS "
+                "(SELECT 1 FROM listing WHERE vault = ? AND kind = ?)",
+                rows,
+            ),
+        )
+
+    def remove(self, vault_url: str, kind: Kind, names: Iterable[str]) -> None:
+        """Items deleted or purged."""
+        vault = vault_key(vault_url)
+        self._write(
+            "remove",
+            (
+                "DELETE FROM item WHERE vault = ? AND kind = ? AND name = ?",
+                [(vault, kind.value, n) for n in names],
+            ),
+        )
+
+    def clear(self, vault_url: str | None = None) -> int:
+        """Forget a vault (every kind), or everything in this account's file; returns
+        how many listings went."""
+        if vault_url is None:
+            try:
+                with self._db(write=False) as db:
+                    count = int(db.execute("SELECT COUNT(*) FROM listing").fetchone()[0])
+            except (FileNotFoundError, sqlite3.Error):
+                count = 0
+            self.path.unlink(missing_ok=True)
+            return count
+        vault = vault_key(vault_url)
+        try:
+            with self._db(write=False) as db:
+                gone = db.execute("DELETE FROM listing WHERE vault = ?", (vault,)).rowcount
+                db.execute("DELETE FROM item WHERE vault = ?", (vault,))
+            return int(gone)
+        except FileNotFoundError:
+            return 0
+
+    def vaults(self) -> dict[str, dict[Kind, float]]:
+        """Every cached vault: when each kind was listed."""
+        out: dict[str, dict[Kind, float]] = {}
+        try:
+            with self._db(write=False) as db:
+                for vault, kind, listed_at in db.execute("SELECT * FROM listing"):
+                    out.setdefault(vault, {})[Kind(kind)] = float(listed_at)
+        except FileNotFoundError:
+            pass
+        except (sqlite3.Error, ValueError) as exc:
+            log.warning("metadata cache unreadable (%s): %s", self.path, exc)
+        return out
+
+    def _write(self, what: str, *steps: tuple[str, list[tuple[Any, ...]]]) -> None:
+        try:
+            with self._db(write=True) as db:
+                for sql, rows in steps:
+                    db.executemany(sql, rows)
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("metadata cache %s failed (%s): %s", what, self.path, exc)
+
+
+def clear_all(folder: Path) -> int:
+    """Remove every account's cache file; returns how many went."""
+    gone = 0
+    for path in folder.glob("*.sqlite"):
+        path.unlink(missing_ok=True)
+        gone += 1
+    return gone
+
+
+def clear_vault(folder: Path, vault_url: str) -> int:
+    """Forget one vault in every account's file; returns how many listings went."""
+    gone = 0
+    for path in folder.glob("*.sqlite"):
+        cache = MetadataCache(folder, "")
+        cache.path = path
+        gone += cache.clear(vault_url)
+    return gone
+
+
+def forget_account(folder: Path, home_account_id: str) -> bool:
+    """Remove an account's cache file (``kvtui logout``); True if there was one."""
+    path = MetadataCache(folder, home_account_id).path
+    existed = path.exists()
+    path.unlink(missing_ok=True)
+    return existed
