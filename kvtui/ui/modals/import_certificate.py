@@ -51,14 +51,7 @@ def _said(exc: OSError) -> str:
 class ImportCertificateForm(WriteForm[Item]):
     """Import a certificate (see the module's doc); dismissed with it, or None."""
 
-    DEFAULT_CSS = """
-    ImportCertificateForm {
-        #import-file-note { color: $text-muted; height: auto; padding-left: 14; }
-        #import-file-note.-bad { color: $text-error; }
-    }
-    """
-
-    title_text = "Import a certificate (PFX or PEM, with its private key)"
+    title_text = "Import a certificate (PFX or PEM)"
     taken_note = "{name} exists: importing adds a new version of it."
 
     def __init__(
@@ -77,7 +70,7 @@ class ImportCertificateForm(WriteForm[Item]):
         start = start if start.endswith(os.sep) else start + os.sep
         yield row("File", Input(start, placeholder="./certificate.pfx or ./bundle.pem",
                                 id="import-path", compact=True, select_on_focus=False))  # fmt: skip
-        note = Static("", id="import-file-note")
+        note = Static("", id="import-file-note", classes="form-note")
         note.display = False
         yield note
         typed = Input(password=True, id="import-password", compact=True,
@@ -110,10 +103,10 @@ class ImportCertificateForm(WriteForm[Item]):
             self._note("Not a PFX (PKCS#12) or PEM file.", bad=True)
             self._ask_password(False)
         elif fmt == PKCS12:
-            self._note("PFX (PKCS#12): type its password below; empty if it has none.")
+            self._note("PFX (PKCS#12): its password below, empty if none.")
             self._ask_password(True)
         elif pem_key_encrypted(data):
-            self._note("PEM with an encrypted private key: type its password below.")
+            self._note("PEM, its key encrypted: its password below.")
             self._ask_password(True)
         else:
             try:

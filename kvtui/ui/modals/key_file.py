@@ -23,10 +23,7 @@ from kvtui.ui.dialog import Dialog
 from kvtui.ui.keys import KeyedHelp, with_keys
 from kvtui.ui.text import literal
 
-FORMATS = (
-    ("PFX (PKCS#12): key, certificate and chain", PKCS12),
-    ("PEM: key, then certificate and chain", PEM),
-)
+FORMATS = (("PFX (PKCS#12)", PKCS12), ("PEM (key + chain)", PEM))
 NO_PASSWORD = "No password: anyone who can read the file has the private key."
 WITH_PASSWORD = "The private key is encrypted with this password (AES-256)."
 
