@@ -151,11 +151,10 @@ async def new_certificate(tab: KindTab) -> None:
         return
     name = form.pending_name
     if created.status.lower() == "inprogress":
-        palette = "Pending operation"
+        pending = key_for(tab, "vault.pending", "p")
         _tell(tab, f"Certificate {visible(name, multiline=False)} is pending: its CSR is ready "
-              f"to be signed. The palette's \"{palette}\" shows it, merges the signed "
-              "certificate, or cancels.", timeout=15)  # fmt: skip
-        tab.reload()
+              f"to be signed. {pending} shows it, merges the signed certificate, or "
+              "cancels.", timeout=15)  # fmt: skip
         return
     detail = f" {created.detail}" if created.detail else ""
     _tell(tab, f"Certificate {visible(name, multiline=False)} was not made: the operation "

@@ -31,10 +31,16 @@ def test_each_kind_offers_its_own_operations() -> None:
         "reveal", "copy", "copy_menu", "versions", "new", "new_version", *WRITING
     ]  # fmt: skip
     assert names(Kind.KEYS) == [
-        "copy", "copy_menu", "versions", "key_operations", "save_pem", "new", "rotate", *WRITING
+        "copy", "copy_menu", "versions", "key_operations", "save_pem", "new", "rotate",
+        "rotation_policy", *WRITING
     ]  # fmt: skip
     assert names(Kind.CERTIFICATES) == [
-        "copy", "copy_menu", "versions", "save_pem", "save_cer", "new", *WRITING
+        "copy", "copy_menu", "versions", "save_pem", "save_cer", "pending", "policy",
+        "issuers", "contacts", "new", *WRITING, "edit_policy", "import_certificate",
+        "download_key",
+    ]  # fmt: skip
+    assert names(Kind.CERTIFICATES, item=False) == [
+        "pending", "issuers", "contacts", "new", "deleted", "restore", "import_certificate"
     ]  # fmt: skip
     # No row highlighted: only what needs no item (new, the deleted view, restore).
     assert names(Kind.SECRETS, item=False) == ["new", "deleted", "restore"]

@@ -79,7 +79,9 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
 - **{vault.deleted}** shows the tab's deleted items (when deleted, when purged), and
   again goes back; **{vault.backup}** backs an item up to a file.
 - On a key, **{vault.key_operations}** encrypts, decrypts, signs, verifies, wraps or
-  unwraps with it.
+  unwraps with it. On a certificate, **{vault.download_key}** downloads it with its
+  private key; **{vault.pending}** shows a pending create (its CSR, merge, cancel).
+  Policies, issuers and contacts are in the palette.
 """,
         writes="""
 ### Writing
