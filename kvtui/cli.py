@@ -121,6 +121,13 @@ def _add_app_options(p: argparse.ArgumentParser) -> None:
         "--read-only", action="store_true", default=None, help="refuse every write action"
     )
     g.add_argument(
+        "--no-cache",
+        dest="metadata_cache",
+        action="store_false",
+        default=None,
+        help="no metadata cache: list every vault afresh, keep nothing of it",
+    )
+    g.add_argument(
         "--config", type=Path, metavar="PATH", help="config file (default: XDG config dir)"
     )
 
@@ -178,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the account's id (as `kvtui accounts` lists it), or its user name if only "
         "one account has it",
     )
+    from kvtui.crawl_cli import add_parsers  # search, expiring (light: no SDK import)
+
+    add_parsers(sub, _add_app_options)
     return parser
 
 
@@ -190,6 +200,7 @@ FLAG_NAMES = (
     "arm_url",
     "ca_bundle",
     "read_only",
+    "metadata_cache",
 )
 
 
@@ -339,6 +350,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(fresh=args.fresh)
         if args.command in ("accounts", "logout"):
             return _accounts(args)
+        if args.command in ("search", "expiring"):
+            from kvtui.crawl_cli import run
+
+            return run(args)
         return _run_app(args)
     except ConfigError as exc:
         print(f"kvtui: {exc}", file=sys.stderr)

@@ -73,6 +73,9 @@ class Settings:
     """Clear the clipboard this long after copying a secret value (0: never)."""
     token_cache: str | None = None
     """Token cache file (default: under the user's cache directory)."""
+    metadata_cache: bool = True
+    """Keep what each vault listed (names, dates, tags: never values) for an instant
+    table at the next start, beside the token cache (``metadata/``); ``--no-cache``."""
     log_file: str | None = None
     """Log file (default: under the user's state directory). Never the terminal."""
     keymap: dict[str, str] = field(default_factory=dict)

@@ -103,6 +103,9 @@ class RowModel:
         self.deleted = deleted
         """A table of deleted items (other columns)."""
         self.marked: set[str] = set()
+        self.changes: dict[str, str] = {}
+        """Rows changed since the cached listing shown first: name -> ``new`` or
+        ``changed`` (the table marks them until the next listing)."""
         """The names of the rows marked (``space``) for an action on several at once."""
         self.warn_days = warn_days
         self.now: Callable[[], datetime] = now or (lambda: datetime.now(timezone.utc))
@@ -245,6 +248,7 @@ class RowModel:
         """Remove every item (the filter text and the sort stay)."""
         self._drop_items()
         self.marked.clear()
+        self.changes.clear()
         self._user_moved = False
         self._top = 0
         self._set_cursor(0)

@@ -18,11 +18,13 @@ import msal
 
 from kvtui.core import state, validation
 from kvtui.core.auth import Account, MsalCredential, SignIn, open_token_cache
+from kvtui.core.cache import MetadataCache
 from kvtui.core.clouds import Cloud, get_cloud
 from kvtui.core.config import ConfigError, Settings
 from kvtui.core.readonly import read_only_rule
 from kvtui.core.session import VaultSession
 from kvtui.core.throttle import ThrottleCallback
+from kvtui.core.token_cache import default_cache_path
 from kvtui.core.vault import VaultService
 
 log = logging.getLogger("kvtui.launch")
@@ -55,6 +57,9 @@ class AppContext:
     ca_bundle: str | None
     custom_authority: bool
     """--authority was given (the emulator, or a private endpoint)."""
+    metadata_dir: Path | None = None
+    """The metadata cache's folder (kvtui/core/cache.py), beside the token cache; None:
+    off (``--no-cache``, ``metadata_cache = false``)."""
     state_path: Path = field(default_factory=state.default_state_path)
     """kvtui/core/state.py's file: the account used last, recent and pinned vaults."""
     retry_total: int = 3
@@ -72,6 +77,12 @@ class AppContext:
         DNS suffix (a vault on 127.0.0.1:port can never pass the SDK's check)."""
         host = (urlsplit(vault_url).hostname or "").lower()
         return not self.custom_authority and host.endswith(self.cloud.vault_suffix)
+
+    def metadata_cache(self, account: Account) -> MetadataCache | None:
+        """The account's metadata cache, or None when it is off."""
+        if self.metadata_dir is None:
+            return None
+        return MetadataCache(self.metadata_dir, account.home_account_id)
 
     def credential(self, account: Account) -> MsalCredential:
         return self.sign_in.credential(account)
@@ -139,9 +150,12 @@ def build_context(
         custom = authority_host.rstrip("/") != cloud.authority_host
     else:
         authority_host, tenant, custom = cloud.authority_host, settings.tenant, False
+    token_path = Path(settings.token_cache).expanduser() if settings.token_cache else None
     if cache is None:
-        path = Path(settings.token_cache).expanduser() if settings.token_cache else None
-        cache = open_token_cache(path)
+        cache = open_token_cache(token_path)
+    metadata_dir = None
+    if settings.metadata_cache:
+        metadata_dir = (token_path or default_cache_path()).parent / "metadata"
     sign_in = SignIn(
         authority_host=authority_host,
         tenant=tenant,
@@ -162,4 +176,5 @@ def build_context(
         custom_authority=custom,
         state_path=state_path or state.default_state_path(),
         title=title,
+        metadata_dir=metadata_dir,
     )

@@ -178,6 +178,7 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
                 now=context.now,
                 read_only=self.read_only,
                 clipboard_seconds=settings.clipboard_clear_seconds,
+                cache=lambda: context.metadata_cache(self.session.account),
             )
             for kind in Kind
         )

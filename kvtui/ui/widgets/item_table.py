@@ -61,6 +61,10 @@ __all__ = ["COLUMN_KEYS", "Column", "ColumnKey", "ItemTable"]
 _SCROLLBAR_DELAY = 1.0
 
 
+#: The mark column of a row changed since the cached listing (kvtui/core/cache.py).
+CHANGE_GLYPHS = {"new": "+", "changed": "~"}
+
+
 class ItemTable(ScrollView, can_focus=True):
     """A table of secrets, keys or certificates that scales to 50,000 rows.
 
@@ -113,6 +117,10 @@ class ItemTable(ScrollView, can_focus=True):
             color: $text-accent;
             text-style: bold;
         }
+        & > .item-table--changed {
+            color: $text-success;
+            text-style: bold;
+        }
         /* rows from an earlier listing (a reload failed): the status line says why */
         &.-stale {
             color: $text-muted;
@@ -132,6 +140,7 @@ class ItemTable(ScrollView, can_focus=True):
         "item-table--escape",
         "item-table--empty",
         "item-table--marked",
+        "item-table--changed",
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -299,6 +308,11 @@ class ItemTable(ScrollView, can_focus=True):
     def marked_items(self) -> list[Item]:
         """The rows marked with space, in display order."""
         return self.model.marked_items
+
+    def set_changes(self, changes: dict[str, str]) -> None:
+        """Mark rows ``new`` (+) or ``changed`` (~) since the cached listing."""
+        self.model.changes = dict(changes)
+        self.refresh()
 
     def toggle_mark(self) -> None:
         """Mark the highlighted row, or unmark it; the cursor moves down a row."""
@@ -478,6 +492,11 @@ class ItemTable(ScrollView, can_focus=True):
             style += self.get_component_rich_style("item-table--cursor")
         escape_style = self.get_component_rich_style("item-table--escape", partial=True)
         text = Text("▌" if marked else " ", style=style, no_wrap=True, end="")
+        change = model.changes.get(item.name) if model.changes and not marked else None
+        if change is not None:
+            glyph = CHANGE_GLYPHS[change]
+            text = Text(glyph, style=style + self.get_component_rich_style("item-table--changed"),
+                        no_wrap=True, end="")  # fmt: skip
         kind, warn = model.kind, model.warn_days
         for column, width in zip(self._layout.columns, self._layout.widths, strict=True):
             cell = literal(

@@ -34,6 +34,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
+from kvtui.core.cache import Cached, MetadataCache
 from kvtui.core.errors import PermissionDenied, SessionExpired, VaultError
 from kvtui.core.kinds import KINDS, Detail, carry_facts, fill_facts
 from kvtui.core.models import Item, Kind
@@ -42,7 +43,7 @@ from kvtui.ui.gcpolicy import page_loaded, replaced
 from kvtui.ui.keys import key_for
 from kvtui.ui.operations import Operation, applying
 from kvtui.ui.screens import ReportWorkerErrors
-from kvtui.ui.text import literal
+from kvtui.ui.text import literal, visible
 from kvtui.ui.widgets.deleted_list import DeletedList, count_text
 from kvtui.ui.widgets.detail_pane import DetailPane
 from kvtui.ui.widgets.error_panel import ErrorPanel, not_signed_in_message
@@ -55,6 +56,17 @@ log = logging.getLogger("kvtui.ui.vault")
 
 #: Keys and certificates whose details are read in the background for the table.
 FILL_FIRST = 100
+#: Cached rows go on screen, and are compared with the live listing, this many at a
+#: time between frames (50k rows in one go would stall the screen).
+CACHE_CHUNK = 2000
+
+
+def _state(item: Item) -> tuple[object, ...]:
+    """What a listed item's change shows in (a new version updates ``updated``)."""
+    return (item.updated, item.enabled, item.expires, item.not_before, item.content_type,
+            sorted(item.tags.items()))  # fmt: skip
+
+
 #: Wait this long on an item before reading its details (holding an arrow key down).
 DETAIL_DELAY = 0.15
 #: While a listing streams in, its count is updated at most this often.
@@ -129,8 +141,16 @@ class KindTab(ReportWorkerErrors, Vertical):
         now: Callable[[], datetime],
         read_only: bool = False,
         clipboard_seconds: float = 30,
+        cache: Callable[[], MetadataCache | None] | None = None,
     ) -> None:
+        """``cache()``: the signed-in account's metadata cache, or None (off)."""
         super().__init__(id=f"tab-{kind.value}")
+        self._cache_of = cache or (lambda: None)
+        self.cached: Cached | None = None
+        """The cached listing on show until the live listing is complete."""
+        self.since_cache = ""
+        """What the live listing found changed since the cached one, for the status."""
+        self._cache_tried = False
         self.kind = kind
         self.ops = KINDS[kind]
         self.session = session
@@ -228,6 +248,9 @@ class KindTab(ReportWorkerErrors, Vertical):
 
     async def _load(self) -> None:
         table = self.live_table
+        if not self._cache_tried:
+            self._cache_tried = True
+            await self._show_cached()
         self._begin()
         try:
             async for page in self.session.list_pages(self.kind, restart=self._begin):
@@ -255,13 +278,94 @@ class KindTab(ReportWorkerErrors, Vertical):
             table.replace_items(self._fresh)
             self._fresh = []
             replaced(table.total_count)  # the items listed before can go
+        cached, self.cached = self.cached, None
+        if cached is not None:
+            await self._reconcile(cached)
         self._set_stale(False)
         self.update_status()
+        self._keep()
         if self.ops.facts is not None and table.total_count:
             filler: Worker[None] = self.run_worker(
                 self._fill_facts, group="fill", exclusive=True, exit_on_error=False
             )
             log.debug("started %s", filler.name)
+
+    # -- the metadata cache (kvtui/core/cache.py) -------------------------------------
+
+    async def _show_cached(self) -> None:
+        """The cached listing, on screen before the vault's first answer (in chunks:
+        no long stall at 50k rows); the live listing then takes its place."""
+        cache = self._cache_of()
+        if cache is None or self.live_table.total_count:
+            return
+        url = self.session.vault_url
+        cached = await asyncio.to_thread(cache.load, url, self.kind)
+        if cached is None or not cached.items or self.live_table.total_count:
+            return
+        self.cached = cached
+        table = self.live_table
+        items = cached.items
+        for start in range(0, len(items), CACHE_CHUNK):
+            table.append_items(items[start : start + CACHE_CHUNK])
+            if start + CACHE_CHUNK < len(items):
+                await asyncio.sleep(0)
+        log.info("%s: %d cached rows shown (%s)", self.kind.value, len(items), cached.age_text())
+        self.update_status()
+
+    async def _reconcile(self, cached: Cached) -> None:
+        """Mark the rows new or changed since the cached listing; say what went."""
+        before = {i.name: i for i in cached.items}
+        changes: dict[str, str] = {}
+        seen: set[str] = set()
+        for n, item in enumerate(self.live_table.items, 1):
+            seen.add(item.name)
+            was = before.get(item.name)
+            if was is None:
+                changes[item.name] = "new"
+            elif _state(was) != _state(item):
+                changes[item.name] = "changed"
+            if n % CACHE_CHUNK == 0:
+                await asyncio.sleep(0)
+        gone = sorted(set(before) - seen)
+        self.live_table.set_changes(changes)
+        new = sum(1 for c in changes.values() if c == "new")
+        parts = [f"{new:,} new", f"{len(changes) - new:,} changed", f"{len(gone):,} gone"]
+        if not changes and not gone:
+            self.since_cache = f"  unchanged since {cached.age_text()}"
+            return
+        self.since_cache = f"  since {cached.age_text()}: {', '.join(parts)}"
+        said = f"{self.ops.title} since {cached.age_text()}: {', '.join(parts)}"
+        if gone:
+            shown = ", ".join(visible(n, multiline=False) for n in gone[:5])
+            said += f" ({shown}{', …' if len(gone) > 5 else ''})"
+        self.notify(visible(said + ". New rows are marked +, changed ones ~."), markup=False)
+
+    def _keep(self) -> None:
+        """The listing on show into the cache (in a thread), for the next start."""
+        cache = self._cache_of()
+        if cache is None or self.stale:
+            return
+        items = list(self.live_table.items)
+        url = self.session.vault_url
+        self.run_worker(
+            asyncio.to_thread(cache.store, url, self.kind, items),
+            group=f"cache-{self.kind.value}",
+            exit_on_error=False,
+        )
+
+    def _cache_put(self, items: list[Item]) -> None:
+        cache = self._cache_of()
+        if cache is not None and items:
+            url = self.session.vault_url
+            self.run_worker(asyncio.to_thread(cache.put, url, self.kind, list(items)),
+                            group="cache-write", exit_on_error=False)  # fmt: skip
+
+    def _cache_remove(self, names: list[str]) -> None:
+        cache = self._cache_of()
+        if cache is not None and names:
+            url = self.session.vault_url
+            self.run_worker(asyncio.to_thread(cache.remove, url, self.kind, list(names)),
+                            group="cache-write", exit_on_error=False)  # fmt: skip
 
     def _set_stale(self, stale: bool) -> None:
         self.stale = stale
@@ -286,6 +390,7 @@ class KindTab(ReportWorkerErrors, Vertical):
 
         await asyncio.gather(*(fill(i) for i in wanted))
         self.live_table.refresh_items()
+        self._keep()  # with the key types and subjects read
 
     # -- status line and error panel ------------------------------------------------------
 
@@ -298,13 +403,16 @@ class KindTab(ReportWorkerErrors, Vertical):
         total = table.total_count
         if self.listing and self.relisted is not None:
             shown = f"{table.row_count:,} of the " if table.filter_text else "the "
-            text = (
-                f"Reloading… {self.relisted:,} {noun} so far; "
-                f"showing {shown}{total:,} listed before"
-            )
+            before = self.cached.age_text() if self.cached is not None else "listed before"
+            verb = "Checking" if self.cached is not None else "Reloading"
+            text = f"{verb}… {self.relisted:,} {noun} so far; showing {shown}{total:,} {before}"
+        elif self.listing and self.cached is not None:
+            text = f"{total:,} {noun} {self.cached.age_text()}; checking with the vault…"
         else:
             text = count_text(table, noun, listing=self.listing, failed=self.error is not None)
         status = _marks_and_filter(Text(text), table)
+        if self.since_cache and not self.listing:
+            status.append(self.since_cache, style="italic")
         if self.stale and not self.listing:
             status.append("  stale: the reload failed (see above)", style="bold")
         elif self.error is not None and total:
@@ -526,12 +634,14 @@ class KindTab(ReportWorkerErrors, Vertical):
         """Items created or changed: in place in the list (no reload), and in the pane."""
         if items:
             self.live_table.put_items(items, focus=focus)
+            self._cache_put(items)
             self._reshow()
 
     def removed(self, deleted: list[Item]) -> None:
         """Items deleted: out of the list; into the deleted view (when listed)."""
         if deleted:
             self.live_table.remove_names(i.name for i in deleted)
+            self._cache_remove([i.name for i in deleted])
             self.deleted.put(deleted)
             self._reshow()
 
@@ -540,6 +650,7 @@ class KindTab(ReportWorkerErrors, Vertical):
         if items:
             self.deleted.table.remove_names(i.name for i in items)
             self.live_table.put_items(items)
+            self._cache_put(items)
             self._reshow()
 
     def purged(self, names: list[str]) -> None:

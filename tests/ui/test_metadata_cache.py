@@ -1,0 +1,133 @@
+"""The metadata cache in the app (kvtui/core/cache.py, kvtui/ui/widgets/kind_tab.py):
+the second start shows the cached table while the vault has not answered, marked with
+its age; the live listing then reconciles it (new rows +, changed ~, gone ones named);
+writes follow into the cache; ``metadata_cache = false`` keeps nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from textual.message import Message
+from textual.notifications import Notify
+
+from kvtui.core.cache import MetadataCache
+from kvtui.core.models import Kind
+from kvtui.emulator import EmulatorInfo
+from kvtui.emulator.store import Vault
+from kvtui.ui.launch import AppContext
+from kvtui.ui.modals.confirm import ConfirmDialog
+from kvtui.ui.screens.vault import VaultScreen
+from tests.emulator.admin_support import Admin
+from tests.support import Clients, kv_clients, token_cache_path
+from tests.ui.conftest import wait_screen, wait_until
+from tests.ui.vaults import add_fault, finished, open_vault, shown, table
+
+
+@pytest.fixture
+def vault(new_vault: Callable[..., Vault]) -> Vault:
+    return new_vault()
+
+
+@pytest.fixture
+async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
+    async with kv_clients(info, vault.url) as clients:
+        yield clients
+
+
+class Notes:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def __call__(self, message: Message) -> None:
+        if isinstance(message, Notify):
+            self.messages.append(message.notification.message)
+
+
+def cache_files(folder: Path) -> list[Path]:
+    return sorted(metadata(folder).glob("*.sqlite"))
+
+
+def metadata(folder: Path) -> Path:
+    """Beside the token cache (tests/support.py's token_cache_path)."""
+    return token_cache_path(folder).parent / "metadata"
+
+
+async def test_the_second_start_shows_the_cache_then_reconciles_it(
+    vault: Vault,
+    sdk: Clients,
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+    tmp_path: Path,
+) -> None:
+    for name in ("alpha", "bravo", "charlie", "delta"):
+        await sdk.secrets.set_secret(name, f"{name}-value-not-cached", tags={"team": "a"})
+    async with open_vault(make_context(vault.url)) as (_, pilot, screen):
+        await wait_until(pilot, lambda: finished(screen, Kind.SECRETS), "listed")
+        await wait_until(pilot, lambda: cache_files(tmp_path), "the cache written")
+    [path] = cache_files(tmp_path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert b"alpha-value-not-cached" not in path.read_bytes()
+
+    # Meanwhile: one new, one changed, one gone. And the vault's listing is held.
+    await sdk.secrets.set_secret("echo", "x")
+    await sdk.secrets.update_secret_properties("bravo", tags={"team": "b"})
+    await sdk.secrets.delete_secret("delta")
+    held = await add_fault(
+        admin, type="latency", latency_ms=600_000, vault=vault.name, operation="secrets/list"
+    )
+    notes = Notes()
+    async with open_vault(make_context(vault.url), listed_first=None, message_hook=notes) as (
+        _,
+        pilot,
+        screen,
+    ):
+        secrets = table(screen, Kind.SECRETS)
+        await wait_until(pilot, lambda: secrets.total_count == 4, "the cached rows")
+        assert [i.name for i in secrets.rows] == ["alpha", "bravo", "charlie", "delta"]
+        await wait_until(
+            pilot, lambda: "cached just now" in shown(screen, "#status-secrets"), "its age"
+        )
+        assert screen.tab_of(Kind.SECRETS).listing  # the vault has not answered yet
+
+        await admin.call("DELETE", f"/faults/{held}", expect=204)
+        await wait_until(pilot, lambda: finished(screen, Kind.SECRETS), "reconciled")
+        assert [i.name for i in secrets.rows] == ["alpha", "bravo", "charlie", "echo"]
+        assert secrets.model.changes == {"echo": "new", "bravo": "changed"}
+        status = shown(screen, "#status-secrets")
+        assert "since cached just now: 1 new, 1 changed, 1 gone" in status
+        assert any("(delta)" in m and "marked +" in m for m in notes.messages)
+        lines = [secrets.render_line(y).text for y in range(1, 6)]
+        assert lines[1].startswith("~bravo") and lines[3].startswith("+echo")
+
+        # A write follows into the cache: deleting charlie.
+        await pilot.press("down", "down", "d")
+        await wait_screen(pilot, ConfirmDialog)
+        await pilot.press("y")
+        await wait_screen(pilot, VaultScreen)
+        await wait_until(pilot, lambda: secrets.total_count == 3, "deleted")
+        account = screen.account
+        cache = MetadataCache(metadata(tmp_path), account.home_account_id)
+
+        def cached_names() -> list[str]:
+            got = cache.load(vault.url, Kind.SECRETS)
+            return [i.name for i in got.items] if got else []
+
+        await wait_until(pilot, lambda: cached_names() == ["alpha", "bravo", "echo"], "kept")
+
+
+async def test_no_cache_keeps_nothing(
+    vault: Vault,
+    sdk: Clients,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+    tmp_path: Path,
+) -> None:
+    await sdk.secrets.set_secret("only", "x")
+    context = make_context(vault.url, metadata_cache=False)
+    assert context.metadata_dir is None
+    async with open_vault(context) as (_, pilot, screen):
+        await wait_until(pilot, lambda: finished(screen, Kind.SECRETS), "listed")
+    assert cache_files(tmp_path) == []
