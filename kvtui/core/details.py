@@ -11,14 +11,17 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import timezone
-from typing import Any, Literal
-
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from cryptography.x509.oid import SignatureAlgorithmOID
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
 from kvtui.core.models import CertificateDetail, Item
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+# cryptography is imported where a key or certificate is read, not with this module:
+# the app draws its first frame without it (kvtui/ui/app.py).
 
 # -- secret values --------------------------------------------------------------------------
 
@@ -183,24 +186,34 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-_JWK_CURVES: dict[str, ec.EllipticCurve] = {
-    "P-256": ec.SECP256R1(),
-    "P-384": ec.SECP384R1(),
-    "P-521": ec.SECP521R1(),
-    "P-256K": ec.SECP256K1(),
-}
-_CURVE_NAMES = {c.name: n for n, c in _JWK_CURVES.items()}
+@cache
+def _jwk_curves() -> dict[str, ec.EllipticCurve]:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return {
+        "P-256": ec.SECP256R1(),
+        "P-384": ec.SECP384R1(),
+        "P-521": ec.SECP521R1(),
+        "P-256K": ec.SECP256K1(),
+    }
+
+
+@cache
+def _curve_names() -> dict[str, str]:
+    return {c.name: n for n, c in _jwk_curves().items()}
 
 
 def jwk_public_key(kty: str, parts: dict[str, str]) -> rsa.RSAPublicKey | ec.EllipticCurvePublicKey:
     """The public key of a JWK given as base64url parts (``n``/``e`` or ``crv``/``x``/``y``)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     base = kty.upper().removesuffix("-HSM")
     if base == "RSA":
         n = int.from_bytes(b64url_decode(parts["n"]), "big")
         e = int.from_bytes(b64url_decode(parts["e"]), "big")
         return rsa.RSAPublicNumbers(e, n).public_key()
     if base == "EC":
-        curve = _JWK_CURVES.get(parts.get("crv", ""))
+        curve = _jwk_curves().get(parts.get("crv", ""))
         if curve is None:
             raise ValueError(f"unsupported curve {parts.get('crv')!r}")
         x = int.from_bytes(b64url_decode(parts["x"]), "big")
@@ -211,6 +224,8 @@ def jwk_public_key(kty: str, parts: dict[str, str]) -> rsa.RSAPublicKey | ec.Ell
 
 def jwk_public_pem(kty: str, parts: dict[str, str]) -> bytes:
     """``-----BEGIN PUBLIC KEY-----`` (SubjectPublicKeyInfo) of a JWK's public part."""
+    from cryptography.hazmat.primitives import serialization
+
     return jwk_public_key(kty, parts).public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -268,15 +283,25 @@ def lifetime_action_text(
 
 def cer_to_pem(der: bytes) -> bytes:
     """The public certificate as ``-----BEGIN CERTIFICATE-----`` PEM."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
     return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
 
 
-_SIGNATURE_NAMES = {
-    oid: name.replace("_WITH_", " with ").replace("_", "-")
-    for name, oid in vars(SignatureAlgorithmOID).items()
-    if not name.startswith("_")
-}
-_UPN_OID = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
+@cache
+def _signature_names() -> dict[Any, str]:
+    from cryptography.x509.oid import SignatureAlgorithmOID
+
+    return {
+        oid: name.replace("_WITH_", " with ").replace("_", "-")
+        for name, oid in vars(SignatureAlgorithmOID).items()
+        if not name.startswith("_")
+    }
+
+
+#: The other-name type of a UPN SAN.
+_UPN_OID = "1.3.6.1.4.1.311.20.2.3"
 
 
 def _der_string(data: bytes) -> str | None:
@@ -301,6 +326,8 @@ def name_text(name: x509.Name) -> str:
 
 
 def _sans(cert: x509.Certificate) -> tuple[tuple[str, str], ...]:
+    from cryptography import x509
+
     try:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:
@@ -315,7 +342,7 @@ def _sans(cert: x509.Certificate) -> tuple[tuple[str, str], ...]:
             out.append(("IP", str(name.value)))
         elif isinstance(name, x509.UniformResourceIdentifier):
             out.append(("URI", name.value))
-        elif isinstance(name, x509.OtherName) and name.type_id == _UPN_OID:
+        elif isinstance(name, x509.OtherName) and name.type_id.dotted_string == _UPN_OID:
             upn = _der_string(name.value)
             out.append(("UPN", upn if upn is not None else name.value.hex()))
         elif isinstance(name, x509.DirectoryName):
@@ -324,6 +351,8 @@ def _sans(cert: x509.Certificate) -> tuple[tuple[str, str], ...]:
 
 
 def _key_facts(cert: x509.Certificate) -> tuple[str | None, int | None, str | None]:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
     try:
         key = cert.public_key()
     except (ValueError, TypeError):  # unsupported algorithms
@@ -331,7 +360,7 @@ def _key_facts(cert: x509.Certificate) -> tuple[str | None, int | None, str | No
     if isinstance(key, rsa.RSAPublicKey):
         return "RSA", key.key_size, None
     if isinstance(key, ec.EllipticCurvePublicKey):
-        return "EC", key.key_size, _CURVE_NAMES.get(key.curve.name, key.curve.name)
+        return "EC", key.key_size, _curve_names().get(key.curve.name, key.curve.name)
     if isinstance(key, ed25519.Ed25519PublicKey):
         return "OKP", None, "Ed25519"
     if isinstance(key, ed448.Ed448PublicKey):
@@ -341,6 +370,8 @@ def _key_facts(cert: x509.Certificate) -> tuple[str | None, int | None, str | No
 
 def describe_certificate(item: Item, der: bytes) -> CertificateDetail:
     """The facts of a DER certificate, for the detail pane (no policy: the service adds it)."""
+    from cryptography import x509
+
     detail = CertificateDetail(item=item, cer=bytes(der))
     if not der:  # pending: no certificate issued yet
         return detail
@@ -361,5 +392,5 @@ def describe_certificate(item: Item, der: bytes) -> CertificateDetail:
     detail.sans = tuple((t, make_visible(v, keep_newlines=False)) for t, v in _sans(cert))
     detail.key_type, detail.key_size, detail.curve = _key_facts(cert)
     oid = cert.signature_algorithm_oid
-    detail.signature_algorithm = _SIGNATURE_NAMES.get(oid, oid.dotted_string)
+    detail.signature_algorithm = _signature_names().get(oid, oid.dotted_string)
     return detail

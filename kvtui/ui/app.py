@@ -4,13 +4,13 @@ login screen), then opens the vault (--vault, else the picker). The command pale
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import sys
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from azure.core.exceptions import ClientAuthenticationError
 from textual import constants, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -20,14 +20,14 @@ from textual.markup import MarkupError
 from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
-from kvtui.core.auth import Account, AuthError, SignInRequired
-from kvtui.ui.commands import AccountCommands, OperationCommands, VaultCommands
-from kvtui.ui.launch import AppContext
 from kvtui.ui.screens import ReportWorkerErrors
-from kvtui.ui.screens.login import LoginScreen
-from kvtui.ui.screens.picker import PickerScreen
-from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.text import visible
+
+if TYPE_CHECKING:
+    from textual.command import Provider
+
+    from kvtui.core.auth import Account
+    from kvtui.ui.launch import AppContext
 
 log = logging.getLogger("kvtui.ui.app")
 
@@ -42,12 +42,41 @@ def driver_class() -> type[Driver] | None:
     return HangupDriver
 
 
+def heavy_imports() -> None:
+    """What the first frame does without: msal, the SDKs, aiohttp, cryptography and the
+    screens over them. :meth:`KvtuiApp.start` imports them in a thread once that frame
+    is on its way (``python -X importtime -m kvtui`` shows what is left before it)."""
+    import kvtui.ui.commands
+    import kvtui.ui.screens.login
+    import kvtui.ui.screens.picker
+    import kvtui.ui.screens.vault  # noqa: F401
+
+
+def _vault_commands() -> type[Provider]:
+    from kvtui.ui.commands import VaultCommands
+
+    return VaultCommands
+
+
+def _operation_commands() -> type[Provider]:
+    from kvtui.ui.commands import OperationCommands
+
+    return OperationCommands
+
+
+def _account_commands() -> type[Provider]:
+    from kvtui.ui.commands import AccountCommands
+
+    return AccountCommands
+
+
 class KvtuiApp(ReportWorkerErrors, App[None]):
     """``KvtuiApp(build_context(settings))``: the CLI, the demo and the tests alike."""
 
     CSS_PATH = "app.tcss"
     TITLE = "kvtui"
-    COMMANDS = App.COMMANDS | {VaultCommands, OperationCommands, AccountCommands}
+    # Callables: the palette's providers are imported when it first opens.
+    COMMANDS = App.COMMANDS | {_vault_commands, _operation_commands, _account_commands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit kvtui", priority=True),
         Binding("q", "quit", "Quit", id="app.quit_q", tooltip="Quit kvtui"),
@@ -123,11 +152,22 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
 
     @work(exclusive=True, group="start", exit_on_error=False)
     async def start(self) -> None:
+        # The first frame ("Signing in…") is drawn meanwhile; msal's token cache opens
+        # in the same thread.
+        context = self.context
+
+        def prepare() -> None:
+            heavy_imports()
+            context.sign_in  # noqa: B018  (made here: it opens the token cache)
+
+        await asyncio.to_thread(prepare)
         await self.sign_in_and_open()
 
     async def sign_in_and_open(self) -> None:
         """Sign in (silently, else the login screen; none chosen: quit), then the vault
         (--vault, else the picker)."""
+        from kvtui.ui.screens.login import LoginScreen
+
         accounts, account = await self.silent_account()
         if account is None:
             account = await self.push_screen_wait(LoginScreen(self.context, accounts))
@@ -170,12 +210,16 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
     @property
     def vault_url(self) -> str | None:
         """The URL of the open vault, if any."""
+        from kvtui.ui.screens.vault import VaultScreen
+
         screens = [s for s in self.screen_stack if isinstance(s, VaultScreen)]
         return screens[-1].vault_url if screens else None
 
     async def open_vault(self, url: str, *, name: str = "", tenant_id: str = "") -> None:
         """Show ``url``; an open vault is replaced (its screen and workers end). The
         vault screen remembers it as recent once the vault has answered."""
+        from kvtui.ui.screens.vault import VaultScreen
+
         if self.account is None:
             return
         screen = VaultScreen(self.context, self.account, url, name=name, tenant_id=tenant_id)
@@ -194,6 +238,8 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
 
     async def pick_and_open(self) -> bool:
         """The picker, then the vault chosen; False if none was."""
+        from kvtui.ui.screens.picker import PickerScreen
+
         if self.account is None:
             return False
         picker = PickerScreen(self.context, self.account)
@@ -209,6 +255,10 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
     async def silent_account(self) -> tuple[list[Account], Account | None]:
         """The known accounts, and the one to continue as without a login screen: the
         only account in the cache, or the one used last, if a token comes silently."""
+        from azure.core.exceptions import ClientAuthenticationError
+
+        from kvtui.core.auth import AuthError, SignInRequired
+
         ctx = self.context
         try:
             accounts = await ctx.sign_in.accounts()

@@ -11,21 +11,27 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import msal
-
 from kvtui.core import state, validation
-from kvtui.core.auth import Account, MsalCredential, SignIn, open_token_cache
 from kvtui.core.cache import MetadataCache
 from kvtui.core.clouds import Cloud, get_cloud
 from kvtui.core.config import ConfigError, Settings
 from kvtui.core.readonly import read_only_rule
-from kvtui.core.session import VaultSession
-from kvtui.core.throttle import ThrottleCallback
 from kvtui.core.token_cache import default_cache_path
-from kvtui.core.vault import VaultService
+
+if TYPE_CHECKING:
+    # The heavy part (msal, the SDKs, aiohttp) is imported when first used: after the
+    # app's first frame, in a thread (KvtuiApp.start).
+    import msal
+
+    from kvtui.core.auth import Account, MsalCredential, SignIn
+    from kvtui.core.session import VaultSession
+    from kvtui.core.throttle import ThrottleCallback
+    from kvtui.core.vault import VaultService
 
 log = logging.getLogger("kvtui.launch")
 
@@ -50,7 +56,8 @@ class AppContext:
 
     settings: Settings
     cloud: Cloud
-    sign_in: SignIn
+    make_sign_in: Callable[[], SignIn]
+    """Builds the sign-in (msal over the token cache): see :attr:`sign_in`."""
     vault_scope: str
     arm_url: str
     arm_scope: str
@@ -66,6 +73,12 @@ class AppContext:
     title: str = "kvtui"
     now: Callable[[], datetime] = utc_now
     """The clock of "in 12 days", expiry marks and ``status:`` filters (tests pin it)."""
+
+    @cached_property
+    def sign_in(self) -> SignIn:
+        """msal over the persisted token cache, made on first use (importing msal is a
+        tenth of a second: the app does it after its first frame, in a thread)."""
+        return self.make_sign_in()
 
     # -- vaults -------------------------------------------------------------------------
 
@@ -95,6 +108,8 @@ class AppContext:
         on_throttle: ThrottleCallback | None = None,
         on_answer: Callable[[], None] | None = None,
     ) -> VaultService:
+        from kvtui.core.vault import VaultService
+
         return VaultService(
             vault_url,
             self.credential(account),
@@ -115,6 +130,8 @@ class AppContext:
 
         def answered() -> None:
             self.vault_history().record_open(vault_url, name=name, tenant_id=tenant_id)
+
+        from kvtui.core.session import VaultSession
 
         rule = read_only_rule(self.settings, vault_url, name)
         return VaultSession(
@@ -152,23 +169,29 @@ def build_context(
         authority_host, tenant, custom = cloud.authority_host, settings.tenant, False
     token_path = Path(settings.token_cache).expanduser() if settings.token_cache else None
     if cache is None:
-        cache = open_token_cache(token_path)
+        # A folder that cannot be made fails here (the CLI says so), not in the app.
+        (token_path or default_cache_path()).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     metadata_dir = None
     if settings.metadata_cache:
         metadata_dir = (token_path or default_cache_path()).parent / "metadata"
-    sign_in = SignIn(
-        authority_host=authority_host,
-        tenant=tenant,
-        client_id=settings.client_id,
-        cache=cache,
-        ca_bundle=ca_bundle,
-        validate_authority=not custom,
-    )
+
+    def make_sign_in() -> SignIn:
+        from kvtui.core.auth import SignIn, open_token_cache
+
+        return SignIn(
+            authority_host=authority_host,
+            tenant=tenant,
+            client_id=settings.client_id,
+            cache=cache if cache is not None else open_token_cache(token_path),
+            ca_bundle=ca_bundle,
+            validate_authority=not custom,
+        )
+
     arm_url = settings.arm_url or cloud.arm_url
     return AppContext(
         settings=settings,
         cloud=cloud,
-        sign_in=sign_in,
+        make_sign_in=make_sign_in,
         vault_scope=cloud.vault_scope,
         arm_url=arm_url if arm_url.endswith("/") else arm_url + "/",
         arm_scope=cloud.arm_scope,
