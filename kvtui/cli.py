@@ -185,6 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="the account's id (as `kvtui accounts` lists it), or its user name if only "
         "one account has it",
     )
+    cache = sub.add_parser(
+        "cache",
+        help="the metadata cache (what vaults listed: never values)",
+        description="kvtui keeps what each vault listed (names, dates, tags, types: never "
+        "values) beside the token cache, for an instant table at the next start.",
+    )
+    cache_sub = cache.add_subparsers(dest="cache_command", metavar="clear", required=True)
+    clear = cache_sub.add_parser(
+        "clear", help="forget a vault's cached listings, or (no vault) every one"
+    )
+    clear.add_argument("cache_vault", nargs="?", metavar="VAULT", help="a vault name or URL")
+    _add_app_options(cache)
     from kvtui.crawl_cli import add_parsers  # search, expiring (light: no SDK import)
 
     add_parsers(sub, _add_app_options)
@@ -266,8 +278,30 @@ def _accounts(args: argparse.Namespace) -> int:
         )
         return 2
     forget_accounts(cache, chosen)
+    from kvtui.core.cache import folder_for, forget_account
+
+    folder = folder_for(settings.token_cache)
     for acc in chosen:
+        forget_account(folder, acc.home_account_id)  # its vaults' listings too
         print(f"Signed out {acc.username}")
+    return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    """``kvtui cache clear [VAULT]``."""
+    from kvtui.core.cache import clear_all, clear_vault, folder_for
+    from kvtui.core.clouds import get_cloud
+
+    settings = _settings(args)
+    folder = folder_for(settings.token_cache)
+    vault = getattr(args, "cache_vault", None)
+    if vault:
+        url = get_cloud(settings.cloud).vault_url(vault)
+        gone = clear_vault(folder, url)
+        print(f"Forgot {gone} cached listing{'s' if gone != 1 else ''} of {url}.")
+    else:
+        gone = clear_all(folder)
+        print(f"Removed the metadata cache ({gone} account file{'s' if gone != 1 else ''}).")
     return 0
 
 
@@ -350,6 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(fresh=args.fresh)
         if args.command in ("accounts", "logout"):
             return _accounts(args)
+        if args.command == "cache":
+            return _cache(args)
         if args.command in ("search", "expiring"):
             from kvtui.crawl_cli import run
 

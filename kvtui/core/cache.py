@@ -277,3 +277,12 @@ def forget_account(folder: Path, home_account_id: str) -> bool:
     existed = path.exists()
     path.unlink(missing_ok=True)
     return existed
+
+
+def folder_for(token_cache: str | None) -> Path:
+    """The metadata cache's folder: ``metadata/`` beside the token cache (so a token
+    cache of one's own, as the demo and the tests have, keeps its listings apart)."""
+    from kvtui.core.token_cache import default_cache_path
+
+    token = Path(token_cache).expanduser() if token_cache else default_cache_path()
+    return token.parent / "metadata"

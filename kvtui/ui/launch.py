@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from kvtui.core import state, validation
-from kvtui.core.cache import MetadataCache
+from kvtui.core.cache import MetadataCache, folder_for
 from kvtui.core.clouds import Cloud, get_cloud
 from kvtui.core.config import ConfigError, Settings
 from kvtui.core.readonly import read_only_rule
@@ -171,9 +171,7 @@ def build_context(
     if cache is None:
         # A folder that cannot be made fails here (the CLI says so), not in the app.
         (token_path or default_cache_path()).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    metadata_dir = None
-    if settings.metadata_cache:
-        metadata_dir = (token_path or default_cache_path()).parent / "metadata"
+    metadata_dir = folder_for(settings.token_cache) if settings.metadata_cache else None
 
     def make_sign_in() -> SignIn:
         from kvtui.core.auth import SignIn, open_token_cache

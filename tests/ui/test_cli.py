@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 
 from kvtui.core.auth import open_token_cache
+from kvtui.core.cache import MetadataCache
+from kvtui.core.models import Kind
 from kvtui.emulator import EmulatorInfo
 from tests.core.conftest import make_sign_in, sign_in_with_device_code
 
@@ -124,6 +126,13 @@ async def test_accounts_lists_and_logout_removes(
     assert account.username in listed.stdout
     assert account.tenant_id in listed.stdout
 
+    # Listings cached for this account and another; logout forgets this one's only.
+    metadata = cache.parent / "metadata"
+    mine = MetadataCache(metadata, account.home_account_id)
+    mine.store("https://one.vault.azure.net/", Kind.SECRETS, [])
+    theirs = MetadataCache(metadata, "someone-else")
+    theirs.store("https://one.vault.azure.net/", Kind.SECRETS, [])
+
     unknown = kvtui(xdg, "logout", "someone.else@example.com")
     assert unknown.returncode == 1
     assert "no account" in unknown.stderr
@@ -135,6 +144,17 @@ async def test_accounts_lists_and_logout_removes(
     left = open_token_cache(cache)
     for kind in ("Account", "RefreshToken", "AccessToken", "IdToken"):
         assert list(left.search(kind)) == [], kind
+    assert not mine.path.exists() and theirs.path.exists()
+
+    # kvtui cache clear VAULT forgets a vault; with no vault, everything.
+    theirs.store("https://two.vault.azure.net/", Kind.KEYS, [])
+    out = kvtui(xdg, "cache", "clear", "one")  # a name: the cloud's URL
+    assert out.returncode == 0, out.stderr
+    assert "Forgot 1 cached listing of https://one.vault.azure.net/" in out.stdout
+    assert set(theirs.vaults()) == {"https://two.vault.azure.net/"}
+    out = kvtui(xdg, "cache", "clear")
+    assert out.returncode == 0 and "1 account file" in out.stdout
+    assert not theirs.path.exists()
 
 
 # -- values refused before any sign-in (issue 7, section 5) ---------------------------------
