@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import sys
 import textwrap
@@ -23,7 +24,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from kvtui.core.auth import Account
-    from kvtui.core.cache import MetadataCache
     from kvtui.core.config import Settings
     from kvtui.core.crawl import CrawlResult, Progress, Target
     from kvtui.core.filtering import Query
@@ -234,7 +234,7 @@ async def _run(
     line = ProgressLine(err, command) if err.isatty() else None
     crawler = Crawler(
         lambda url, on_throttle: ctx.vault_service(url, account, on_throttle=on_throttle),
-        metadata_cache(ctx, account),
+        ctx.metadata_cache(account),  # the app's; None with --no-cache
         max_age=args.max_age * 60,
         refresh=args.refresh,
         key_facts=bool(query and query.types),
@@ -272,29 +272,28 @@ async def _run(
         return USAGE
 
     now = datetime.now(timezone.utc)
-    out = sys.stdout
     if command == "search":
         assert query is not None
         rows = reports.search(result.items(), query, now, settings.expiry_warning_days)
         if args.format == "json":
-            out.write(reports.search_json(rows) + "\n")
+            _emit(reports.search_json(rows) + "\n")
         elif rows:
-            out.write(reports.search_table(rows, now, settings.expiry_warning_days) + "\n")
+            _emit(reports.search_table(rows, now, settings.expiry_warning_days) + "\n")
         else:
-            out.write(f"No match in {_vaults(result.vaults)}.\n")
+            _emit(f"No match in {_vaults(result.vaults)}.\n")
         if err.isatty():
             _say(err, command, f"{len(rows)} found; {_summary(result)}")
         return PARTIAL if result.problems else OK
 
     rows = reports.expiring(result.items(), days, now)
     if args.format == "json":
-        out.write(reports.expiring_json(rows, now) + "\n")
+        _emit(reports.expiring_json(rows, now) + "\n")
     elif args.format == "csv":
-        out.write(reports.expiring_csv(rows, now))
+        _emit(reports.expiring_csv(rows, now))
     elif rows:
-        out.write(reports.expiring_table(rows, now) + "\n")
+        _emit(reports.expiring_table(rows, now) + "\n")
     else:
-        out.write(f"Nothing expired or expiring within {days} days in {_vaults(result.vaults)}.\n")
+        _emit(f"Nothing expired or expiring within {days} days in {_vaults(result.vaults)}.\n")
     expired = sum(reports.has_expired(r, now) for r in rows)
     if err.isatty():
         _say(err, command, f"{expired} expired, {len(rows) - expired} expiring; {_summary(result)}")
@@ -303,16 +302,17 @@ async def _run(
     return PARTIAL if result.problems else OK
 
 
-def metadata_cache(ctx: AppContext, account: Account) -> MetadataCache | None:
-    """The app's metadata cache of ``account``: the context's own when it has one (None
-    when the cache is turned off), else :func:`kvtui.core.cache.default_dir`'s."""
-    from kvtui.core import cache
-
-    opener = getattr(ctx, "metadata_cache", None)
-    if callable(opener):
-        found: MetadataCache | None = opener(account)
-        return found
-    return cache.MetadataCache(cache.default_dir(), account.home_account_id)
+def _emit(text: str) -> None:
+    """``text`` on stdout. A reader that went away (``| head``) ends the output quietly:
+    the exit status still says what was found."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at devnull first (its docs' way).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _vaults(n: int) -> str:
@@ -380,12 +380,12 @@ class ProgressLine:
         text = f"kvtui {self.command}: {p.done}/{found} vaults"
         if p.cached:
             text += f", {p.cached} listings from the cache"
+        if p.throttled and p.throttled[0] in p.listing:  # first: it explains a pause
+            name, wait = p.throttled
+            text += f"; {name} throttled" + (f", waiting {wait:.0f} s" if wait else "")
         if p.listing:
             more = len(p.listing) - 3
             text += f"; reading {', '.join(p.listing[:3])}{f' +{more}' if more > 0 else ''}"
-        if p.throttled and p.throttled[0] in p.listing:
-            name, wait = p.throttled
-            text += f"; {name} is throttling" + (f", waiting {wait:.0f} s" if wait else "")
         width = shutil.get_terminal_size().columns - 1
         text = textwrap.shorten(make_visible(text, keep_newlines=False), width, placeholder="…")
         self.stream.write("\r\x1b[K" + text)

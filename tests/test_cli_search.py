@@ -277,6 +277,14 @@ def test_a_second_search_uses_the_cache_and_refresh_lists_again(world: World) ->
     assert "db-password" in only.stdout
     assert {vault for vault, _ in world.lists_since(before)} == {"beta"}
 
+    # --no-cache: every vault listed, and nothing kept.
+    for path in (world.home / "cache").rglob("*.sqlite"):
+        path.unlink()
+    before = world.last_request()
+    assert world.run("search", "db", "--no-cache").stdout == first.stdout
+    assert world.lists_since(before) == every_list
+    assert not list((world.home / "cache").rglob("*.sqlite"))
+
 
 def test_vaults_that_cannot_be_read_are_reported_and_the_rest_searched(world: World) -> None:
     seed(world)
@@ -522,8 +530,8 @@ def test_the_progress_line_is_rewritten_and_cleared(monkeypatch: pytest.MonkeyPa
     line = ProgressLine(stream, "search")
     line.update(Progress(found=3, done=1, listing=["beta"], cached=2, throttled=("beta", 2.0)))
     assert stream.getvalue() == (
-        "\r\x1b[Kkvtui search: 1/3+ vaults, 2 listings from the cache; reading beta; "
-        "beta is throttling, waiting 2 s"
+        "\r\x1b[Kkvtui search: 1/3+ vaults, 2 listings from the cache; beta throttled, "
+        "waiting 2 s; reading beta"
     )
     line.clear()
     assert stream.getvalue().endswith("\r\x1b[K")

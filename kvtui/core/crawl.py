@@ -120,10 +120,16 @@ class Problem:
 
 
 def problem_lines(problems: Iterable[Problem]) -> list[str]:
-    """One line per problem, those of one vault that say the same (a firewall denies
-    every kind alike) as one line naming their kinds."""
+    """One line per problem, by vault and kind (they come in as the vaults answer);
+    those of one vault that say the same (a firewall denies every kind alike) as one
+    line naming their kinds."""
+    order = {kind: n for n, kind in enumerate(Kind)}
+
+    def key(p: Problem) -> tuple[str, int, str]:
+        return (p.where.lower(), -1 if p.kind is None else order[p.kind], p.what)
+
     groups: dict[tuple[str, str, str, float | None], list[Problem]] = {}
-    for p in problems:
+    for p in sorted(problems, key=key):
         groups.setdefault((p.where, p.what, p.message, p.cached_age), []).append(p)
     lines = []
     for (where, what, _, _), group in groups.items():
