@@ -93,6 +93,12 @@ class Cached:
     items: list[Item]
     listed_at: float
     """When it was listed (seconds since the epoch)."""
+    total: int = -1
+    """How many the listing holds (``items`` may be its first rows only: ``limit``)."""
+
+    def __post_init__(self) -> None:
+        if self.total < 0:
+            object.__setattr__(self, "total", len(self.items))
 
     def age_text(self, now: float | None = None) -> str:
         """``cached 3 h ago`` and the like."""
@@ -147,8 +153,9 @@ class MetadataCache:
         finally:
             db.close()
 
-    def load(self, vault_url: str, kind: Kind) -> Cached | None:
-        """The cached listing, or None (never listed, or the cache unreadable)."""
+    def load(self, vault_url: str, kind: Kind, limit: int | None = None) -> Cached | None:
+        """The cached listing (its first ``limit`` rows by name), or None (never
+        listed, or the cache unreadable)."""
         vault = vault_key(vault_url)
         try:
             with self._db(write=False) as db:
@@ -159,10 +166,16 @@ class MetadataCache:
                 if row is None:
                     return None
                 rows = db.execute(
-                    "SELECT data FROM item WHERE vault = ? AND kind = ? ORDER BY name",
-                    (vault, kind.value),
+                    "SELECT data FROM item WHERE vault = ? AND kind = ? ORDER BY name LIMIT ?",
+                    (vault, kind.value, -1 if limit is None else limit),
                 ).fetchall()
-            return Cached([_decode(kind, data) for (data,) in rows], float(row[0]))
+                total = len(rows)
+                if limit is not None and total == limit:
+                    (total,) = db.execute(
+                        "SELECT COUNT(*) FROM item WHERE vault = ? AND kind = ?",
+                        (vault, kind.value),
+                    ).fetchone()
+            return Cached([_decode(kind, data) for (data,) in rows], float(row[0]), int(total))
         except FileNotFoundError:
             return None
         except (sqlite3.Error, OSError, ValueError, TypeError) as exc:

@@ -42,6 +42,11 @@ def driver_class() -> type[Driver] | None:
     return HangupDriver
 
 
+#: A warm start's preview shows the first rows by name (the vault screen then shows
+#: them all, in chunks: 50k rows at once would hold the first frame back).
+PREVIEW_ROWS = 300
+
+
 def heavy_imports() -> None:
     """What the first frame does without: msal, the SDKs, aiohttp, cryptography and the
     screens over them. :meth:`KvtuiApp.start` imports them in a thread once that frame
@@ -118,6 +123,38 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
     def compose(self) -> ComposeResult:
         yield Static("Signing in…", id="starting")
 
+    def _preview(self) -> None:
+        """On a warm start (--vault, the account used last, its metadata cache): the
+        cached secrets under "Signing in…" while msal and the SDKs load, before the
+        vault screen (which shows the same rows, then checks them with the vault)."""
+        from kvtui.core import state
+        from kvtui.core.cache import MetadataCache
+        from kvtui.core.models import Kind
+        from kvtui.ui.widgets.item_table import ItemTable
+
+        context = self.context
+        vault = context.settings.vault
+        account_id = state.last_account(context.state_path)
+        if not vault or context.metadata_dir is None or not account_id:
+            return
+        url = context.vault_url(vault)
+        cache = MetadataCache(context.metadata_dir, account_id)
+        cached = cache.load(url, Kind.SECRETS, limit=PREVIEW_ROWS)
+        if cached is None or not cached.items or not self.screen.query("#starting"):
+            return
+        table = ItemTable(
+            Kind.SECRETS,
+            warn_days=context.settings.expiry_warning_days,
+            now=context.now,
+            id="starting-table",
+        )
+        starting = self.screen.query_one("#starting", Static)
+        self.screen.mount(table, before=starting)
+        table.append_items(cached.items)
+        count = f"{cached.total:,} secrets {cached.age_text()}"
+        starting.update(f"{url}  {count} · signing in…")
+        starting.add_class("-preview")
+
     def notify(
         self,
         message: str,
@@ -148,6 +185,10 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         )
 
     def on_mount(self) -> None:
+        try:
+            self._preview()
+        except Exception:  # only a preview: the vault screen reads the cache again
+            log.exception("no cached preview")
         self.start()
 
     @work(exclusive=True, group="start", exit_on_error=False)

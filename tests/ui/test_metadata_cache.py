@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from textual.message import Message
 from textual.notifications import Notify
+from textual.widgets import Static
 
 from kvtui.core.cache import MetadataCache
 from kvtui.core.models import Kind
@@ -19,6 +20,7 @@ from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext
 from kvtui.ui.modals.confirm import ConfirmDialog
 from kvtui.ui.screens.vault import VaultScreen
+from kvtui.ui.widgets.item_table import ItemTable
 from tests.emulator.admin_support import Admin
 from tests.support import Clients, kv_clients, token_cache_path
 from tests.ui.conftest import wait_screen, wait_until
@@ -80,10 +82,17 @@ async def test_the_second_start_shows_the_cache_then_reconciles_it(
     )
     notes = Notes()
     async with open_vault(make_context(vault.url), listed_first=None, message_hook=notes) as (
-        _,
+        app,
         pilot,
         screen,
     ):
+        # Before the vault screen, under "Signing in…": the cached secrets.
+        first = app.screen_stack[0]
+        preview = first.query_one("#starting-table", ItemTable)
+        assert [i.name for i in preview.rows] == ["alpha", "bravo", "charlie", "delta"]
+        assert "4 secrets cached just now · signing in" in str(
+            first.query_one("#starting", Static).render()
+        )
         secrets = table(screen, Kind.SECRETS)
         await wait_until(pilot, lambda: secrets.total_count == 4, "the cached rows")
         assert [i.name for i in secrets.rows] == ["alpha", "bravo", "charlie", "delta"]
