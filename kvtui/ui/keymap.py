@@ -12,9 +12,16 @@ from textual.dom import DOMNode
 
 
 def _dom_classes() -> list[type[DOMNode]]:
-    """Every widget, screen and app class imported so far (importing kvtui.ui.app
-    imports all of kvtui's screens, modals and widgets, with their BINDINGS)."""
-    import kvtui.ui.app  # noqa: F401
+    """Every widget, screen and app class: all of kvtui.ui's modules are imported
+    first (the app imports its screens after its first frame: kvtui/ui/app.py), so
+    every Binding of kvtui's is seen."""
+    import importlib
+    import pkgutil
+
+    import kvtui.ui
+
+    for module in pkgutil.walk_packages(kvtui.ui.__path__, "kvtui.ui."):
+        importlib.import_module(module.name)
 
     out: list[type[DOMNode]] = []
     todo: list[type[DOMNode]] = [DOMNode]
