@@ -20,6 +20,7 @@ retry on its answer) and is tried once more.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,6 +33,9 @@ from kvtui.core.throttle import ThrottleCallback
 from kvtui.core.vault import VaultService
 
 log = logging.getLogger("kvtui.session")
+
+#: Pages read ahead of the screen while listing (each is at most 25 items).
+PREFETCH = 4
 
 T = TypeVar("T")
 
@@ -178,12 +182,40 @@ class VaultSession:
             return
 
     async def _pages(self, kind: Kind, deleted: bool) -> AsyncIterator[list[Item]]:
-        if not deleted:
-            async for page in self.service.list_pages(kind):
-                yield page
-            return
-        async for gone in self.service.list_deleted_pages(kind):
-            yield [d.item for d in gone]
+        """The pages, read ahead: the vault's paging is sequential (``nextLink``), so
+        the next request goes out as soon as a page has come, while the screen is still
+        taking in the one before (up to PREFETCH pages wait)."""
+        queue: asyncio.Queue[list[Item] | BaseException | None] = asyncio.Queue(PREFETCH)
+
+        async def produce() -> None:
+            try:
+                if deleted:
+                    async for gone in self.service.list_deleted_pages(kind):
+                        self.throttle_over()
+                        await queue.put([d.item for d in gone])
+                else:
+                    async for page in self.service.list_pages(kind):
+                        self.throttle_over()
+                        await queue.put(page)
+            except Exception as exc:  # the reader raises it, as if it had read the page
+                self.throttle_over()
+                await queue.put(exc)
+                return
+            await queue.put(None)
+
+        reader = asyncio.create_task(produce(), name=f"list-{kind.value}")
+        try:
+            while True:
+                got = await queue.get()
+                if got is None:
+                    return
+                if isinstance(got, BaseException):
+                    raise got
+                yield got
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
 
     # -- throttling ---------------------------------------------------------------------
 
