@@ -68,7 +68,11 @@ async def test_the_second_start_shows_the_cache_then_reconciles_it(
         await sdk.secrets.set_secret(name, f"{name}-value-not-cached", tags={"team": "a"})
     async with open_vault(make_context(vault.url)) as (_, pilot, screen):
         await wait_until(pilot, lambda: finished(screen, Kind.SECRETS), "listed")
-        await wait_until(pilot, lambda: cache_files(tmp_path), "the cache written")
+        written = MetadataCache(metadata(tmp_path), screen.account.home_account_id)
+        # (The file exists before the listing is in it: wait for the listing.)
+        await wait_until(
+            pilot, lambda: written.load(vault.url, Kind.SECRETS) is not None, "the cache written"
+        )
     [path] = cache_files(tmp_path)
     assert path.stat().st_mode & 0o777 == 0o600
     assert b"alpha-value-not-cached" not in path.read_bytes()
@@ -125,6 +129,17 @@ async def test_the_second_start_shows_the_cache_then_reconciles_it(
             return [i.name for i in got.items] if got else []
 
         await wait_until(pilot, lambda: cached_names() == ["alpha", "bravo", "echo"], "kept")
+
+    # A third start: nothing changed, nothing marked, and the cached rows stay (the
+    # listing is compared, not redrawn).
+    async with open_vault(make_context(vault.url), listed_first=None) as (_, pilot, screen):
+        secrets = table(screen, Kind.SECRETS)
+        await wait_until(pilot, lambda: secrets.total_count == 3, "the cached rows")
+        shown_first = list(secrets.items)
+        await wait_until(pilot, lambda: finished(screen, Kind.SECRETS), "checked")
+        assert "unchanged since cached" in shown(screen, "#status-secrets")
+        assert secrets.model.changes == {}
+        assert all(a is b for a, b in zip(secrets.items, shown_first, strict=True))
 
 
 async def test_no_cache_keeps_nothing(

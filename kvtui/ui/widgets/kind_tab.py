@@ -61,6 +61,20 @@ FILL_FIRST = 100
 CACHE_CHUNK = 2000
 
 
+async def _same(shown: list[Item], listed: list[Item]) -> bool:
+    """Whether ``listed`` holds the same items as ``shown``, in the same states
+    (compared a chunk at a time between frames)."""
+    if len(shown) != len(listed):
+        return False
+    before = {i.name: _state(i) for i in shown}
+    for n, item in enumerate(listed, 1):
+        if before.get(item.name) != _state(item):
+            return False
+        if n % CACHE_CHUNK == 0:
+            await asyncio.sleep(0)
+    return True
+
+
 def _state(item: Item) -> tuple[object, ...]:
     """What a listed item's change shows in (a new version updates ``updated``)."""
     return (item.updated, item.enabled, item.expires, item.not_before, item.content_type,
@@ -273,12 +287,17 @@ class KindTab(ReportWorkerErrors, Vertical):
         finally:
             self.listing = False
             self.relisted = None
-        if self._earlier:
-            carry_facts(table.items, self._fresh)
-            table.replace_items(self._fresh)
-            self._fresh = []
-            replaced(table.total_count)  # the items listed before can go
         cached, self.cached = self.cached, None
+        if self._earlier:
+            if cached is not None and await _same(table.items, self._fresh):
+                # The cached rows are the vault's: nothing to redraw (50k rows replaced
+                # at once hold the screen for a tenth of a second and more).
+                self._fresh = []
+            else:
+                carry_facts(table.items, self._fresh)
+                table.replace_items(self._fresh)
+                self._fresh = []
+                replaced(table.total_count)  # the items listed before can go
         if cached is not None:
             await self._reconcile(cached)
         self._set_stale(False)
