@@ -75,13 +75,24 @@ def _account_commands() -> type[Provider]:
     return AccountCommands
 
 
+def _cross_vault_commands() -> type[Provider]:
+    from kvtui.ui.commands import CrossVaultCommands
+
+    return CrossVaultCommands
+
+
 class KvtuiApp(ReportWorkerErrors, App[None]):
     """``KvtuiApp(build_context(settings))``: the CLI, the demo and the tests alike."""
 
     CSS_PATH = "app.tcss"
     TITLE = "kvtui"
     # Callables: the palette's providers are imported when it first opens.
-    COMMANDS = App.COMMANDS | {_vault_commands, _operation_commands, _account_commands}
+    COMMANDS = App.COMMANDS | {
+        _vault_commands,
+        _operation_commands,
+        _cross_vault_commands,
+        _account_commands,
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit kvtui", priority=True),
         Binding("q", "quit", "Quit", id="app.quit_q", tooltip="Quit kvtui"),

@@ -1,6 +1,7 @@
 """The command palette's own commands (ctrl+p or ``:``): "Open vault…" (the picker) and
 one command per pinned and recent vault, once signed in; every action of the vault
-screen that applies now (restore is only here); "Sign out" of the account."""
+screen that applies now (restore is only here); "Search all vaults" and "Expiring across
+vaults"; "Sign out" of the account."""
 
 from __future__ import annotations
 
@@ -109,3 +110,37 @@ class AccountCommands(_Commands):
         display.append_text(literal(app.account.username or app.account.home_account_id))
         help_text = "Forget this account and its tokens on this machine, then sign in again"
         yield display, help_text, app.action_sign_out
+
+
+class CrossVaultCommands(_Commands):
+    """Across every vault the account can see (kvtui/ui/screens/cross_vault.py): a search,
+    and what has expired or expires soon; from the vault screen or the picker."""
+
+    def commands(self) -> Iterator[tuple[Text, str, Callable[[], object]]]:
+        app = cast("KvtuiApp", self.app)
+        if app.account is None or not isinstance(self.screen, VaultScreen | PickerScreen):
+            return
+        days = app.context.settings.expiry_warning_days
+        yield (
+            Text("Search all vaults…"),
+            "Names, tags (tag:env=prod) and types (type:json) in every vault you can see",
+            partial(open_cross_vault, app, "search"),
+        )
+        yield (
+            Text("Expiring across vaults"),
+            f"Expired secrets, keys and certificates, and those expiring within {days} days",
+            partial(open_cross_vault, app, "expiring"),
+        )
+
+
+def open_cross_vault(app: KvtuiApp, which: str) -> None:
+    """The search (``which`` ``search``) or the expiring view; the row chosen opens in
+    its vault."""
+    from kvtui.ui.screens.cross_vault import CrossVaultScreen, open_in_vault
+    from kvtui.ui.screens.expiring import ExpiringScreen
+    from kvtui.ui.screens.search import SearchScreen
+
+    if app.account is None or isinstance(app.screen, CrossVaultScreen):
+        return
+    kind = SearchScreen if which == "search" else ExpiringScreen
+    app.push_screen(kind(app.context, app.account), callback=partial(open_in_vault, app))

@@ -17,6 +17,7 @@ cancels every worker.
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -51,6 +52,8 @@ log = logging.getLogger("kvtui.ui.vault")
 NARROW = 140
 #: Below this height, the screen is compact (KindTab's CSS, ``.short``).
 SHORT = 20
+#: Seconds the tab of :meth:`VaultScreen.show_item` stays against a focus queued before.
+TAB_PIN = 2.0
 
 
 class VaultScreen(ReportWorkerErrors, Screen[None]):
@@ -182,6 +185,10 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
             )
             for kind in Kind
         )
+        self._wanted: tuple[Kind, str] | None = None
+        """An item to bring on show once listed (:meth:`show_item`)."""
+        self._started = False
+        self._tab_pin: tuple[Kind, float] | None = None
 
     @property
     def account(self) -> Account:
@@ -227,9 +234,13 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
         if not all(tab.table.is_mounted for tab in self.tabs):
             self.call_after_refresh(self._start)
             return
-        self.tabs[0].table.focus()
         for tab in self.tabs:
             tab.reload()
+        self._started = True
+        if self._wanted is not None:
+            self.show_item(*self._wanted)  # its tab, focused
+        else:
+            self.tabs[0].table.focus()
 
     async def on_unmount(self) -> None:
         let_go()  # this vault's items can go
@@ -265,9 +276,62 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
         tab = self.query_one(TabbedContent).get_tab(event.tab.kind.value)
         if tab.label.plain != label:
             tab.label = label
+        if self._wanted is not None and self._wanted[0] is event.tab.kind:
+            self._find_wanted()
+
+    def show_item(self, kind: Kind, name: str) -> None:
+        """Bring ``name`` on show (a search across vaults chose it): its tab, the list (no
+        filter, no item view), and the cursor on its row as soon as a listing has it
+        (the cached one, or the vault's); said when the vault's listing has not."""
+        self._wanted = (kind, name)
+        if not self._started:
+            return  # _start comes back here
+        tab = self.tab_of(kind)
+        if tab.is_open:
+            tab.close_item()
+        if tab.showing_deleted:
+            tab.toggle_deleted()
+        if tab.filtering:
+            tab.clear_filter()
+        # The tab stays for a moment even against a focus queued before (the first tab's,
+        # as the screen starts), unless the user picks another (1-3).
+        self._tab_pin = (kind, time.monotonic() + TAB_PIN)
+        self._show_tab(kind)
+        self._find_wanted()
+
+    def _show_tab(self, kind: Kind) -> None:
+        self.query_one(TabbedContent).active = kind.value
+        self._focus_tab()
+
+    def _find_wanted(self) -> None:
+        if self._wanted is None or not self._started:
+            return
+        kind, name = self._wanted
+        tab = self.tab_of(kind)
+        table = tab.live_table
+        row = next((n for n, item in enumerate(table.rows) if item.name == name), None)
+        if row is not None:
+            self._wanted = None
+            table.move_cursor(row)  # moved to: the rows that come later keep it there
+            return
+        if tab.listing or tab.loader is None or not tab.loader.is_finished:
+            return  # a listing may still bring it
+        self._wanted = None
+        if tab.error is None:
+            self.notify(
+                f"{visible(name, multiline=False)} is not among the "
+                f"{visible(kind.value)} of this vault (any more).",
+                title="Not found",
+                severity="warning",
+                markup=False,
+            )
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        pin = self._tab_pin
+        if pin is not None and time.monotonic() < pin[1] and pin[0].value != event.pane.id:
+            self._show_tab(pin[0])  # (show_item's)
+            return
         self._focus_tab()
         self.refresh_bindings()
 
@@ -283,6 +347,7 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
             current.table.focus()
 
     def action_tab(self, pane: str) -> None:
+        self._tab_pin = None
         self.query_one(TabbedContent).active = pane
         self._focus_tab()  # now: a key right after goes to this tab, not the last one
 
