@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
@@ -200,6 +201,10 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
             self._preview()
         except Exception:  # only a preview: the vault screen reads the cache again
             log.exception("no cached preview")
+        if os.environ.get("KVTUI_BENCH_STALLS"):  # bench/bench_app.py only: see benchhook
+            from kvtui.ui import benchhook
+
+            benchhook.start(self, os.environ["KVTUI_BENCH_STALLS"])
         self.start()
 
     @work(exclusive=True, group="start", exit_on_error=False)
