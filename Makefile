@@ -57,9 +57,9 @@ check: lint typecheck imports test ## Everything CI should be happy with
 screenshots: $(STAMP) ## Write SVG screenshots of the app into screenshots/ (fixed demo data)
 	$(BIN)/python -m kvtui.tools.screenshots screenshots
 
-bench: $(STAMP) ## Run the benchmarks: the table alone, then the app against the emulator (10k/50k secrets, 20 ms latency; about 4 minutes)
+bench: $(STAMP) ## Run the benchmarks: the table alone, then kvtui from process spawn beside a bare SDK script (5k/10k/50k secrets, 20 ms latency; about 8 minutes)
 	$(BIN)/python -m bench.bench_table
-	$(BIN)/python -m bench.bench_app --sizes 10000,50000 --latency-ms 20
+	$(BIN)/python -m bench.bench_app --sizes 5000,10000,50000 --latency-ms 20
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
