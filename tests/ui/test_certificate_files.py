@@ -21,8 +21,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from textual.command import Command, CommandList, CommandPalette
-from textual.message import Message
-from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
@@ -38,6 +36,7 @@ from kvtui.ui.modals.key_file import KeyFileDialog
 from kvtui.ui.screens.vault import VaultScreen
 from tests.support import Clients, kv_clients
 from tests.ui.conftest import wait_screen, wait_until
+from tests.ui.test_writes import Notes
 from tests.ui.vaults import finished, open_vault, table
 
 PASSWORD = "imp0rt-pa55"
@@ -52,15 +51,6 @@ def vault(new_vault: Callable[..., Vault]) -> Vault:
 async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
     async with kv_clients(info, vault.url) as clients:
         yield clients
-
-
-class Notes:
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def __call__(self, message: Message) -> None:
-        if isinstance(message, Notify):
-            self.messages.append(message.notification.message)
 
 
 def make_pair(cn: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:

@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from textual.message import Message
-from textual.notifications import Notify
 from textual.widgets import Static
 
 from kvtui.core.cache import MetadataCache
@@ -24,6 +22,7 @@ from kvtui.ui.widgets.item_table import ItemTable
 from tests.emulator.admin_support import Admin
 from tests.support import Clients, kv_clients, token_cache_path
 from tests.ui.conftest import wait_screen, wait_until
+from tests.ui.test_writes import Notes
 from tests.ui.vaults import add_fault, finished, open_vault, shown, table
 
 
@@ -36,15 +35,6 @@ def vault(new_vault: Callable[..., Vault]) -> Vault:
 async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
     async with kv_clients(info, vault.url) as clients:
         yield clients
-
-
-class Notes:
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def __call__(self, message: Message) -> None:
-        if isinstance(message, Notify):
-            self.messages.append(message.notification.message)
 
 
 def cache_files(folder: Path) -> list[Path]:
