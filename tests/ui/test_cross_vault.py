@@ -193,6 +193,10 @@ async def test_search_finds_by_name_and_tag_in_another_vault_and_opens_it(
         every_list = sorted(
             (vault, f"{kind.value}/list") for vault in ("alpha", "beta", "gamma") for kind in Kind
         )
+        # The request log has a request once it is answered: wait for the last one.
+        await wait_until(
+            pilot, lambda: len(world.lists_since(before)) >= len(every_list), "every listing"
+        )
         assert world.lists_since(before) == every_list  # each vault listed, once
 
         await search_for(pilot, search, "tag:team=payments", [("gamma", "key", "signing-key")])
