@@ -9,11 +9,10 @@ import base64
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import msal
-
-_CT = msal.TokenCache.CredentialType
+if TYPE_CHECKING:  # Account is needed before msal is imported (the app's first frame)
+    import msal
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,9 @@ def cached_accounts(cache: msal.TokenCache) -> list[Account]:
     """Every account in msal's cache, one per ``home_account_id`` (whatever authority or
     tenant it signed in to), by user name."""
     seen: dict[str, Account] = {}
-    for raw in cache.search(_CT.ACCOUNT):
+    from msal import TokenCache
+
+    for raw in cache.search(TokenCache.CredentialType.ACCOUNT):
         acc = Account.from_msal(raw)
         seen.setdefault(acc.home_account_id, acc)
     return sorted(seen.values(), key=lambda a: (a.username.lower(), a.environment))
@@ -65,13 +66,16 @@ def forget_accounts(cache: msal.TokenCache, accounts: Iterable[Account]) -> int:
     cache, as msal's ``remove_account`` does, in every tenant they signed in to. The only
     way an account leaves kvtui's cache. Blocking (the cache is a file): call it in a
     thread from the event loop. Returns how many of the accounts were in the cache."""
+    from msal import TokenCache
+
+    ct = TokenCache.CredentialType
     removed = 0
     for acc in accounts:
         query = {"home_account_id": acc.home_account_id}
         found = False
-        for kind in (_CT.ACCESS_TOKEN, _CT.REFRESH_TOKEN, _CT.ID_TOKEN, _CT.ACCOUNT):
+        for kind in (ct.ACCESS_TOKEN, ct.REFRESH_TOKEN, ct.ID_TOKEN, ct.ACCOUNT):
             for entry in list(cache.search(kind, query=query)):
                 cache.modify(kind, entry)
-                found = found or kind == _CT.ACCOUNT
+                found = found or kind == ct.ACCOUNT
         removed += found
     return removed

@@ -11,20 +11,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import aiohttp
-from azure.core.exceptions import (
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceExistsError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
-
-from kvtui.core.auth import SignInRequired
-from kvtui.core.throttle import retry_after_seconds
-
 if TYPE_CHECKING:
+    # aiohttp, azure-core and msal are imported where an exception is classified: the
+    # error types themselves are needed by the screens before those load (first frame).
+    from azure.core.exceptions import HttpResponseError
+
+    from kvtui.core.auth import SignInRequired
     from kvtui.core.clouds import Cloud
 
 
@@ -220,6 +212,8 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _host_port(chain: list[BaseException], url: str | None) -> tuple[str, int | None]:
+    import aiohttp
+
     for e in chain:
         if isinstance(e, aiohttp.ClientConnectorError):
             return e.host, e.port
@@ -261,6 +255,8 @@ def describe_transport_error(
     --ca-bundle), a name that does not exist (``no vault named X in <cloud>``), DNS not
     answering, connection refused, timeout, reset; else the network in general.
     ``url`` is the address asked (for the host when the error does not say it)."""
+    import aiohttp
+
     chain = list(_chain(exc))
     host, port = _host_port(chain, url)
     where = f"{host}:{port}" if port and port != 443 else host
@@ -345,6 +341,18 @@ def classify(
 ) -> VaultError:
     """The VaultError for an exception raised by an azure-keyvault client. ``url`` (the
     vault's) and ``cloud`` word the errors that come before any answer."""
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceExistsError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    from kvtui.core.auth import SignInRequired
+    from kvtui.core.throttle import retry_after_seconds
+
     prefix = f"{what}: " if what else ""
     if isinstance(exc, VaultError):
         return exc

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kvtui.core.models import CertificateDetail, Item, KeyDetail, Kind, SecretDetail
-from kvtui.core.vault import VaultService
+
+if TYPE_CHECKING:  # the SDKs load after the app's first frame
+    from kvtui.core.vault import VaultService
 
 Detail = SecretDetail | KeyDetail | CertificateDetail
 

@@ -24,13 +24,15 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from kvtui.core.auth import Account
+from kvtui.core.accounts import Account
 from kvtui.core.errors import SessionExpired
 from kvtui.core.models import Item, Kind
-from kvtui.core.throttle import ThrottleCallback
-from kvtui.core.vault import VaultService
+
+if TYPE_CHECKING:  # the SDKs load after the app's first frame
+    from kvtui.core.throttle import ThrottleCallback
+    from kvtui.core.vault import VaultService
 
 log = logging.getLogger("kvtui.session")
 

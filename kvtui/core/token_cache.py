@@ -8,9 +8,10 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import msal
+if TYPE_CHECKING:  # msal is imported after the app's first frame (kvtui.ui.app)
+    import msal
 
 log = logging.getLogger("kvtui.auth")
 

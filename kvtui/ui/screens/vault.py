@@ -29,7 +29,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 
-from kvtui.core.auth import Account
+from kvtui.core.accounts import Account
 from kvtui.core.errors import SessionExpired
 from kvtui.core.kinds import KINDS
 from kvtui.core.models import Item, Kind

@@ -1,0 +1,51 @@
+"""The first frame comes before the heavy imports: everything kvtui does from its
+command line to ``App.run`` (settings, logging, the app's context and the app itself)
+imports none of msal, the Azure SDKs, aiohttp, requests or cryptography. They load in
+a thread once the first frame is drawn (kvtui/ui/app.py, ``heavy_imports``): together
+they take longer to import than the app takes to draw."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = ("msal", "msal_extensions", "azure", "aiohttp", "requests", "cryptography")
+
+CHILD = """
+import json, sys
+from kvtui.ui.app import KvtuiApp
+
+def run(self, *args, **kwargs):
+    heavy = sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(sys.argv[1])))
+    print(json.dumps({"title": self.title, "heavy": heavy}))
+
+KvtuiApp.run = run
+from kvtui.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_nothing_heavy_is_imported_before_the_app_runs(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_STATE_HOME": str(home / "state"),
+    }
+    args = ["--vault", "https://first-frame.vault.azure.net/", "--tenant", "organizations"]
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(HEAVY), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["title"] == "kvtui"  # the app was built, up to run()
+    assert result["heavy"] == []
