@@ -125,9 +125,24 @@ class MetadataCache:
     """One account's cache file (see the module's doc). Each call opens the file,
     does its work in one transaction and closes it: no connection is held."""
 
-    def __init__(self, folder: Path, home_account_id: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        home_account_id: str,
+        held: dict[tuple[str, str, Kind], Cached] | None = None,
+    ) -> None:
+        """``held``: listings read already, shared by the caches of one app (see
+        :meth:`hold`)."""
         self.folder = folder
         self.path = folder / f"{account_key(home_account_id)}.sqlite"
+        self._held = held
+
+    def hold(self, vault_url: str, kind: Kind, cached: Cached) -> None:
+        """Keep a whole listing just read, for the next :meth:`load` of it to take
+        instead of reading the file again (the app's preview, then its vault screen:
+        50k rows take a second to read)."""
+        if self._held is not None and cached.total == len(cached.items):
+            self._held[(self.path.name, vault_key(vault_url), kind)] = cached
 
     @contextmanager
     def _db(self, *, write: bool) -> Iterator[sqlite3.Connection]:
@@ -157,6 +172,12 @@ class MetadataCache:
         """The cached listing (its first ``limit`` rows by name), or None (never
         listed, or the cache unreadable)."""
         vault = vault_key(vault_url)
+        if self._held is not None:
+            held = self._held.pop((self.path.name, vault, kind), None)
+            if held is not None and limit is not None:
+                return Cached(held.items[:limit], held.listed_at, held.total)
+            if held is not None:
+                return held
         try:
             with self._db(write=False) as db:
                 row = db.execute(

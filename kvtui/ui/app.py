@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from textual.command import Provider
 
     from kvtui.core.auth import Account
+    from kvtui.core.cache import MetadataCache
     from kvtui.ui.launch import AppContext
+    from kvtui.ui.widgets.item_table import ItemTable
 
 log = logging.getLogger("kvtui.ui.app")
 
@@ -43,9 +45,10 @@ def driver_class() -> type[Driver] | None:
     return HangupDriver
 
 
-#: A warm start's preview shows the first rows by name (the vault screen then shows
-#: them all, in chunks: 50k rows at once would hold the first frame back).
+#: A warm start's preview shows the first rows by name with the first frame, then the
+#: others in chunks (reading 50k rows takes a second: it would hold the frame back).
 PREVIEW_ROWS = 300
+PREVIEW_CHUNK = 2000
 
 
 def heavy_imports() -> None:
@@ -138,7 +141,9 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
     def _preview(self) -> None:
         """On a warm start (--vault, the account used last, its metadata cache): the
         cached secrets under "Signing in…" while msal and the SDKs load, before the
-        vault screen (which shows the same rows, then checks them with the vault)."""
+        vault screen. The first rows come with the first frame, the rest from a thread;
+        the vault screen then takes the whole listing over (it does not read it again)
+        and checks it with the vault."""
         from kvtui.core import state
         from kvtui.core.cache import MetadataCache
         from kvtui.core.models import Kind
@@ -150,7 +155,7 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         if not vault or context.metadata_dir is None or not account_id:
             return
         url = context.vault_url(vault)
-        cache = MetadataCache(context.metadata_dir, account_id)
+        cache = MetadataCache(context.metadata_dir, account_id, context.held_listings)
         cached = cache.load(url, Kind.SECRETS, limit=PREVIEW_ROWS)
         if cached is None or not cached.items or not self.screen.query("#starting"):
             return
@@ -163,9 +168,35 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         starting = self.screen.query_one("#starting", Static)
         self.screen.mount(table, before=starting)
         table.append_items(cached.items)
-        count = f"{cached.total:,} secrets {cached.age_text()}"
-        starting.update(f"{url}  {count} · signing in…")
         starting.add_class("-preview")
+        if cached.total > len(cached.items):
+            shown = f"{len(cached.items):,} of {cached.total:,} cached secrets"
+            starting.update(f"{url}  {shown} shown so far · signing in…")
+            self._preview_rest(cache, url, table, len(cached.items))
+        else:
+            starting.update(f"{url}  {cached.total:,} secrets {cached.age_text()} · signing in…")
+            cache.hold(url, Kind.SECRETS, cached)
+
+    @work(group="preview", exit_on_error=False)
+    async def _preview_rest(
+        self, cache: MetadataCache, url: str, table: ItemTable, shown: int
+    ) -> None:
+        """The preview's other rows (read in a thread, shown in chunks), then the whole
+        listing held for the vault screen."""
+        from kvtui.core.models import Kind
+
+        cached = await asyncio.to_thread(cache.load, url, Kind.SECRETS)
+        if cached is None or not table.is_attached:
+            return
+        rest = cached.items[shown:]
+        for start in range(0, len(rest), PREVIEW_CHUNK):
+            table.append_items(rest[start : start + PREVIEW_CHUNK])
+            await asyncio.sleep(0)
+            if not table.is_attached:
+                return
+        starting = self.screen_stack[0].query_one("#starting", Static)
+        starting.update(f"{url}  {cached.total:,} secrets {cached.age_text()} · signing in…")
+        cache.hold(url, Kind.SECRETS, cached)
 
     def notify(
         self,
@@ -284,6 +315,10 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
             await self.switch_screen(screen)
         else:
             await self.push_screen(screen)
+        # The preview under "Signing in…" has done its part (the screen took its rows).
+        self.workers.cancel_group(self, "preview")
+        for preview in self.screen_stack[0].query("#starting-table"):
+            await preview.remove()
 
     def action_open_vault(self) -> None:
         """The picker; the vault chosen replaces the open one."""

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from kvtui.core import state, validation
-from kvtui.core.cache import MetadataCache, folder_for
+from kvtui.core.cache import Cached, MetadataCache, folder_for
 from kvtui.core.clouds import Cloud, get_cloud
 from kvtui.core.config import ConfigError, Settings
+from kvtui.core.models import Kind
 from kvtui.core.readonly import read_only_rule
 from kvtui.core.token_cache import default_cache_path
 
@@ -69,6 +70,9 @@ class AppContext:
     off (``--no-cache``, ``metadata_cache = false``)."""
     state_path: Path = field(default_factory=state.default_state_path)
     """kvtui/core/state.py's file: the account used last, recent and pinned vaults."""
+    held_listings: dict[tuple[str, str, Kind], Cached] = field(default_factory=dict)
+    """Listings the app's preview read from the metadata cache, for the vault screen to
+    take rather than read again (:meth:`MetadataCache.hold`)."""
     retry_total: int = 3
     title: str = "kvtui"
     now: Callable[[], datetime] = utc_now
@@ -95,7 +99,7 @@ class AppContext:
         """The account's metadata cache, or None when it is off."""
         if self.metadata_dir is None:
             return None
-        return MetadataCache(self.metadata_dir, account.home_account_id)
+        return MetadataCache(self.metadata_dir, account.home_account_id, self.held_listings)
 
     def credential(self, account: Account) -> MsalCredential:
         return self.sign_in.credential(account)

@@ -9,12 +9,15 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from textual.message import Message
 from textual.widgets import Static
 
 from kvtui.core.cache import MetadataCache
 from kvtui.core.models import Kind
 from kvtui.emulator import EmulatorInfo
 from kvtui.emulator.store import Vault
+from kvtui.tools.pilot import drive
+from kvtui.ui.app import KvtuiApp
 from kvtui.ui.launch import AppContext
 from kvtui.ui.modals.confirm import ConfirmDialog
 from kvtui.ui.screens.vault import VaultScreen
@@ -23,7 +26,7 @@ from tests.emulator.admin_support import Admin
 from tests.support import Clients, kv_clients, token_cache_path
 from tests.ui.conftest import wait_screen, wait_until
 from tests.ui.test_writes import Notes
-from tests.ui.vaults import add_fault, finished, open_vault, shown, table
+from tests.ui.vaults import add_fault, finished, open_vault, shown, table, vault_screen
 
 
 @pytest.fixture
@@ -39,6 +42,12 @@ async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
 
 def cache_files(folder: Path) -> list[Path]:
     return sorted(metadata(folder).glob("*.sqlite"))
+
+
+def metadata_of(screen: VaultScreen) -> Path:
+    folder = screen.context.metadata_dir
+    assert folder is not None
+    return folder
 
 
 def metadata(folder: Path) -> Path:
@@ -75,18 +84,26 @@ async def test_the_second_start_shows_the_cache_then_reconciles_it(
         admin, type="latency", latency_ms=600_000, vault=vault.name, operation="secrets/list"
     )
     notes = Notes()
-    async with open_vault(make_context(vault.url), listed_first=None, message_hook=notes) as (
-        app,
-        pilot,
-        screen,
-    ):
+    app = KvtuiApp(make_context(vault.url))
+    previews: list[tuple[list[str], str]] = []
+
+    def hook(message: Message) -> None:
+        notes(message)
+        # What the first screen shows under "Signing in…", for as long as it is there
+        # (until the vault screen is up).
+        if app.screen_stack and (found := app.screen_stack[0].query("#starting-table")):
+            status = str(app.screen_stack[0].query_one("#starting", Static).render())
+            previews.append(([i.name for i in found.first(ItemTable).rows], status))
+
+    async with drive(app, message_hook=hook) as pilot:
+        screen = await vault_screen(pilot)
         # Before the vault screen, under "Signing in…": the cached secrets.
-        first = app.screen_stack[0]
-        preview = first.query_one("#starting-table", ItemTable)
-        assert [i.name for i in preview.rows] == ["alpha", "bravo", "charlie", "delta"]
-        assert "4 secrets cached just now · signing in" in str(
-            first.query_one("#starting", Static).render()
-        )
+        assert (
+            ["alpha", "bravo", "charlie", "delta"],
+            f"{vault.url}  4 secrets cached just now · signing in…",
+        ) in previews
+        # The vault screen took them over: the preview is gone.
+        assert not app.screen_stack[0].query("#starting-table")
         secrets = table(screen, Kind.SECRETS)
         await wait_until(pilot, lambda: secrets.total_count == 4, "the cached rows")
         assert [i.name for i in secrets.rows] == ["alpha", "bravo", "charlie", "delta"]
@@ -130,6 +147,47 @@ async def test_the_second_start_shows_the_cache_then_reconciles_it(
         assert "unchanged since cached" in shown(screen, "#status-secrets")
         assert secrets.model.changes == {}
         assert all(a is b for a, b in zip(secrets.items, shown_first, strict=True))
+
+
+async def test_a_large_cache_comes_first_rows_first(
+    new_vault: Callable[..., Vault],
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    """The first frame does not wait for the whole cache: its first rows come with it,
+    the others after; the vault screen then shows them all (the listing held)."""
+    vault = new_vault(seed="bulk:700")
+    async with open_vault(make_context(vault.url)) as (_, pilot, screen):
+        await wait_until(pilot, lambda: finished(screen, Kind.SECRETS), "listed")
+        cache = MetadataCache(metadata_of(screen), screen.account.home_account_id)
+
+        def cached_count() -> int:
+            got = cache.load(vault.url, Kind.SECRETS)
+            return len(got.items) if got else 0
+
+        await wait_until(pilot, lambda: cached_count() == 700, "the cache written")
+    await add_fault(
+        admin, type="latency", latency_ms=600_000, vault=vault.name, operation="secrets/list"
+    )
+    app = KvtuiApp(make_context(vault.url))
+    previews: list[tuple[int, str]] = []
+
+    def hook(message: Message) -> None:
+        if app.screen_stack and (found := app.screen_stack[0].query("#starting-table")):
+            status = str(app.screen_stack[0].query_one("#starting", Static).render())
+            previews.append((found.first(ItemTable).total_count, status))
+
+    async with drive(app, message_hook=hook) as pilot:
+        screen = await vault_screen(pilot)
+        assert previews[0] == (
+            300,
+            f"{vault.url}  300 of 700 cached secrets shown so far · signing in…",
+        )
+        secrets = table(screen, Kind.SECRETS)
+        await wait_until(pilot, lambda: secrets.total_count == 700, "every cached row")
+        assert secrets.rows[0].name == "bulk-secret-000000"
+        assert "showing the 700 cached" in shown(screen, "#status-secrets")
 
 
 async def test_no_cache_keeps_nothing(
