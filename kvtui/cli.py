@@ -311,13 +311,20 @@ def _run_app(args: argparse.Namespace) -> int:
 
     with _usable("log_file", settings.log_file):
         setup_logging(Path(settings.log_file) if settings.log_file else None)
-    from kvtui.ui.app import KvtuiApp
     from kvtui.ui.launch import build_context
 
     _check_keymap(args, settings)
     with _usable("token_cache", settings.token_cache):
         context = build_context(settings)
-    KvtuiApp(context).run()
+    # The vault's listing starts on another core, then the app loads (Textual).
+    early = context.start_early_listing()
+    from kvtui.ui.app import KvtuiApp
+
+    try:
+        KvtuiApp(context).run()
+    finally:
+        if early is not None:
+            early.stop()
     return 0
 
 

@@ -330,14 +330,18 @@ class MsalCredential:
     async def get_token_info(
         self, *scopes: str, options: TokenRequestOptions | None = None
     ) -> AccessTokenInfo:
-        opts = options or {}
+        return await asyncio.to_thread(self.token_info_blocking, scopes, options or {})
+
+    def token_info_blocking(
+        self, scopes: tuple[str, ...], opts: TokenRequestOptions
+    ) -> AccessTokenInfo:
+        """:meth:`get_token_info`, blocking (msal and the token cache's file): the
+        early listing's sync client uses it, in its own process."""
         tenant = opts.get("tenant_id") or self.account.tenant_id or self.sign_in.tenant
         claims = opts.get("claims")
         home = self.account.home_account_id
         try:
-            result = await asyncio.to_thread(
-                self.sign_in.acquire_silent, self.account, list(scopes), tenant, claims
-            )
+            result = self.sign_in.acquire_silent(self.account, list(scopes), tenant, claims)
         except requests.RequestException as exc:
             raise ClientAuthenticationError(
                 message=str(describe_transport_error(exc, self.sign_in.authority_host))
@@ -393,8 +397,44 @@ class MsalCredential:
     async def close(self) -> None:
         return None
 
+    def blocking(self) -> BlockingMsalCredential:
+        """The same account as azure-core's sync credential (for a sync client)."""
+        return BlockingMsalCredential(self)
+
     async def __aenter__(self) -> MsalCredential:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class BlockingMsalCredential:
+    """azure-core's sync credential protocol over :class:`MsalCredential` (the early
+    listing's sync SecretClient, kvtui/core/lister.py)."""
+
+    def __init__(self, credential: MsalCredential) -> None:
+        self.credential = credential
+
+    def get_token_info(
+        self, *scopes: str, options: TokenRequestOptions | None = None
+    ) -> AccessTokenInfo:
+        return self.credential.token_info_blocking(scopes, options or {})
+
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        options: TokenRequestOptions = {"enable_cae": enable_cae}
+        if claims:
+            options["claims"] = claims
+        if tenant_id:
+            options["tenant_id"] = tenant_id
+        info = self.get_token_info(*scopes, options=options)
+        return AccessToken(info.token, info.expires_on)
+
+    def close(self) -> None:
         return None

@@ -20,7 +20,6 @@ app: it is logged and treated as empty.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import sqlite3
@@ -28,20 +27,16 @@ import stat
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kvtui.core.convert import item_from_json, item_to_json
 from kvtui.core.models import Item, Kind
 
 log = logging.getLogger(__name__)
 
 SCHEMA = 1
-_ITEM_FIELDS = [f.name for f in fields(Item)]
-_DATES = {"created", "updated", "not_before", "expires", "deleted", "purge_scheduled"}
-#: Fields of an Item that are not kept (a deleted item's are not listings').
-_SKIP = {"deleted", "purge_scheduled", "recovery_id"}
 
 
 def default_dir() -> Path:
@@ -59,31 +54,6 @@ def vault_key(vault_url: str) -> str:
     """A vault URL as the cache keys it: lower case, with a trailing slash."""
     url = vault_url.strip().lower()
     return url if url.endswith("/") else url + "/"
-
-
-def _encode(item: Item) -> str:
-    out: dict[str, Any] = {}
-    for name in _ITEM_FIELDS:
-        if name in _SKIP or name == "kind":
-            continue
-        value = getattr(item, name)
-        if value is None or value == () or value == {}:
-            continue
-        if name in _DATES:
-            value = value.timestamp()
-        elif name == "key_ops":
-            value = list(value)
-        out[name] = value
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
-
-
-def _decode(kind: Kind, text: str) -> Item:
-    data = json.loads(text)
-    for name in _DATES & data.keys():
-        data[name] = datetime.fromtimestamp(data[name], timezone.utc)
-    if "key_ops" in data:
-        data["key_ops"] = tuple(data["key_ops"])
-    return Item(kind=kind, **data)
 
 
 @dataclass(frozen=True)
@@ -196,7 +166,9 @@ class MetadataCache:
                         "SELECT COUNT(*) FROM item WHERE vault = ? AND kind = ?",
                         (vault, kind.value),
                     ).fetchone()
-            return Cached([_decode(kind, data) for (data,) in rows], float(row[0]), int(total))
+            return Cached(
+                [item_from_json(kind, data) for (data,) in rows], float(row[0]), int(total)
+            )
         except FileNotFoundError:
             return None
         except (sqlite3.Error, OSError, ValueError, TypeError) as exc:
@@ -208,7 +180,7 @@ class MetadataCache:
     ) -> None:
         """Replace the cached listing of ``kind`` with ``items``."""
         vault = vault_key(vault_url)
-        rows = [(vault, kind.value, i.name, _encode(i)) for i in items]
+        rows = [(vault, kind.value, i.name, item_to_json(i)) for i in items]
         self._write(
             "store",
             ("DELETE FROM item WHERE vault = ? AND kind = ?", [(vault, kind.value)]),
@@ -223,7 +195,7 @@ class MetadataCache:
         """Items written (created, changed, recovered): kept as they are now, if the
         kind's listing is cached at all."""
         vault = vault_key(vault_url)
-        rows = [(vault, kind.value, i.name, _encode(i), vault, kind.value) for i in items]
+        rows = [(vault, kind.value, i.name, item_to_json(i), vault, kind.value) for i in items]
         self._write(
             "put",
             (

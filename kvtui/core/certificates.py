@@ -38,11 +38,12 @@ from azure.keyvault.certificates import (
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
+from kvtui.core.convert import item_from_certificate
 from kvtui.core.details import lifetime_action_text
 from kvtui.core.models import Item, Kind
 from kvtui.core.present import UNSET, Row, Section, minute_text, yes_no
 from kvtui.core.validation import InvalidValue, shown
-from kvtui.core.vault import VaultService, item_from_certificate
+from kvtui.core.vault import VaultService
 from kvtui.core.writes import _write
 
 CSR_BEGIN = "-----BEGIN CERTIFICATE REQUEST-----"

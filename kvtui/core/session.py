@@ -28,9 +28,11 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from kvtui.core.accounts import Account
 from kvtui.core.errors import SessionExpired
+from kvtui.core.lister import EarlyListingFailed
 from kvtui.core.models import Item, Kind
 
 if TYPE_CHECKING:  # the SDKs load after the app's first frame
+    from kvtui.core.lister import EarlyListing
     from kvtui.core.throttle import ThrottleCallback
     from kvtui.core.vault import VaultService
 
@@ -73,6 +75,7 @@ class VaultSession:
         throttle_changed: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         read_only_rule: str | None = None,
+        early: EarlyListing | None = None,
     ) -> None:
         """``read_only_rule``: why the vault is read-only (its services refuse every
         write), or None. ``answered()``: once, at the vault's first successful answer.
@@ -94,6 +97,9 @@ class VaultSession:
         self.signed_in = True
         """False once a sign-in was given up: calls fail until the next one works."""
         self._throttled: dict[asyncio.Task[Any] | None, float] = {}
+        self.early = early
+        """The secrets listed since kvtui started (kvtui/core/lister.py), for the first
+        listing of secrets to take over; None once taken."""
         self.service = self._new_service(account)
 
     def _new_service(self, account: Account) -> VaultService:
@@ -104,6 +110,8 @@ class VaultSession:
         return service
 
     async def close(self) -> None:
+        if self.early is not None:
+            self.early.stop()
         await self.service.close()
 
     # -- the vault answered ---------------------------------------------------------
@@ -165,6 +173,20 @@ class VaultSession:
         ``Item.deleted``, ``purge_scheduled`` and ``recovery_id`` set). When the sign-in
         expires midway and is renewed, the listing starts over: ``restart()`` is called
         first (the pages had so far are from the listing that failed)."""
+        early, self.early = (self.early, None) if kind is Kind.SECRETS else (None, self.early)
+        if early is not None and not deleted:
+            try:
+                async for page in early.pages_from():
+                    if early.account_id != self.account.home_account_id:
+                        raise EarlyListingFailed(f"listed as another account ({early.account_id})")
+                    self._on_answer()
+                    yield page
+                return
+            except EarlyListingFailed:  # logged: the vault is asked again, below
+                if restart is not None and early.count:
+                    restart()
+            finally:
+                early.stop()
         while True:
             generation = self.generation
             try:

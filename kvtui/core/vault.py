@@ -27,6 +27,7 @@ from azure.keyvault.secrets import DeletedSecret, SecretProperties
 from azure.keyvault.secrets.aio import SecretClient
 
 from kvtui.core.clouds import Cloud
+from kvtui.core.convert import item_from_certificate, item_from_key, item_from_secret
 from kvtui.core.details import (
     b64url,
     cer_to_pem,
@@ -82,40 +83,6 @@ class AnswerReportPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
             callback()
         except Exception:  # a broken callback must not break the request
             log.exception("answer callback failed")
-
-
-def _item(kind: Kind, p: PropertiesOf, with_version: bool, **extra: Any) -> Item:
-    """The fields all three kinds' properties share, and the kind's own in ``extra``."""
-    return Item(
-        kind=kind,
-        name=p.name or "",
-        id=p.id or "",
-        version=p.version if with_version else None,
-        enabled=p.enabled is not False,
-        created=p.created_on,
-        updated=p.updated_on,
-        not_before=p.not_before,
-        expires=p.expires_on,
-        tags=dict(p.tags or {}),
-        recovery_level=p.recovery_level,
-        recoverable_days=p.recoverable_days,
-        **extra,
-    )
-
-
-def item_from_secret(p: SecretProperties, with_version: bool = False) -> Item:
-    return _item(
-        Kind.SECRETS, p, with_version, content_type=p.content_type, managed=bool(p.managed)
-    )
-
-
-def item_from_key(p: KeyProperties, with_version: bool = False) -> Item:
-    return _item(Kind.KEYS, p, with_version, managed=bool(p.managed))
-
-
-def item_from_certificate(p: CertificateProperties, with_version: bool = False) -> Item:
-    x5t = p.x509_thumbprint
-    return _item(Kind.CERTIFICATES, p, with_version, thumbprint=x5t.hex().upper() if x5t else None)
 
 
 def deleted_item(

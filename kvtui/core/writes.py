@@ -35,16 +35,10 @@ from azure.keyvault.keys import (
     KeyRotationPolicyAction,
 )
 
+from kvtui.core.convert import item_from_certificate, item_from_key, item_from_secret
 from kvtui.core.errors import VaultError
 from kvtui.core.models import DeletedItem, Item, Kind
-from kvtui.core.vault import (
-    VaultService,
-    deleted_item,
-    item_from_certificate,
-    item_from_key,
-    item_from_secret,
-    key_detail,
-)
+from kvtui.core.vault import VaultService, deleted_item, key_detail
 
 audit = logging.getLogger("kvtui.audit")
 

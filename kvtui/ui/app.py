@@ -139,26 +139,47 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         yield Static("Signing in…", id="starting")
 
     def _preview(self) -> None:
-        """On a warm start (--vault, the account used last, its metadata cache): the
-        cached secrets under "Signing in…" while msal and the SDKs load, before the
-        vault screen. The first rows come with the first frame, the rest from a thread;
-        the vault screen then takes the whole listing over (it does not read it again)
-        and checks it with the vault."""
+        """On a start with --vault as the account used last, under "Signing in…" while
+        msal and the SDKs load, before the vault screen: the cached secrets (its
+        metadata cache: the first rows with the first frame, the rest from a thread;
+        the vault screen then takes the whole listing over rather than read it again),
+        else the secrets of the early listing (kvtui/core/lister.py) as they come."""
         from kvtui.core import state
         from kvtui.core.cache import MetadataCache
         from kvtui.core.models import Kind
-        from kvtui.ui.widgets.item_table import ItemTable
 
         context = self.context
         vault = context.settings.vault
         account_id = state.last_account(context.state_path)
-        if not vault or context.metadata_dir is None or not account_id:
+        if not vault or not self.screen.query("#starting"):
             return
         url = context.vault_url(vault)
-        cache = MetadataCache(context.metadata_dir, account_id, context.held_listings)
-        cached = cache.load(url, Kind.SECRETS, limit=PREVIEW_ROWS)
-        if cached is None or not cached.items or not self.screen.query("#starting"):
+        cached = None
+        if context.metadata_dir is not None and account_id:
+            cache = MetadataCache(context.metadata_dir, account_id, context.held_listings)
+            cached = cache.load(url, Kind.SECRETS, limit=PREVIEW_ROWS)
+        starting = self.screen.query_one("#starting", Static)
+        if cached is None or not cached.items:
+            early = context.early_listing
+            if early is not None:
+                starting.update(f"{url}  listing… · signing in…")
+                self._preview_early(url, self._preview_table())
             return
+        table = self._preview_table()
+        table.append_items(cached.items)
+        if cached.total > len(cached.items):
+            shown = f"{len(cached.items):,} of {cached.total:,} cached secrets"
+            starting.update(f"{url}  {shown} shown so far · signing in…")
+            self._preview_rest(cache, url, table, len(cached.items))
+        else:
+            starting.update(f"{url}  {cached.total:,} secrets {cached.age_text()} · signing in…")
+            cache.hold(url, Kind.SECRETS, cached)
+
+    def _preview_table(self) -> ItemTable:
+        from kvtui.core.models import Kind
+        from kvtui.ui.widgets.item_table import ItemTable
+
+        context = self.context
         table = ItemTable(
             Kind.SECRETS,
             warn_days=context.settings.expiry_warning_days,
@@ -167,15 +188,30 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         )
         starting = self.screen.query_one("#starting", Static)
         self.screen.mount(table, before=starting)
-        table.append_items(cached.items)
         starting.add_class("-preview")
-        if cached.total > len(cached.items):
-            shown = f"{len(cached.items):,} of {cached.total:,} cached secrets"
-            starting.update(f"{url}  {shown} shown so far · signing in…")
-            self._preview_rest(cache, url, table, len(cached.items))
-        else:
-            starting.update(f"{url}  {cached.total:,} secrets {cached.age_text()} · signing in…")
-            cache.hold(url, Kind.SECRETS, cached)
+        return table
+
+    @work(group="preview", exit_on_error=False)
+    async def _preview_early(self, url: str, table: ItemTable) -> None:
+        """The early listing's secrets in the preview as they come (the vault screen
+        then takes the listing over: it is not asked for them again)."""
+        from kvtui.core.lister import EarlyListingFailed
+
+        early = self.context.early_listing
+        if early is None:
+            return
+        starting = self.screen_stack[0].query_one("#starting", Static)
+        try:
+            async for page in early.pages_from():
+                if not table.is_attached:
+                    return
+                table.append_items(page)
+                starting.update(f"{url}  {early.count:,} listed so far · signing in…")
+        except EarlyListingFailed:  # the vault screen lists again, and says why
+            table.clear()
+            starting.update(f"{url}  signing in…")
+            return
+        starting.update(f"{url}  {early.count:,} listed, all · signing in…")
 
     @work(group="preview", exit_on_error=False)
     async def _preview_rest(
@@ -228,6 +264,8 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         )
 
     def on_mount(self) -> None:
+        if self.context.early_listing is not None:
+            self.context.early_listing.follow()
         try:
             self._preview()
         except Exception:  # only a preview: the vault screen reads the cache again

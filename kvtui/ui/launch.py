@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from kvtui.core import state, validation
-from kvtui.core.cache import Cached, MetadataCache, folder_for
+from kvtui.core.cache import Cached, MetadataCache, folder_for, vault_key
 from kvtui.core.clouds import Cloud, get_cloud
 from kvtui.core.config import ConfigError, Settings
 from kvtui.core.models import Kind
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import msal
 
     from kvtui.core.auth import Account, MsalCredential, SignIn
+    from kvtui.core.lister import EarlyListing, ListerRequest
     from kvtui.core.session import VaultSession
     from kvtui.core.throttle import ThrottleCallback
     from kvtui.core.vault import VaultService
@@ -77,6 +78,12 @@ class AppContext:
     title: str = "kvtui"
     now: Callable[[], datetime] = utc_now
     """The clock of "in 12 days", expiry marks and ``status:`` filters (tests pin it)."""
+    make_lister_request: Callable[[str, str], ListerRequest | None] | None = None
+    """(vault URL, account id) -> what the early listing's child needs, or None when
+    the sign-in is not msal over a token cache file (tests give msal a cache)."""
+    early_listing: EarlyListing | None = None
+    """The vault's secrets, listed by a child process since kvtui started
+    (kvtui/core/lister.py; the CLI starts it): the vault screen takes it over."""
 
     @cached_property
     def sign_in(self) -> SignIn:
@@ -88,6 +95,33 @@ class AppContext:
 
     def vault_url(self, name_or_url: str) -> str:
         return self.cloud.vault_url(name_or_url)
+
+    def start_early_listing(self) -> EarlyListing | None:
+        """The --vault's secrets listed in a child process while the app loads, as the
+        app would sign in silently (the account used last, else the only one); None
+        when there is no --vault, no token cache file yet, or it cannot start."""
+        vault = self.settings.vault
+        if not vault or self.make_lister_request is None:
+            return None
+        request = self.make_lister_request(self.vault_url(vault), self.last_account_id() or "")
+        if request is None:
+            return None
+        from kvtui.core import lister
+
+        self.early_listing = lister.start(request)
+        return self.early_listing
+
+    def take_early_listing(self, vault_url: str, account: Account) -> EarlyListing | None:
+        """The early listing, once, if it lists ``vault_url`` as ``account`` (as far
+        as it has said: the session checks again); else it is stopped and None."""
+        early, self.early_listing = self.early_listing, None
+        if early is None:
+            return None
+        same_vault = vault_key(early.vault_url) == vault_key(vault_url)
+        if same_vault and early.account_id in (None, account.home_account_id):
+            return early
+        early.stop()
+        return None
 
     def verify_challenge_resource(self, vault_url: str) -> bool:
         """On against Azure; off against the emulator or any vault outside the cloud's
@@ -139,7 +173,12 @@ class AppContext:
 
         rule = read_only_rule(self.settings, vault_url, name)
         return VaultSession(
-            vault_url, account, self.vault_service, answered=answered, read_only_rule=rule
+            vault_url,
+            account,
+            self.vault_service,
+            answered=answered,
+            read_only_rule=rule,
+            early=self.take_early_listing(vault_url, account),
         )
 
     # -- the state file: account used last, recent and pinned vaults -----------------
@@ -189,8 +228,25 @@ def build_context(
             validate_authority=not custom,
         )
 
+    def make_lister_request(vault_url: str, account_id: str) -> ListerRequest | None:
+        from kvtui.core.lister import ListerRequest
+
+        if cache is not None or not (token_path or default_cache_path()).is_file():
+            return None
+        return ListerRequest(
+            vault_url=vault_url,
+            account_id=account_id,
+            authority_host=authority_host,
+            tenant=tenant,
+            client_id=settings.client_id,
+            token_cache=str(token_path) if token_path else None,
+            ca_bundle=ca_bundle,
+            validate_authority=not custom,
+            verify_challenge_resource=context.verify_challenge_resource(vault_url),
+        )
+
     arm_url = settings.arm_url or cloud.arm_url
-    return AppContext(
+    context = AppContext(
         settings=settings,
         cloud=cloud,
         make_sign_in=make_sign_in,
@@ -202,4 +258,6 @@ def build_context(
         state_path=state_path or state.default_state_path(),
         title=title,
         metadata_dir=metadata_dir,
+        make_lister_request=make_lister_request,
     )
+    return context
