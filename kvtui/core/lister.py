@@ -168,6 +168,9 @@ class EarlyListing:
         self.error: str | None = None
         self._changed: asyncio.Event | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._transport: asyncio.ReadTransport | None = None
+        """Owns the pipe's file once reading began: only it closes it (a second close
+        of the descriptor would close whatever socket reuses its number)."""
 
     @property
     def vault_url(self) -> str:
@@ -191,7 +194,9 @@ class EarlyListing:
         stdout = self.process.stdout
         assert stdout is not None
         try:
-            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdout)
+            self._transport, _ = await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), stdout
+            )
             while not self.over:
                 line = await reader.readline()
                 if not line:
@@ -254,7 +259,9 @@ class EarlyListing:
                 self.process.kill()
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
             self.process.wait(timeout=2)
-        if self.process.stdout is not None:
+        if self._transport is not None:
+            self._transport.close()
+        elif self._reader is None and self.process.stdout is not None:
             with contextlib.suppress(OSError):
                 self.process.stdout.close()
 

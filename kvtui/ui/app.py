@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import constants, work
+from textual import constants, events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
@@ -49,6 +49,10 @@ def driver_class() -> type[Driver] | None:
 #: others in chunks (reading 50k rows takes a second: it would hold the frame back).
 PREVIEW_ROWS = 300
 PREVIEW_CHUNK = 2000
+#: Keys kept while the preview is up (a filter's worth).
+TYPE_AHEAD = 64
+#: Keys that act while the preview is up rather than wait for the vault screen.
+APP_KEYS = frozenset({"q", "ctrl+q", "ctrl+c", "ctrl+p", "colon"})
 
 
 def heavy_imports() -> None:
@@ -130,6 +134,9 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
     def __init__(self, context: AppContext) -> None:
         super().__init__(driver_class=driver_class())
         self.context = context
+        self.typing_ahead = False
+        """The preview is up: keys wait for the vault screen (:meth:`on_event`)."""
+        self.typed_ahead: list[events.Key] = []
         self.title = context.title
         self.account: Account | None = None
         if context.settings.keymap:
@@ -179,6 +186,7 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         from kvtui.core.models import Kind
         from kvtui.ui.widgets.item_table import ItemTable
 
+        self.typing_ahead = True
         context = self.context
         table = ItemTable(
             Kind.SECRETS,
@@ -233,6 +241,30 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         starting = self.screen_stack[0].query_one("#starting", Static)
         starting.update(f"{url}  {cached.total:,} secrets {cached.age_text()} · signing in…")
         cache.hold(url, Kind.SECRETS, cached)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Type-ahead: while the preview is up (its rows look like the vault's table,
+        and nothing on that screen takes keys), a key is kept as it arrives, and given
+        to the vault screen once it is up (:meth:`replay_typed_ahead`): ``/`` and a name
+        typed at once filter the table. The app's own keys (q, ctrl+q, the palette)
+        still act at once."""
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and self.typing_ahead
+            and event.key not in APP_KEYS
+        ):
+            if len(self.typed_ahead) < TYPE_AHEAD:
+                self.typed_ahead.append(events.Key(event.key, event.character))
+            return
+        await super().on_event(event)
+
+    def take_typed_ahead(self) -> list[events.Key]:
+        """The keys typed over the preview, for the vault screen (now up) to act on;
+        from now on keys go where they are typed."""
+        self.typing_ahead = False
+        keys, self.typed_ahead = self.typed_ahead, []
+        return keys
 
     def notify(
         self,
@@ -296,6 +328,8 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
 
         accounts, account = await self.silent_account()
         if account is None:
+            self.typing_ahead = False  # the keys are the login screen's
+            self.typed_ahead.clear()
             account = await self.push_screen_wait(LoginScreen(self.context, accounts))
             if account is None:
                 self.exit()

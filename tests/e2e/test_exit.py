@@ -83,7 +83,9 @@ def start(tmux: Tmux, kvtui: Kvtui, how: str, marker: str) -> int:
     else:
         line = f"exec {command}"
     tmux.start(f"cd {shlex.quote(str(REPO))} && {line}")
-    tmux.wait(lambda s: DEMO_SECRET in s, "the vault's secrets")
+    # The vault screen (its header), not only the rows of the preview before it: the
+    # vault's session must be open for the checks after the exit.
+    tmux.wait(lambda s: DEMO_SECRET in s and "Vault https://" in s, "the vault screen")
     pid = find_pid(marker)
     assert pid is not None, "kvtui's process not found"
     return pid

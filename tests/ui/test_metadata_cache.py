@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.message import Message
 from textual.widgets import Static
 
@@ -188,6 +189,42 @@ async def test_a_large_cache_comes_first_rows_first(
         await wait_until(pilot, lambda: secrets.total_count == 700, "every cached row")
         assert secrets.rows[0].name == "bulk-secret-000000"
         assert "showing the 700 cached" in shown(screen, "#status-secrets")
+
+
+async def test_keys_typed_over_the_preview_reach_the_table(
+    vault: Vault,
+    sdk: Clients,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    """Type-ahead: "/cha" typed while the cached rows are shown under "Signing in…"
+    filters the vault screen's table once it is up."""
+    for name in ("alpha", "bravo", "charlie"):
+        await sdk.secrets.set_secret(name, "x")
+    async with open_vault(make_context(vault.url)) as (_, pilot, screen):
+        cache = MetadataCache(metadata_of(screen), screen.account.home_account_id)
+        await wait_until(pilot, lambda: cache.load(vault.url, Kind.SECRETS) is not None, "kept")
+    app = KvtuiApp(make_context(vault.url))
+    typed: list[str] = []
+
+    def hook(message: Message) -> None:
+        # The keys arrive as the terminal's would, while the preview is on screen.
+        if not typed and app.screen_stack and app.screen_stack[0].query("#starting-table"):
+            typed.extend(["slash", "c", "h", "a"])
+            for key in typed:
+                app.post_message(events.Key(key, "/" if key == "slash" else key))
+
+    async with drive(app, message_hook=hook) as pilot:
+        screen = await vault_screen(pilot)
+        secrets = table(screen, Kind.SECRETS)
+        box = screen.tab_of(Kind.SECRETS).filter_box
+        await wait_until(pilot, lambda: secrets.filter_text == "cha", "the filter typed ahead")
+        await wait_until(pilot, lambda: app.focused is box, "the box focused, for more")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: finished(screen, Kind.SECRETS), "listed")
+        assert box.value == "char"
+        assert [i.name for i in secrets.rows] == ["charlie"]
+    assert typed
 
 
 async def test_no_cache_keeps_nothing(

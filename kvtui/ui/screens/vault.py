@@ -21,7 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -241,6 +241,54 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
             self.show_item(*self._wanted)  # its tab, focused
         else:
             self.tabs[0].table.focus()
+        take = getattr(self.app, "take_typed_ahead", None)
+        if take is not None:  # keys typed over the app's preview, now for the table
+            self.type_ahead(take())
+
+    def type_ahead(self, keys: list[events.Key]) -> None:
+        """Keys typed before this screen was up (over the app's preview), in order. A
+        filter typed ahead (the filter key, its text, perhaps enter) goes into the
+        filter box at once: posted as keys, the text would reach the table before the
+        box had the focus. Other keys are posted as typed (the table has the focus)."""
+        filter_keys = {
+            key
+            for key, active in self.active_bindings.items()
+            if active.binding.id == "vault.filter"
+        }
+        rest = keys
+        if keys and keys[0].key in filter_keys:
+            text, end = "", 1
+            while end < len(keys) and keys[end].key not in ("enter", "escape"):
+                key = keys[end]
+                if key.key == "backspace":
+                    text = text[:-1]
+                elif key.is_printable and key.character:
+                    text += key.character
+                end += 1
+            tab = self.tab
+            tab.start_filter()
+            tab.filter_box.value = text
+            tab.filter_box.cursor_position = len(text)
+            rest = keys[end:]
+            if rest and rest[0].key == "enter":
+                self.call_later(tab.filter_box.action_submit)
+                rest = rest[1:]
+            else:  # typing goes on in the box, after the text (not selecting it)
+                box = tab.filter_box
+                select_on_focus, box.select_on_focus = box.select_on_focus, False
+
+                def focus_box() -> None:
+                    box.focus()
+                    self.call_after_refresh(setattr, box, "select_on_focus", select_on_focus)
+
+                self.call_after_refresh(focus_box)
+
+        def post_rest() -> None:
+            for key in rest:
+                self.app.post_message(key)
+
+        if rest:
+            self.call_after_refresh(post_rest)
 
     async def on_unmount(self) -> None:
         let_go()  # this vault's items can go
