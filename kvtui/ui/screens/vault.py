@@ -212,9 +212,10 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
         throttle.display = False
         yield throttle
         with TabbedContent(id="vault-tabs"):
-            for tab in self.tabs:
+            for n, tab in enumerate(self.tabs):
                 with TabPane(tab.ops.title, id=tab.kind.value):
-                    yield tab
+                    if n == 0:  # the others after the first frame (_mount_other_tabs)
+                        yield tab
         yield Footer()
 
     def _header(self) -> Text:
@@ -227,7 +228,16 @@ Secrets, keys and certificates, one tab each (**{vault.tab_secrets}**,
     def on_mount(self) -> None:
         started()
         self.set_interval(0.5, self._tick_throttle)
+        self.call_after_refresh(self._mount_other_tabs)
         self._start()
+
+    async def _mount_other_tabs(self) -> None:
+        """The keys and certificates tabs, one at a time after the screen's first frame:
+        the three mounted at once held the event loop for a tenth of a second and more
+        (their styles, then their first render), with the first rows waiting."""
+        for tab in self.tabs[1:]:
+            if not tab.is_attached:
+                await self.query_one(f"TabPane#{tab.kind.value}", TabPane).mount(tab)
 
     def _start(self) -> None:
         """Start loading every tab, once TabbedContent has mounted them."""
