@@ -316,15 +316,21 @@ def _run_app(args: argparse.Namespace) -> int:
     _check_keymap(args, settings)
     with _usable("token_cache", settings.token_cache):
         context = build_context(settings)
-    # The vault's listing starts on another core, then the app loads (Textual).
-    early = context.start_early_listing()
+    # The vault's listing starts on another core, then the app loads (Textual); with
+    # the vault's listing cached, after the app's first frame.
+    if context.has_cached_listing():
+        context.early_listing_later = True
+        early = None
+    else:
+        early = context.start_early_listing()
     from kvtui.ui.app import KvtuiApp
 
     try:
         KvtuiApp(context).run()
     finally:
-        if early is not None:
-            early.stop()
+        for running in (early, context.early_listing):
+            if running is not None:
+                running.stop()
     return 0
 
 

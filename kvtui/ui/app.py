@@ -145,6 +145,15 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
     def compose(self) -> ComposeResult:
         yield Static("Signing in…", id="starting")
 
+    def _start_early_listing(self) -> None:
+        """A warm start's early listing, once the first frame (with the cached rows)
+        is on its way; the vault screen checks the cache against it."""
+        if len(self.screen_stack) > 1:  # signed in already (or not silently): too late
+            return
+        early = self.context.start_early_listing()
+        if early is not None:
+            early.follow()
+
     def _preview(self) -> None:
         """On a start with --vault as the account used last, under "Signing in…" while
         msal and the SDKs load, before the vault screen: the cached secrets (its
@@ -298,6 +307,8 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
     def on_mount(self) -> None:
         if self.context.early_listing is not None:
             self.context.early_listing.follow()
+        elif self.context.early_listing_later:
+            self.call_after_refresh(self._start_early_listing)
         try:
             self._preview()
         except Exception:  # only a preview: the vault screen reads the cache again

@@ -84,6 +84,9 @@ class AppContext:
     early_listing: EarlyListing | None = None
     """The vault's secrets, listed by a child process since kvtui started
     (kvtui/core/lister.py; the CLI starts it): the vault screen takes it over."""
+    early_listing_later: bool = False
+    """The CLI left the early listing to the app, to start after its first frame (a
+    warm start: :meth:`has_cached_listing`)."""
 
     @cached_property
     def sign_in(self) -> SignIn:
@@ -110,6 +113,16 @@ class AppContext:
 
         self.early_listing = lister.start(request)
         return self.early_listing
+
+    def has_cached_listing(self) -> bool:
+        """The --vault's secrets are in the metadata cache of the account used last:
+        the preview shows them with the first frame, and the early listing, only to
+        check them, can wait until that frame is drawn (it would take a core from it)."""
+        vault, account_id = self.settings.vault, self.last_account_id()
+        if not vault or not account_id or self.metadata_dir is None:
+            return False
+        cache = MetadataCache(self.metadata_dir, account_id)
+        return cache.load(self.vault_url(vault), Kind.SECRETS, limit=1) is not None
 
     def take_early_listing(self, vault_url: str, account: Account) -> EarlyListing | None:
         """The early listing, once, if it lists ``vault_url`` as ``account`` (as far

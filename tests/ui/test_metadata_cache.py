@@ -168,6 +168,9 @@ async def test_a_large_cache_comes_first_rows_first(
             return len(got.items) if got else 0
 
         await wait_until(pilot, lambda: cached_count() == 700, "the cache written")
+    # The CLI then starts the early listing after the first frame, not before it.
+    assert make_context(vault.url).has_cached_listing()
+    assert not make_context(new_vault().url).has_cached_listing()
     await add_fault(
         admin, type="latency", latency_ms=600_000, vault=vault.name, operation="secrets/list"
     )
