@@ -251,7 +251,9 @@ class EarlyListing:
             await self._changed.wait()
 
     def stop(self) -> None:
-        """End the child if it still runs (the app quits, or will not use it)."""
+        """End the child if it still runs (the app quits, or will not use it), and
+        let its pages go (the table has them, or they were not wanted)."""
+        self.pages = []
         if self._reader is not None:
             self._reader.cancel()
         if self.process.poll() is None:

@@ -173,8 +173,10 @@ class VaultSession:
         ``Item.deleted``, ``purge_scheduled`` and ``recovery_id`` set). When the sign-in
         expires midway and is renewed, the listing starts over: ``restart()`` is called
         first (the pages had so far are from the listing that failed)."""
-        early, self.early = (self.early, None) if kind is Kind.SECRETS else (None, self.early)
-        if early is not None and not deleted:
+        early = None
+        if kind is Kind.SECRETS and not deleted:
+            early, self.early = self.early, None
+        if early is not None:
             try:
                 async for page in early.pages_from():
                     if early.account_id != self.account.home_account_id:

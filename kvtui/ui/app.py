@@ -146,20 +146,21 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         yield Static("Signing in…", id="starting")
 
     def _start_early_listing(self) -> None:
-        """A warm start's early listing, once the first frame (with the cached rows)
-        is on its way; the vault screen checks the cache against it."""
-        if len(self.screen_stack) > 1:  # signed in already (or not silently): too late
-            return
+        """A warm start's early listing, once the preview has every cached row (on 2
+        cores it would take one from them); the vault screen checks them against it."""
+        if len(self.screen_stack) > 1 or self.context.early_listing is not None:
+            return  # signed in already (or not silently): too late; or started
         early = self.context.start_early_listing()
         if early is not None:
             early.follow()
 
-    def _preview(self) -> None:
+    def _preview(self) -> bool:
         """On a start with --vault as the account used last, under "Signing in…" while
         msal and the SDKs load, before the vault screen: the cached secrets (its
         metadata cache: the first rows with the first frame, the rest from a thread;
         the vault screen then takes the whole listing over rather than read it again),
-        else the secrets of the early listing (kvtui/core/lister.py) as they come."""
+        else the secrets of the early listing (kvtui/core/lister.py) as they come.
+        True while the cache is still being read (:meth:`_preview_rest`)."""
         from kvtui.core import state
         from kvtui.core.cache import MetadataCache
         from kvtui.core.models import Kind
@@ -168,7 +169,7 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         vault = context.settings.vault
         account_id = state.last_account(context.state_path)
         if not vault or not self.screen.query("#starting"):
-            return
+            return False
         url = context.vault_url(vault)
         cached = None
         if context.metadata_dir is not None and account_id:
@@ -180,16 +181,17 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
             if early is not None:
                 starting.update(f"{url}  listing… · signing in…")
                 self._preview_early(url, self._preview_table())
-            return
+            return False
         table = self._preview_table()
         table.append_items(cached.items)
         if cached.total > len(cached.items):
             shown = f"{len(cached.items):,} of {cached.total:,} cached secrets"
             starting.update(f"{url}  {shown} shown so far · signing in…")
             self._preview_rest(cache, url, table, len(cached.items))
-        else:
-            starting.update(f"{url}  {cached.total:,} secrets {cached.age_text()} · signing in…")
-            cache.hold(url, Kind.SECRETS, cached)
+            return True
+        starting.update(f"{url}  {cached.total:,} secrets {cached.age_text()} · signing in…")
+        cache.hold(url, Kind.SECRETS, cached)
+        return False
 
     def _preview_table(self) -> ItemTable:
         from kvtui.core.models import Kind
@@ -238,18 +240,22 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         listing held for the vault screen."""
         from kvtui.core.models import Kind
 
-        cached = await asyncio.to_thread(cache.load, url, Kind.SECRETS)
-        if cached is None or not table.is_attached:
-            return
-        rest = cached.items[shown:]
-        for start in range(0, len(rest), PREVIEW_CHUNK):
-            table.append_items(rest[start : start + PREVIEW_CHUNK])
-            await asyncio.sleep(0)
-            if not table.is_attached:
+        try:
+            cached = await asyncio.to_thread(cache.load, url, Kind.SECRETS)
+            if cached is None or not table.is_attached:
                 return
-        starting = self.screen_stack[0].query_one("#starting", Static)
-        starting.update(f"{url}  {cached.total:,} secrets {cached.age_text()} · signing in…")
-        cache.hold(url, Kind.SECRETS, cached)
+            rest = cached.items[shown:]
+            for start in range(0, len(rest), PREVIEW_CHUNK):
+                table.append_items(rest[start : start + PREVIEW_CHUNK])
+                await asyncio.sleep(0)
+                if not table.is_attached:
+                    return
+            starting = self.screen_stack[0].query_one("#starting", Static)
+            starting.update(f"{url}  {cached.total:,} secrets {cached.age_text()} · signing in…")
+            cache.hold(url, Kind.SECRETS, cached)
+        finally:
+            if self.context.early_listing_later:
+                self._start_early_listing()
 
     async def on_event(self, event: events.Event) -> None:
         """Type-ahead: while the preview is up (its rows look like the vault's table,
@@ -307,12 +313,13 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
     def on_mount(self) -> None:
         if self.context.early_listing is not None:
             self.context.early_listing.follow()
-        elif self.context.early_listing_later:
-            self.call_after_refresh(self._start_early_listing)
+        reading = False
         try:
-            self._preview()
+            reading = self._preview()
         except Exception:  # only a preview: the vault screen reads the cache again
             log.exception("no cached preview")
+        if self.context.early_listing_later and not reading:
+            self.call_after_refresh(self._start_early_listing)  # (no preview to wait for)
         if os.environ.get("KVTUI_BENCH_STALLS"):  # bench/bench_app.py only: see benchhook
             from kvtui.ui import benchhook
 
