@@ -138,16 +138,21 @@ class MetadataCache:
         finally:
             db.close()
 
+    def take_held(self, vault_url: str, kind: Kind) -> Cached | None:
+        """The listing :meth:`hold` kept, once (no file read: for the first frame)."""
+        if self._held is None:
+            return None
+        return self._held.pop((self.path.name, vault_key(vault_url), kind), None)
+
     def load(self, vault_url: str, kind: Kind, limit: int | None = None) -> Cached | None:
         """The cached listing (its first ``limit`` rows by name), or None (never
         listed, or the cache unreadable)."""
         vault = vault_key(vault_url)
-        if self._held is not None:
-            held = self._held.pop((self.path.name, vault, kind), None)
-            if held is not None and limit is not None:
-                return Cached(held.items[:limit], held.listed_at, held.total)
-            if held is not None:
-                return held
+        held = self.take_held(vault_url, kind)
+        if held is not None and limit is not None:
+            return Cached(held.items[:limit], held.listed_at, held.total)
+        if held is not None:
+            return held
         try:
             with self._db(write=False) as db:
                 row = db.execute(

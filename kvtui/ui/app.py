@@ -179,17 +179,17 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         if cached is None or not cached.items:
             early = context.early_listing
             if early is not None:
-                starting.update(f"{url}  listing… · signing in…")
+                starting.update(f"Signing in… · listing… · {url}")
                 self._preview_early(url, self._preview_table())
             return False
         table = self._preview_table()
         table.append_items(cached.items)
         if cached.total > len(cached.items):
             shown = f"{len(cached.items):,} of {cached.total:,} cached secrets"
-            starting.update(f"{url}  {shown} shown so far · signing in…")
+            starting.update(f"Signing in… · {shown} shown so far · {url}")
             self._preview_rest(cache, url, table, len(cached.items))
             return True
-        starting.update(f"{url}  {cached.total:,} secrets {cached.age_text()} · signing in…")
+        starting.update(f"Signing in… · {cached.total:,} secrets {cached.age_text()} · {url}")
         cache.hold(url, Kind.SECRETS, cached)
         return False
 
@@ -225,12 +225,12 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
                 if not table.is_attached:
                     return
                 table.append_items(page)
-                starting.update(f"{url}  {early.count:,} listed so far · signing in…")
+                starting.update(f"Signing in… · {early.count:,} listed so far · {url}")
         except EarlyListingFailed:  # the vault screen lists again, and says why
             table.clear()
-            starting.update(f"{url}  signing in…")
+            starting.update(f"Signing in… · {url}")
             return
-        starting.update(f"{url}  {early.count:,} listed, all · signing in…")
+        starting.update(f"Signing in… · all {early.count:,} listed · {url}")
 
     @work(group="preview", exit_on_error=False)
     async def _preview_rest(
@@ -251,7 +251,7 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
                 if not table.is_attached:
                     return
             starting = self.screen_stack[0].query_one("#starting", Static)
-            starting.update(f"{url}  {cached.total:,} secrets {cached.age_text()} · signing in…")
+            starting.update(f"Signing in… · {cached.total:,} secrets {cached.age_text()} · {url}")
             cache.hold(url, Kind.SECRETS, cached)
         finally:
             if self.context.early_listing_later:

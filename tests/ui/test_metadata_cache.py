@@ -101,7 +101,7 @@ async def test_the_second_start_shows_the_cache_then_reconciles_it(
         # Before the vault screen, under "Signing in…": the cached secrets.
         assert (
             ["alpha", "bravo", "charlie", "delta"],
-            f"{vault.url}  4 secrets cached just now · signing in…",
+            f"Signing in… · 4 secrets cached just now · {vault.url}",
         ) in previews
         # The vault screen took them over: the preview is gone.
         assert not app.screen_stack[0].query("#starting-table")
@@ -186,7 +186,7 @@ async def test_a_large_cache_comes_first_rows_first(
         screen = await vault_screen(pilot)
         assert previews[0] == (
             300,
-            f"{vault.url}  300 of 700 cached secrets shown so far · signing in…",
+            f"Signing in… · 300 of 700 cached secrets shown so far · {vault.url}",
         )
         secrets = table(screen, Kind.SECRETS)
         await wait_until(pilot, lambda: secrets.total_count == 700, "every cached row")

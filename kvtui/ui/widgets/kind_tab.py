@@ -215,6 +215,19 @@ class KindTab(ReportWorkerErrors, Vertical):
         # The table follows the box as its value changes, before the box is drawn: one
         # frame shows both. (After Input.Changed, the table came a frame after the box.)
         self.watch(self.filter_box, "value", self._filter_changed, init=False)
+        self._show_held()
+
+    def _show_held(self) -> None:
+        """The cached listing the app's preview read already, in the table's first
+        frame (its first rows; :meth:`_show_cached` adds the others): the preview's
+        rows stay on screen as the vault screen replaces it, never an empty table."""
+        cache = self._cache_of()
+        held = cache.take_held(self.session.vault_url, self.kind) if cache else None
+        if held is None or not held.items:
+            return
+        self.cached = held
+        self.live_table.append_items(held.items[:CACHE_CHUNK])
+        self.update_status()
 
     @property
     def table(self) -> ItemTable:
@@ -314,20 +327,23 @@ class KindTab(ReportWorkerErrors, Vertical):
     async def _show_cached(self) -> None:
         """The cached listing, on screen before the vault's first answer (in chunks:
         no long stall at 50k rows); the live listing then takes its place."""
-        cache = self._cache_of()
-        if cache is None or self.live_table.total_count:
-            return
-        url = self.session.vault_url
-        cached = await asyncio.to_thread(cache.load, url, self.kind)
-        if cached is None or not cached.items or self.live_table.total_count:
-            return
-        self.cached = cached
         table = self.live_table
+        cached, shown = self.cached, table.total_count
+        if cached is None or shown != min(len(cached.items), CACHE_CHUNK):
+            # Not held from the preview (_show_held): read from the file.
+            cache = self._cache_of()
+            if cache is None or shown:
+                return
+            url = self.session.vault_url
+            cached = await asyncio.to_thread(cache.load, url, self.kind)
+            if cached is None or not cached.items or table.total_count:
+                return
+            self.cached, shown = cached, 0
         items = cached.items
-        for start in range(0, len(items), CACHE_CHUNK):
-            table.append_items(items[start : start + CACHE_CHUNK])
-            if start + CACHE_CHUNK < len(items):
+        for start in range(shown, len(items), CACHE_CHUNK):
+            if start:
                 await asyncio.sleep(0)
+            table.append_items(items[start : start + CACHE_CHUNK])
         log.info("%s: %d cached rows shown (%s)", self.kind.value, len(items), cached.age_text())
         self.update_status()
 
