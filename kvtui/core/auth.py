@@ -319,6 +319,18 @@ class SignIn:
         return MsalCredential(self, account)
 
 
+def token_options(
+    claims: str | None, tenant_id: str | None, enable_cae: bool
+) -> TokenRequestOptions:
+    """azure-core's ``get_token`` arguments as ``get_token_info``'s options."""
+    options: TokenRequestOptions = {"enable_cae": enable_cae}
+    if claims:
+        options["claims"] = claims
+    if tenant_id:
+        options["tenant_id"] = tenant_id
+    return options
+
+
 class MsalCredential:
     """An azure-core async credential: silent tokens for one signed-in account, in
     whichever tenant the vault's challenge names; SignInRequired when that fails."""
@@ -386,11 +398,7 @@ class MsalCredential:
         enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
-        options: TokenRequestOptions = {"enable_cae": enable_cae}
-        if claims:
-            options["claims"] = claims
-        if tenant_id:
-            options["tenant_id"] = tenant_id
+        options = token_options(claims, tenant_id, enable_cae)
         info = await self.get_token_info(*scopes, options=options)
         return AccessToken(info.token, info.expires_on)
 
@@ -428,12 +436,7 @@ class BlockingMsalCredential:
         enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
-        options: TokenRequestOptions = {"enable_cae": enable_cae}
-        if claims:
-            options["claims"] = claims
-        if tenant_id:
-            options["tenant_id"] = tenant_id
-        info = self.get_token_info(*scopes, options=options)
+        info = self.get_token_info(*scopes, options=token_options(claims, tenant_id, enable_cae))
         return AccessToken(info.token, info.expires_on)
 
     def close(self) -> None:
