@@ -23,6 +23,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
@@ -383,7 +384,8 @@ class KindTab(ReportWorkerErrors, Vertical):
         items = list(self.live_table.items)
         url = self.session.vault_url
         self.run_worker(
-            asyncio.to_thread(cache.store, url, self.kind, items),
+            partial(cache.store, url, self.kind, items),
+            thread=True,
             group=f"cache-{self.kind.value}",
             exit_on_error=False,
         )
@@ -392,14 +394,14 @@ class KindTab(ReportWorkerErrors, Vertical):
         cache = self._cache_of()
         if cache is not None and items:
             url = self.session.vault_url
-            self.run_worker(asyncio.to_thread(cache.put, url, self.kind, list(items)),
+            self.run_worker(partial(cache.put, url, self.kind, list(items)), thread=True,
                             group="cache-write", exit_on_error=False)  # fmt: skip
 
     def _cache_remove(self, names: list[str]) -> None:
         cache = self._cache_of()
         if cache is not None and names:
             url = self.session.vault_url
-            self.run_worker(asyncio.to_thread(cache.remove, url, self.kind, list(names)),
+            self.run_worker(partial(cache.remove, url, self.kind, list(names)), thread=True,
                             group="cache-write", exit_on_error=False)  # fmt: skip
 
     def _set_stale(self, stale: bool) -> None:
