@@ -385,6 +385,10 @@ class KindTab(ReportWorkerErrors, Vertical):
         url = self.session.vault_url
         self.run_worker(
             partial(cache.store, url, self.kind, items),
+            # A description, or Textual describes the worker with repr(work): every
+            # item's repr (0.4 s of the event loop at 20,000 items).
+            name="cache-store",
+            description=f"metadata cache: store {len(items)} {self.kind.value}",
             thread=True,
             group=f"cache-{self.kind.value}",
             exit_on_error=False,
@@ -394,15 +398,17 @@ class KindTab(ReportWorkerErrors, Vertical):
         cache = self._cache_of()
         if cache is not None and items:
             url = self.session.vault_url
-            self.run_worker(partial(cache.put, url, self.kind, list(items)), thread=True,
-                            group="cache-write", exit_on_error=False)  # fmt: skip
+            work = partial(cache.put, url, self.kind, list(items))
+            self.run_worker(work, "cache-put", "cache-write", "metadata cache: put",
+                            thread=True, exit_on_error=False)  # fmt: skip
 
     def _cache_remove(self, names: list[str]) -> None:
         cache = self._cache_of()
         if cache is not None and names:
             url = self.session.vault_url
-            self.run_worker(partial(cache.remove, url, self.kind, list(names)), thread=True,
-                            group="cache-write", exit_on_error=False)  # fmt: skip
+            work = partial(cache.remove, url, self.kind, list(names))
+            self.run_worker(work, "cache-remove", "cache-write", "metadata cache: remove",
+                            thread=True, exit_on_error=False)  # fmt: skip
 
     def _set_stale(self, stale: bool) -> None:
         self.stale = stale
