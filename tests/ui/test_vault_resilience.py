@@ -430,3 +430,25 @@ async def test_a_small_terminal_keeps_help_and_quit_in_the_footer(
         assert footer.tooltip == "Filter the table as you type"
         await pilot.click(Footer, offset=(x, 0))
         assert vault.tab_of(Kind.SECRETS).filter_box.has_focus
+
+
+async def test_an_empty_table_says_loading_until_the_vault_answers(
+    new_vault: Callable[..., Vault],
+    admin: Admin,
+    make_context: Callable[..., AppContext],
+    signed_in: None,
+) -> None:
+    """A vault that has not answered yet is not shown as empty: "loading…", then "no
+    items" once its listing says so."""
+    empty = new_vault()
+    held = await add_fault(
+        admin, type="latency", latency_ms=600_000, vault=empty.name, operation="secrets/list"
+    )
+    async with open_vault(make_context(empty.url), listed_first=None) as (app, pilot, vault):
+        secrets = table(vault, Kind.SECRETS)
+        await wait_until(pilot, lambda: on_screen(app, "loading…"), "the table waiting")
+        assert not on_screen(app, "no items")
+        await admin.call("DELETE", f"/faults/{held}", expect=204)  # the listing goes on
+        await wait_until(pilot, lambda: finished(vault, Kind.SECRETS), "listed")
+        await wait_until(pilot, lambda: on_screen(app, "no items"), "the table empty")
+        assert secrets.total_count == 0 and not secrets.waiting

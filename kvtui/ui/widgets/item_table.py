@@ -211,6 +211,7 @@ class ItemTable(ScrollView, can_focus=True):
         )
         self._width = 0  # of the lines: the widget's, less its scrollbar
         self._layout = self.model.layout(0)
+        self._waiting = False
         self._line_cache: LRUCache[tuple[int, bool], Strip] = LRUCache(1024)
         self._base_style: Style | None = None
         self._scrollbar_timer: Timer | None = None
@@ -467,9 +468,23 @@ class ItemTable(ScrollView, can_focus=True):
             text.append(" ")
         return self._to_strip(text, style)
 
+    @property
+    def waiting(self) -> bool:
+        """The vault has not answered the listing yet: empty, the table says so
+        ("loading…"), not "no items"."""
+        return self._waiting
+
+    @waiting.setter
+    def waiting(self, waiting: bool) -> None:
+        if waiting != self._waiting:
+            self._waiting = waiting
+            if not self.model.total_count:
+                self._line_cache.clear()
+                self.refresh()
+
     def _empty_strip(self, base: Style) -> Strip:
         style = base + self.get_component_rich_style("item-table--empty")
-        message = "  no items"
+        message = "  loading…" if self._waiting else "  no items"
         if self.model.total_count and self.filter_text:
             message = f"  no items match {visible(self.filter_text, multiline=False)}"
         return self._to_strip(Text(message, style=style, no_wrap=True, end=""), style)

@@ -192,6 +192,7 @@ class KindTab(ReportWorkerErrors, Vertical):
             classes="vault-filter",
         )
         self.live_table = ItemTable(kind, warn_days=warn_days, now=now, id=f"table-{v}")
+        self.live_table.waiting = True  # it lists once the screen is up
         self.deleted = DeletedList(self, kind, warn_days=warn_days, now=now)
         self.showing_deleted = False
         """The deleted items are on show (``D``), not the listed ones."""
@@ -272,6 +273,7 @@ class KindTab(ReportWorkerErrors, Vertical):
         self.relisted = 0 if self._earlier else None
         self.show_error(None)
         self.listing = True
+        self.live_table.waiting = True
         self.update_status()
 
     async def _load(self) -> None:
@@ -300,6 +302,7 @@ class KindTab(ReportWorkerErrors, Vertical):
             return
         finally:
             self.listing = False
+            self.live_table.waiting = False
             self.relisted = None
         cached, self.cached = self.cached, None
         if self._earlier:
