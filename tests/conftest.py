@@ -13,6 +13,7 @@ import pytest
 
 from kvtui.core.vault import VaultService
 from kvtui.emulator import EmulatorInfo, EmulatorSettings, EmulatorThread
+from kvtui.emulator.store import Vault
 from tests.emulator.admin_support import Admin, admin_client
 from tests.support import Clients, SignedInCache, identity_admin, kv_clients, open_service
 
@@ -152,3 +153,11 @@ def identity(info: EmulatorInfo) -> Iterator[Callable[..., dict[str, Any]]]:
 
     yield patch
     identity_admin(info, "PATCH", "/settings", {k: before[k] for k in SETTINGS if k in before})
+
+
+@pytest.fixture
+async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
+    """The official SDK's async clients on the test's ``vault`` (each module, or its
+    folder's conftest, says which vault that is)."""
+    async with kv_clients(info, vault.url) as clients:
+        yield clients

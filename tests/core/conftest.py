@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kvtui.core.auth import Account, SignIn, open_token_cache
-from kvtui.emulator import EmulatorInfo
+from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.emulator.store import Vault
 from tests.support import EmulatorClock, approve_device_code, emulator_clock, identity_admin
 
 VAULT_SCOPE = "https://vault.azure.net/.default"
@@ -64,3 +67,12 @@ def clock(info: EmulatorInfo) -> Iterator[EmulatorClock]:
     """The emulator's clock, to move instead of sleeping; reset afterwards."""
     with emulator_clock(info) as c:
         yield c
+
+
+_names = (f"c{os.getpid()}x{i}" for i in itertools.count())
+
+
+@pytest.fixture
+def vault(emulator: EmulatorThread) -> Vault:
+    """An empty vault of the test's own."""
+    return emulator.call(emulator.emulator.add_vault(next(_names)))

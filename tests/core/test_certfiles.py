@@ -7,9 +7,7 @@ refuses the import but not the download; neither a password nor a key reaches th
 from __future__ import annotations
 
 import base64
-import itertools
 import logging
-import os
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 
@@ -25,30 +23,18 @@ from kvtui.core import certfiles, writes
 from kvtui.core.certfiles import PEM, PKCS12, CertificateFileError, NoPrivateKey
 from kvtui.core.errors import PermissionDenied, VaultError
 from kvtui.core.vault import VaultService
-from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.emulator import EmulatorInfo
 from kvtui.emulator.store import Vault
 from tests.emulator.admin_support import Admin
-from tests.support import Clients, kv_clients, open_service
+from tests.support import Clients, open_service
 
-_names = (f"cf{os.getpid()}x{i}" for i in itertools.count())
 PASSWORD = "pfx-pa55word-never-logged"
-
-
-@pytest.fixture
-def vault(emulator: EmulatorThread) -> Vault:
-    return emulator.call(emulator.emulator.add_vault(next(_names)))
 
 
 @pytest.fixture
 async def svc(info: EmulatorInfo, vault: Vault) -> AsyncIterator[VaultService]:
     async with open_service(info, vault.url) as service:
         yield service
-
-
-@pytest.fixture
-async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
-    async with kv_clients(info, vault.url) as clients:
-        yield clients
 
 
 # -- files made here, as openssl would -------------------------------------------------

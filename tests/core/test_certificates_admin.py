@@ -7,9 +7,7 @@ contacts; read-only refusals; the audit log never holds an issuer's password."""
 from __future__ import annotations
 
 import base64
-import itertools
 import logging
-import os
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 
@@ -26,11 +24,10 @@ from kvtui.core import certificates as admin
 from kvtui.core.validation import InvalidValue
 from kvtui.core.vault import VaultService
 from kvtui.core.writes import ReadOnlyVault, cancel_certificate_operation
-from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.emulator import EmulatorInfo
 from kvtui.emulator.store import Vault
-from tests.support import Clients, kv_clients, open_service
+from tests.support import Clients, open_service
 
-_names = (f"ca{os.getpid()}x{i}" for i in itertools.count())
 PASSWORD = "issuer-pa55word-never-logged"
 
 
@@ -85,20 +82,9 @@ class LocalCA:
 
 
 @pytest.fixture
-def vault(emulator: EmulatorThread) -> Vault:
-    return emulator.call(emulator.emulator.add_vault(next(_names)))
-
-
-@pytest.fixture
 async def svc(info: EmulatorInfo, vault: Vault) -> AsyncIterator[VaultService]:
     async with open_service(info, vault.url) as service:
         yield service
-
-
-@pytest.fixture
-async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
-    async with kv_clients(info, vault.url) as clients:
-        yield clients
 
 
 async def pending(sdk: Clients, name: str, subject: str = "CN=web.example.com") -> None:

@@ -5,7 +5,6 @@ each result is checked with the official client."""
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 from collections.abc import AsyncIterator
 
@@ -17,28 +16,15 @@ from kvtui.core.errors import VaultError
 from kvtui.core.models import Item, KeyDetail, Kind
 from kvtui.core.validation import InvalidValue
 from kvtui.core.vault import VaultService
-from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.emulator import EmulatorInfo
 from kvtui.emulator.store import Vault
-from tests.support import Clients, kv_clients, open_service
-
-_names = (f"k{os.getpid()}x{i}" for i in itertools.count())
-
-
-@pytest.fixture
-def vault(emulator: EmulatorThread) -> Vault:
-    return emulator.call(emulator.emulator.add_vault(next(_names)))
+from tests.support import Clients, open_service
 
 
 @pytest.fixture
 async def svc(info: EmulatorInfo, vault: Vault) -> AsyncIterator[VaultService]:
     async with open_service(info, vault.url) as service:
         yield service
-
-
-@pytest.fixture
-async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
-    async with kv_clients(info, vault.url) as clients:
-        yield clients
 
 
 async def test_a_new_key_is_rsa_2048_with_every_operation_by_default(

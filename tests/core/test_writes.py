@@ -5,9 +5,7 @@ log); errors worded as reads' are; an audit record of each write, never its valu
 
 from __future__ import annotations
 
-import itertools
 import logging
-import os
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -19,30 +17,18 @@ from kvtui.core import writes
 from kvtui.core.errors import Conflict, PermissionDenied
 from kvtui.core.models import Kind
 from kvtui.core.vault import VaultService
-from kvtui.emulator import EmulatorInfo, EmulatorThread
+from kvtui.emulator import EmulatorInfo
 from kvtui.emulator.store import Vault
 from tests.emulator.admin_support import Admin
-from tests.support import Clients, kv_clients, open_service
+from tests.support import Clients, open_service
 
-_names = (f"w{os.getpid()}x{i}" for i in itertools.count())
 VALUE = "s3cret-value-never-logged"
-
-
-@pytest.fixture
-def vault(emulator: EmulatorThread) -> Vault:
-    return emulator.call(emulator.emulator.add_vault(next(_names)))
 
 
 @pytest.fixture
 async def svc(info: EmulatorInfo, vault: Vault) -> AsyncIterator[VaultService]:
     async with open_service(info, vault.url) as service:
         yield service
-
-
-@pytest.fixture
-async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
-    async with kv_clients(info, vault.url) as clients:
-        yield clients
 
 
 async def test_a_secret_from_creation_to_purge(

@@ -132,6 +132,12 @@ def demo_vault(emulator: EmulatorThread) -> Vault:
 
 
 @pytest.fixture
+def vault(new_vault: Callable[..., Vault]) -> Vault:
+    """An empty vault of the test's own (a module may ask for another)."""
+    return new_vault()
+
+
+@pytest.fixture
 def new_vault(emulator: EmulatorThread) -> Callable[..., Vault]:
     """``new_vault(seed="bulk:2000")``: another vault of its own."""
 

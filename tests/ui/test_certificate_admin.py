@@ -8,7 +8,7 @@ keeps its hint at 80x24 and 40x12."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,6 @@ from textual.screen import Screen
 from textual.widgets import Checkbox, Input, OptionList, Static, TextArea
 
 from kvtui.core.models import Kind
-from kvtui.emulator import EmulatorInfo
 from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext
 from kvtui.ui.modals.confirm import ConfirmDialog
@@ -37,22 +36,11 @@ from kvtui.ui.modals.rows import SectionsView
 from kvtui.ui.screens.vault import VaultScreen
 from tests.core.test_certificates_admin import LocalCA
 from tests.emulator.admin_support import Admin
-from tests.support import Clients, kv_clients
+from tests.support import Clients
 from tests.ui.conftest import at_size, wait_screen, wait_until
 from tests.ui.vaults import finished, open_vault, table
 
 PASSWORD = "issuer-pa55word"
-
-
-@pytest.fixture
-def vault(new_vault: Callable[..., Vault]) -> Vault:
-    return new_vault()
-
-
-@pytest.fixture
-async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
-    async with kv_clients(info, vault.url) as clients:
-        yield clients
 
 
 async def unknown_issuer(sdk: Clients, name: str) -> None:

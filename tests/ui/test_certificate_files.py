@@ -8,7 +8,7 @@ hides the import and keeps the download."""
 from __future__ import annotations
 
 import stat
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,6 @@ from textual.widgets import Input, Select, Static
 
 from kvtui.core.certfiles import PEM, key_matches
 from kvtui.core.models import Kind
-from kvtui.emulator import EmulatorInfo
 from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext
 from kvtui.ui.modals.confirm import ConfirmDialog
@@ -34,23 +33,12 @@ from kvtui.ui.modals.export import ExportScreen
 from kvtui.ui.modals.import_certificate import ImportCertificateForm
 from kvtui.ui.modals.key_file import KeyFileDialog
 from kvtui.ui.screens.vault import VaultScreen
-from tests.support import Clients, kv_clients
+from tests.support import Clients
 from tests.ui.conftest import wait_screen, wait_until
 from tests.ui.test_writes import Notes
 from tests.ui.vaults import finished, open_vault, table
 
 PASSWORD = "imp0rt-pa55"
-
-
-@pytest.fixture
-def vault(new_vault: Callable[..., Vault]) -> Vault:
-    return new_vault()
-
-
-@pytest.fixture
-async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
-    async with kv_clients(info, vault.url) as clients:
-        yield clients
 
 
 def make_pair(cn: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:

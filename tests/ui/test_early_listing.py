@@ -6,18 +6,17 @@ vault screen lists by itself as before."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 
 from kvtui.core.convert import item_from_secret
 from kvtui.core.lister import EarlyListing, EarlyListingFailed
 from kvtui.core.models import Item, Kind
-from kvtui.emulator import EmulatorInfo
 from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext
 from tests.emulator.admin_support import Admin
-from tests.support import Clients, kv_clients
+from tests.support import Clients
 from tests.ui.conftest import wait_until
 from tests.ui.vaults import add_fault, finished, open_vault, shown, table
 
@@ -25,12 +24,6 @@ from tests.ui.vaults import add_fault, finished, open_vault, shown, table
 @pytest.fixture
 def vault(new_vault: Callable[..., Vault]) -> Vault:
     return new_vault(seed="demo")
-
-
-@pytest.fixture
-async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
-    async with kv_clients(info, vault.url) as clients:
-        yield clients
 
 
 async def everything(early: EarlyListing) -> list[Item]:

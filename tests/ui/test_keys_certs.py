@@ -8,16 +8,14 @@ name and a subject, and an Unknown-issuer one stays pending; read-only hides the
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-import pytest
 from azure.keyvault.keys.crypto import EncryptionAlgorithm
 from textual.command import Command, CommandList, CommandPalette
 from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
 from kvtui.core import keyops
 from kvtui.core.models import Kind
-from kvtui.emulator import EmulatorInfo
 from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext
 from kvtui.ui.modals.certificate_form import CertificateForm
@@ -28,23 +26,12 @@ from kvtui.ui.modals.key_ops import KeyOperations
 from kvtui.ui.modals.rotation_form import RotationForm
 from kvtui.ui.modals.versions import VersionsScreen
 from kvtui.ui.screens.vault import VaultScreen
-from tests.support import Clients, kv_clients
+from tests.support import Clients
 from tests.ui.conftest import wait_screen, wait_until
 from tests.ui.test_writes import Notes
 from tests.ui.vaults import finished, open_vault, pane, table
 
 TEXT = "attack at dawn"
-
-
-@pytest.fixture
-def vault(new_vault: Callable[..., Vault]) -> Vault:
-    return new_vault()
-
-
-@pytest.fixture
-async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
-    async with kv_clients(info, vault.url) as clients:
-        yield clients
 
 
 def text_of(screen: object, selector: str) -> str:

@@ -5,17 +5,15 @@ writes follow into the cache; ``metadata_cache = false`` keeps nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from textual import events
 from textual.message import Message
 from textual.widgets import Static
 
 from kvtui.core.cache import MetadataCache
 from kvtui.core.models import Kind
-from kvtui.emulator import EmulatorInfo
 from kvtui.emulator.store import Vault
 from kvtui.tools.pilot import drive
 from kvtui.ui.app import KvtuiApp
@@ -24,21 +22,10 @@ from kvtui.ui.modals.confirm import ConfirmDialog
 from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.item_table import ItemTable
 from tests.emulator.admin_support import Admin
-from tests.support import Clients, kv_clients, token_cache_path
+from tests.support import Clients, token_cache_path
 from tests.ui.conftest import wait_screen, wait_until
 from tests.ui.test_writes import Notes
 from tests.ui.vaults import add_fault, finished, open_vault, shown, table, vault_screen
-
-
-@pytest.fixture
-def vault(new_vault: Callable[..., Vault]) -> Vault:
-    return new_vault()
-
-
-@pytest.fixture
-async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
-    async with kv_clients(info, vault.url) as clients:
-        yield clients
 
 
 def cache_files(folder: Path) -> list[Path]:

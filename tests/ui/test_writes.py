@@ -7,7 +7,7 @@ act together; a failed write keeps the form; read-only sends nothing."""
 from __future__ import annotations
 
 import stat
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,7 +19,6 @@ from textual.notifications import Notify
 from textual.widgets import Input, Static, TextArea
 
 from kvtui.core.models import Kind
-from kvtui.emulator import EmulatorInfo
 from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext
 from kvtui.ui.modals.confirm import ConfirmDialog
@@ -30,22 +29,11 @@ from kvtui.ui.modals.open_file import OpenFileScreen
 from kvtui.ui.screens.vault import VaultScreen
 from kvtui.ui.widgets.footer import Footer
 from tests.emulator.admin_support import Admin
-from tests.support import Clients, kv_clients
+from tests.support import Clients
 from tests.ui.conftest import wait_screen, wait_until
 from tests.ui.vaults import finished, open_vault, pane, table
 
 VALUE = "n3w-s3cret-value"
-
-
-@pytest.fixture
-def vault(new_vault: Callable[..., Vault]) -> Vault:
-    return new_vault()
-
-
-@pytest.fixture
-async def sdk(info: EmulatorInfo, vault: Vault) -> AsyncIterator[Clients]:
-    async with kv_clients(info, vault.url) as clients:
-        yield clients
 
 
 class Notes:
