@@ -22,7 +22,7 @@ from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
 from kvtui.ui.screens import ReportWorkerErrors
-from kvtui.ui.text import visible
+from kvtui.ui.text import literal, visible
 
 if TYPE_CHECKING:
     from textual.command import Provider
@@ -175,23 +175,29 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         if context.metadata_dir is not None and account_id:
             cache = MetadataCache(context.metadata_dir, account_id, context.held_listings)
             cached = cache.load(url, Kind.SECRETS, limit=PREVIEW_ROWS)
-        starting = self.screen.query_one("#starting", Static)
         if cached is None or not cached.items:
             early = context.early_listing
             if early is not None:
-                starting.update(f"Signing in… · listing… · {url}")
+                self._starting_line("listing…", url)
                 self._preview_early(url, self._preview_table())
             return False
         table = self._preview_table()
         table.append_items(cached.items)
         if cached.total > len(cached.items):
             shown = f"{len(cached.items):,} of {cached.total:,} cached secrets"
-            starting.update(f"Signing in… · {shown} shown so far · {url}")
+            self._starting_line(f"{shown} shown so far", url)
             self._preview_rest(cache, url, table, len(cached.items))
             return True
-        starting.update(f"Signing in… · {cached.total:,} secrets {cached.age_text()} · {url}")
+        self._starting_line(f"{cached.total:,} secrets {cached.age_text()}", url)
         cache.hold(url, Kind.SECRETS, cached)
         return False
+
+    def _starting_line(self, state: str, url: str) -> None:
+        """The line under the preview: "Signing in… · <state> · <url>" (what is going
+        on first: at 40 columns the URL is cut, not the news), shown literally."""
+        line = " · ".join(part for part in ("Signing in…", state, url) if part)
+        starting = self.screen_stack[0].query_one("#starting", Static)
+        starting.update(literal(line, multiline=False))
 
     def _preview_table(self) -> ItemTable:
         from kvtui.core.models import Kind
@@ -219,18 +225,17 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         early = self.context.early_listing
         if early is None:
             return
-        starting = self.screen_stack[0].query_one("#starting", Static)
         try:
             async for page in early.pages_from():
                 if not table.is_attached:
                     return
                 table.append_items(page)
-                starting.update(f"Signing in… · {early.count:,} listed so far · {url}")
+                self._starting_line(f"{early.count:,} listed so far", url)
         except EarlyListingFailed:  # the vault screen lists again, and says why
             table.clear()
-            starting.update(f"Signing in… · {url}")
+            self._starting_line("", url)
             return
-        starting.update(f"Signing in… · all {early.count:,} listed · {url}")
+        self._starting_line(f"all {early.count:,} listed", url)
 
     @work(group="preview", exit_on_error=False)
     async def _preview_rest(
@@ -250,8 +255,7 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
                 await asyncio.sleep(0)
                 if not table.is_attached:
                     return
-            starting = self.screen_stack[0].query_one("#starting", Static)
-            starting.update(f"Signing in… · {cached.total:,} secrets {cached.age_text()} · {url}")
+            self._starting_line(f"{cached.total:,} secrets {cached.age_text()}", url)
             cache.hold(url, Kind.SECRETS, cached)
         finally:
             if self.context.early_listing_later:
