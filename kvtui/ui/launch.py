@@ -256,6 +256,7 @@ def build_context(
             ca_bundle=ca_bundle,
             validate_authority=not custom,
             verify_challenge_resource=context.verify_challenge_resource(vault_url),
+            retry_total=context.retry_total,
         )
 
     arm_url = settings.arm_url or cloud.arm_url

@@ -166,6 +166,8 @@ class KindTab(ReportWorkerErrors, Vertical):
         self.since_cache = ""
         """What the live listing found changed since the cached one, for the status."""
         self._cache_tried = False
+        self._held_shown = 0
+        """How many rows of the preview's held listing :meth:`_show_held` showed."""
         self.kind = kind
         self.ops = KINDS[kind]
         self.session = session
@@ -228,7 +230,8 @@ class KindTab(ReportWorkerErrors, Vertical):
         if held is None or not held.items:
             return
         self.cached = held
-        self.live_table.append_items(held.items[:CACHE_CHUNK])
+        self._held_shown = min(len(held.items), CACHE_CHUNK)
+        self.live_table.append_items(held.items[: self._held_shown])
         self.update_status()
 
     @property
@@ -332,11 +335,11 @@ class KindTab(ReportWorkerErrors, Vertical):
         """The cached listing, on screen before the vault's first answer (in chunks:
         no long stall at 50k rows); the live listing then takes its place."""
         table = self.live_table
-        cached, shown = self.cached, table.total_count
-        if cached is None or shown != min(len(cached.items), CACHE_CHUNK):
+        cached, shown = self.cached, self._held_shown
+        if cached is None or not shown:
             # Not held from the preview (_show_held): read from the file.
             cache = self._cache_of()
-            if cache is None or shown:
+            if cache is None or table.total_count:
                 return
             url = self.session.vault_url
             cached = await asyncio.to_thread(cache.load, url, self.kind)
