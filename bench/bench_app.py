@@ -19,7 +19,7 @@ spawn of a process**, in the same run, for:
   whole listing and has stopped changing, reads the process's peak RSS (``VmHWM``),
   and quits it (ctrl+q);
 * **kvtui, warm**: a second start over the same folders: the first frame, the first
-  row (the app's preview of the cache: its first 300 rows with the first frame), the
+  row (the app's preview of the cache: up to 10,000 rows with the first frame), the
   whole cached table in that preview (``Signing in… · 5,000 secrets cached just
   now``), the whole table from the cache on the vault screen
   (``Checking… 0 secrets so far; showing the 5,000 cached just now``), then the live

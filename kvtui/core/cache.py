@@ -25,18 +25,22 @@ import os
 import sqlite3
 import stat
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kvtui.core.convert import item_from_json, item_to_json
+from kvtui.core.convert import ROW_FIELDS, item_to_json, items_from_json
 from kvtui.core.models import Item, Kind
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 1
+#: The file's layout, in sqlite's ``user_version``: the tables' version and the row's
+#: fields (kvtui.core.convert.ROW_FIELDS). A file of another layout (an older kvtui's)
+#: is emptied on first use: a cold start, once.
+SCHEMA = (2 << 24) | (zlib.crc32(",".join(ROW_FIELDS).encode("ascii")) & 0xFFFFFF)
 
 
 def default_dir() -> Path:
@@ -125,6 +129,12 @@ class MetadataCache:
             raise FileNotFoundError(self.path)
         db = sqlite3.connect(self.path, timeout=5)
         try:
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+            if version != SCHEMA:
+                with db:
+                    db.execute("DROP TABLE IF EXISTS listing")
+                    db.execute("DROP TABLE IF EXISTS item")
+                    db.execute(f"PRAGMA user_version = {SCHEMA:d}")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS listing (vault TEXT, kind TEXT, listed_at REAL,"
                 " PRIMARY KEY (vault, kind))"
@@ -171,12 +181,11 @@ class MetadataCache:
                         "SELECT COUNT(*) FROM item WHERE vault = ? AND kind = ?",
                         (vault, kind.value),
                     ).fetchone()
-            return Cached(
-                [item_from_json(kind, data) for (data,) in rows], float(row[0]), int(total)
-            )
+            items = items_from_json(kind, [data for (data,) in rows])
+            return Cached(items, float(row[0]), int(total))
         except FileNotFoundError:
             return None
-        except (sqlite3.Error, OSError, ValueError, TypeError) as exc:
+        except (sqlite3.Error, OSError, ValueError, TypeError, LookupError) as exc:
             log.warning("metadata cache unreadable (%s): %s", self.path, exc)
             return None
 

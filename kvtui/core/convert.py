@@ -82,38 +82,76 @@ def item_from_certificate(p: CertificateProperties, with_version: bool = False) 
     return _item(Kind.CERTIFICATES, p, with_version, thumbprint=x5t.hex().upper() if x5t else None)
 
 
-_ITEM_FIELDS = [f.name for f in fields(Item)]
-_DATES = {"created", "updated", "not_before", "expires", "deleted", "purge_scheduled"}
-#: Fields of an Item that are not kept (a deleted item's are not listings').
-_SKIP = {"deleted", "purge_scheduled", "recovery_id"}
+#: An Item's listing fields, in its own order after ``kind``: the metadata cache's rows
+#: and the early listing's lines are JSON arrays of them (positional: a third of the
+#: time of an object a row to read back; trailing empty fields are left off). Never a
+#: value, and an Item has none. The fields after these (a deleted item's) are not kept.
+ROW_FIELDS = (
+    "name",
+    "id",
+    "version",
+    "enabled",
+    "created",
+    "updated",
+    "not_before",
+    "expires",
+    "tags",
+    "content_type",
+    "managed",
+    "recovery_level",
+    "recoverable_days",
+    "key_type",
+    "key_size",
+    "curve",
+    "key_ops",
+    "subject",
+    "thumbprint",
+)
+if tuple(f.name for f in fields(Item))[1 : len(ROW_FIELDS) + 1] != ROW_FIELDS:
+    raise RuntimeError("kvtui.core.convert.ROW_FIELDS no longer follows Item's fields")
+_DATE_AT = tuple(ROW_FIELDS.index(n) for n in ("created", "updated", "not_before", "expires"))
+_TAGS_AT = ROW_FIELDS.index("tags")
+_OPS_AT = ROW_FIELDS.index("key_ops")
+_UTC = timezone.utc
+
+
+def item_to_row(item: Item) -> list[Any]:
+    """An item's listing fields as a list for JSON (:data:`ROW_FIELDS`): dates as
+    seconds since the epoch, empty tags and operations as null."""
+    row: list[Any] = [getattr(item, name) for name in ROW_FIELDS]
+    for at in _DATE_AT:
+        if row[at] is not None:
+            row[at] = row[at].timestamp()
+    row[_TAGS_AT] = row[_TAGS_AT] or None
+    row[_OPS_AT] = list(row[_OPS_AT]) or None
+    while row and row[-1] is None:
+        row.pop()
+    return row
 
 
 def item_to_json(item: Item) -> str:
-    """An item's listing fields as compact JSON (the metadata cache's rows, the early
-    listing's lines): never a value, and an Item has none."""
-    out: dict[str, Any] = {}
-    for name in _ITEM_FIELDS:
-        if name in _SKIP or name == "kind":
-            continue
-        value = getattr(item, name)
-        if value is None or value == () or value == {}:
-            continue
-        if name in _DATES:
-            value = value.timestamp()
-        elif name == "key_ops":
-            value = list(value)
-        out[name] = value
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+    """:func:`item_to_row` as compact JSON."""
+    return json.dumps(item_to_row(item), separators=(",", ":"), ensure_ascii=False)
 
 
-def item_from_json(kind: Kind, text: str) -> Item:
-    return item_from_data(kind, json.loads(text))
+def item_from_row(kind: Kind, row: list[Any]) -> Item:
+    """:func:`item_to_row`'s list, decoded from JSON, as an Item again (the list is
+    reused). TypeError or ValueError if it is not one."""
+    if not isinstance(row, list):
+        raise TypeError(f"an item's row is a list, not {type(row).__name__}")
+    size = len(row)
+    fromtimestamp = datetime.fromtimestamp
+    for at in _DATE_AT:
+        if at < size and row[at] is not None:
+            row[at] = fromtimestamp(row[at], _UTC)
+    if size > _TAGS_AT and row[_TAGS_AT] is None:
+        row[_TAGS_AT] = {}
+    if size > _OPS_AT:
+        row[_OPS_AT] = tuple(row[_OPS_AT] or ())
+    return Item(kind, *row)
 
 
-def item_from_data(kind: Kind, data: dict[str, Any]) -> Item:
-    """:func:`item_to_json`'s object, decoded, as an Item again."""
-    for name in _DATES & data.keys():
-        data[name] = datetime.fromtimestamp(data[name], timezone.utc)
-    if "key_ops" in data:
-        data["key_ops"] = tuple(data["key_ops"])
-    return Item(kind=kind, **data)
+def items_from_json(kind: Kind, rows: list[str]) -> list[Item]:
+    """Rows of :func:`item_to_json` as Items, decoded as one JSON array (one call
+    rather than one a row: half the time)."""
+    return [item_from_row(kind, row) for row in json.loads("[" + ",".join(rows) + "]")]

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from kvtui.core.convert import item_from_data
+from kvtui.core.convert import item_from_row
 from kvtui.core.models import Item, Kind
 
 log = logging.getLogger(__name__)
@@ -203,14 +203,14 @@ class EarlyListing:
                     self._fail("the listing process ended early")
                     break
                 self._take(json.loads(line))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, TypeError) as exc:
             self._fail(f"unreadable: {exc}")
         finally:
             self._notify()
 
     def _take(self, message: dict[str, Any]) -> None:
         if "page" in message:
-            page = [item_from_data(Kind.SECRETS, data) for data in message["page"]]
+            page = [item_from_row(Kind.SECRETS, row) for row in message["page"]]
             self.pages.append(page)
             self.count += len(page)
         elif "account" in message:

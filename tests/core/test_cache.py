@@ -5,6 +5,7 @@ folder; never a value (a listing of seeded secrets, then the file's bytes search
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,6 +41,51 @@ def test_a_listing_comes_back_whole_with_its_age(tmp_path: Path) -> None:
     folder = tmp_path / "metadata"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE(c.path.stat().st_mode) == 0o600
+
+
+def test_keys_and_certificates_come_back_with_their_own_fields(tmp_path: Path) -> None:
+    c = cache.MetadataCache(tmp_path, "home-1")
+    when = datetime(2026, 12, 1, 8, 30, 15, 250000, tzinfo=timezone.utc)
+    key = Item(
+        Kind.KEYS,
+        "k",
+        f"{URL}/keys/k",
+        not_before=when,
+        key_type="EC-HSM",
+        key_size=None,
+        curve="P-384",
+        key_ops=("sign", "verify"),
+        recovery_level="Recoverable",
+        recoverable_days=7,
+    )
+    plain_key = Item(Kind.KEYS, "p", f"{URL}/keys/p", key_type="RSA", key_size=2048)
+    cert = Item(Kind.CERTIFICATES, "c", f"{URL}/certificates/c", subject="CN=x", thumbprint="AB12")
+    c.store(URL, Kind.KEYS, [key, plain_key])
+    c.store(URL, Kind.CERTIFICATES, [cert])
+    keys = c.load(URL, Kind.KEYS)
+    certs = c.load(URL, Kind.CERTIFICATES)
+    assert keys is not None and keys.items == [key, plain_key]
+    assert keys.items[1].key_ops == () and keys.items[1].tags == {}
+    assert certs is not None and certs.items == [cert]
+
+
+def test_an_older_kvtuis_file_is_emptied_not_misread(tmp_path: Path) -> None:
+    """A file of another layout (an older kvtui: one JSON object a row) is a cold start."""
+    c = cache.MetadataCache(tmp_path, "home-1")
+    with sqlite3.connect(c.path) as db:
+        db.execute("CREATE TABLE listing (vault TEXT, kind TEXT, listed_at REAL)")
+        db.execute("CREATE TABLE item (vault TEXT, kind TEXT, name TEXT, data TEXT)")
+        db.execute("INSERT INTO listing VALUES (?, 'secrets', 1000.0)", (URL.lower() + "/",))
+        db.execute(
+            "INSERT INTO item VALUES (?, 'secrets', 'a', ?)",
+            (URL.lower() + "/", '{"name":"a","id":"x"}'),
+        )
+    db.close()
+    assert c.load(URL, Kind.SECRETS) is None
+    assert c.vaults() == {}
+    c.store(URL, Kind.SECRETS, [item("a")])
+    got = c.load(URL, Kind.SECRETS)
+    assert got is not None and got.items == [item("a")]
 
 
 def test_writes_are_followed_and_vaults_and_accounts_forgotten(tmp_path: Path) -> None:

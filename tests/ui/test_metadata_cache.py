@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual import events
 from textual.message import Message
 from textual.widgets import Static
 
+import kvtui.ui.app
 from kvtui.core.cache import MetadataCache
 from kvtui.core.models import Kind
 from kvtui.emulator.store import Vault
@@ -142,9 +144,11 @@ async def test_a_large_cache_comes_first_rows_first(
     admin: Admin,
     make_context: Callable[..., AppContext],
     signed_in: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The first frame does not wait for the whole cache: its first rows come with it,
-    the others after; the vault screen then shows them all (the listing held)."""
+    """The first frame holds the whole cache up to PREVIEW_ROWS (10,000 at most: 300
+    here), and no more: its first rows come with it, the others after; the vault
+    screen then shows them all (the listing held)."""
     vault = new_vault(seed="bulk:700")
     async with open_vault(make_context(vault.url)) as (_, pilot, screen):
         await wait_until(pilot, lambda: finished(screen, Kind.SECRETS), "listed")
@@ -161,6 +165,10 @@ async def test_a_large_cache_comes_first_rows_first(
     await add_fault(
         admin, type="latency", latency_ms=600_000, vault=vault.name, operation="secrets/list"
     )
+    first = await first_preview(make_context(vault.url))
+    assert first == (700, f"Signing in… · 700 secrets cached just now · {vault.url}")
+
+    monkeypatch.setattr(kvtui.ui.app, "PREVIEW_ROWS", 300)
     app = KvtuiApp(make_context(vault.url))
     previews: list[tuple[int, str]] = []
 
@@ -179,6 +187,23 @@ async def test_a_large_cache_comes_first_rows_first(
         await wait_until(pilot, lambda: secrets.total_count == 700, "every cached row")
         assert secrets.rows[0].name == "bulk-secret-000000"
         assert "showing the 700 cached" in shown(screen, "#status-secrets")
+
+
+async def first_preview(context: AppContext) -> tuple[int, str]:
+    """The rows of the preview under "Signing in…" when it is first there, and its line."""
+    app = KvtuiApp(context)
+    previews: list[tuple[int, str]] = []
+
+    def hook(message: Message) -> None:
+        stack = app.screen_stack
+        if not previews and stack and (found := stack[0].query("#starting-table")):
+            status = str(stack[0].query_one("#starting", Static).render())
+            previews.append((found.first(ItemTable).total_count, status))
+            app.exit()
+
+    async with drive(app, message_hook=hook):
+        pass
+    return previews[0]
 
 
 async def test_keys_typed_over_the_preview_reach_the_table(
