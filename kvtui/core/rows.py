@@ -487,26 +487,31 @@ class RowModel:
             self._order = sorted(by_name, key=values.__getitem__, reverse=reverse)
 
     def _bisect(self, seq: list[int], i: int, use_rank: bool) -> int:
-        """Where item ``i`` goes in ``seq`` (kept in display order)."""
+        """Where item ``i`` goes in ``seq`` (kept in display order). After the last one
+        is checked first: a listing comes in name order, page after page."""
         values, names = self._sort_values, self._index.names
         ranks = self._ranks if use_rank else {}
         reverse = self._sort_reverse
         rank_i = ranks.get(i, 0)
         value_i, name_i = values[i], names[i]
-        lo, hi = 0, len(seq)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            j = seq[mid]
+
+        def goes_before(j: int) -> bool:
+            """Whether item ``j`` is shown before item ``i``."""
             rank_j = ranks.get(j, 0)
             if rank_j != rank_i:
-                before = rank_j < rank_i
-            elif (value_j := values[j]) != value_i:
-                before = value_j > value_i if reverse else value_j < value_i
-            elif (name_j := names[j]) != name_i:
-                before = name_j > name_i if reverse else name_j < name_i
-            else:
-                before = j < i
-            if before:
+                return rank_j < rank_i
+            if (value_j := values[j]) != value_i:
+                return bool(value_j > value_i if reverse else value_j < value_i)
+            if (name_j := names[j]) != name_i:
+                return name_j > name_i if reverse else name_j < name_i
+            return j < i
+
+        lo, hi = 0, len(seq)
+        if hi and goes_before(seq[-1]):
+            return hi
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if goes_before(seq[mid]):
                 lo = mid + 1
             else:
                 hi = mid
