@@ -317,17 +317,29 @@ def _run_app(args: argparse.Namespace) -> int:
     with _usable("token_cache", settings.token_cache):
         context = build_context(settings)
     # The vault's listing starts on another core, then the app loads (Textual); with
-    # the vault's listing cached, after the app's first frame.
+    # the vault's listing cached, after the app's first frame, and the cached table is
+    # painted on the terminal before Textual is even imported (kvtui/ui/splash.py).
+    splash = None
     if context.has_cached_listing():
         context.early_listing_later = True
         early = None
+        splash = context.first_paint()
     else:
         early = context.start_early_listing()
-    from kvtui.ui.app import KvtuiApp
-
+    app_ran = False
     try:
-        KvtuiApp(context).run()
+        from kvtui.ui.app import KvtuiApp
+
+        app = KvtuiApp(context)
+        if splash is not None:
+            from kvtui.ui.terminal import HangupDriver
+
+            HangupDriver.modes_before = splash.modes
+        app_ran = True
+        app.run()
     finally:
+        if splash is not None:
+            splash.restore(app_ran=app_ran)
         for running in (early, context.early_listing):
             if running is not None:
                 running.stop()

@@ -9,8 +9,9 @@ account used last (a damaged one is logged and replaced on the next write); it n
 stops the app.
 
 Every change re-reads the file first and keeps what it does not change, so two kvtui
-windows do not undo each other's pins. Only vault URLs, display names and the account's
-home id are stored: no tokens, no secret names.
+windows do not undo each other's pins. Only vault URLs, display names, the account's
+home id and the look of the app's last preview (colours: kvtui/ui/splash.py) are
+stored: no tokens, no secret names.
 """
 
 from __future__ import annotations
@@ -129,6 +130,29 @@ def remember_account(path: Path, home_account_id: str | None) -> None:
     try:
         _update(path, {"last_account": home_account_id})
     except OSError as exc:  # a read-only home must not stop the app
+        log.warning("cannot write %s: %s", path, exc)
+
+
+# -- the look of the last preview (kvtui/ui/splash.py) ------------------------------------
+
+
+def saved_look(path: Path) -> Any:
+    """The look saved by :func:`remember_look` (unchecked: the caller's to check), or
+    None."""
+    try:
+        return _read(path).get("look")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def remember_look(path: Path, look: dict[str, Any]) -> None:
+    """Keep the look of the app's preview for the next start's first paint, if it
+    changed; a failure is only logged."""
+    if saved_look(path) == look:
+        return
+    try:
+        _update(path, {"look": look})
+    except OSError as exc:
         log.warning("cannot write %s: %s", path, exc)
 
 

@@ -22,6 +22,7 @@ from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
 from kvtui.ui.screens import ReportWorkerErrors
+from kvtui.ui.splash import PREVIEW_ROWS, cached_state, status_line
 from kvtui.ui.text import literal, visible
 
 if TYPE_CHECKING:
@@ -45,10 +46,8 @@ def driver_class() -> type[Driver] | None:
     return HangupDriver
 
 
-#: A warm start's preview shows up to this many cached rows with its first frame (10k
-#: rows take about 20 ms to read), then any others in chunks (read in a thread: 50k
-#: would hold the frame back by a tenth of a second).
-PREVIEW_ROWS = 10_000
+#: A warm start's preview shows up to PREVIEW_ROWS cached rows with its first frame
+#: (kvtui/ui/splash.py), then any others in chunks of PREVIEW_CHUNK.
 PREVIEW_CHUNK = 2000
 #: Keys kept while the preview is up (a filter's worth).
 TYPE_AHEAD = 64
@@ -184,21 +183,18 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
             return False
         table = self._preview_table()
         table.append_items(cached.items)
+        self._starting_line(cached_state(len(cached.items), cached.total, cached.age_text()), url)
         if cached.total > len(cached.items):
-            shown = f"{len(cached.items):,} of {cached.total:,} cached secrets"
-            self._starting_line(f"{shown} shown so far", url)
             self._preview_rest(cache, url, table, len(cached.items))
             return True
-        self._starting_line(f"{cached.total:,} secrets {cached.age_text()}", url)
         cache.hold(url, Kind.SECRETS, cached)
         return False
 
     def _starting_line(self, state: str, url: str) -> None:
         """The line under the preview: "Signing in… · <state> · <url>" (what is going
         on first: at 40 columns the URL is cut, not the news), shown literally."""
-        line = " · ".join(part for part in ("Signing in…", state, url) if part)
         starting = self.screen_stack[0].query_one("#starting", Static)
-        starting.update(literal(line, multiline=False))
+        starting.update(literal(status_line(state, url), multiline=False))
 
     def _preview_table(self) -> ItemTable:
         from kvtui.core.models import Kind
@@ -215,7 +211,28 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         starting = self.screen.query_one("#starting", Static)
         self.screen.mount(table, before=starting)
         starting.add_class("-preview")
+        self.call_after_refresh(self._remember_look, table)
         return table
+
+    def _remember_look(self, table: ItemTable) -> None:
+        """The preview's styles, kept for the next start's first paint
+        (kvtui/ui/splash.py), as it is now drawn."""
+        from functools import partial
+
+        from kvtui.core import state
+        from kvtui.ui.splash import terminal_name
+
+        system = self.console.color_system
+        if not table.is_attached or system is None:
+            return
+        status = self.screen_stack[0].query_one("#starting", Static).rich_style
+        look = table.look(term=terminal_name(), color_system=system, status=status)
+        self.run_worker(
+            partial(state.remember_look, self.context.state_path, look.to_dict()),
+            thread=True,
+            description="keep the preview's look",
+            exit_on_error=False,
+        )
 
     @work(group="preview", exit_on_error=False)
     async def _preview_early(self, url: str, table: ItemTable) -> None:
@@ -256,7 +273,7 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
                 await asyncio.sleep(0)
                 if not table.is_attached:
                     return
-            self._starting_line(f"{cached.total:,} secrets {cached.age_text()}", url)
+            self._starting_line(cached_state(cached.total, cached.total, cached.age_text()), url)
             cache.hold(url, Kind.SECRETS, cached)
         finally:
             if self.context.early_listing_later:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from kvtui.core.session import VaultSession
     from kvtui.core.throttle import ThrottleCallback
     from kvtui.core.vault import VaultService
+    from kvtui.ui.splash import Splash
 
 log = logging.getLogger("kvtui.launch")
 
@@ -123,6 +124,34 @@ class AppContext:
             return False
         cache = MetadataCache(self.metadata_dir, account_id)
         return cache.load(self.vault_url(vault), Kind.SECRETS, limit=1) is not None
+
+    def first_paint(self) -> Splash | None:
+        """The cached secrets of --vault painted on the terminal before Textual loads
+        (kvtui/ui/splash.py), in the look the app's last preview had, and held for the
+        app's own preview (no second read); None where nothing was painted."""
+        from kvtui.ui import splash
+
+        look = splash.Look.from_dict(state.saved_look(self.state_path))
+        vault, account_id = self.settings.vault, self.last_account_id()
+        if look is None or not vault or not account_id or self.metadata_dir is None:
+            return None
+        if splash.usable_terminal() is None:
+            return None
+        url = self.vault_url(vault)
+        cache = MetadataCache(self.metadata_dir, account_id, self.held_listings)
+        cached = cache.load(url, Kind.SECRETS, limit=splash.PREVIEW_ROWS)
+        if cached is None or not cached.items:
+            return None
+        cache.hold(url, Kind.SECRETS, cached)  # (all of it only)
+        return splash.paint(
+            cached.items,
+            total=cached.total,
+            state=splash.cached_state(len(cached.items), cached.total, cached.age_text()),
+            url=url,
+            look=look,
+            warn_days=self.settings.expiry_warning_days,
+            now=self.now,
+        )
 
     def take_early_listing(self, vault_url: str, account: Account) -> EarlyListing | None:
         """The early listing, once, if it lists ``vault_url`` as ``account`` (as far

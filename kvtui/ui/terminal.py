@@ -45,7 +45,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.drivers.linux_driver import LinuxDriver
 
@@ -77,6 +77,11 @@ def _hard_exit(deadline: float) -> None:
 
 class HangupDriver(LinuxDriver):
     """Textual's LinuxDriver that ends the app when its terminal goes away."""
+
+    modes_before: ClassVar[list[Any] | None] = None
+    """The terminal's modes before kvtui's first paint (kvtui/ui/splash.py) turned
+    echo off: what Textual restores when the app ends or is suspended (it would
+    restore the modes it found, those of the first paint)."""
 
     def __init__(self, app: Any, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
@@ -137,6 +142,8 @@ class HangupDriver(LinuxDriver):
 
     def start_application_mode(self) -> None:
         super().start_application_mode()  # type: ignore[no-untyped-call]
+        if self.modes_before is not None and self.attrs_before is not None:
+            self.attrs_before = self.modes_before
         # poll() on ttys is Linux's; macOS's poll() does not support devices (it would
         # report POLLNVAL at once): there SIGHUP and EIO remain.
         if sys.platform.startswith("linux") and self._watcher is None and not self.tty_gone:

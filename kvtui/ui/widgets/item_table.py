@@ -51,6 +51,7 @@ from textual.timer import Timer
 from kvtui.core.columns import COLUMN_KEYS, DELETED_KEYS, Column, ColumnKey, cell_text
 from kvtui.core.models import Item, Kind, Status
 from kvtui.core.rows import RowModel
+from kvtui.ui.splash import Look
 from kvtui.ui.text import literal, visible
 
 __all__ = ["COLUMN_KEYS", "Column", "ColumnKey", "ItemTable"]
@@ -419,6 +420,34 @@ class ItemTable(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._restyle()
+
+    def look(self, *, term: str, color_system: str, status: Style) -> Look:
+        """How this table draws now (its styles, its scrollbar's), for the next
+        start's first paint (kvtui/ui/splash.py); ``status``: the line under it."""
+
+        def of(component: str) -> str:
+            return str(self.get_component_rich_style(component))
+
+        styles = self.styles
+        track = styles.scrollbar_background  # as Textual's ScrollBar.render blends them
+        if track.a < 1:
+            base, _ = self.background_colors
+            track = base + track
+        thumb = track + styles.scrollbar_color
+        return Look(
+            term=term,
+            color_system=color_system,
+            row=str(self.rich_style),
+            header=of("item-table--header"),
+            cursor=of("item-table--cursor"),
+            expired=of("item-table--expired"),
+            expiring=of("item-table--expiring"),
+            disabled=of("item-table--disabled"),
+            status=str(status),
+            scrollbar_width=styles.scrollbar_size_vertical,
+            scrollbar=str(Style(bgcolor=track.rich_color)),
+            thumb=str(Style(bgcolor=thumb.rich_color)),
+        )
 
     # -- rendering ----------------------------------------------------------------------
 
