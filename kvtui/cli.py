@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    import subprocess
+
     from kvtui.core.accounts import Account
     from kvtui.core.config import Settings
 
@@ -306,6 +308,23 @@ def _cache(args: argparse.Namespace) -> int:
 
 
 def _run_app(args: argparse.Namespace) -> int:
+    # With --vault, the early listing's child starts first of all: it imports msal and
+    # the SDK while this process reads its settings (kvtui/core/lister_child.py).
+    spare = None
+    if getattr(args, "vault", None):
+        from kvtui.core.lister_child import spawn
+
+        spare = spawn()
+    try:
+        return _run_app_with(args, spare)
+    finally:
+        if spare is not None and spare.stdin is not None and not spare.stdin.closed:
+            from kvtui.core.lister import discard
+
+            discard(spare)  # never given a vault to list (bad settings, say)
+
+
+def _run_app_with(args: argparse.Namespace, spare: subprocess.Popen[bytes] | None) -> int:
     settings = _settings(args)
     from kvtui.logs import setup_logging
 
@@ -316,8 +335,9 @@ def _run_app(args: argparse.Namespace) -> int:
     _check_keymap(args, settings)
     with _usable("token_cache", settings.token_cache):
         context = build_context(settings)
-    # The vault's listing starts on another core, then the app loads (Textual); with
-    # the vault's listing cached, after the app's first frame, and the cached table is
+    context.spare_lister = spare
+    # The vault's listing starts in that child, then the app loads (Textual); with the
+    # vault's listing cached, after the app's first frame, and the cached table is
     # painted on the terminal before Textual is even imported (kvtui/ui/splash.py).
     splash = None
     if context.has_cached_listing():
@@ -343,6 +363,7 @@ def _run_app(args: argparse.Namespace) -> int:
         for running in (early, context.early_listing):
             if running is not None:
                 running.stop()
+        context.discard_spare_lister()
     return 0
 
 

@@ -12,7 +12,6 @@ cron must never wait for a person.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import sys
@@ -208,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
             except ValueError as exc:
                 raise ConfigError(f"--vault {shown(given)}: {exc}") from None
             named.append(Target.of(url, "" if "://" in given else given))
+    import asyncio  # (here: the app's own start has no use for it before Textual)
+
     return asyncio.run(_run(command, args, settings, ctx, named, query, days))
 
 

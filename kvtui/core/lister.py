@@ -9,7 +9,7 @@ script's would, while the app is still drawing. It lists, never reads a value, a
 sends each page to the app as a line of JSON on its standard output (the metadata
 cache's encoding of an item: names, ids, dates, tags, content types).
 
-- **Child** (``python -m kvtui.core.lister``): reads one :class:`ListerRequest` as a
+- **Child** (``python -m kvtui.core.lister_child``): reads one :class:`ListerRequest` as a
   line of JSON on its standard input (nothing on its command line), signs in silently
   as the account used last (msal over the same token cache, which msal-extensions locks
   between processes), and writes ``{"account": id}``, then ``{"page": [...]}`` per page,
@@ -25,130 +25,31 @@ cache's encoding of an item: names, ids, dates, tags, content types).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
-import os
 import subprocess
-import sys
+import threading
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import IO, Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from kvtui.core.convert import item_from_row
+from kvtui.core.lister_child import ListerRequest, spawn
 from kvtui.core.models import Item, Kind
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
 #: Pages handed over at once to a reader that joins late, before it lets others run.
 REPLAY_BATCH = 20
-#: The child's connection timeout (the app's vault service has the same).
-CONNECT_TIMEOUT = 20
 
 
 class EarlyListingFailed(Exception):
     """The early listing ended without the whole listing (logged; never shown: the
     vault screen lists again and says what went wrong in its own words)."""
-
-
-@dataclass(frozen=True)
-class ListerRequest:
-    """What the child needs to sign in and list, as the app would."""
-
-    vault_url: str
-    account_id: str
-    """The home account id of the account used last, or "": the app signs in silently
-    as that account if it is in the token cache, else as the only account there."""
-    authority_host: str
-    tenant: str
-    client_id: str
-    token_cache: str | None
-    ca_bundle: str | None
-    validate_authority: bool
-    verify_challenge_resource: bool
-    retry_total: int = 3
-
-
-# -- the child -----------------------------------------------------------------------------
-
-
-def _say(out: IO[str], line: str) -> None:
-    out.write(line + "\n")
-    out.flush()
-
-
-def child_main(stdin: IO[str], stdout: IO[str]) -> int:
-    """List the request's vault on ``stdout`` (see the module's doc)."""
-    try:
-        request = ListerRequest(**json.loads(stdin.readline()))
-    except (ValueError, TypeError) as exc:
-        _say(stdout, json.dumps({"error": f"bad request: {exc}"}))
-        return 1
-    try:
-        from azure.core.pipeline.transport import RequestsTransport
-        from azure.core.rest import HttpRequest
-        from azure.keyvault.secrets import SecretClient
-
-        from kvtui.core.accounts import cached_accounts
-        from kvtui.core.auth import MsalCredential, SignIn
-        from kvtui.core.convert import item_from_secret_json, item_to_json
-        from kvtui.core.token_cache import open_token_cache
-
-        cache = open_token_cache(Path(request.token_cache) if request.token_cache else None)
-        accounts = cached_accounts(cache)
-        account = next((a for a in accounts if a.home_account_id == request.account_id), None)
-        if account is None and len(accounts) == 1:
-            account = accounts[0]
-        if account is None:
-            _say(stdout, json.dumps({"error": "no account to sign in as silently"}))
-            return 1
-        sign_in = SignIn(
-            authority_host=request.authority_host,
-            tenant=request.tenant,
-            client_id=request.client_id,
-            cache=cache,
-            ca_bundle=request.ca_bundle,
-            validate_authority=request.validate_authority,
-        )
-        _say(stdout, json.dumps({"account": account.home_account_id}))
-        transport = RequestsTransport(
-            # Trust and proxies as the app's own client has them: the CA bundle alone
-            # when one is given, no proxy from the environment.
-            connection_verify=request.ca_bundle or True,
-            connection_timeout=CONNECT_TIMEOUT,
-            use_env_settings=False,
-        )
-        client = SecretClient(
-            request.vault_url,
-            MsalCredential(sign_in, account).blocking(),
-            transport=transport,
-            verify_challenge_resource=request.verify_challenge_resource,
-            retry_total=request.retry_total,
-        )
-        with client:
-            # The SDK's pipeline (challenge, token, retries) without its models: the
-            # pages' JSON as the REST API sends it, a nextLink at a time.
-            query = {"api-version": client.api_version, "maxresults": 25}
-            page_request = HttpRequest("GET", "/secrets", params=query)
-            while True:
-                response = client.send_request(page_request)
-                response.raise_for_status()
-                body = response.json()
-                items = ",".join(item_to_json(item_from_secret_json(x)) for x in body["value"])
-                _say(stdout, '{"page":[' + items + "]}")
-                if not body.get("nextLink"):
-                    break
-                page_request = HttpRequest("GET", body["nextLink"])
-        _say(stdout, json.dumps({"done": True}))
-        return 0
-    except BrokenPipeError:  # the app has gone
-        return 1
-    except Exception as exc:
-        with contextlib.suppress(BrokenPipeError):
-            _say(stdout, json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
-        return 1
 
 
 # -- the app's side ------------------------------------------------------------------------
@@ -182,6 +83,8 @@ class EarlyListing:
 
     def follow(self) -> None:
         """Read the child's lines on the running event loop (once)."""
+        import asyncio  # (here: the CLI starts the child before anything loads asyncio)
+
         if self._reader is None:
             self._changed = asyncio.Event()
             self._reader = asyncio.get_running_loop().create_task(
@@ -189,6 +92,8 @@ class EarlyListing:
             )
 
     async def _read(self) -> None:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=1 << 24)
         stdout = self.process.stdout
@@ -234,6 +139,8 @@ class EarlyListing:
     async def pages_from(self, start: int = 0) -> AsyncIterator[list[Item]]:
         """Every page from the ``start``-th, those had so far at once (a batch at a
         time), then each as it comes; EarlyListingFailed if the listing fails."""
+        import asyncio
+
         self.follow()
         assert self._changed is not None
         index = start
@@ -268,27 +175,41 @@ class EarlyListing:
                 self.process.stdout.close()
 
 
-def start(request: ListerRequest) -> EarlyListing | None:
-    """The child, started with ``request`` on its standard input; None where it would
-    not help (a single core: it would only slow the app's start) or cannot start."""
-    if (os.cpu_count() or 1) < 2:
+def start(
+    request: ListerRequest, process: subprocess.Popen[bytes] | None = None
+) -> EarlyListing | None:
+    """The child (``process``, started by :func:`~kvtui.core.lister_child.spawn`, else
+    started now) given ``request`` on its standard input; None where it would not help
+    (a single core) or cannot start."""
+    if process is None:
+        process = spawn()
+    if process is None:
         return None
     try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kvtui.core.lister"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            close_fds=True,
-        )
         assert process.stdin is not None
         process.stdin.write(json.dumps(asdict(request)).encode("utf-8") + b"\n")
         process.stdin.close()
     except OSError as exc:
         log.info("no early listing: %s", exc)
+        discard(process)
         return None
     return EarlyListing(request, process)
 
 
-if __name__ == "__main__":
-    sys.exit(child_main(sys.stdin, sys.stdout))
+def discard(process: subprocess.Popen[bytes]) -> None:
+    """A child given no request (it was not needed): it ends as its input closes, once
+    its imports are done; a thread waits for that (no caller blocks)."""
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+    def reap() -> None:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                process.kill()
+            process.wait()
+
+    threading.Thread(target=reap, name="kvtui-lister-reap", daemon=True).start()

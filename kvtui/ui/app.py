@@ -148,8 +148,11 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
     def _start_early_listing(self) -> None:
         """A warm start's early listing, once the preview has every cached row (on 2
         cores it would take one from them); the vault screen checks them against it."""
-        if len(self.screen_stack) > 1 or self.context.early_listing is not None:
-            return  # signed in already (or not silently): too late; or started
+        if self.context.early_listing is not None:
+            return  # started
+        if len(self.screen_stack) > 1:  # signed in already (or not silently): too late
+            self.context.discard_spare_lister()
+            return
         early = self.context.start_early_listing()
         if early is not None:
             early.follow()

@@ -25,12 +25,15 @@ from kvtui.core.readonly import read_only_rule
 from kvtui.core.token_cache import default_cache_path
 
 if TYPE_CHECKING:
+    import subprocess
+
     # The heavy part (msal, the SDKs, aiohttp) is imported when first used: after the
     # app's first frame, in a thread (KvtuiApp.start).
     import msal
 
     from kvtui.core.auth import Account, MsalCredential, SignIn
-    from kvtui.core.lister import EarlyListing, ListerRequest
+    from kvtui.core.lister import EarlyListing
+    from kvtui.core.lister_child import ListerRequest
     from kvtui.core.session import VaultSession
     from kvtui.core.throttle import ThrottleCallback
     from kvtui.core.vault import VaultService
@@ -85,6 +88,9 @@ class AppContext:
     early_listing: EarlyListing | None = None
     """The vault's secrets, listed by a child process since kvtui started
     (kvtui/core/lister.py; the CLI starts it): the vault screen takes it over."""
+    spare_lister: subprocess.Popen[bytes] | None = None
+    """The early listing's child, started by the CLI before anything else
+    (kvtui/core/lister_child.py), until :meth:`start_early_listing` gives it a vault."""
     early_listing_later: bool = False
     """The CLI left the early listing to the app, to start after its first frame (a
     warm start: :meth:`has_cached_listing`)."""
@@ -106,14 +112,25 @@ class AppContext:
         when there is no --vault, no token cache file yet, or it cannot start."""
         vault = self.settings.vault
         if not vault or self.make_lister_request is None:
+            self.discard_spare_lister()
             return None
         request = self.make_lister_request(self.vault_url(vault), self.last_account_id() or "")
         if request is None:
+            self.discard_spare_lister()
             return None
         from kvtui.core import lister
 
-        self.early_listing = lister.start(request)
+        process, self.spare_lister = self.spare_lister, None
+        self.early_listing = lister.start(request, process)
         return self.early_listing
+
+    def discard_spare_lister(self) -> None:
+        """The child the CLI started, if it was not given a listing to do."""
+        process, self.spare_lister = self.spare_lister, None
+        if process is not None:
+            from kvtui.core import lister
+
+            lister.discard(process)
 
     def has_cached_listing(self) -> bool:
         """The --vault's secrets are in the metadata cache of the account used last:
@@ -271,7 +288,7 @@ def build_context(
         )
 
     def make_lister_request(vault_url: str, account_id: str) -> ListerRequest | None:
-        from kvtui.core.lister import ListerRequest
+        from kvtui.core.lister_child import ListerRequest
 
         if cache is not None or not (token_path or default_cache_path()).is_file():
             return None

@@ -12,6 +12,7 @@ import pytest
 
 from kvtui.core.convert import item_from_secret
 from kvtui.core.lister import EarlyListing, EarlyListingFailed
+from kvtui.core.lister_child import spawn
 from kvtui.core.models import Item, Kind
 from kvtui.emulator.store import Vault
 from kvtui.ui.launch import AppContext
@@ -46,8 +47,13 @@ async def test_the_child_lists_what_the_sdk_lists(
     signed_in: None,
 ) -> None:
     """Every secret, each as the app's own listing makes it (dates, tags, content
-    types, disabled ones), as the token cache's only account."""
-    early = started(make_context(vault.url))
+    types, disabled ones), as the token cache's only account; by the child the CLI
+    started before it read its settings, as kvtui does."""
+    context = make_context(vault.url)
+    context.spare_lister = spawn()
+    assert context.spare_lister is not None
+    early = started(context)
+    assert early.process is not None and context.spare_lister is None
     try:
         got = await asyncio.wait_for(everything(early), 60)
     finally:
@@ -58,6 +64,19 @@ async def test_the_child_lists_what_the_sdk_lists(
     assert any(i.tags for i in got) and any(i.expires for i in got)
     assert any(not i.enabled for i in got)
     assert early.account_id is not None and early.done
+
+
+async def test_a_child_never_given_a_vault_ends_by_itself(
+    make_context: Callable[..., AppContext],
+) -> None:
+    """Started before the settings were read, then not needed (no token cache file
+    here): it ends quietly once its imports are done, without listing anything."""
+    context = make_context("https://unused.vault.azure.net/")
+    process = context.spare_lister = spawn()
+    assert process is not None and process.stdout is not None
+    assert context.start_early_listing() is None  # no token cache to sign in from
+    assert context.spare_lister is None
+    assert await asyncio.to_thread(process.wait, 60) == 0
 
 
 async def test_the_vault_screen_takes_it_over(
