@@ -113,6 +113,8 @@ _DATE_AT = tuple(ROW_FIELDS.index(n) for n in ("created", "updated", "not_before
 _TAGS_AT = ROW_FIELDS.index("tags")
 _OPS_AT = ROW_FIELDS.index("key_ops")
 _UTC = timezone.utc
+#: Rows decoded per call of the JSON decoder (which holds the GIL throughout).
+DECODE_CHUNK = 500
 
 
 def item_to_row(item: Item) -> list[Any]:
@@ -152,6 +154,11 @@ def item_from_row(kind: Kind, row: list[Any]) -> Item:
 
 
 def items_from_json(kind: Kind, rows: list[str]) -> list[Item]:
-    """Rows of :func:`item_to_json` as Items, decoded as one JSON array (one call
-    rather than one a row: half the time)."""
-    return [item_from_row(kind, row) for row in json.loads("[" + ",".join(rows) + "]")]
+    """Rows of :func:`item_to_json` as Items, decoded a few hundred at a time as one
+    JSON array (a call a row took twice the time; one call for 50k rows held the GIL,
+    and so the app's event loop, for a tenth of a second)."""
+    items: list[Item] = []
+    for start in range(0, len(rows), DECODE_CHUNK):
+        chunk = json.loads("[" + ",".join(rows[start : start + DECODE_CHUNK]) + "]")
+        items.extend(item_from_row(kind, row) for row in chunk)
+    return items
