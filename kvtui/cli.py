@@ -348,7 +348,13 @@ def _run_app_with(args: argparse.Namespace, spare: subprocess.Popen[bytes] | Non
         early = context.start_early_listing()
     app_ran = False
     try:
-        from kvtui.ui.app import KvtuiApp
+        from kvtui.ui.app import KvtuiApp, heavy_imports
+
+        if splash is not None:
+            # The cached table is on screen: msal, the SDKs and aiohttp load now, before
+            # the app runs, rather than in a thread beside its event loop (their C
+            # parts hold the GIL for up to 35 ms at a time: stalls of 50-120 ms at 50k).
+            heavy_imports()
 
         app = KvtuiApp(context)
         if splash is not None:
