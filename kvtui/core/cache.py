@@ -189,6 +189,21 @@ class MetadataCache:
             log.warning("metadata cache unreadable (%s): %s", self.path, exc)
             return None
 
+    def names(self, vault_url: str, kind: Kind) -> list[str]:
+        """Every cached name of the listing, in order ([] if none or unreadable)."""
+        try:
+            with self._db(write=False) as db:
+                rows = db.execute(
+                    "SELECT name FROM item WHERE vault = ? AND kind = ? ORDER BY name",
+                    (vault_key(vault_url), kind.value),
+                ).fetchall()
+        except FileNotFoundError:
+            return []
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("metadata cache unreadable (%s): %s", self.path, exc)
+            return []
+        return [name for (name,) in rows]
+
     def store(
         self, vault_url: str, kind: Kind, items: Iterable[Item], listed_at: float | None = None
     ) -> None:

@@ -415,6 +415,11 @@ class RowModel:
         self._sampled = 0
         self._layouts.clear()
 
+    def measure_names(self, names: Iterable[str]) -> None:
+        """Widen the name column for ``names`` as if their items were held (a screen
+        drawn from a listing's first rows and every name: kvtui/ui/splash.py)."""
+        self._measure_texts((("name", names),))
+
     def _measure(self, items: Sequence[Item]) -> bool:
         """Widen the natural widths to fit ``items`` (True: one grew): every name (a
         long one in a late page still shows whole), the type and tags of the first
@@ -424,12 +429,16 @@ class RowModel:
         kind = self._kind
         sample = items[: max(0, _SAMPLE - self._sampled)]
         self._sampled += len(sample)
-        texts: tuple[tuple[ColumnKey, Iterable[str]], ...] = (
-            ("name", (item.name for item in items)),
-            ("type", (type_text(item, kind) for item in sample)),
-            ("tags", (tags_text(item) for item in sample)),
-            ("recovery", (item.recovery_id or "" for item in sample)),
+        return self._measure_texts(
+            (
+                ("name", (item.name for item in items)),
+                ("type", (type_text(item, kind) for item in sample)),
+                ("tags", (tags_text(item) for item in sample)),
+                ("recovery", (item.recovery_id or "" for item in sample)),
+            )
         )
+
+    def _measure_texts(self, texts: Iterable[tuple[ColumnKey, Iterable[str]]]) -> bool:
         grew = False
         for key, values in texts:
             if key not in self._natural:

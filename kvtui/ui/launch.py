@@ -156,14 +156,19 @@ class AppContext:
             return None
         url = self.vault_url(vault)
         cache = MetadataCache(self.metadata_dir, account_id, self.held_listings)
-        cached = cache.load(url, Kind.SECRETS, limit=splash.PREVIEW_ROWS)
+        cached = cache.load(url, Kind.SECRETS, limit=splash.PAINT_ROWS)
         if cached is None or not cached.items:
             return None
-        cache.hold(url, Kind.SECRETS, cached)  # (all of it only)
+        more: list[str] = []
+        if cached.total > len(cached.items):
+            more = cache.names(url, Kind.SECRETS)[len(cached.items) :]
+        else:
+            cache.hold(url, Kind.SECRETS, cached)  # the whole listing, for the app's preview
         return splash.paint(
             cached.items,
+            more_names=more,
             total=cached.total,
-            state=splash.cached_state(len(cached.items), cached.total, cached.age_text()),
+            state=splash.cached_state(cached.total, cached.total, cached.age_text()),
             url=url,
             look=look,
             warn_days=self.settings.expiry_warning_days,

@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 #: rows take about 20 ms to read), then any others in chunks (read in a thread: 50k
 #: would hold the frame back by a tenth of a second).
 PREVIEW_ROWS = 10_000
+#: The first paint reads this many rows of the cache, and only the names of the others:
+#: the table's model measures the type and tags of its first 500 rows, and every name.
+PAINT_ROWS = 500
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ def usable_terminal() -> int | None:
 def paint(
     items: Sequence[Item],
     *,
+    more_names: Sequence[str] = (),
     total: int,
     state: str,
     url: str,
@@ -162,8 +166,9 @@ def paint(
     warn_days: int,
     now: Callable[[], datetime],
 ) -> Splash | None:
-    """Paint the preview of ``items`` (the first ``total`` cached secrets, by name) on
-    the terminal; None if there is no terminal to paint on (see the module's doc)."""
+    """Paint the preview of ``items`` (the first of the ``total`` cached secrets, by
+    name; ``more_names``: the names of the others) on the terminal; None if there is no
+    terminal to paint on (see the module's doc)."""
     fd = usable_terminal()
     if fd is None or look.term != terminal_name():
         return None
@@ -176,6 +181,7 @@ def paint(
         return None
     screen = render(
         items,
+        more_names=more_names,
         total=total,
         width=size.columns,
         height=size.lines,
@@ -206,6 +212,7 @@ def paint(
 def render(
     items: Sequence[Item],
     *,
+    more_names: Sequence[str] = (),
     total: int,
     width: int,
     height: int,
@@ -239,7 +246,9 @@ def render(
     model = RowModel(Kind.SECRETS, warn_days=warn_days, now=now, cell_width=cell_len)
     model.resize(max(1, body))
     model.append_items(items)
-    bar = look.scrollbar_width if model.row_count > body and body > 0 else 0
+    model.measure_names(more_names)
+    rows = max(total, model.row_count)
+    bar = look.scrollbar_width if rows > body and body > 0 else 0
     table_width = max(1, width - bar)
     layout = model.layout(table_width)
     moment = now()
@@ -277,7 +286,7 @@ def render(
     if bar:
         # Textual's scrollbar spans the table (header too); its thumb is at the top.
         track, thumb = parse(look.scrollbar), parse(look.thumb)
-        thumb_rows = max(1, -(-(body + 1) * (body + 1) // (model.row_count + 1)))
+        thumb_rows = max(1, -(-(body + 1) * (body + 1) // (rows + 1)))
         lines = [
             text + styled(" " * bar, thumb if y < thumb_rows else track)
             for y, text in enumerate(lines)

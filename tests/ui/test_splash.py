@@ -129,3 +129,23 @@ def test_nothing_is_painted_off_a_terminal() -> None:
         items(4), total=4, state="", url=URL, look=LOOK, warn_days=30, now=lambda: NOW
     )
     assert got is None
+
+
+def test_the_first_rows_and_every_name_paint_as_the_whole_listing() -> None:
+    """The first paint reads the cache's first rows and only the names of the rest: a
+    long name far down still widens the name column, as the whole listing would."""
+    everything = items(900)
+    everything[800].name = "secret-0800-" + "with-a-much-longer-name" * 2
+    kwargs = {
+        "total": 900, "width": 100, "height": 20, "state": "", "url": URL,
+        "look": LOOK, "warn_days": 30, "now": lambda: NOW,
+    }  # fmt: skip
+    whole = splash.render(everything, **kwargs)  # type: ignore[arg-type]
+    first = splash.render(
+        everything[: splash.PAINT_ROWS],
+        more_names=[i.name for i in everything[splash.PAINT_ROWS :]],
+        **kwargs,  # type: ignore[arg-type]
+    )
+    assert first == whole
+    short = splash.render(everything[: splash.PAINT_ROWS], **kwargs)  # type: ignore[arg-type]
+    assert short != whole  # (the long name is what made the difference)
