@@ -24,13 +24,15 @@ import logging
 import os
 import sqlite3
 import stat
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from kvtui.core.convert import ROW_FIELDS, item_to_json, items_from_json
 from kvtui.core.models import Item, Kind
@@ -79,6 +81,10 @@ class Cached:
         return f"cached {age_text((now or time.time()) - self.listed_at)}"
 
 
+#: What an app's caches hold for one another: a listing read, or being read.
+Held: TypeAlias = "Cached | Future[Cached | None]"
+
+
 def age_text(seconds: float) -> str:
     seconds = max(0.0, seconds)
     if seconds < 90:
@@ -103,7 +109,7 @@ class MetadataCache:
         self,
         folder: Path,
         home_account_id: str,
-        held: dict[tuple[str, str, Kind], Cached] | None = None,
+        held: dict[tuple[str, str, Kind], Held] | None = None,
     ) -> None:
         """``held``: listings read already, shared by the caches of one app (see
         :meth:`hold`)."""
@@ -149,10 +155,48 @@ class MetadataCache:
             db.close()
 
     def take_held(self, vault_url: str, kind: Kind) -> Cached | None:
-        """The listing :meth:`hold` kept, once (no file read: for the first frame)."""
+        """The listing :meth:`hold` kept (or :meth:`read_ahead` has read), once (no
+        file read: for the first frame)."""
         if self._held is None:
             return None
-        return self._held.pop((self.path.name, vault_key(vault_url), kind), None)
+        key = (self.path.name, vault_key(vault_url), kind)
+        held = self._held.get(key)
+        if isinstance(held, Future):
+            if not held.done():
+                return None
+            self._held.pop(key, None)
+            cached = None if held.cancelled() or held.exception() else held.result()
+            return cached if cached is not None and cached.total == len(cached.items) else None
+        self._held.pop(key, None)
+        return held
+
+    def read_ahead(self, vault_url: str, kind: Kind) -> Future[Cached | None]:
+        """Read the whole listing in a thread of its own; whoever wants it next (the
+        app's preview, then its vault screen) waits for that read (:meth:`reading`)
+        rather than read the file again (50k rows: a fifth of a second, holding the
+        GIL in part)."""
+        future: Future[Cached | None] = Future()
+        future.set_running_or_notify_cancel()  # (a waiter that gives up cannot cancel it)
+
+        def read() -> None:
+            try:
+                cached = self.load(vault_url, kind)
+            except Exception as exc:  # (load logs and returns None itself)
+                future.set_exception(exc)
+            else:
+                future.set_result(cached)
+
+        if self._held is not None:
+            self._held[(self.path.name, vault_key(vault_url), kind)] = future
+        threading.Thread(target=read, name="kvtui-cache-read", daemon=True).start()
+        return future
+
+    def reading(self, vault_url: str, kind: Kind) -> Future[Cached | None] | None:
+        """The read :meth:`read_ahead` started, if it is not done yet."""
+        if self._held is None:
+            return None
+        held = self._held.get((self.path.name, vault_key(vault_url), kind))
+        return held if isinstance(held, Future) and not held.done() else None
 
     def load(self, vault_url: str, kind: Kind, limit: int | None = None) -> Cached | None:
         """The cached listing (its first ``limit`` rows by name), or None (never

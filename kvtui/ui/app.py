@@ -263,11 +263,12 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         self, cache: MetadataCache, url: str, table: ItemTable, shown: int
     ) -> None:
         """The preview's other rows (read in a thread, shown in chunks), then the whole
-        listing held for the vault screen."""
+        listing held for the vault screen; if it opens first, it waits for that read
+        rather than read the file again (:meth:`MetadataCache.read_ahead`)."""
         from kvtui.core.models import Kind
 
         try:
-            cached = await asyncio.to_thread(cache.load, url, Kind.SECRETS)
+            cached = await asyncio.wrap_future(cache.read_ahead(url, Kind.SECRETS))
             if cached is None or not table.is_attached:
                 return
             rest = cached.items[shown:]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from kvtui.core import state, validation
-from kvtui.core.cache import Cached, MetadataCache, folder_for, vault_key
+from kvtui.core.cache import Held, MetadataCache, folder_for, vault_key
 from kvtui.core.clouds import Cloud, get_cloud
 from kvtui.core.config import ConfigError, Settings
 from kvtui.core.models import Kind
@@ -75,7 +75,7 @@ class AppContext:
     off (``--no-cache``, ``metadata_cache = false``)."""
     state_path: Path = field(default_factory=state.default_state_path)
     """kvtui/core/state.py's file: the account used last, recent and pinned vaults."""
-    held_listings: dict[tuple[str, str, Kind], Cached] = field(default_factory=dict)
+    held_listings: dict[tuple[str, str, Kind], Held] = field(default_factory=dict)
     """Listings the app's preview read from the metadata cache, for the vault screen to
     take rather than read again (:meth:`MetadataCache.hold`)."""
     retry_total: int = 3

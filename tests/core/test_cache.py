@@ -88,6 +88,25 @@ def test_an_older_kvtuis_file_is_emptied_not_misread(tmp_path: Path) -> None:
     assert got is not None and got.items == [item("a")]
 
 
+def test_a_read_ahead_is_shared_not_repeated(tmp_path: Path) -> None:
+    """The app's preview reads a large listing in a thread; the vault screen, opening
+    meanwhile, waits for that read and takes its result, once."""
+    held: dict[tuple[str, str, Kind], cache.Held] = {}
+    c = cache.MetadataCache(tmp_path, "home-1", held)
+    c.store(URL, Kind.SECRETS, [item(f"s{n:03d}") for n in range(300)])
+    future = c.read_ahead(URL, Kind.SECRETS)
+    assert not future.cancel()  # a waiter giving up does not end it for the others
+    second = cache.MetadataCache(tmp_path, "home-1", held)  # the vault screen's
+    reading = second.reading(URL, Kind.SECRETS)
+    got = future.result(timeout=30)
+    assert got is not None and len(got.items) == 300
+    assert reading is None or reading is future
+    assert second.reading(URL, Kind.SECRETS) is None  # done
+    taken = second.take_held(URL.lower(), Kind.SECRETS)
+    assert taken is got
+    assert second.take_held(URL, Kind.SECRETS) is None  # once
+
+
 def test_writes_are_followed_and_vaults_and_accounts_forgotten(tmp_path: Path) -> None:
     folder = tmp_path / "metadata"
     c = cache.MetadataCache(folder, "home-1")

@@ -67,7 +67,11 @@ async def _same(shown: list[Item], listed: list[Item]) -> bool:
     (compared a chunk at a time between frames)."""
     if len(shown) != len(listed):
         return False
-    before = {i.name: _state(i) for i in shown}
+    before: dict[str, tuple[object, ...]] = {}
+    for n, item in enumerate(shown, 1):
+        before[item.name] = _state(item)
+        if n % CACHE_CHUNK == 0:
+            await asyncio.sleep(0)
     for n, item in enumerate(listed, 1):
         if before.get(item.name) != _state(item):
             return False
@@ -337,12 +341,18 @@ class KindTab(ReportWorkerErrors, Vertical):
         table = self.live_table
         cached, shown = self.cached, self._held_shown
         if cached is None or not shown:
-            # Not held from the preview (_show_held): read from the file.
+            # Not held from the preview (_show_held): the preview's own read of the
+            # file, if it is still under way; else read from the file.
             cache = self._cache_of()
             if cache is None or table.total_count:
                 return
             url = self.session.vault_url
-            cached = await asyncio.to_thread(cache.load, url, self.kind)
+            reading = cache.reading(url, self.kind)
+            if reading is not None:
+                await asyncio.wrap_future(reading)
+                cached = cache.take_held(url, self.kind)
+            if cached is None:
+                cached = await asyncio.to_thread(cache.load, url, self.kind)
             if cached is None or not cached.items or table.total_count:
                 return
             self.cached, shown = cached, 0
