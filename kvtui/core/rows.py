@@ -45,7 +45,7 @@ from kvtui.core.columns import (
     type_text,
 )
 from kvtui.core.details import make_visible
-from kvtui.core.filtering import ItemIndex, Matcher, compile_query, order_by_rank
+from kvtui.core.filtering import ItemIndex, Matcher, compile_query, folded, order_by_rank
 from kvtui.core.models import Item, Kind
 
 __all__ = ["RowModel"]
@@ -58,7 +58,7 @@ _INF = float("inf")
 def _sort_values(items: Sequence[Item], column: ColumnKey, kind: Kind) -> list[Any]:
     """The primary sort value of each item for ``column`` (ties go by name)."""
     if column == "name":
-        return [i.name.casefold() for i in items]
+        return [folded(i.name) for i in items]
     if column == "enabled":
         return [not i.enabled for i in items]
     if column == "type":
