@@ -135,12 +135,8 @@ class MetadataCache:
             raise FileNotFoundError(self.path)
         db = sqlite3.connect(self.path, timeout=5)
         try:
-            (version,) = db.execute("PRAGMA user_version").fetchone()
-            if version != SCHEMA:
-                with db:
-                    db.execute("DROP TABLE IF EXISTS listing")
-                    db.execute("DROP TABLE IF EXISTS item")
-                    db.execute(f"PRAGMA user_version = {SCHEMA:d}")
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
+                _migrate(db)
             db.execute(
                 "CREATE TABLE IF NOT EXISTS listing (vault TEXT, kind TEXT, listed_at REAL,"
                 " PRIMARY KEY (vault, kind))"
@@ -329,6 +325,22 @@ class MetadataCache:
                     db.executemany(sql, rows)
         except (sqlite3.Error, OSError) as exc:
             log.warning("metadata cache %s failed (%s): %s", what, self.path, exc)
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """A new file, or an older kvtui's: emptied and marked with :data:`SCHEMA`. Under
+    the file's write lock, and checked again there: two processes (or threads) opening
+    a new file at once must not empty what the first has just written."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
+            db.execute("DROP TABLE IF EXISTS listing")
+            db.execute("DROP TABLE IF EXISTS item")
+            db.execute(f"PRAGMA user_version = {SCHEMA:d}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def clear_all(folder: Path) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -86,6 +87,25 @@ def test_an_older_kvtuis_file_is_emptied_not_misread(tmp_path: Path) -> None:
     c.store(URL, Kind.SECRETS, [item("a")])
     got = c.load(URL, Kind.SECRETS)
     assert got is not None and got.items == [item("a")]
+
+
+def test_writers_starting_a_new_file_at_once_lose_nothing(tmp_path: Path) -> None:
+    """`kvtui search` writes the listings of several vaults at once into a new file:
+    the first open of a file marks its layout, and must not empty what another writer
+    has just stored (it did: a second search listed the vaults again)."""
+    urls = [f"https://v{n}.vault.azure.net/" for n in range(8)]
+    start = threading.Barrier(len(urls))
+
+    def store(url: str) -> None:
+        start.wait()
+        cache.MetadataCache(tmp_path, "home-1").store(url, Kind.SECRETS, [item("a")])
+
+    threads = [threading.Thread(target=store, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(cache.MetadataCache(tmp_path, "home-1").vaults()) == urls
 
 
 def test_a_read_ahead_is_shared_not_repeated(tmp_path: Path) -> None:
