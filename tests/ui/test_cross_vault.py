@@ -47,6 +47,7 @@ from tests.ui.conftest import SIZE, at_size, wait_screen, wait_until
 from tests.ui.test_key_hints import screen_lines
 from tests.ui.test_literal import HOSTILE, RAW, assert_literal
 from tests.ui.test_palette import run_command
+from tests.ui.vaults import finished
 
 VALUE = "a-value-never-listed-Qx71"
 
@@ -210,6 +211,10 @@ async def test_search_finds_by_name_and_tag_in_another_vault_and_opens_it(
             "gamma open on its keys, signing-key highlighted",
         )
         assert len(app.screen_stack) == 2  # in place of alpha's screen
+        # (gamma's screen shows the search's cached rows first, then lists gamma itself)
+        gamma = app.screen
+        assert isinstance(gamma, VaultScreen)
+        await wait_until(pilot, lambda: all(finished(gamma, kind) for kind in Kind), "gamma listed")
 
         # A second search: from the metadata cache, no vault is listed again.
         before = world.last_request()

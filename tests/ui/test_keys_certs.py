@@ -60,7 +60,11 @@ async def test_a_key_made_rotated_and_used(
             "encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"
         }  # fmt: skip
         assert [i.name for i in table(screen, Kind.KEYS).rows] == ["payments-kek"]
-        assert any("Made key payments-kek: RSA 2048" in m for m in notes.messages)
+        await wait_until(
+            pilot,
+            lambda: any("Made key payments-kek: RSA 2048" in m for m in notes.messages),
+            "the key's note",
+        )
 
         # u, then y: a second version.
         await pilot.press("u")
