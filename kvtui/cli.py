@@ -336,14 +336,17 @@ def _run_app_with(args: argparse.Namespace, spare: subprocess.Popen[bytes] | Non
     with _usable("token_cache", settings.token_cache):
         context = build_context(settings)
     context.spare_lister = spare
-    # The vault's listing starts in that child, then the app loads (Textual); with the
-    # vault's listing cached, after the app's first frame, and the cached table is
-    # painted on the terminal before Textual is even imported (kvtui/ui/splash.py).
-    splash = None
-    if context.has_cached_listing():
-        context.early_listing_later = True
-        early = None
+    # The vault's listing starts in that child, then the app loads (Textual). With the
+    # vault's listing cached, the cached table is painted on the terminal first, before
+    # Textual is even imported (kvtui/ui/splash.py); if it cannot be, the listing waits
+    # for the app's first frame (on 2 cores it would take a core from it).
+    splash = early = None
+    cached = context.has_cached_listing()
+    if cached:
         splash = context.first_paint()
+        context.painted = splash is not None
+    if cached and not context.painted:
+        context.early_listing_later = True  # after the app's first frame
     else:
         early = context.start_early_listing()
     app_ran = False

@@ -22,7 +22,7 @@ from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
 from kvtui.ui.screens import ReportWorkerErrors
-from kvtui.ui.splash import PREVIEW_ROWS, cached_state, status_line
+from kvtui.ui.splash import PAINT_ROWS, PREVIEW_ROWS, cached_state, status_line
 from kvtui.ui.text import literal, visible
 
 if TYPE_CHECKING:
@@ -177,7 +177,9 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         cached = None
         if context.metadata_dir is not None and account_id:
             cache = MetadataCache(context.metadata_dir, account_id, context.held_listings)
-            cached = cache.load(url, Kind.SECRETS, limit=PREVIEW_ROWS)
+            # Painted already (the first paint): only its rows, the rest in a thread.
+            first = PAINT_ROWS if context.painted else PREVIEW_ROWS
+            cached = cache.load(url, Kind.SECRETS, limit=first)
         if cached is None or not cached.items:
             early = context.early_listing
             if early is not None:

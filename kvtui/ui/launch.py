@@ -91,6 +91,10 @@ class AppContext:
     spare_lister: subprocess.Popen[bytes] | None = None
     """The early listing's child, started by the CLI before anything else
     (kvtui/core/lister_child.py), until :meth:`start_early_listing` gives it a vault."""
+    painted: bool = False
+    """The CLI painted the cached table before the app loaded (kvtui/ui/splash.py): the
+    app's preview needs only its first rows in its first frame, and the early listing
+    started at once (the paint does not wait for it)."""
     early_listing_later: bool = False
     """The CLI left the early listing to the app, to start after its first frame (a
     warm start: :meth:`has_cached_listing`)."""
