@@ -307,24 +307,10 @@ def _cache(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_app(args: argparse.Namespace) -> int:
-    # With --vault, the early listing's child starts first of all: it imports msal and
-    # the SDK while this process reads its settings (kvtui/core/lister_child.py).
-    spare = None
-    if getattr(args, "vault", None):
-        from kvtui.core.lister_child import spawn
-
-        spare = spawn()
-    try:
-        return _run_app_with(args, spare)
-    finally:
-        if spare is not None and spare.stdin is not None and not spare.stdin.closed:
-            from kvtui.core.lister import discard
-
-            discard(spare)  # never given a vault to list (bad settings, say)
-
-
-def _run_app_with(args: argparse.Namespace, spare: subprocess.Popen[bytes] | None) -> int:
+def _run_app(args: argparse.Namespace, spare: subprocess.Popen[bytes] | None) -> int:
+    """The app; ``spare``: with --vault, the early listing's child, started first of all
+    (it imports msal and the SDK while this process reads its settings:
+    kvtui/core/lister_child.py)."""
     settings = _settings(args)
     from kvtui.logs import setup_logging
 
@@ -419,7 +405,45 @@ def _check_keymap(args: argparse.Namespace, settings: Settings) -> None:
         )
 
 
+#: The subcommands: a command line naming one is not the app's (see _early_lister).
+COMMANDS = frozenset({"emulator", "demo", "accounts", "logout", "cache", "search", "expiring"})
+
+
+def _early_lister(argv: Sequence[str]) -> subprocess.Popen[bytes] | None:
+    """The early listing's child, started before the command line is even parsed (the
+    parser takes 20-30 ms to build) when it plainly runs the app with --vault; None
+    otherwise (_run_app then starts it after parsing, if it is wanted after all)."""
+    if not plainly_the_app_with_a_vault(argv):
+        return None
+    from kvtui.core.lister_child import spawn
+
+    return spawn()
+
+
+def plainly_the_app_with_a_vault(argv: Sequence[str]) -> bool:
+    """The command line runs the app with --vault, as far as can be told unparsed (a
+    word that names a subcommand anywhere, even as a value: not plainly)."""
+    if any(arg in COMMANDS for arg in argv):
+        return False
+    return any(arg == "--vault" or arg.startswith("--vault=") for arg in argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else list(argv)
+    spares = [p for p in (_early_lister(given),) if p is not None]
+    try:
+        return _main(given, spares)
+    finally:
+        for spare in spares:
+            if spare.stdin is not None and not spare.stdin.closed:
+                from kvtui.core.lister import discard
+
+                discard(spare)  # never given a vault to list (--help, bad settings, say)
+
+
+def _main(argv: list[str], spares: list[subprocess.Popen[bytes]]) -> int:
+    """``main``; ``spares``: the early listing's child, if started (main ends it if it
+    is never given a vault)."""
     args = build_parser().parse_args(argv)
     if args.command == "emulator":
         from kvtui.emulator.cli import run_emulator
@@ -445,7 +469,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from kvtui.crawl_cli import run
 
             return run(args)
-        return _run_app(args)
+        if not spares and getattr(args, "vault", None):  # (one _early_lister missed)
+            from kvtui.core.lister_child import spawn
+
+            spares.extend(p for p in (spawn(),) if p is not None)
+        return _run_app(args, spares[0] if spares else None)
     except ConfigError as exc:
         print(f"kvtui: {exc}", file=sys.stderr)
         return 2
