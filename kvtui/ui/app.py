@@ -49,6 +49,8 @@ def driver_class() -> type[Driver] | None:
 #: A warm start's preview shows up to PREVIEW_ROWS cached rows with its first frame
 #: (kvtui/ui/splash.py), then any others in chunks of PREVIEW_CHUNK.
 PREVIEW_CHUNK = 2000
+#: Longest wait of the sign-in for the early listing's first rows to be drawn.
+FIRST_ROWS_WAIT = 0.3
 #: Keys kept while the preview is up (a filter's worth).
 TYPE_AHEAD = 64
 #: Keys that act while the preview is up rather than wait for the vault screen.
@@ -137,6 +139,8 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         self.typing_ahead = False
         """The preview is up: keys wait for the vault screen (:meth:`on_event`)."""
         self.typed_ahead: list[events.Key] = []
+        self._first_rows: asyncio.Event | None = None
+        """Set once the early listing's first rows are on screen (or it ended)."""
         self.title = context.title
         self.account: Account | None = None
         if context.settings.keymap:
@@ -184,6 +188,7 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
             early = context.early_listing
             if early is not None:
                 self._starting_line("listing…", url)
+                self._first_rows = asyncio.Event()
                 self._preview_early(url, self._preview_table())
             return False
         table = self._preview_table()
@@ -254,11 +259,18 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
                     return
                 table.append_items(page)
                 self._starting_line(f"{early.count:,} listed so far", url)
+                self.call_after_refresh(self._rows_shown)
         except EarlyListingFailed:  # the vault screen lists again, and says why
             table.clear()
             self._starting_line("", url)
             return
+        finally:
+            self._rows_shown()
         self._starting_line(f"all {early.count:,} listed", url)
+
+    def _rows_shown(self) -> None:
+        if self._first_rows is not None:
+            self._first_rows.set()
 
     @work(group="preview", exit_on_error=False)
     async def _preview_rest(
@@ -357,13 +369,18 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
     @work(exclusive=True, group="start", exit_on_error=False)
     async def start(self) -> None:
         # The first frame ("Signing in…") is drawn meanwhile; msal's token cache opens
-        # in the same thread.
+        # in the same thread. With the early listing's rows on their way, the first of
+        # them go on screen first: the imports' C parts hold the GIL for up to 35 ms at
+        # a time (aiohttp's SSL context), which held that row back (bounded wait).
         context = self.context
 
         def prepare() -> None:
             heavy_imports()
             context.sign_in  # noqa: B018  (made here: it opens the token cache)
 
+        if self._first_rows is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._first_rows.wait(), FIRST_ROWS_WAIT)
         await asyncio.to_thread(prepare)
         await self.sign_in_and_open()
 
