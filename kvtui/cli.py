@@ -433,6 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     spares = [p for p in (_early_lister(given),) if p is not None]
     try:
         return _main(given, spares)
+    except KeyboardInterrupt:  # ctrl+c before the app runs, or in a command: no traceback
+        print("kvtui: interrupted", file=sys.stderr)
+        return 130
     finally:
         for spare in spares:
             if spare.stdin is not None and not spare.stdin.closed:

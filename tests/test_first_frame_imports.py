@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import kvtui.cli
 from kvtui.cli import plainly_the_app_with_a_vault
 
 HEAVY = ("msal", "msal_extensions", "azure", "aiohttp", "requests", "cryptography")
@@ -73,3 +74,17 @@ def test_the_early_listing_starts_before_parsing_only_for_the_app(
     build) only when the command line plainly runs the app with a vault; otherwise it
     starts after parsing, if at all."""
     assert plainly_the_app_with_a_vault(argv) is early
+
+
+def test_ctrl_c_before_the_app_runs_is_no_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ctrl+c while kvtui reads its settings (before Textual takes the keyboard): one
+    line and the shell's status for it, not a traceback."""
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kvtui.cli, "_settings", interrupted)
+    assert kvtui.cli.main(["--read-only"]) == 130
+    assert capsys.readouterr().err == "kvtui: interrupted\n"

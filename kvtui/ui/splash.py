@@ -13,10 +13,11 @@ the terminal, then starts the app, whose first frame paints over it cell for cel
 - **What it shows**: what the app's preview shows, laid out by the same code
   (:class:`~kvtui.core.rows.RowModel`, :mod:`kvtui.core.columns`): every string from the
   vault shown literally (control characters as visible stand-ins), cut to its column.
-- **The terminal**: the alternate screen, the cursor hidden, and no echo, so keys typed
-  meanwhile are kept for the app (they reach it as type-ahead) rather than written over
-  the table. :meth:`Splash.restore`, once the app has ended, puts the terminal's own
-  modes back (Textual restores the ones it found: these); if the app never started, it
+- **The terminal**: the alternate screen, the cursor hidden, no echo and no signal
+  keys, so keys typed meanwhile (ctrl+c too) are kept for the app (they reach it as
+  type-ahead) rather than written over the table. :meth:`Splash.restore`, once the
+  app has ended, puts the terminal's own modes back (the app's driver restores those,
+  not the ones it found: HangupDriver.modes_before); if the app never started, it
   leaves the alternate screen too.
 
 It paints only on a terminal kvtui has to itself: standard input and error both the
@@ -192,7 +193,10 @@ def paint(
         now=now,
     )
     quiet = list(modes)
-    quiet[3] = modes[3] & ~(termios.ECHO | termios.ICANON)  # the local modes
+    # The local modes: no echo, no line editing, and ctrl+c, ctrl+z and ctrl+\ are keys,
+    # kept for the app like any other typed meanwhile (not signals that would end or
+    # stop kvtui before it runs, with the table still on screen).
+    quiet[3] = modes[3] & ~(termios.ECHO | termios.ICANON | termios.ISIG)
     quiet[6] = list(modes[6])
     quiet[6][termios.VMIN] = 1
     quiet[6][termios.VTIME] = 0
