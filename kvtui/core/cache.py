@@ -196,11 +196,15 @@ class MetadataCache:
 
     def load(self, vault_url: str, kind: Kind, limit: int | None = None) -> Cached | None:
         """The cached listing (its first ``limit`` rows by name), or None (never
-        listed, or the cache unreadable)."""
+        listed, or the cache unreadable). A listing held (:meth:`hold`) is taken
+        instead of the file; only its first rows (``limit``) leave it held."""
         vault = vault_key(vault_url)
+        if limit is not None:
+            key = (self.path.name, vault, kind)
+            held = self._held.get(key) if self._held is not None else None
+            if isinstance(held, Cached):
+                return Cached(held.items[:limit], held.listed_at, held.total)
         held = self.take_held(vault_url, kind)
-        if held is not None and limit is not None:
-            return Cached(held.items[:limit], held.listed_at, held.total)
         if held is not None:
             return held
         try:

@@ -168,19 +168,17 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
         the vault screen then takes the whole listing over rather than read it again),
         else the secrets of the early listing (kvtui/core/lister.py) as they come.
         True while the cache is still being read (:meth:`_preview_rest`)."""
-        from kvtui.core import state
-        from kvtui.core.cache import MetadataCache
         from kvtui.core.models import Kind
 
         context = self.context
         vault = context.settings.vault
-        account_id = state.last_account(context.state_path)
         if not vault or not self.screen.query("#starting"):
             return False
         url = context.vault_url(vault)
         cached = None
-        if context.metadata_dir is not None and account_id:
-            cache = MetadataCache(context.metadata_dir, account_id, context.held_listings)
+        last = context.last_cache()
+        if last is not None:
+            cache = last[0]
             # Painted already (the first paint): only its rows, the rest in a thread.
             first = PAINT_ROWS if context.painted else PREVIEW_ROWS
             cached = cache.load(url, Kind.SECRETS, limit=first)
@@ -300,7 +298,7 @@ class KvtuiApp(ReportWorkerErrors, App[None]):
     async def on_event(self, event: events.Event) -> None:
         """Type-ahead: while the preview is up (its rows look like the vault's table,
         and nothing on that screen takes keys), a key is kept as it arrives, and given
-        to the vault screen once it is up (:meth:`replay_typed_ahead`): ``/`` and a name
+        to the vault screen once it is up (:meth:`take_typed_ahead`): ``/`` and a name
         typed at once filter the table. The app's own keys (q, ctrl+q, the palette)
         still act at once."""
         if (

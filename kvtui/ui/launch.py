@@ -136,15 +136,23 @@ class AppContext:
 
             lister.discard(process)
 
-    def has_cached_listing(self) -> bool:
-        """The --vault's secrets are in the metadata cache of the account used last:
-        the preview shows them with the first frame, and the early listing, only to
-        check them, can wait until that frame is drawn (it would take a core from it)."""
+    def last_cache(self) -> tuple[MetadataCache, str] | None:
+        """The metadata cache of the account used last (its listings held for one
+        another: :attr:`held_listings`) and the --vault's URL; None without a --vault,
+        an account used last, or a metadata cache."""
         vault, account_id = self.settings.vault, self.last_account_id()
         if not vault or not account_id or self.metadata_dir is None:
-            return False
-        cache = MetadataCache(self.metadata_dir, account_id)
-        return cache.load(self.vault_url(vault), Kind.SECRETS, limit=1) is not None
+            return None
+        return MetadataCache(self.metadata_dir, account_id, self.held_listings), (
+            self.vault_url(vault)
+        )
+
+    def has_cached_listing(self) -> bool:
+        """The --vault's secrets are in the metadata cache of the account used last:
+        the CLI paints them before the app loads (:meth:`first_paint`), else the app's
+        preview shows them with its first frame."""
+        last = self.last_cache()
+        return last is not None and last[0].load(last[1], Kind.SECRETS, limit=1) is not None
 
     def first_paint(self) -> Splash | None:
         """The cached secrets of --vault painted on the terminal before Textual loads
@@ -153,13 +161,10 @@ class AppContext:
         from kvtui.ui import splash
 
         look = splash.Look.from_dict(state.saved_look(self.state_path))
-        vault, account_id = self.settings.vault, self.last_account_id()
-        if look is None or not vault or not account_id or self.metadata_dir is None:
+        last = self.last_cache()
+        if look is None or last is None or splash.usable_terminal() is None:
             return None
-        if splash.usable_terminal() is None:
-            return None
-        url = self.vault_url(vault)
-        cache = MetadataCache(self.metadata_dir, account_id, self.held_listings)
+        cache, url = last
         cached = cache.load(url, Kind.SECRETS, limit=splash.PAINT_ROWS)
         if cached is None or not cached.items:
             return None
