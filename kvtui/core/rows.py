@@ -46,7 +46,7 @@ from kvtui.core.columns import (
 )
 from kvtui.core.details import make_visible
 from kvtui.core.filtering import ItemIndex, Matcher, compile_query, folded, order_by_rank
-from kvtui.core.models import Item, Kind
+from kvtui.core.models import Item, Kind, Status
 
 __all__ = ["RowModel"]
 
@@ -77,6 +77,20 @@ def _sort_values(items: Sequence[Item], column: ColumnKey, kind: Kind) -> list[A
 
 
 _SAMPLE = 500  # items whose type and tags are measured for the column widths
+
+
+def row_marks(item: Item, now: datetime, warn_days: int) -> tuple[str, ...]:
+    """How a row is marked, in the order its styles apply: ``expired`` or
+    ``expiring`` (what must not be missed), then ``disabled``. The table
+    (kvtui/ui/widgets/item_table.py) and the first paint (kvtui/ui/splash.py) draw
+    each with its style."""
+    status = item.status(now, warn_days)
+    marks: tuple[str, ...] = ()
+    if status is Status.EXPIRED:
+        marks = ("expired",)
+    elif status is Status.EXPIRING:
+        marks = ("expiring",)
+    return (*marks, "disabled") if not item.enabled else marks
 
 
 class RowModel:

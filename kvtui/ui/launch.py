@@ -174,14 +174,16 @@ class AppContext:
         else:
             cache.hold(url, Kind.SECRETS, cached)  # the whole listing, for the app's preview
         return splash.paint(
-            cached.items,
-            more_names=more,
-            total=cached.total,
-            state=splash.cached_state(cached.total, cached.total, cached.age_text()),
-            url=url,
-            look=look,
-            warn_days=self.settings.expiry_warning_days,
-            now=self.now,
+            splash.Preview(
+                cached.items,
+                total=cached.total,
+                state=splash.cached_state(cached.total, cached.total, cached.age_text()),
+                url=url,
+                look=look,
+                warn_days=self.settings.expiry_warning_days,
+                now=self.now,
+                more_names=more,
+            )
         )
 
     def take_early_listing(self, vault_url: str, account: Account) -> EarlyListing | None:

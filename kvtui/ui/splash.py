@@ -37,8 +37,8 @@ from typing import Any
 
 from kvtui.core.columns import cell_text
 from kvtui.core.details import make_visible
-from kvtui.core.models import Item, Kind, Status
-from kvtui.core.rows import RowModel
+from kvtui.core.models import Item, Kind
+from kvtui.core.rows import RowModel, row_marks
 
 log = logging.getLogger(__name__)
 
@@ -156,22 +156,27 @@ def usable_terminal() -> int | None:
     return fd_out
 
 
-def paint(
-    items: Sequence[Item],
-    *,
-    more_names: Sequence[str] = (),
-    total: int,
-    state: str,
-    url: str,
-    look: Look,
-    warn_days: int,
-    now: Callable[[], datetime],
-) -> Splash | None:
-    """Paint the preview of ``items`` (the first of the ``total`` cached secrets, by
-    name; ``more_names``: the names of the others) on the terminal; None if there is no
-    terminal to paint on (see the module's doc)."""
+@dataclass(frozen=True)
+class Preview:
+    """What the first paint shows: ``items``, the first of the ``total`` cached
+    secrets by name (``more_names``: the names of the others), the line's ``state``
+    and ``url``, in ``look``."""
+
+    items: Sequence[Item]
+    total: int
+    state: str
+    url: str
+    look: Look
+    warn_days: int
+    now: Callable[[], datetime]
+    more_names: Sequence[str] = ()
+
+
+def paint(preview: Preview) -> Splash | None:
+    """Paint ``preview`` on the terminal; None if there is no terminal to paint on
+    (see the module's doc)."""
     fd = usable_terminal()
-    if fd is None or look.term != terminal_name():
+    if fd is None or preview.look.term != terminal_name():
         return None
     import termios
 
@@ -180,18 +185,7 @@ def paint(
         modes = termios.tcgetattr(fd)
     except (OSError, termios.error):
         return None
-    screen = render(
-        items,
-        more_names=more_names,
-        total=total,
-        width=size.columns,
-        height=size.lines,
-        state=state,
-        url=url,
-        look=look,
-        warn_days=warn_days,
-        now=now,
-    )
+    screen = render(preview, width=size.columns, height=size.lines)
     quiet = list(modes)
     # The local modes: no echo, no line editing, and ctrl+c, ctrl+z and ctrl+\ are keys,
     # kept for the app like any other typed meanwhile (not signals that would end or
@@ -213,20 +207,9 @@ def paint(
     return splash
 
 
-def render(
-    items: Sequence[Item],
-    *,
-    more_names: Sequence[str] = (),
-    total: int,
-    width: int,
-    height: int,
-    state: str,
-    url: str,
-    look: Look,
-    warn_days: int,
-    now: Callable[[], datetime],
-) -> str:
+def render(preview: Preview, *, width: int, height: int) -> str:
     """The escape sequences and text of the whole screen (:func:`paint` writes them)."""
+    look, warn_days, now = preview.look, preview.warn_days, preview.now
     from rich.cells import cell_len
     from rich.color import ColorSystem
     from rich.style import Style
@@ -244,14 +227,18 @@ def render(
     parse = Style.parse
     row_style, header_style = parse(look.row), parse(look.row) + parse(look.header)
     cursor, status_style = parse(look.cursor), parse(look.status)
-    expired, expiring, disabled = parse(look.expired), parse(look.expiring), parse(look.disabled)
+    marked = {
+        "expired": parse(look.expired),
+        "expiring": parse(look.expiring),
+        "disabled": parse(look.disabled),
+    }
 
     body = max(0, height - 2)  # the header above, the status line below
     model = RowModel(Kind.SECRETS, warn_days=warn_days, now=now, cell_width=cell_len)
     model.resize(max(1, body))
-    model.append_items(items)
-    model.measure_names(more_names)
-    rows = max(total, model.row_count)
+    model.append_items(preview.items)
+    model.measure_names(preview.more_names)
+    rows = max(preview.total, model.row_count)
     bar = look.scrollbar_width if rows > body and body > 0 else 0
     table_width = max(1, width - bar)
     layout = model.layout(table_width)
@@ -267,13 +254,8 @@ def render(
     for row in range(min(body, model.row_count)):
         item = model.item(model.index_at(row))
         style = row_style
-        status = item.status(moment, warn_days)
-        if status is Status.EXPIRED:
-            style += expired
-        elif status is Status.EXPIRING:
-            style += expiring
-        if not item.enabled:
-            style += disabled
+        for mark in row_marks(item, moment, warn_days):
+            style += marked[mark]
         if row == model.cursor_row:
             style += cursor
         cells = [
@@ -297,8 +279,10 @@ def render(
         ]
     del lines[max(1, height - 1) :]
     if height > 1:
-        shown = fit(" " + words_in(make_visible(status_line(state, url), keep_newlines=False,
-                    keep_tabs=False), width - 2, cell_len), width, cell_len)  # fmt: skip
+        line_text = make_visible(
+            status_line(preview.state, preview.url), keep_newlines=False, keep_tabs=False
+        )
+        shown = fit(" " + words_in(line_text, width - 2, cell_len), width, cell_len)
         lines.append(styled(shown, status_style))
     screen = "".join(f"\x1b[{y + 1};1H{text}" for y, text in enumerate(lines))
     # Synchronised output where the terminal has it: the screen appears at once.

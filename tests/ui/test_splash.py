@@ -46,6 +46,22 @@ def items(n: int) -> list[Item]:
     return out
 
 
+def preview(
+    shown: list[Item], *, total: int = 0, state: str = "", more_names: list[str] | None = None
+) -> splash.Preview:
+    """``shown`` (of ``total``, or all of them), at NOW, in LOOK, warned 30 days ahead."""
+    return splash.Preview(
+        shown,
+        total=total or len(shown),
+        state=state,
+        url=URL,
+        look=LOOK,
+        warn_days=30,
+        now=lambda: NOW,
+        more_names=more_names or [],
+    )
+
+
 def screen_of(data: str, height: int) -> list[str]:
     """The text of each line the splash positioned, its own sequences removed."""
     lines = [""] * height
@@ -59,10 +75,7 @@ def screen_of(data: str, height: int) -> list[str]:
 def test_the_cached_table_fills_the_screen_literally(width: int, height: int) -> None:
     cached = items(300)
     state = splash.cached_state(300, 300, "cached 3 h ago")
-    data = splash.render(
-        cached, total=300, width=width, height=height, state=state, url=URL,
-        look=LOOK, warn_days=30, now=lambda: NOW,
-    )  # fmt: skip
+    data = splash.render(preview(cached, state=state), width=width, height=height)
     # Nothing from the vault reaches the terminal as an escape sequence.
     assert "\x1b" not in OWN.sub("", data) and "\x07" not in data
     assert data.startswith("\x1b[?2026h\x1b[?1049h\x1b[?25l") and data.endswith("\x1b[?2026l")
@@ -85,10 +98,7 @@ def fit(text: str, width: int) -> str:
 
 
 def test_rows_take_the_apps_styles() -> None:
-    data = splash.render(
-        items(5), total=5, width=80, height=10, state="", url=URL,
-        look=LOOK, warn_days=30, now=lambda: NOW,
-    )  # fmt: skip
+    data = splash.render(preview(items(5)), width=80, height=10)
     rows = CUP.split(data)[2::2]
     assert "38;2;1;120;212" not in rows[0]  # the header is not the cursor
     assert "48;2;1;120;212" in rows[1]  # the first row: the cursor's background
@@ -98,19 +108,13 @@ def test_rows_take_the_apps_styles() -> None:
 
 
 def test_a_long_table_has_its_scrollbar_and_a_short_screen_no_rows() -> None:
-    data = splash.render(
-        items(500), total=500, width=80, height=24, state="", url=URL,
-        look=LOOK, warn_days=30, now=lambda: NOW,
-    )  # fmt: skip
+    data = splash.render(preview(items(500)), width=80, height=24)
     lines = screen_of(data, 24)
     assert all(cell_len(line) == 80 for line in lines)
     rows = CUP.split(data)[2::2]
     assert rows[0].endswith("\x1b[48;2;119;119;119m  \x1b[0m")  # the thumb, at the top
     assert rows[22].endswith("\x1b[48;2;51;51;51m  \x1b[0m")  # the track below it
-    tiny = splash.render(
-        items(5), total=5, width=20, height=2, state="", url=URL,
-        look=LOOK, warn_days=30, now=lambda: NOW,
-    )  # fmt: skip
+    tiny = splash.render(preview(items(5)), width=20, height=2)
     assert len(CUP.findall(tiny)) == 2  # the header and the line under it
 
 
@@ -125,9 +129,7 @@ def test_a_look_comes_back_or_is_refused() -> None:
 def test_nothing_is_painted_off_a_terminal() -> None:
     """Under pytest standard input is no terminal: nothing is written, nothing changes."""
     assert splash.usable_terminal() is None
-    got = splash.paint(
-        items(4), total=4, state="", url=URL, look=LOOK, warn_days=30, now=lambda: NOW
-    )
+    got = splash.paint(preview(items(4)))
     assert got is None
 
 
@@ -136,16 +138,13 @@ def test_the_first_rows_and_every_name_paint_as_the_whole_listing() -> None:
     long name far down still widens the name column, as the whole listing would."""
     everything = items(900)
     everything[800].name = "secret-0800-" + "with-a-much-longer-name" * 2
-    kwargs = {
-        "total": 900, "width": 100, "height": 20, "state": "", "url": URL,
-        "look": LOOK, "warn_days": 30, "now": lambda: NOW,
-    }  # fmt: skip
-    whole = splash.render(everything, **kwargs)  # type: ignore[arg-type]
+    first_rows, others = everything[: splash.PAINT_ROWS], everything[splash.PAINT_ROWS :]
+    whole = splash.render(preview(everything), width=100, height=20)
     first = splash.render(
-        everything[: splash.PAINT_ROWS],
-        more_names=[i.name for i in everything[splash.PAINT_ROWS :]],
-        **kwargs,  # type: ignore[arg-type]
+        preview(first_rows, total=900, more_names=[i.name for i in others]),
+        width=100,
+        height=20,
     )
     assert first == whole
-    short = splash.render(everything[: splash.PAINT_ROWS], **kwargs)  # type: ignore[arg-type]
+    short = splash.render(preview(first_rows, total=900), width=100, height=20)
     assert short != whole  # (the long name is what made the difference)

@@ -49,8 +49,8 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from kvtui.core.columns import COLUMN_KEYS, DELETED_KEYS, Column, ColumnKey, cell_text
-from kvtui.core.models import Item, Kind, Status
-from kvtui.core.rows import RowModel
+from kvtui.core.models import Item, Kind
+from kvtui.core.rows import RowModel, row_marks
 from kvtui.ui.splash import Look
 from kvtui.ui.text import literal, visible
 
@@ -521,14 +521,9 @@ class ItemTable(ScrollView, can_focus=True):
     def _row_strip(self, item: Item, is_cursor: bool, base: Style) -> Strip:
         model = self.model
         now = model.now()
-        status = item.status(now, model.warn_days)
         style = base
-        if status is Status.EXPIRED:
-            style += self.get_component_rich_style("item-table--expired")
-        elif status is Status.EXPIRING:
-            style += self.get_component_rich_style("item-table--expiring")
-        if not item.enabled:
-            style += self.get_component_rich_style("item-table--disabled")
+        for mark in row_marks(item, now, model.warn_days):
+            style += self.get_component_rich_style(f"item-table--{mark}")
         marked = item.name in model.marked
         if marked:
             style += self.get_component_rich_style("item-table--marked")
