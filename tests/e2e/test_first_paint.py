@@ -10,7 +10,6 @@ never sent. When kvtui ends, the terminal has its echo and line editing back."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import select
@@ -19,8 +18,8 @@ import subprocess
 import termios
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+from kvtui.core.state import saved_look
 from kvtui.emulator import EmulatorInfo
 from tests.e2e.conftest import Kvtui
 from tests.support import kv_clients
@@ -105,7 +104,7 @@ def test_a_warm_start_paints_the_cache_before_textual_starts(
     first = Pty(signed_in_kvtui.command)
     try:
         first.wait(lambda out: b"64 secrets" in out, "the first listing")
-        first.wait(lambda _: "look" in read_json(state), "the preview's look kept")
+        first.wait(lambda _: saved_look(state) is not None, "the preview's look kept")
         assert first.end() == 0
     finally:
         first.close()
@@ -134,11 +133,3 @@ def test_a_warm_start_paints_the_cache_before_textual_starts(
         assert after[3] == modes[3]
     finally:
         second.close()
-
-
-def read_json(path: Path) -> dict[str, object]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
